@@ -1,0 +1,213 @@
+/**
+ * ECR adapter: every ECR call the guard makes. Reads the state of digests and adds protective tags with
+ * the exact manifest bytes, never moving a tag that names another digest.
+ */
+import {
+  BatchGetImageCommand,
+  DescribeImagesCommand,
+  ImageAlreadyExistsException,
+  ImageNotFoundException,
+  ImageTagAlreadyExistsException,
+  PutImageCommand,
+  RepositoryNotFoundException,
+  type ECRClient,
+  type Image,
+  type ImageDetail,
+  type ImageFailure,
+} from '@aws-sdk/client-ecr';
+import { RepositoryNotFoundError } from '../core/errors';
+import type { EcrPort, ProtectOutcome } from '../core/ports';
+import type { Digest, ImageState } from '../core/types';
+import { defaultEcrClient } from './clients';
+import { chunks } from './concurrency';
+
+/**
+ * The manifest media types the guard can re-put byte for byte: Docker v2 manifest and manifest list, OCI
+ * manifest and index. Asked for explicitly, because BatchGetImage otherwise answers with a Docker v2
+ * manifest only. See: https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-retag.html
+ */
+export const ACCEPTED_MANIFEST_MEDIA_TYPES: readonly string[] = [
+  'application/vnd.docker.distribution.manifest.v2+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+  'application/vnd.oci.image.manifest.v1+json',
+  'application/vnd.oci.image.index.v1+json',
+];
+
+/** `DescribeImages` and `BatchGetImage` take at most 100 image ids per call
+ * (botocore/data/ecr/2015-09-21/service-2.json, shape `ImageIdentifierList`, max 100). */
+export const ECR_IMAGE_IDS_PER_CALL = 100;
+
+/** `failureCode` of a BatchGetImage failure for an id that does not exist (shape `ImageFailureCode`). */
+const IMAGE_NOT_FOUND = 'ImageNotFound';
+
+/** How often `describeDigests` re-asks after `ImageNotFoundException` (an image can vanish in between). */
+const DESCRIBE_ATTEMPTS = 3;
+
+/** ECR answered in a way the guard cannot act on safely; thrown so retries and the DLQ see it. */
+export class UnexpectedEcrAnswerError extends Error {
+  override readonly name = 'UnexpectedEcrAnswerError';
+  constructor(
+    message: string,
+    readonly failures: readonly ImageFailure[] = [],
+  ) {
+    super(message);
+  }
+}
+
+export class EcrAdapter implements EcrPort {
+  constructor(private readonly client: ECRClient = defaultEcrClient()) {}
+
+  async describeDigests(repository: string, digests: readonly Digest[]): Promise<ImageState[]> {
+    const unique = [...new Set(digests)];
+    const details = new Map<Digest, ImageDetail>();
+    for (const chunk of chunks(unique, ECR_IMAGE_IDS_PER_CALL)) {
+      for (const detail of await this.describeChunk(repository, chunk)) {
+        if (detail.imageDigest) details.set(detail.imageDigest, detail);
+      }
+    }
+    return digests.map((digest): ImageState => {
+      const detail = details.get(digest);
+      if (!detail) return { digest, present: false };
+      return {
+        digest,
+        present: true,
+        tags: detail.imageTags ?? [],
+        // Absent on answers from before archiving existed: ACTIVE is the only state then.
+        storageStatus: detail.imageStatus ?? 'ACTIVE',
+        ...(detail.imageManifestMediaType ? { manifestMediaType: detail.imageManifestMediaType } : {}),
+        ...(detail.imagePushedAt ? { pushedAt: detail.imagePushedAt } : {}),
+      };
+    });
+  }
+
+  /**
+   * Describes up to 100 digests. Whether DescribeImages fails the whole call with ImageNotFoundException
+   * when one of several digests is missing, or leaves it out of the answer, is not documented: both are
+   * handled. On the exception, BatchGetImage (whose per-id failures say `ImageNotFound`) tells which are
+   * missing, and the rest are described again. Digests left out of an answer are simply absent.
+   */
+  private async describeChunk(repository: string, digests: readonly Digest[]): Promise<ImageDetail[]> {
+    let remaining = [...digests];
+    for (let attempt = 1; remaining.length > 0; attempt++) {
+      try {
+        const answer = await this.client.send(
+          new DescribeImagesCommand({
+            repositoryName: repository,
+            imageIds: remaining.map((imageDigest) => ({ imageDigest })),
+          }),
+        );
+        return answer.imageDetails ?? [];
+      } catch (error) {
+        if (error instanceof RepositoryNotFoundException) throw new RepositoryNotFoundError(repository, { cause: error });
+        if (!(error instanceof ImageNotFoundException) || attempt >= DESCRIBE_ATTEMPTS) throw error;
+        const missing = await this.findMissingDigests(repository, remaining);
+        // Nothing found missing, yet DescribeImages says an image is not found: do not loop on it.
+        if (missing.size === 0) throw error;
+        remaining = remaining.filter((digest) => !missing.has(digest));
+      }
+    }
+    return [];
+  }
+
+  private async findMissingDigests(repository: string, digests: readonly Digest[]): Promise<Set<Digest>> {
+    const answer = await this.batchGetImage(
+      repository,
+      digests.map((imageDigest) => ({ imageDigest })),
+    );
+    return new Set(
+      (answer.failures ?? [])
+        .filter((failure) => failure.failureCode === IMAGE_NOT_FOUND && failure.imageId?.imageDigest)
+        .map((failure) => failure.imageId!.imageDigest!),
+    );
+  }
+
+  async addProtectiveTag(repository: string, digest: Digest, tag: string): Promise<ProtectOutcome> {
+    // One call tells both what the digest's manifest is and whom the tag names now.
+    const answer = await this.batchGetImage(repository, [{ imageDigest: digest }, { imageTag: tag }]);
+    const images = answer.images ?? [];
+    const failures = answer.failures ?? [];
+
+    const digestFailure = failures.find((f) => f.imageId?.imageDigest === digest && f.imageId?.imageTag === undefined);
+    if (digestFailure?.failureCode === IMAGE_NOT_FOUND) return { outcome: 'image-missing' };
+    if (digestFailure) {
+      throw new UnexpectedEcrAnswerError(
+        `BatchGetImage could not read ${repository}@${digest}: ${digestFailure.failureCode} ${digestFailure.failureReason ?? ''}`.trim(),
+        [digestFailure],
+      );
+    }
+
+    const tagged = images.find((image) => image.imageId?.imageTag === tag);
+    if (tagged) {
+      const otherDigest = tagged.imageId?.imageDigest;
+      if (otherDigest === digest) return { outcome: 'already-tagged' };
+      // The tag names another image: putting it here would MOVE it. Never.
+      return { outcome: 'tag-taken', ...(otherDigest ? { otherDigest } : {}) };
+    }
+    const tagFailure = failures.find((f) => f.imageId?.imageTag === tag);
+    if (tagFailure?.failureCode !== IMAGE_NOT_FOUND) {
+      // Without proof that the tag is free, a PutImage could move it.
+      throw new UnexpectedEcrAnswerError(
+        tagFailure
+          ? `BatchGetImage could not tell whether ${repository}:${tag} is free: ${tagFailure.failureCode} ${tagFailure.failureReason ?? ''}`.trim()
+          : `BatchGetImage said nothing about ${repository}:${tag}; refusing to put a tag that may name another image`,
+        tagFailure ? [tagFailure] : [],
+      );
+    }
+
+    const image = images.find((candidate) => candidate.imageId?.imageDigest === digest);
+    if (!image?.imageManifest) {
+      throw new UnexpectedEcrAnswerError(`BatchGetImage returned no manifest for ${repository}@${digest}`);
+    }
+    const mediaType = image.imageManifestMediaType;
+    if (!mediaType || !ACCEPTED_MANIFEST_MEDIA_TYPES.includes(mediaType)) {
+      return { outcome: 'unsupported-media-type', ...(mediaType ? { mediaType } : {}) };
+    }
+    return this.putTag(repository, digest, tag, image, mediaType);
+  }
+
+  private async putTag(
+    repository: string,
+    digest: Digest,
+    tag: string,
+    image: Image,
+    mediaType: string,
+  ): Promise<ProtectOutcome> {
+    try {
+      await this.client.send(
+        new PutImageCommand({
+          repositoryName: repository,
+          // The exact bytes: a digest is the sha256 of the manifest text, and ECR refuses a manifest that
+          // does not hash to `imageDigest` (ImageDigestDoesNotMatchException) instead of creating an image.
+          imageManifest: image.imageManifest,
+          // Without it, OCI indexes failed to re-put: https://github.com/aws/containers-roadmap/issues/1873
+          imageManifestMediaType: mediaType,
+          imageDigest: digest,
+          imageTag: tag,
+        }),
+      );
+      return { outcome: 'tagged' };
+    } catch (error) {
+      // Same manifest, same tag: done already (a duplicate event, or a concurrent invocation).
+      if (error instanceof ImageAlreadyExistsException) return { outcome: 'already-tagged' };
+      // Immutable repository where the tag exists (it appeared between our read and our put).
+      if (error instanceof ImageTagAlreadyExistsException) return { outcome: 'tag-taken' };
+      if (error instanceof RepositoryNotFoundException) throw new RepositoryNotFoundError(repository, { cause: error });
+      throw error;
+    }
+  }
+
+  private async batchGetImage(repository: string, imageIds: { imageDigest?: string; imageTag?: string }[]) {
+    try {
+      return await this.client.send(
+        new BatchGetImageCommand({
+          repositoryName: repository,
+          imageIds,
+          acceptedMediaTypes: [...ACCEPTED_MANIFEST_MEDIA_TYPES],
+        }),
+      );
+    } catch (error) {
+      if (error instanceof RepositoryNotFoundException) throw new RepositoryNotFoundError(repository, { cause: error });
+      throw error;
+    }
+  }
+}
