@@ -1,0 +1,130 @@
+import { PublishCommand, SNSClient, InvalidParameterException } from '@aws-sdk/client-sns';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-vitest/extend';
+import { beforeEach, describe, expect, it } from 'vitest';
+import {
+  SNS_MAX_MESSAGE_BYTES,
+  SNS_MAX_SUBJECT_LENGTH,
+  SnsAlertAdapter,
+  buildMessage,
+  toSnsSubject,
+} from '../../../lambda/adapters/sns';
+import type { Alert } from '../../../lambda/core/ports';
+
+const sns = mockClient(SNSClient);
+const TOPIC = 'arn:aws:sns:eu-west-1:111122223333:digest-guard-alerts';
+const adapter = () => new SnsAlertAdapter(TOPIC, new SNSClient({ region: 'eu-west-1' }));
+
+const alert = (overrides: Partial<Alert> = {}): Alert => ({
+  subject: '[ecr-digest-guard] team/app: protected 1 digest still in use',
+  text: 'Digest sha256:aaa lost its last tag while service web still runs it.\nThe guard tagged it.',
+  json: { repository: 'team/app', protected: ['sha256:aaa'], services: ['web'] },
+  severity: 'WARNING',
+  repository: 'team/app',
+  events: ['protected'],
+  ...overrides,
+});
+
+const sentInput = () => sns.commandCalls(PublishCommand)[0]!.args[0].input;
+
+beforeEach(() => {
+  sns.reset();
+});
+
+describe('SnsAlertAdapter.publish', () => {
+  it('publishes one JSON-structured message: JSON for default and email-json, the text for email', async () => {
+    // MessageStructure json: https://docs.aws.amazon.com/sns/latest/dg/sns-send-custom-platform-specific-payloads-mobile-devices.html
+    sns.on(PublishCommand).resolves({ MessageId: 'm-1' });
+    const a = alert();
+
+    await adapter().publish(a);
+
+    expect(sns).toHaveReceivedCommandTimes(PublishCommand, 1);
+    const input = sentInput();
+    expect(input).toMatchObject({ TopicArn: TOPIC, MessageStructure: 'json', Subject: a.subject });
+    const body = JSON.parse(input.Message!) as Record<string, string>;
+    expect(body).toEqual({
+      default: JSON.stringify(a.json),
+      email: a.text,
+      'email-json': JSON.stringify(a.json),
+    });
+  });
+
+  it('sets severity, repository and events attributes for subscription filter policies', async () => {
+    // String.Array values are JSON arrays: https://docs.aws.amazon.com/sns/latest/dg/sns-message-attributes.html
+    sns.on(PublishCommand).resolves({});
+
+    await adapter().publish(alert({ severity: 'CRITICAL', events: ['protected', 'digest-gone'] }));
+
+    expect(sentInput().MessageAttributes).toEqual({
+      severity: { DataType: 'String', StringValue: 'CRITICAL' },
+      repository: { DataType: 'String', StringValue: 'team/app' },
+      events: { DataType: 'String.Array', StringValue: '["protected","digest-gone"]' },
+    });
+  });
+
+  it('keeps the subject ASCII, on one line and shorter than 100 characters', async () => {
+    // Subject constraints: botocore/data/sns/2010-03-31/service-2.json, PublishInput.Subject
+    sns.on(PublishCommand).resolves({});
+    const long = `Protégé digest\nin use by ${'service-'.repeat(30)}`;
+
+    await adapter().publish(alert({ subject: long }));
+
+    const subject = sentInput().Subject!;
+    expect(subject.length).toBeLessThanOrEqual(SNS_MAX_SUBJECT_LENGTH);
+    expect(subject).toMatch(/^[\x20-\x7e]+$/);
+    expect(subject.startsWith('Protege digest in use by service-')).toBe(true);
+    expect(subject.endsWith('...')).toBe(true);
+  });
+
+  it('truncates an oversized email text to fit the 256 KiB limit and says so in the text', async () => {
+    // Limit: 262,144 bytes, body and attributes together (botocore/data/sns/2010-03-31/service-2.json, PublishInput.Message)
+    sns.on(PublishCommand).resolves({});
+    const huge = 'é service web uses sha256:abc\n'.repeat(20_000); // ~640 KB of UTF-8
+
+    await adapter().publish(alert({ text: huge }));
+
+    const input = sentInput();
+    expect(Buffer.byteLength(input.Message!, 'utf8')).toBeLessThanOrEqual(SNS_MAX_MESSAGE_BYTES);
+    const body = JSON.parse(input.Message!) as Record<string, string>;
+    expect(body.email).toMatch(/\[Truncated: this message exceeded the SNS size limit; \d+ of 600000 characters shown/);
+    expect(huge.startsWith(body.email!.slice(0, body.email!.indexOf('\n\n[Truncated')))).toBe(true);
+    expect(body.default).toBe(JSON.stringify(alert().json));
+  });
+
+  it('replaces JSON too large to send with a summary that says it was truncated', () => {
+    const json = { digests: Array.from({ length: 20_000 }, (_, i) => `sha256:${String(i).padStart(64, '0')}`) };
+
+    const message = buildMessage(alert({ json }), 200_000);
+
+    expect(Buffer.byteLength(message, 'utf8')).toBeLessThanOrEqual(200_000);
+    const body = JSON.parse(message) as Record<string, string>;
+    expect(JSON.parse(body.default!)).toMatchObject({ truncated: true, repository: 'team/app', events: ['protected'] });
+  });
+
+  it('never cuts a surrogate pair in half when truncating', () => {
+    const text = '🚨'.repeat(50_000); // 4 bytes each in UTF-8
+
+    const message = buildMessage(alert({ text }), 100_000);
+
+    const email = (JSON.parse(message) as Record<string, string>).email!;
+    expect(email).not.toMatch(/[\ud800-\udbff](?![\udc00-\udfff])/);
+    expect(Buffer.byteLength(message, 'utf8')).toBeLessThanOrEqual(100_000);
+  });
+
+  it('rethrows what SNS rejects, so the caller can retry', async () => {
+    sns.on(PublishCommand).rejects(new InvalidParameterException({ message: 'bad', $metadata: {} }));
+
+    await expect(adapter().publish(alert())).rejects.toBeInstanceOf(InvalidParameterException);
+  });
+});
+
+describe('toSnsSubject', () => {
+  it('leaves a short ASCII subject unchanged', () => {
+    expect(toSnsSubject('team/app: 2 digests protected')).toBe('team/app: 2 digests protected');
+  });
+
+  it('falls back to a fixed subject when nothing printable is left', () => {
+    expect(toSnsSubject('\n\t')).toBe('ecr-digest-guard alert');
+  });
+});
