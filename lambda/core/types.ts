@@ -81,6 +81,8 @@ export interface PushEvent {
   readonly digest: Digest;
   readonly tag?: string;
   readonly manifestMediaType?: string;
+  /** how many times the queue has delivered this message (SQS `ApproximateReceiveCount`); 1 = first try */
+  readonly attempt: number;
 }
 
 /** The settings that change what the guard decides and does. */

@@ -1,0 +1,184 @@
+/**
+ * Turns what the guard found and did for one repository into one alert: a subject under 100 characters,
+ * a plain-text body that reads well in a mail client, and JSON for machine subscribers.
+ * Returns undefined when nothing changed, so duplicates and quiet batches send nothing.
+ */
+import { findTagRaces, tagsNamedBy } from './decide';
+import type { Alert } from './ports';
+import { shortDigest } from './protective-tag';
+import type { Consumer, Digest, PushEvent } from './types';
+
+export const ALERT_SCHEMA = 'ecr-digest-guard/alert@1';
+/** SNS: "Subjects must be ASCII text … must be less than 100 characters long." */
+export const MAX_SUBJECT_LENGTH = 99;
+
+export interface ProtectedDigest {
+  readonly digest: Digest;
+  readonly tag: string;
+  readonly consumers: readonly Consumer[];
+  /** `tagged`: added now; `would-tag`: dry run; `confirmed-on-retry`: found in place on a redelivered message */
+  readonly how: 'tagged' | 'would-tag' | 'confirmed-on-retry';
+}
+
+export interface RepositoryReport {
+  readonly account: string;
+  readonly region: string;
+  readonly repository: string;
+  readonly dryRun: boolean;
+  readonly pushes: readonly PushEvent[];
+  readonly protected: readonly ProtectedDigest[];
+  readonly gone: readonly { digest: Digest; consumers: readonly Consumer[] }[];
+  readonly archived: readonly { digest: Digest; consumers: readonly Consumer[] }[];
+  /** digests the guard could not protect, with why (tag taken by another digest, unsupported media type) */
+  readonly refused: readonly { digest: Digest; consumers: readonly Consumer[]; reason: string }[];
+  readonly gaps: readonly string[];
+}
+
+export function buildRepositoryAlert(report: RepositoryReport): Alert | undefined {
+  const changed = report.protected.length + report.gone.length + report.archived.length + report.refused.length;
+  if (changed === 0) return undefined;
+  const critical = report.gone.length + report.archived.length + report.refused.length > 0;
+  const severity = critical ? 'CRITICAL' : 'WARNING';
+  const events = [
+    ...(report.protected.some((p) => p.how !== 'would-tag') ? ['protected'] : []),
+    ...(report.protected.some((p) => p.how === 'would-tag') ? ['would-protect'] : []),
+    ...(report.gone.length ? ['digest-gone'] : []),
+    ...(report.archived.length ? ['digest-archived'] : []),
+    ...(report.refused.length ? ['protection-refused'] : []),
+  ];
+  return {
+    subject: subjectFor(report),
+    text: textFor(report, severity),
+    json: jsonFor(report, severity, events),
+    severity,
+    repository: report.repository,
+    events,
+  };
+}
+
+function subjectFor(report: RepositoryReport): string {
+  const count = (n: number, what: string) => `${n} in-use ${what}${n === 1 ? '' : 's'}`;
+  let headline: string;
+  if (report.gone.length) headline = `CRITICAL: ${count(report.gone.length, 'image')} deleted from`;
+  else if (report.archived.length) headline = `CRITICAL: ${count(report.archived.length, 'image')} archived in`;
+  else if (report.refused.length) headline = `CRITICAL: could not protect ${count(report.refused.length, 'image')} in`;
+  else if (report.dryRun) headline = `Dry run: would protect ${count(report.protected.length, 'image')} in`;
+  else headline = `Protected ${count(report.protected.length, 'image')} in`;
+  return asciiSubject(`ECR digest guard: ${headline} ${report.repository}`);
+}
+
+/** SNS subjects: ASCII, no line breaks, under 100 characters. Long repository names are cut with "...". */
+function asciiSubject(text: string): string {
+  const ascii = text.replace(/[^\x20-\x7e]/g, '?');
+  return ascii.length <= MAX_SUBJECT_LENGTH ? ascii : `${ascii.slice(0, MAX_SUBJECT_LENGTH - 3)}...`;
+}
+
+function describeConsumer(consumer: Consumer): string {
+  const where = consumer.cluster ? `${consumer.cluster}/` : '';
+  switch (consumer.kind) {
+    case 'ecs-service':
+      return `ECS service ${where}${consumer.service ?? '?'} (container ${consumer.container ?? '?'}, deployed as ${consumer.image})`;
+    case 'ecs-rollback':
+      return `ECS service ${where}${consumer.service ?? '?'}: the revision a rollback would relaunch (container ${consumer.container ?? '?'}, ${consumer.image})`;
+    case 'ecs-task':
+      return `ECS task ${where}${lastPart(consumer.arn)}${consumer.service ? ` of service ${consumer.service}` : ''} (container ${consumer.container ?? '?'}, ${consumer.image})`;
+    case 'ecs-task-definition':
+      return `ECS task definition ${lastPart(consumer.arn)}${consumer.service ? ` of service ${where}${consumer.service}` : ''} (pins ${consumer.image})`;
+    case 'lambda-function':
+      return `Lambda function ${consumer.arn ?? '?'} (${consumer.image})`;
+  }
+}
+
+function lastPart(arn: string | undefined): string {
+  return arn ? arn.slice(arn.lastIndexOf('/') + 1) : '?';
+}
+
+function listConsumers(consumers: readonly Consumer[], indent: string): string[] {
+  return consumers.map((c) => `${indent}- ${describeConsumer(c)}`);
+}
+
+function whereTagWent(report: RepositoryReport, consumers: readonly Consumer[]): string[] {
+  const lines: string[] = [];
+  for (const tag of tagsNamedBy(consumers)) {
+    const pushes = report.pushes.filter((p) => p.tag === tag);
+    const last = pushes.sort((a, b) => a.time.getTime() - b.time.getTime()).at(-1);
+    if (last) lines.push(`    Tag "${tag}" now points to ${last.digest} (pushed ${last.time.toISOString()}).`);
+  }
+  return lines;
+}
+
+function textFor(report: RepositoryReport, severity: string): string {
+  const lines: string[] = [];
+  const where = `repository ${report.repository} (account ${report.account}, ${report.region})`;
+  lines.push(`${severity}: ECR digest guard, ${where}`, '');
+  lines.push('WHAT HAPPENED');
+  for (const p of report.protected) {
+    lines.push(`  Image ${p.digest} has no tag left, but it is still in use:`);
+    lines.push(...listConsumers(p.consumers, '    '));
+    lines.push(...whereTagWent(report, p.consumers));
+  }
+  for (const g of report.gone) {
+    lines.push(`  Image ${g.digest} is no longer in the repository, but it is still in use:`);
+    lines.push(...listConsumers(g.consumers, '    '));
+    lines.push('    The next task launch of these workloads (a replacement after a failed health check, a scale-out) will fail');
+    lines.push('    with CannotPullContainerError ... failed to resolve ref ... not found.');
+  }
+  for (const a of report.archived) {
+    lines.push(`  Image ${a.digest} is in the ECR archive, which cannot be pulled, but it is still in use:`);
+    lines.push(...listConsumers(a.consumers, '    '));
+  }
+  for (const r of report.refused) {
+    lines.push(`  Image ${r.digest} has no tag left and is in use, but the guard could not protect it: ${r.reason}`);
+    lines.push(...listConsumers(r.consumers, '    '));
+  }
+  for (const race of findTagRaces(report.pushes)) {
+    const seconds = Math.round((race.lastAt.getTime() - race.firstAt.getTime()) / 1000);
+    lines.push(
+      `  Likely cause: tag "${race.tag}" was pushed ${race.digests.length} times with different images within ${seconds} s`,
+      `  (${race.digests.map(shortDigest).join(', ')}): two writers, e.g. two pipelines, pushed the same tag.`,
+    );
+  }
+  lines.push('', 'WHAT THE GUARD DID');
+  for (const p of report.protected) {
+    if (p.how === 'would-tag') lines.push(`  Dry run: would add the protective tag ${p.tag} to ${shortDigest(p.digest)}. Nothing was changed.`);
+    else if (p.how === 'tagged') lines.push(`  Added the protective tag ${p.tag} to ${shortDigest(p.digest)}: a lifecycle rule that expires untagged images can no longer delete it.`);
+    else lines.push(`  Confirmed the protective tag ${p.tag} on ${shortDigest(p.digest)} (added on an earlier attempt whose alert may not have been sent).`);
+  }
+  if (report.gone.length) lines.push('  Nothing: a deleted image cannot be restored by the guard.');
+  if (report.archived.length) lines.push('  Nothing yet: restoring archived images is not automatic in this version.');
+  if (report.refused.length) lines.push('  Nothing: it never moves or overwrites a tag it did not create.');
+  lines.push('', 'WHAT TO DO');
+  if (report.gone.length) lines.push('  - NOW: redeploy the workloads above to an image that exists (push and deploy a new tag, or a digest that is in the repository).');
+  if (report.archived.length) lines.push('  - Restore the archived images (UpdateImageStorageClass to STANDARD; takes up to about 20 minutes) or redeploy to an active image.');
+  if (report.refused.length) lines.push('  - Check who created the conflicting tag, then tag the in-use image yourself or redeploy to a tagged image.');
+  if (report.protected.length || report.gone.length) {
+    lines.push('  - Stop reusing one mutable tag across deployments: use one tag per build (e.g. the commit SHA) or per environment,');
+    lines.push('    or make the repository\'s tags immutable, so a push can never leave a running image untagged.');
+    lines.push('  - A lifecycle rule that selects tagged or any images can still expire a protected image: give the protective');
+    lines.push('    tags a top-priority rule (tagPatternList ["<prefix>-sha256-*"], countType imageCountMoreThan 9999).');
+  }
+  if (report.gaps.length) {
+    lines.push('', 'COVERAGE NOTES');
+    lines.push(...report.gaps.map((gap) => `  - ${gap}`));
+  }
+  return lines.join('\n');
+}
+
+function jsonFor(report: RepositoryReport, severity: string, events: readonly string[]): unknown {
+  return {
+    schema: ALERT_SCHEMA,
+    severity,
+    events,
+    account: report.account,
+    region: report.region,
+    repository: report.repository,
+    dryRun: report.dryRun,
+    pushes: report.pushes.map((p) => ({ tag: p.tag ?? null, digest: p.digest, time: p.time.toISOString(), eventId: p.eventId })),
+    tagRaces: findTagRaces(report.pushes).map((r) => ({ ...r, firstAt: r.firstAt.toISOString(), lastAt: r.lastAt.toISOString() })),
+    protected: report.protected,
+    gone: report.gone,
+    archived: report.archived,
+    refused: report.refused,
+    gaps: report.gaps,
+  };
+}

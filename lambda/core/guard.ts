@@ -1,0 +1,191 @@
+/**
+ * One batch of pushes, end to end, over the ports: group by repository, take ONE fresh inventory, decide
+ * per repository, protect, alert. It returns which messages failed so the queue retries only those.
+ * Everything here is deterministic given the ports, so it runs unchanged on the simulated account.
+ */
+import { buildRepositoryAlert, type ProtectedDigest, type RepositoryReport } from './alert';
+import { mapWithConcurrency } from './concurrency';
+import { findUntaggedInUseDigests } from './decide';
+import { RepositoryNotFoundError } from './errors';
+import type { AlertPort, EcrPort, InventoryPort } from './ports';
+import { isProtectiveTag } from './protective-tag';
+import type { GuardSettings, ImageState, Inventory, PushEvent } from './types';
+
+export interface GuardLogger {
+  info(message: string, ...extra: Record<string, unknown>[]): void;
+  warn(message: string, ...extra: Record<string, unknown>[]): void;
+  error(message: string, ...extra: Record<string, unknown>[]): void;
+}
+
+export interface GuardMetrics {
+  count(name: string, value: number): void;
+}
+
+export interface GuardDependencies {
+  readonly ecr: EcrPort;
+  readonly inventory: InventoryPort;
+  readonly alerts: AlertPort;
+  readonly logger: GuardLogger;
+  readonly metrics?: GuardMetrics;
+  /** repositories handled at once (ECR calls in flight) @default 4 */
+  readonly concurrency?: number;
+}
+
+export interface BatchOutcome {
+  /** queue message ids to report as failed: the queue redelivers them, then moves them to the DLQ */
+  readonly failedMessageIds: readonly string[];
+  readonly reports: readonly RepositoryReport[];
+  /** the inventory this batch used, if one was needed */
+  readonly inventory?: Inventory;
+}
+
+export async function guardPushedRepositories(
+  events: readonly PushEvent[],
+  settings: GuardSettings,
+  deps: GuardDependencies,
+): Promise<BatchOutcome> {
+  const { logger } = deps;
+  const inScope = settings.repositories?.length ? new Set(settings.repositories) : undefined;
+  const byRepository = new Map<string, PushEvent[]>();
+  for (const event of events) {
+    if (event.tag && isProtectiveTag(event.tag, settings.tagPrefix)) {
+      logger.info('ignoring a push of the guard\'s own protective tag', { repository: event.repository, tag: event.tag });
+      continue;
+    }
+    if (inScope && !inScope.has(event.repository)) {
+      logger.info('ignoring a push to a repository out of scope', { repository: event.repository });
+      continue;
+    }
+    byRepository.set(event.repository, [...(byRepository.get(event.repository) ?? []), event]);
+  }
+  if (byRepository.size === 0) return { failedMessageIds: [], reports: [] };
+
+  let inventory: Inventory;
+  try {
+    inventory = await deps.inventory.takeInventory();
+  } catch (error) {
+    logger.error('could not take the in-use inventory; the whole batch will be retried, then sent to the dead-letter queue', {
+      error,
+      repositories: [...byRepository.keys()],
+      whatToDo: 'check the function role can call the ECS List*/Describe* actions and that ECS is not throttling the account',
+    });
+    deps.metrics?.count('InventoryFailures', 1);
+    return { failedMessageIds: [...byRepository.values()].flat().map((e) => e.messageId), reports: [] };
+  }
+  for (const gap of inventory.gaps) logger.warn('inventory gap', { gap });
+
+  const results = await mapWithConcurrency([...byRepository], deps.concurrency ?? 4, async ([repository, pushes]) => {
+    try {
+      return { report: await guardRepository(repository, pushes, inventory, settings, deps) };
+    } catch (error) {
+      logger.error('could not guard a repository; its events will be retried, then sent to the dead-letter queue', {
+        repository,
+        error,
+        messageIds: pushes.map((p) => p.messageId),
+        whatToDo: 'see the error; check ECR permissions on this repository and SNS publish on the alert topic',
+      });
+      deps.metrics?.count('RepositoryFailures', 1);
+      return { failed: pushes.map((p) => p.messageId) };
+    }
+  });
+  return {
+    failedMessageIds: results.flatMap((r) => r.failed ?? []),
+    reports: results.flatMap((r) => (r.report ? [r.report] : [])),
+    inventory,
+  };
+}
+
+async function guardRepository(
+  repository: string,
+  pushes: readonly PushEvent[],
+  inventory: Inventory,
+  settings: GuardSettings,
+  deps: GuardDependencies,
+): Promise<RepositoryReport> {
+  const { logger } = deps;
+  const first = pushes[0]!;
+  const inUse = inventory.byRepository.get(repository) ?? new Map();
+  const report = {
+    account: first.account,
+    region: first.region,
+    repository,
+    dryRun: settings.dryRun,
+    pushes,
+    protected: [] as ProtectedDigest[],
+    gone: [] as RepositoryReport['gone'][number][],
+    archived: [] as RepositoryReport['archived'][number][],
+    refused: [] as RepositoryReport['refused'][number][],
+    gaps: inventory.gaps,
+  };
+  if (inUse.size === 0) {
+    logger.info('no workload uses this repository: nothing to protect', { repository });
+    return report;
+  }
+
+  let states: ImageState[];
+  try {
+    states = await deps.ecr.describeDigests(repository, [...inUse.keys()]);
+  } catch (error) {
+    if (!(error instanceof RepositoryNotFoundError)) throw error;
+    // The repository was deleted after the push: every in-use digest of it is gone.
+    states = [...inUse.keys()].map((digest): ImageState => ({ digest, present: false }));
+  }
+  const findings = findUntaggedInUseDigests(repository, inUse, states, settings.tagPrefix);
+  report.gone.push(...findings.gone);
+  report.archived.push(...findings.archived);
+
+  for (const item of findings.toProtect) {
+    const digestLog = { repository, digest: item.digest, tag: item.tag };
+    if (settings.dryRun) {
+      logger.warn('dry run: would protect an in-use digest that has no tag', digestLog);
+      report.protected.push({ ...item, how: 'would-tag' });
+      continue;
+    }
+    const outcome = await deps.ecr.addProtectiveTag(repository, item.digest, item.tag);
+    switch (outcome.outcome) {
+      case 'tagged':
+        logger.warn('protected an in-use digest that had no tag left', digestLog);
+        report.protected.push({ ...item, how: 'tagged' });
+        break;
+      case 'already-tagged':
+        // Another invocation protected it between our describe and our put: reported by that one.
+        logger.info('protective tag already in place', digestLog);
+        break;
+      case 'image-missing':
+        logger.error('an in-use digest vanished before it could be protected', digestLog);
+        report.gone.push({ digest: item.digest, consumers: item.consumers });
+        break;
+      case 'tag-taken':
+        logger.error('the protective tag names another image; not moved', { ...digestLog, otherDigest: outcome.otherDigest });
+        report.refused.push({
+          digest: item.digest,
+          consumers: item.consumers,
+          reason: `the tag ${item.tag} already names ${outcome.otherDigest ?? 'another image'}, and the guard never moves a tag`,
+        });
+        break;
+      case 'unsupported-media-type':
+        logger.error('cannot re-put this manifest media type', { ...digestLog, mediaType: outcome.mediaType });
+        report.refused.push({
+          digest: item.digest,
+          consumers: item.consumers,
+          reason: `its manifest media type ${outcome.mediaType ?? '(unknown)'} cannot be re-put with a new tag`,
+        });
+        break;
+    }
+  }
+  // A redelivered message may follow an attempt that tagged but failed to alert: report what is in place.
+  if (pushes.some((p) => p.attempt > 1)) {
+    for (const item of findings.alreadyProtected) report.protected.push({ ...item, how: 'confirmed-on-retry' });
+  }
+  for (const g of report.gone) logger.error('an in-use digest is gone: the next task launch will fail; redeploy', { repository, digest: g.digest });
+
+  const alert = buildRepositoryAlert(report);
+  if (alert) {
+    await deps.alerts.publish(alert);
+    deps.metrics?.count('AlertsPublished', 1);
+  }
+  deps.metrics?.count('ProtectedDigests', report.protected.filter((p) => p.how === 'tagged').length);
+  deps.metrics?.count('GoneDigests', report.gone.length);
+  return report;
+}
+

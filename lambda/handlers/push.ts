@@ -1,0 +1,97 @@
+/**
+ * The push Lambda: SQS batch of EventBridge `ECR Image Action` events in, partial batch response out.
+ * It only parses, wires and calls: the decisions live in `lambda/core`, the AWS calls in `lambda/adapters`.
+ * See: https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html#services-sqs-batchfailurereporting
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { EcrAdapter } from '../adapters/ecr';
+import { EcsInventoryAdapter } from '../adapters/ecs-inventory';
+import { SnsAlertAdapter } from '../adapters/sns';
+import { guardPushedRepositories, type GuardLogger, type GuardMetrics } from '../core/guard';
+import type { AlertPort, EcrPort, InventoryPort } from '../core/ports';
+import { parsePushRecord } from '../core/push-event';
+import type { GuardSettings, PushEvent } from '../core/types';
+import { readPushHandlerConfig } from './config';
+
+export interface PushHandlerDependencies {
+  readonly ecr: EcrPort;
+  /** the inventory of the account and region the events come from */
+  readonly inventoryFor: (account: string, region: string) => InventoryPort;
+  readonly alerts: AlertPort;
+  readonly logger: GuardLogger;
+  readonly metrics?: GuardMetrics;
+}
+
+/** Handles one SQS batch; never throws for a bad record, reports it as that record's failure. */
+export async function handlePushBatch(
+  event: SQSEvent,
+  settings: GuardSettings,
+  deps: PushHandlerDependencies,
+): Promise<SQSBatchResponse> {
+  const failed = new Set<string>();
+  const pushes: PushEvent[] = [];
+  for (const record of event.Records ?? []) {
+    const parsed = parsePushRecord(record);
+    if (!parsed.ok) {
+      deps.logger.error('malformed event: reported as failed; after the retries it lands in the dead-letter queue', {
+        messageId: record.messageId,
+        reason: parsed.reason,
+        whatToDo: 'inspect the message in the dead-letter queue; only EventBridge "ECR Image Action" events belong on this queue',
+      });
+      deps.metrics?.count('MalformedEvents', 1);
+      failed.add(record.messageId);
+    } else if (parsed.event) {
+      pushes.push(parsed.event);
+    } else {
+      deps.logger.info('event needs no action', { messageId: record.messageId, reason: parsed.ignored });
+    }
+  }
+  const byAccount = new Map<string, PushEvent[]>();
+  for (const push of pushes) {
+    const key = `${push.account}/${push.region}`;
+    byAccount.set(key, [...(byAccount.get(key) ?? []), push]);
+  }
+  for (const [key, accountPushes] of byAccount) {
+    const [account, region] = key.split('/') as [string, string];
+    const outcome = await guardPushedRepositories(accountPushes, settings, {
+      ...deps,
+      inventory: deps.inventoryFor(account, region),
+    });
+    for (const id of outcome.failedMessageIds) failed.add(id);
+  }
+  return { batchItemFailures: [...failed].map((itemIdentifier) => ({ itemIdentifier })) };
+}
+
+const logger = new Logger({ serviceName: 'ecr-digest-guard' });
+const metrics = new Metrics({ namespace: 'EcrDigestGuard', serviceName: 'ecr-digest-guard' });
+let wiring: { settings: GuardSettings; deps: PushHandlerDependencies } | undefined;
+
+function wireFromEnvironment(): { settings: GuardSettings; deps: PushHandlerDependencies } {
+  const config = readPushHandlerConfig(process.env);
+  const ecr = new EcrAdapter();
+  const alerts = new SnsAlertAdapter(config.topicArn);
+  return {
+    settings: config,
+    deps: {
+      ecr,
+      alerts,
+      inventoryFor: (accountId, region) => new EcsInventoryAdapter({ accountId, region }),
+      logger,
+      metrics: { count: (name, value) => metrics.addMetric(name, MetricUnit.Count, value) },
+    },
+  };
+}
+
+export const handler = async (event: SQSEvent, context?: Context): Promise<SQSBatchResponse> => {
+  if (context) logger.addContext(context);
+  wiring ??= wireFromEnvironment();
+  try {
+    const response = await handlePushBatch(event, wiring.settings, wiring.deps);
+    logger.info('batch done', { records: event.Records?.length ?? 0, failed: response.batchItemFailures.length });
+    return response;
+  } finally {
+    metrics.publishStoredMetrics();
+  }
+};
