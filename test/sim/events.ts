@@ -1,0 +1,78 @@
+/**
+ * The events the simulated registry records, and how an EventBridge rule with an SQS target delivers them
+ * to a Lambda function (an `SQSEvent` batch whose record bodies are the EventBridge events as JSON).
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import type { SQSEvent, SQSRecord } from 'aws-lambda';
+
+/**
+ * An `ECR Image Action` event as EventBridge carries it.
+ * See: https://docs.aws.amazon.com/AmazonECR/latest/userguide/ecr-eventbridge.html
+ */
+export interface EcrImageActionEvent {
+  readonly version: '0';
+  readonly id: string;
+  readonly 'detail-type': 'ECR Image Action';
+  readonly source: 'aws.ecr';
+  readonly account: string;
+  /** ISO 8601 without milliseconds, as EventBridge writes it (`2019-11-16T01:54:34Z`) */
+  readonly time: string;
+  readonly region: string;
+  readonly resources: readonly string[];
+  readonly detail: {
+    readonly 'action-type': 'PUSH' | 'DELETE';
+    readonly result: 'SUCCESS' | 'FAILURE';
+    readonly 'repository-name': string;
+    readonly 'image-digest': string;
+    /** absent when the push or deletion named no tag (*inference*, see `SimEcr`) */
+    readonly 'image-tag'?: string;
+    readonly 'manifest-media-type'?: string;
+    readonly 'artifact-media-type'?: string;
+  };
+}
+
+/** EventBridge's `time` format: ISO 8601 in UTC, seconds precision. */
+export function eventTime(date: Date): string {
+  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+export interface SqsDeliveryOptions {
+  /** the queue the rule targets (default: a queue named `ecr-digest-guard-events` in the event's account and region) */
+  readonly queueArn?: string;
+  /** `ApproximateReceiveCount` (default 1; >1 simulates a redelivery after a failed batch) */
+  readonly receiveCount?: number;
+  /** when the message was sent (default: now) */
+  readonly sentAt?: Date;
+}
+
+/**
+ * One SQS record carrying one EventBridge event, as the Lambda SQS event source mapping hands it over.
+ * `SenderId` is the principal EventBridge sends as; the real value is an AWS-owned id that no document
+ * fixes, so a placeholder of the same form is used.
+ * See: https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html (record shape)
+ */
+export function toSqsRecord(event: { readonly account: string; readonly region: string }, options: SqsDeliveryOptions = {}): SQSRecord {
+  const body = JSON.stringify(event);
+  const sentAt = String((options.sentAt ?? new Date()).getTime());
+  return {
+    messageId: randomUUID(),
+    receiptHandle: `AQEB${createHash('sha256').update(body + sentAt).digest('base64')}`,
+    body,
+    attributes: {
+      ApproximateReceiveCount: String(options.receiveCount ?? 1),
+      SentTimestamp: sentAt,
+      SenderId: 'AIDAEVENTBRIDGESIMULATED',
+      ApproximateFirstReceiveTimestamp: sentAt,
+    },
+    messageAttributes: {},
+    md5OfBody: createHash('md5').update(body, 'utf8').digest('hex'),
+    eventSource: 'aws:sqs',
+    eventSourceARN: options.queueArn ?? `arn:aws:sqs:${event.region}:${event.account}:ecr-digest-guard-events`,
+    awsRegion: event.region,
+  };
+}
+
+/** A batch of EventBridge events delivered through one SQS queue, in order. */
+export function toSqsEvent(events: readonly { readonly account: string; readonly region: string }[], options: SqsDeliveryOptions = {}): SQSEvent {
+  return { Records: events.map((e) => toSqsRecord(e, options)) };
+}
