@@ -1,0 +1,184 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import { RepositoryNotFoundError } from '../../../lambda/core/errors';
+import { guardPushedRepositories, type GuardDependencies } from '../../../lambda/core/guard';
+import type { Alert, EcrPort, ProtectOutcome } from '../../../lambda/core/ports';
+import { protectiveTagFor } from '../../../lambda/core/protective-tag';
+import type { Consumer, GuardSettings, ImageState, Inventory, PushEvent } from '../../../lambda/core/types';
+
+const d = (c: string) => `sha256:${c.repeat(64)}`;
+const web: Consumer = { kind: 'ecs-service', cluster: 'prod', service: 'web', container: 'web', image: '111122223333.dkr.ecr.eu-west-1.amazonaws.com/app:prod' };
+const settings: GuardSettings = { tagPrefix: 'digest-guard', dryRun: false };
+
+/** An in-memory registry: repository → digest → tags. Faithful only to what the guard reads. */
+class FakeEcr implements EcrPort {
+  puts: { repository: string; digest: string; tag: string }[] = [];
+  failDescribeFor = new Set<string>();
+  outcomeOverride?: ProtectOutcome;
+  constructor(readonly images: Map<string, Map<string, string[]>>) {}
+  async describeDigests(repository: string, digests: readonly string[]): Promise<ImageState[]> {
+    if (this.failDescribeFor.has(repository)) throw new Error('ServerException: boom');
+    const repo = this.images.get(repository);
+    if (!repo) throw new RepositoryNotFoundError(repository);
+    return digests.map((digest) => {
+      const tags = repo.get(digest);
+      return tags ? { digest, present: true, tags, storageStatus: 'ACTIVE' } : { digest, present: false };
+    });
+  }
+  async addProtectiveTag(repository: string, digest: string, tag: string): Promise<ProtectOutcome> {
+    if (this.outcomeOverride) return this.outcomeOverride;
+    const tags = this.images.get(repository)?.get(digest);
+    if (!tags) return { outcome: 'image-missing' };
+    if (tags.includes(tag)) return { outcome: 'already-tagged' };
+    tags.push(tag);
+    this.puts.push({ repository, digest, tag });
+    return { outcome: 'tagged' };
+  }
+}
+
+const push = (repository: string, tag: string, digest: string, messageId: string, attempt = 1): PushEvent => ({
+  messageId,
+  eventId: `e-${messageId}`,
+  time: new Date('2026-11-26T10:00:00Z'),
+  account: '111122223333',
+  region: 'eu-west-1',
+  repository,
+  digest,
+  tag,
+  attempt,
+});
+
+let ecr: FakeEcr;
+let alerts: Alert[];
+let inventoriesTaken: number;
+let deps: GuardDependencies;
+let inventoryFails: boolean;
+let publishFails: boolean;
+
+beforeEach(() => {
+  // Given: app:prod moved from A to B; A is still pinned by service web. api is tagged and in use.
+  ecr = new FakeEcr(
+    new Map([
+      ['app', new Map([[d('a'), []], [d('b'), ['prod']]])],
+      ['api', new Map([[d('c'), ['v1']]])],
+      ['idle', new Map([[d('e'), []]])],
+    ]),
+  );
+  alerts = [];
+  inventoriesTaken = 0;
+  inventoryFails = false;
+  publishFails = false;
+  const inventory: Inventory = {
+    takenAt: new Date(),
+    byRepository: new Map([
+      ['app', new Map([[d('a'), [web]]])],
+      ['api', new Map([[d('c'), [{ ...web, service: 'api', image: '111122223333.dkr.ecr.eu-west-1.amazonaws.com/api:v1' }]]])],
+    ]),
+    gaps: [],
+  };
+  deps = {
+    ecr,
+    inventory: {
+      takeInventory: async () => {
+        inventoriesTaken += 1;
+        if (inventoryFails) throw new Error('ThrottlingException: Rate exceeded');
+        return inventory;
+      },
+    },
+    alerts: {
+      publish: async (alert) => {
+        if (publishFails) throw new Error('SNS unavailable');
+        alerts.push(alert);
+      },
+    },
+    logger: { info: () => undefined, warn: () => undefined, error: () => undefined },
+  };
+});
+
+describe('guardPushedRepositories', () => {
+  it('protects the in-use digest that lost its tag and alerts once', async () => {
+    const outcome = await guardPushedRepositories([push('app', 'prod', d('b'), 'm1')], settings, deps);
+    expect(outcome.failedMessageIds).toEqual([]);
+    expect(ecr.puts).toEqual([{ repository: 'app', digest: d('a'), tag: protectiveTagFor(d('a'), 'digest-guard') }]);
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]).toMatchObject({ severity: 'WARNING', repository: 'app', events: ['protected'] });
+  });
+
+  it('takes one inventory for a batch over many repositories', async () => {
+    await guardPushedRepositories([push('app', 'prod', d('b'), 'm1'), push('api', 'v1', d('c'), 'm2'), push('idle', 'x', d('e'), 'm3')], settings, deps);
+    expect(inventoriesTaken).toBe(1);
+  });
+
+  it('does nothing and sends nothing for a duplicate of a handled event', async () => {
+    await guardPushedRepositories([push('app', 'prod', d('b'), 'm1')], settings, deps);
+    await guardPushedRepositories([push('app', 'prod', d('b'), 'm1-dup')], settings, deps);
+    expect(ecr.puts).toHaveLength(1);
+    expect(alerts).toHaveLength(1);
+  });
+
+  it('changes nothing in dry run and says what it would do', async () => {
+    await guardPushedRepositories([push('app', 'prod', d('b'), 'm1')], { ...settings, dryRun: true }, deps);
+    expect(ecr.puts).toEqual([]);
+    expect(alerts[0]).toMatchObject({ events: ['would-protect'] });
+    expect(alerts[0]!.subject).toMatch(/^ECR digest guard: Dry run: would protect 1 in-use image in app$/);
+  });
+
+  it('ignores its own protective tags and repositories out of scope without taking an inventory', async () => {
+    const own = push('app', protectiveTagFor(d('a'), 'digest-guard'), d('a'), 'm1');
+    const outcome = await guardPushedRepositories([own, push('api', 'v1', d('c'), 'm2')], { ...settings, repositories: ['app'] }, deps);
+    expect(outcome).toEqual({ failedMessageIds: [], reports: [] });
+    expect(inventoriesTaken).toBe(0);
+  });
+
+  it('fails every message of the batch when the inventory cannot be taken', async () => {
+    inventoryFails = true;
+    const outcome = await guardPushedRepositories([push('app', 'prod', d('b'), 'm1'), push('api', 'v1', d('c'), 'm2')], settings, deps);
+    expect(outcome.failedMessageIds).toEqual(['m1', 'm2']);
+    expect(ecr.puts).toEqual([]);
+  });
+
+  it('fails only the messages of the repository whose ECR call failed', async () => {
+    ecr.failDescribeFor.add('api');
+    const outcome = await guardPushedRepositories([push('app', 'prod', d('b'), 'm1'), push('api', 'v1', d('c'), 'm2')], settings, deps);
+    expect(outcome.failedMessageIds).toEqual(['m2']);
+    expect(ecr.puts).toHaveLength(1);
+  });
+
+  it('re-sends the alert on redelivery when the first attempt tagged but could not publish', async () => {
+    publishFails = true;
+    const first = await guardPushedRepositories([push('app', 'prod', d('b'), 'm1')], settings, deps);
+    expect(first.failedMessageIds).toEqual(['m1']);
+    expect(ecr.puts).toHaveLength(1);
+    publishFails = false;
+    await guardPushedRepositories([push('app', 'prod', d('b'), 'm1', 2)], settings, deps);
+    expect(ecr.puts).toHaveLength(1);
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]!.text).toMatch(/Confirmed the protective tag/);
+  });
+
+  it('pages when an in-use digest is already gone', async () => {
+    ecr.images.get('app')!.delete(d('a'));
+    await guardPushedRepositories([push('app', 'prod', d('b'), 'm1')], settings, deps);
+    expect(alerts[0]).toMatchObject({ severity: 'CRITICAL', events: ['digest-gone'] });
+    expect(alerts[0]!.text).toMatch(/redeploy/);
+  });
+
+  it('treats a deleted repository as every in-use digest gone', async () => {
+    ecr.images.delete('app');
+    const outcome = await guardPushedRepositories([push('app', 'prod', d('b'), 'm1')], settings, deps);
+    expect(outcome.failedMessageIds).toEqual([]);
+    expect(alerts[0]).toMatchObject({ severity: 'CRITICAL', events: ['digest-gone'] });
+  });
+
+  it('never moves a protective tag that names another image, and pages instead', async () => {
+    ecr.outcomeOverride = { outcome: 'tag-taken', otherDigest: d('f') };
+    await guardPushedRepositories([push('app', 'prod', d('b'), 'm1')], settings, deps);
+    expect(alerts[0]).toMatchObject({ severity: 'CRITICAL', events: ['protection-refused'] });
+    expect(alerts[0]!.text).toContain(d('f'));
+  });
+
+  it('reports a digest that vanished between describe and put as gone', async () => {
+    ecr.outcomeOverride = { outcome: 'image-missing' };
+    await guardPushedRepositories([push('app', 'prod', d('b'), 'm1')], settings, deps);
+    expect(alerts[0]).toMatchObject({ severity: 'CRITICAL', events: ['digest-gone'] });
+  });
+});
