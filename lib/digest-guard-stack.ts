@@ -1,0 +1,30 @@
+import { Stack, StackProps } from 'aws-cdk-lib';
+import { Construct } from 'constructs';
+import type { DigestGuardConfig } from './config';
+import { DigestGuard } from './digest-guard';
+
+export type { DigestGuardConfig } from './config';
+
+export interface DigestGuardStackProps extends StackProps {
+  /** What to guard and whom to tell; see `configFromContext` for reading it from CDK context. */
+  readonly config: DigestGuardConfig;
+}
+
+/** One guard per account and region. */
+export class DigestGuardStack extends Stack {
+  public readonly guard: DigestGuard;
+
+  constructor(scope: Construct, id: string, props: DigestGuardStackProps) {
+    super(scope, id, {
+      description: 'ecr-digest-guard: keeps ECR image digests that workloads still run from being deleted',
+      ...props,
+    });
+    const { config } = props;
+    this.guard = new DigestGuard(this, 'Guard', {
+      alertEmails: [...config.alertEmails],
+      repositories: [...config.repositories],
+      dryRun: config.dryRun,
+      ...(config.tagPrefix !== undefined ? { tagPrefix: config.tagPrefix } : {}),
+    });
+  }
+}

@@ -1,0 +1,545 @@
+import * as path from 'path';
+import { ArnFormat, Duration, Stack, Token, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { buildPushEventPattern } from './event-pattern';
+import { emailProblem, repositoryNameProblem, tagPrefixProblem } from './validation';
+
+/** Log levels Powertools for AWS Lambda understands (`POWERTOOLS_LOG_LEVEL`). */
+export type DigestGuardLogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+
+export interface DigestGuardProps {
+  /**
+   * Email addresses that receive the guard's alerts and its alarms; each gets an SNS email subscription
+   * (the recipient confirms it once).
+   * @default - no email subscription
+   */
+  readonly alertEmails?: string[];
+
+  /**
+   * An existing topic to publish alerts and alarms to, instead of a topic this construct creates.
+   * If it is encrypted with a customer managed KMS key, that key's policy must allow
+   * `cloudwatch.amazonaws.com` `kms:Decrypt` and `kms:GenerateDataKey*`, or the alarms cannot notify.
+   * @default - a new topic encrypted with a new customer managed KMS key
+   */
+  readonly alertTopic?: sns.ITopic;
+
+  /**
+   * Prefix of the protective tags: the guard tags a digest `<tagPrefix>-sha256-<64 hex>`. Must fit the OCI
+   * tag grammar `[a-zA-Z0-9_][a-zA-Z0-9._-]*` and be at most 56 characters so the whole tag stays within 128.
+   * @default 'digest-guard'
+   */
+  readonly tagPrefix?: string;
+
+  /**
+   * Names of the ECR repositories to guard, in this account and region. The function may change images
+   * only in these repositories.
+   * @default - every repository of the account and region
+   */
+  readonly repositories?: string[];
+
+  /**
+   * Detect and alert, but add no protective tag.
+   * @default false
+   */
+  readonly dryRun?: boolean;
+
+  /**
+   * Most push events handed to one invocation; one invocation takes one inventory of what is in use,
+   * so larger batches mean fewer inventories. Above 10, `maxBatchingWindow` must be at least one second.
+   * See: https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html
+   * @default 100
+   */
+  readonly batchSize?: number;
+
+  /**
+   * How long Lambda gathers push events before it invokes the function (0 to 5 minutes). Two pipelines
+   * pushing one tag seconds apart then land in one batch.
+   * @default Duration.seconds(30)
+   */
+  readonly maxBatchingWindow?: Duration;
+
+  /**
+   * Retention of the function's log group.
+   * @default logs.RetentionDays.THREE_MONTHS
+   */
+  readonly logRetention?: logs.RetentionDays;
+
+  /**
+   * Timeout of the function (1 second to 15 minutes). The buffer queue's visibility timeout is derived
+   * from it.
+   * @default Duration.minutes(5)
+   */
+  readonly timeout?: Duration;
+
+  /**
+   * Memory of the function, in MiB (128 to 10240).
+   * @default 512
+   */
+  readonly memorySize?: number;
+
+  /**
+   * Log level of the function.
+   * @default 'INFO'
+   */
+  readonly logLevel?: DigestGuardLogLevel;
+
+  /**
+   * Alarm when the oldest push event in the buffer queue is older than this (1 minute to 1 day): the
+   * guard is falling behind, and lifecycle rules may expire what it has not looked at yet.
+   * @default Duration.minutes(15)
+   */
+  readonly maxEventAge?: Duration;
+}
+
+/** The alarms the construct creates; each notifies the alert topic. */
+export interface DigestGuardAlarms {
+  /** Push events that failed `maxReceiveCount` times and now wait in the dead-letter queue. */
+  readonly deadLetterQueueNotEmpty: cloudwatch.Alarm;
+  /** Invocations that failed as a whole. */
+  readonly functionErrors: cloudwatch.Alarm;
+  /** Invocations Lambda throttled. */
+  readonly functionThrottles: cloudwatch.Alarm;
+  /** The buffer queue's oldest message is older than `maxEventAge`. */
+  readonly eventsWaitingTooLong: cloudwatch.Alarm;
+}
+
+/** Default prefix of the protective tags. */
+export const DEFAULT_TAG_PREFIX = 'digest-guard';
+
+/** Receives before SQS moves a push event to the dead-letter queue. */
+export const MAX_RECEIVE_COUNT = 5;
+
+/** Concurrent invocations the event source may start: a burst of pushes must not fan out into many
+ * parallel inventories against the account's shared ECS request budget. */
+export const MAX_CONCURRENCY = 2;
+
+/**
+ * The queue's visibility timeout must be at least six times the function timeout, so Lambda can retry a
+ * batch when the function was throttled; the batching window is added because messages are already
+ * in flight while Lambda gathers a batch.
+ * See: https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html
+ */
+export const VISIBILITY_TIMEOUT_FACTOR = 6;
+
+/** The handler, next to this file's package root (`lambda/handlers/push.ts`). */
+const PUSH_HANDLER_ENTRY = path.join(__dirname, '..', 'lambda', 'handlers', 'push.ts');
+
+/**
+ * Keeps image digests that workloads still run from being deleted by ECR lifecycle policies: a push that
+ * moves a tag away from an in-use digest makes the guard tag that digest and send an alert.
+ *
+ * ECR push ─► EventBridge rule ─► SQS buffer (+ DLQ) ─► push function ─► ECR tag, SNS alert
+ */
+export class DigestGuard extends Construct {
+  /** Selects successful pushes (of the repositories in scope), minus the guard's own tags. */
+  public readonly rule: events.Rule;
+  /** Buffers push events between EventBridge and the function, so bursts become batches. */
+  public readonly queue: sqs.Queue;
+  /** Push events the function failed on `MAX_RECEIVE_COUNT` times. */
+  public readonly deadLetterQueue: sqs.Queue;
+  /** The push handler. */
+  public readonly function: nodejs.NodejsFunction;
+  /** Where alerts and alarms go. */
+  public readonly topic: sns.ITopic;
+  /** The key of the topic, when this construct created the topic. */
+  public readonly topicKey?: kms.Key;
+  /** The function's log group. */
+  public readonly logGroup: logs.LogGroup;
+  /** The alarms, all notifying `topic`. */
+  public readonly alarms: DigestGuardAlarms;
+  /** The prefix of the protective tags, after defaults. */
+  public readonly tagPrefix: string;
+
+  constructor(scope: Construct, id: string, props: DigestGuardProps = {}) {
+    super(scope, id);
+    const settings = validateProps(props);
+    this.tagPrefix = settings.tagPrefix;
+
+    // --- Alerts -----------------------------------------------------------------------------------
+    if (props.alertTopic) {
+      this.topic = props.alertTopic;
+    } else {
+      this.topicKey = new kms.Key(this, 'TopicKey', {
+        description: 'Encrypts the ECR digest guard alert topic',
+        enableKeyRotation: true,
+      });
+      // CloudWatch alarms publish to an encrypted topic only if the key lets CloudWatch use it; the
+      // AWS managed key alias/aws/sns cannot be changed to allow that, hence a customer managed key.
+      // See: https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services
+      // See: https://repost.aws/knowledge-center/cloudwatch-configure-alarm-sns
+      this.topicKey.addToResourcePolicy(
+        new iam.PolicyStatement({
+          sid: 'AllowCloudWatchAlarmsToUseTheKey',
+          principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+          actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+          resources: ['*'],
+        }),
+      );
+      this.topic = new sns.Topic(this, 'AlertTopic', {
+        displayName: 'ECR digest guard',
+        masterKey: this.topicKey,
+        enforceSSL: true,
+      });
+    }
+    for (const address of settings.alertEmails) {
+      this.topic.addSubscription(new subscriptions.EmailSubscription(address));
+    }
+
+    // --- Buffer -----------------------------------------------------------------------------------
+    // SSE-SQS: encrypted at rest, and EventBridge can send to it without a key policy of ours.
+    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    this.queue = new sqs.Queue(this, 'Buffer', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      visibilityTimeout: Duration.seconds(
+        VISIBILITY_TIMEOUT_FACTOR * settings.timeout.toSeconds() + settings.maxBatchingWindow.toSeconds(),
+      ),
+      retentionPeriod: Duration.days(4),
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: MAX_RECEIVE_COUNT },
+    });
+    Validations.of(this.deadLetterQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This queue is the dead-letter queue of the buffer; a DLQ of a DLQ would only move the problem.',
+    });
+
+    // --- Trigger ----------------------------------------------------------------------------------
+    const pattern = buildPushEventPattern({ tagPrefix: settings.tagPrefix, repositories: settings.repositories });
+    this.rule = new events.Rule(this, 'PushRule', {
+      description: 'Successful ECR pushes the digest guard checks (never its own protective tags)',
+      eventPattern: {
+        source: [...pattern.source],
+        detailType: [...pattern['detail-type']],
+        detail: pattern.detail,
+      },
+    });
+    // The target adds a queue policy that lets events.amazonaws.com send only for this rule's ARN.
+    this.rule.addTarget(new targets.SqsQueue(this.queue));
+
+    // --- Function ---------------------------------------------------------------------------------
+    this.logGroup = new logs.LogGroup(this, 'LogGroup', { retention: settings.logRetention });
+    // An own role instead of AWSLambdaBasicExecutionRole: logs only to this log group.
+    const role = new iam.Role(this, 'FunctionRole', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: 'ECR digest guard push function',
+    });
+    this.logGroup.grantWrite(role);
+
+    this.function = new nodejs.NodejsFunction(this, 'PushFunction', {
+      description: 'Protects in-use ECR digests that a push left without a tag',
+      entry: PUSH_HANDLER_ENTRY,
+      handler: 'handler',
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: settings.memorySize,
+      timeout: settings.timeout,
+      role,
+      logGroup: this.logGroup,
+      environment: {
+        TOPIC_ARN: this.topic.topicArn,
+        TAG_PREFIX: settings.tagPrefix,
+        DRY_RUN: String(settings.dryRun),
+        REPOSITORIES: settings.repositories.join(','),
+        POWERTOOLS_SERVICE_NAME: 'ecr-digest-guard',
+        POWERTOOLS_METRICS_NAMESPACE: 'EcrDigestGuard',
+        POWERTOOLS_LOG_LEVEL: settings.logLevel,
+        NODE_OPTIONS: '--enable-source-maps',
+      },
+      bundling: {
+        forceDockerBundling: false,
+        minify: true,
+        sourceMap: true,
+        sourcesContent: false,
+        metafile: false,
+        // Bundle the SDK clients the lockfile pins instead of using whatever the runtime ships.
+        bundleAwsSDK: true,
+        externalModules: [],
+      },
+    });
+
+    this.function.addEventSource(
+      new SqsEventSource(this.queue, {
+        batchSize: settings.batchSize,
+        maxBatchingWindow: settings.maxBatchingWindow,
+        reportBatchItemFailures: true,
+        maxConcurrency: MAX_CONCURRENCY,
+      }),
+    );
+
+    this.grantGuardPermissions(role, settings.repositories);
+    this.topic.grantPublish(role);
+
+    // --- Alarms -----------------------------------------------------------------------------------
+    const notify = new cloudwatchActions.SnsAction(this.topic);
+    const alarm = (alarmId: string, alarmProps: cloudwatch.AlarmProps): cloudwatch.Alarm => {
+      const created = new cloudwatch.Alarm(this, alarmId, alarmProps);
+      created.addAlarmAction(notify);
+      return created;
+    };
+    this.alarms = {
+      deadLetterQueueNotEmpty: alarm('DeadLetterQueueAlarm', {
+        alarmDescription:
+          'ECR digest guard: push events failed repeatedly and wait in the dead-letter queue. Digests they name may be unprotected; check the function logs, fix, then redrive.',
+        metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+          period: Duration.minutes(1),
+          statistic: cloudwatch.Stats.MAXIMUM,
+        }),
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+      functionErrors: alarm('FunctionErrorsAlarm', {
+        alarmDescription: 'ECR digest guard: the push function failed; events will be retried, then dead-lettered.',
+        metric: this.function.metricErrors({ period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM }),
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+      functionThrottles: alarm('FunctionThrottlesAlarm', {
+        alarmDescription: 'ECR digest guard: Lambda throttled the push function; check the account concurrency.',
+        metric: this.function.metricThrottles({ period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM }),
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+      eventsWaitingTooLong: alarm('EventsWaitingTooLongAlarm', {
+        alarmDescription: `ECR digest guard: push events have waited more than ${settings.maxEventAge.toHumanString()} in the buffer; the guard is falling behind.`,
+        metric: this.queue.metricApproximateAgeOfOldestMessage({
+          period: Duration.minutes(1),
+          statistic: cloudwatch.Stats.MAXIMUM,
+        }),
+        threshold: settings.maxEventAge.toSeconds(),
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+    };
+  }
+
+  /**
+   * ECR: read and re-put manifests only in the repositories in scope. ECS and Lambda: read what runs.
+   * Resource scoping follows the Service Authorization Reference; `*` only where an action has no
+   * resource type there.
+   * See: https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerregistry.html
+   * See: https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerservice.html
+   * See: https://docs.aws.amazon.com/service-authorization/latest/reference/list_awslambda.html
+   */
+  private grantGuardPermissions(role: iam.Role, repositories: readonly string[]): void {
+    const stack = Stack.of(this);
+    const ecsArn = (resource: string): string =>
+      stack.formatArn({ service: 'ecs', resource, resourceName: '*' });
+    const allRepositories = repositories.length === 0;
+    const repositoryArns = (allRepositories ? ['*'] : repositories).map((name) =>
+      stack.formatArn({ service: 'ecr', resource: 'repository', resourceName: name }),
+    );
+
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ProtectDigestsInScope',
+        actions: ['ecr:BatchGetImage', 'ecr:PutImage', 'ecr:DescribeImages'],
+        resources: repositoryArns,
+      }),
+    );
+    // Actions the reference lists without a resource type, so `*` is the only resource that works:
+    // ListClusters, ListServices (condition key ecs:cluster only), DescribeTaskDefinition.
+    // ListTasks names container-instance, but Fargate tasks have no container instance and AWS's own
+    // examples grant it on `*` narrowed by ecs:cluster; a wrong guess here would blind the inventory.
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ListWhatRunsInEcs',
+        actions: ['ecs:ListClusters', 'ecs:ListServices', 'ecs:ListTasks', 'ecs:DescribeTaskDefinition'],
+        resources: ['*'],
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'DescribeWhatRunsInEcs',
+        actions: [
+          'ecs:DescribeServices',
+          'ecs:DescribeTasks',
+          'ecs:DescribeServiceRevisions',
+          'ecs:DescribeServiceDeployments',
+          'ecs:ListServiceDeployments',
+        ],
+        resources: [
+          ecsArn('service'),
+          ecsArn('task'),
+          ecsArn('service-revision'),
+          ecsArn('service-deployment'),
+        ],
+      }),
+    );
+    // Lambda functions packaged as images pin a digest too (GetFunction → Code.ResolvedImageUri).
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ListImageFunctions',
+        actions: ['lambda:ListFunctions'],
+        resources: ['*'],
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadImageFunctions',
+        actions: ['lambda:GetFunction'],
+        resources: [stack.formatArn({ service: 'lambda', resource: 'function', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
+      }),
+    );
+
+    this.acknowledgeWildcards(role, allRepositories);
+  }
+
+  /**
+   * cdk-nag names a wildcard finding after the resource as synthesized: pseudo parameters that are still
+   * tokens appear as `<AWS::Region>`, concrete values (a stack with an explicit env) as themselves.
+   */
+  private acknowledgeWildcards(role: iam.Role, allRepositories: boolean): void {
+    const stack = Stack.of(this);
+    const shown = (value: string, pseudo: string): string => (Token.isUnresolved(value) ? `<${pseudo}>` : value);
+    const arnStart = (service: string): string =>
+      `arn:${shown(stack.partition, 'AWS::Partition')}:${service}:${shown(stack.region, 'AWS::Region')}:` +
+      `${shown(stack.account, 'AWS::AccountId')}:`;
+    const acknowledge = (finding: string, reason: string): void =>
+      Validations.of(role).acknowledge({ id: `AwsSolutions-IAM5[${finding}]`, reason });
+    const ecs = (resource: string): string => `Resource::${arnStart('ecs')}${resource}/*`;
+
+    if (allRepositories) {
+      acknowledge(
+        `Resource::${arnStart('ecr')}repository/*`,
+        'No repositories were named, so every repository of this account and region is in scope by design; actions stay limited to reading and re-putting manifests.',
+      );
+    }
+    acknowledge(
+      'Resource::*',
+      'ecs:ListClusters, ecs:ListServices, ecs:DescribeTaskDefinition and lambda:ListFunctions have no resource type in the Service Authorization Reference; ecs:ListTasks must see Fargate tasks, which have no container instance. All are read-only.',
+    );
+    acknowledge(
+      ecs('service'),
+      'The inventory must read every ECS service of the account (DescribeServices, revisions, deployments); read-only.',
+    );
+    acknowledge(ecs('task'), 'The inventory must read every running ECS task of the account (DescribeTasks); read-only.');
+    acknowledge(
+      ecs('service-revision'),
+      'The current revisions of every service hold the pinned digests (DescribeServiceRevisions); read-only.',
+    );
+    acknowledge(
+      ecs('service-deployment'),
+      'In-progress deployments name what a rollback relaunches (DescribeServiceDeployments); read-only.',
+    );
+    acknowledge(
+      `Resource::${arnStart('lambda')}function:*`,
+      'Functions packaged as images pin a digest; the inventory reads every function (GetFunction); read-only.',
+    );
+    acknowledge(
+      'Action::kms:GenerateDataKey*',
+      'Publishing to the KMS-encrypted alert topic needs data keys (the grant sns.Topic.grantPublish makes); the resource is the topic key only.',
+    );
+  }
+}
+
+interface ResolvedSettings {
+  readonly alertEmails: readonly string[];
+  readonly tagPrefix: string;
+  readonly repositories: readonly string[];
+  readonly dryRun: boolean;
+  readonly batchSize: number;
+  readonly maxBatchingWindow: Duration;
+  readonly logRetention: logs.RetentionDays;
+  readonly timeout: Duration;
+  readonly memorySize: number;
+  readonly logLevel: DigestGuardLogLevel;
+  readonly maxEventAge: Duration;
+}
+
+const LOG_LEVELS: readonly DigestGuardLogLevel[] = ['DEBUG', 'INFO', 'WARN', 'ERROR'];
+
+/** Applies defaults and throws, naming the prop, on the first value AWS or the guard would refuse. */
+function validateProps(props: DigestGuardProps): ResolvedSettings {
+  const fail = (prop: string, problem: string): never => {
+    throw new Error(`DigestGuard: ${prop} ${problem}`);
+  };
+
+  const alertEmails = props.alertEmails ?? [];
+  for (const address of alertEmails) {
+    const problem = emailProblem(address);
+    if (problem) fail('alertEmails', problem);
+  }
+
+  const tagPrefix = props.tagPrefix ?? DEFAULT_TAG_PREFIX;
+  const tagProblem = tagPrefixProblem(tagPrefix);
+  if (tagProblem) fail('tagPrefix', tagProblem);
+
+  const repositories = [...new Set(props.repositories ?? [])];
+  for (const name of repositories) {
+    const problem = repositoryNameProblem(name);
+    if (problem) fail('repositories', problem);
+  }
+
+  const timeout = props.timeout ?? Duration.minutes(5);
+  const timeoutSeconds = timeout.toSeconds();
+  if (timeoutSeconds < 1 || timeoutSeconds > 900) {
+    fail('timeout', `must be between 1 second and 15 minutes, got ${timeout.toHumanString()}`);
+  }
+
+  const memorySize = props.memorySize ?? 512;
+  if (!Number.isInteger(memorySize) || memorySize < 128 || memorySize > 10240) {
+    fail('memorySize', `must be a whole number of MiB between 128 and 10240, got ${memorySize}`);
+  }
+
+  const maxBatchingWindow = props.maxBatchingWindow ?? Duration.seconds(30);
+  const windowSeconds = maxBatchingWindow.toSeconds();
+  if (windowSeconds < 0 || windowSeconds > 300) {
+    fail('maxBatchingWindow', `must be between 0 and 5 minutes, got ${maxBatchingWindow.toHumanString()}`);
+  }
+
+  const batchSize = props.batchSize ?? 100;
+  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10000) {
+    fail('batchSize', `must be a whole number between 1 and 10000, got ${batchSize}`);
+  }
+  if (batchSize > 10 && windowSeconds < 1) {
+    fail('batchSize', `above 10 (got ${batchSize}) needs a maxBatchingWindow of at least 1 second`);
+  }
+
+  const logLevel = props.logLevel ?? 'INFO';
+  if (!LOG_LEVELS.includes(logLevel)) {
+    fail('logLevel', `must be one of ${LOG_LEVELS.join(', ')}, got ${String(logLevel)}`);
+  }
+
+  const maxEventAge = props.maxEventAge ?? Duration.minutes(15);
+  const ageSeconds = maxEventAge.toSeconds();
+  if (ageSeconds < 60 || ageSeconds > 86400) {
+    fail('maxEventAge', `must be between 1 minute and 1 day, got ${maxEventAge.toHumanString()}`);
+  }
+
+  return {
+    alertEmails,
+    tagPrefix,
+    repositories,
+    dryRun: props.dryRun ?? false,
+    batchSize,
+    maxBatchingWindow,
+    logRetention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
+    timeout,
+    memorySize,
+    logLevel,
+    maxEventAge,
+  };
+}
