@@ -1,0 +1,467 @@
+/**
+ * ECS inventory adapter: one complete, fresh list of the image digests that ECS in this account and region
+ * uses or would relaunch, with the fewest requests that can see them all, and never more than
+ * `concurrency` requests in flight (ECS throttling is a token bucket shared with every other caller in the
+ * account: https://docs.aws.amazon.com/AmazonECS/latest/APIReference/request-throttling.html).
+ *
+ * Requests, steady state (no deployment in progress, every service revision describable):
+ *
+ *   ⌈C/100⌉ ListClusters                                       (at least 1)
+ *   + Σ over clusters c of
+ *       max(1, ⌈s_c/100⌉) ListServices + max(1, ⌈t_c/100⌉) ListTasks      (pages of 100)
+ *       + ⌈s_c/10⌉ DescribeServices + ⌈t_c/100⌉ DescribeTasks            (one cluster per call)
+ *   + ⌈R/20⌉ DescribeServiceRevisions                           (no cluster parameter: batched across
+ *                                                                 services AND clusters)
+ *
+ * with C clusters, s_c services and t_c RUNNING-desired tasks of cluster c, and R distinct current service
+ * revisions (= services in steady state). This is the lower bound of the design's performance reference;
+ * `countInventoryLowerBound` computes it. Extra requests are only spent where there is something to see:
+ * ⌈D/20⌉ DescribeServiceDeployments + ⌈rollback revisions not already described/20⌉ DescribeServiceRevisions
+ * for the D services with a deployment in progress, and one DescribeTaskDefinition per task definition ARN
+ * (cached: immutable by ARN) of services whose revision cannot be described.
+ */
+import {
+  ClusterNotFoundException,
+  DescribeServiceDeploymentsCommand,
+  DescribeServiceRevisionsCommand,
+  DescribeServicesCommand,
+  DescribeTaskDefinitionCommand,
+  DescribeTasksCommand,
+  ListClustersCommand,
+  ListServicesCommand,
+  ListTasksCommand,
+  ServiceNotFoundException,
+  type ContainerDefinition,
+  type ECSClient,
+  type Failure,
+  type Service,
+  type ServiceRevision,
+  type Task,
+} from '@aws-sdk/client-ecs';
+import { parseImageUri } from '../core/image-uri';
+import type { InventoryPort } from '../core/ports';
+import type { Consumer, Digest, Inventory } from '../core/types';
+import { defaultEcsClient } from './clients';
+import { chunks, createLimiter, type Limiter } from './concurrency';
+
+// Batch limits, from the ECS API reference and botocore/data/ecs/2014-11-13/service-2.json.
+/** ListClusters, ListServices and ListTasks return at most 100 ARNs a page (ListServices defaults to 10). */
+export const ECS_LIST_PAGE_SIZE = 100;
+/** DescribeServices: "You may specify up to 10 services to describe." */
+export const DESCRIBE_SERVICES_BATCH = 10;
+/** DescribeTasks: "A list of up to 100 task IDs or full ARN entries." */
+export const DESCRIBE_TASKS_BATCH = 100;
+/** DescribeServiceRevisions and DescribeServiceDeployments: "You can specify a maximum of 20 ARNs." */
+export const DESCRIBE_REVISIONS_BATCH = 20;
+export const DESCRIBE_DEPLOYMENTS_BATCH = 20;
+
+export const DEFAULT_INVENTORY_CONCURRENCY = 4;
+
+/** Task definitions never change once registered (a new revision gets a new ARN): cache them for as long
+ * as the execution environment lives. Holds the container images of each task definition ARN. */
+const TASK_DEFINITION_IMAGES = new Map<string, Promise<readonly ContainerDefinition[]>>();
+
+export interface EcsInventoryOptions {
+  /** the account whose registry counts; images of other registries are out of scope */
+  readonly accountId: string;
+  readonly region: string;
+  /** most ECS requests in flight at any moment, across the whole inventory
+   * @default 4 */
+  readonly concurrency?: number;
+  /** container definitions by task definition ARN
+   * @default - one cache per module, shared by warm invocations */
+  readonly taskDefinitionCache?: Map<string, Promise<readonly ContainerDefinition[]>>;
+}
+
+/** The counts the request bound depends on. */
+export interface AccountShape {
+  /** services of each cluster (one entry per cluster) */
+  readonly servicesPerCluster: readonly number[];
+  /** RUNNING-desired tasks of each cluster, in the same order */
+  readonly tasksPerCluster: readonly number[];
+  /** distinct current service revisions @default - one per service */
+  readonly currentRevisions?: number;
+}
+
+/** The fewest requests a complete inventory of an account of this shape needs (see the module comment). */
+export function countInventoryLowerBound(shape: AccountShape): number {
+  const { servicesPerCluster: services, tasksPerCluster: tasks } = shape;
+  if (services.length !== tasks.length) throw new RangeError('servicesPerCluster and tasksPerCluster differ in length');
+  const pages = (n: number): number => Math.max(1, Math.ceil(n / ECS_LIST_PAGE_SIZE));
+  const revisions = shape.currentRevisions ?? services.reduce((sum, n) => sum + n, 0);
+  let total = pages(services.length); // ListClusters
+  services.forEach((s, i) => {
+    const t = tasks[i]!;
+    total += pages(s) + pages(t) + Math.ceil(s / DESCRIBE_SERVICES_BATCH) + Math.ceil(t / DESCRIBE_TASKS_BATCH);
+  });
+  return total + Math.ceil(revisions / DESCRIBE_REVISIONS_BATCH);
+}
+
+interface ClusterScan {
+  readonly clusterArn: string;
+  readonly services: Service[];
+  readonly tasks: Task[];
+}
+
+export class EcsInventoryAdapter implements InventoryPort {
+  private readonly accountId: string;
+  private readonly region: string;
+  private readonly concurrency: number;
+  private readonly taskDefinitions: Map<string, Promise<readonly ContainerDefinition[]>>;
+
+  constructor(
+    options: EcsInventoryOptions,
+    private readonly client: ECSClient = defaultEcsClient(),
+  ) {
+    const concurrency = options.concurrency ?? DEFAULT_INVENTORY_CONCURRENCY;
+    if (!Number.isInteger(concurrency) || concurrency < 1) {
+      throw new RangeError(`EcsInventoryAdapter: concurrency must be a positive integer, got ${concurrency}`);
+    }
+    if (!/^\d{12}$/.test(options.accountId)) {
+      throw new RangeError(`EcsInventoryAdapter: accountId must be 12 digits, got "${options.accountId}"`);
+    }
+    this.accountId = options.accountId;
+    this.region = options.region;
+    this.concurrency = concurrency;
+    this.taskDefinitions = options.taskDefinitionCache ?? TASK_DEFINITION_IMAGES;
+  }
+
+  async takeInventory(): Promise<Inventory> {
+    const takenAt = new Date();
+    const run = new InventoryRun(this.client, createLimiter(this.concurrency), this.taskDefinitions, (image) => {
+      const ref = parseImageUri(image);
+      return ref && ref.registryId === this.accountId && ref.region === this.region ? ref.repository : undefined;
+    });
+    await run.collect();
+    return { takenAt, byRepository: run.byRepository(), gaps: run.gaps };
+  }
+}
+
+/** The state of one inventory: what was seen so far and what could not be seen. */
+class InventoryRun {
+  readonly gaps: string[] = [];
+  private readonly consumers = new Map<string, Map<Digest, Map<string, Consumer>>>();
+
+  constructor(
+    private readonly client: ECSClient,
+    private readonly limit: Limiter,
+    private readonly taskDefinitions: Map<string, Promise<readonly ContainerDefinition[]>>,
+    /** the repository of an image of this account and region, or undefined when out of scope */
+    private readonly repositoryOf: (image: string) => string | undefined,
+  ) {}
+
+  async collect(): Promise<void> {
+    const clusterArns = await this.listAll((nextToken) =>
+      this.limit(() => this.client.send(new ListClustersCommand({ maxResults: ECS_LIST_PAGE_SIZE, nextToken }))).then((page) => ({
+        items: page.clusterArns,
+        nextToken: page.nextToken,
+      })),
+    );
+    const scans = (await Promise.all(clusterArns.map((arn) => this.scanCluster(arn)))).filter(
+      (scan): scan is ClusterScan => scan !== undefined,
+    );
+
+    for (const scan of scans) for (const task of scan.tasks) this.recordTask(scan.clusterArn, task);
+
+    const services = scans.flatMap((scan) => scan.services.map((service) => ({ scan, service })));
+    const revisionArns = unique(services.flatMap(({ service }) => (service.currentServiceRevisions ?? []).map((r) => r.arn)));
+    const revisions = await this.describeRevisions(revisionArns);
+
+    // Every request goes through `this.limit`: the concurrency bound holds across the whole inventory.
+    await Promise.all(
+      services.map(async ({ scan, service }) => {
+        const summaries = service.currentServiceRevisions ?? [];
+        const described = summaries
+          .map((summary) => (summary.arn ? revisions.get(summary.arn) : undefined))
+          .filter((revision): revision is ServiceRevision => revision !== undefined);
+        for (const revision of described) this.recordRevision('ecs-service', scan.clusterArn, service, revision, scan.tasks);
+        if (summaries.length === 0 || described.length < summaries.length) await this.recordUndescribableService(scan, service);
+      }),
+    );
+
+    await this.recordRollbackRevisions(services.map(({ service }) => service), revisions);
+  }
+
+  /** The services and tasks of one cluster, or undefined (and a gap) when the cluster vanished meanwhile. */
+  private async scanCluster(clusterArn: string): Promise<ClusterScan | undefined> {
+    const [services, tasks] = await Promise.allSettled([this.servicesOf(clusterArn), this.tasksOf(clusterArn)]);
+    for (const result of [services, tasks]) {
+      if (result.status === 'rejected') {
+        if (result.reason instanceof ClusterNotFoundException) {
+          this.gaps.push(`cluster ${clusterName(clusterArn)} was deleted while the inventory was taken; skipped`);
+          return undefined;
+        }
+        throw result.reason;
+      }
+    }
+    return {
+      clusterArn,
+      services: (services as PromiseFulfilledResult<Service[]>).value,
+      tasks: (tasks as PromiseFulfilledResult<Task[]>).value,
+    };
+  }
+
+  private async servicesOf(cluster: string): Promise<Service[]> {
+    const arns = await this.listAll((nextToken) =>
+      this.limit(() => this.client.send(new ListServicesCommand({ cluster, maxResults: ECS_LIST_PAGE_SIZE, nextToken }))).then((page) => ({
+        items: page.serviceArns,
+        nextToken: page.nextToken,
+      })),
+    );
+    const batches = await Promise.all(
+      chunks(arns, DESCRIBE_SERVICES_BATCH).map(async (batch) => {
+        const answer = await this.limit(() => this.client.send(new DescribeServicesCommand({ cluster, services: batch })));
+        this.recordFailures('DescribeServices', cluster, answer.failures);
+        return answer.services ?? [];
+      }),
+    );
+    return batches.flat();
+  }
+
+  private async tasksOf(cluster: string): Promise<Task[]> {
+    // desiredStatus RUNNING includes PENDING tasks: ECS never sets a desired status of PENDING.
+    // See: https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ListTasks.html
+    const arns = await this.listAll((nextToken) =>
+      this.limit(() => this.client.send(
+        new ListTasksCommand({ cluster, desiredStatus: 'RUNNING', maxResults: ECS_LIST_PAGE_SIZE, nextToken }),
+      )).then((page) => ({ items: page.taskArns, nextToken: page.nextToken })),
+    );
+    const batches = await Promise.all(
+      chunks(arns, DESCRIBE_TASKS_BATCH).map(async (batch) => {
+        const answer = await this.limit(() => this.client.send(new DescribeTasksCommand({ cluster, tasks: batch })));
+        this.recordFailures('DescribeTasks', cluster, answer.failures);
+        return answer.tasks ?? [];
+      }),
+    );
+    return batches.flat();
+  }
+
+  /**
+   * Describes service revisions 20 at a time, across services and clusters (the call takes no cluster).
+   * Revisions created before 2024-10-25 cannot be described; how the API says so is not documented, so a
+   * revision that comes back neither described nor as a failure is treated the same as a failure.
+   * See: https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DescribeServiceRevisions.html
+   */
+  private async describeRevisions(arns: readonly string[]): Promise<Map<string, ServiceRevision>> {
+    const described = new Map<string, ServiceRevision>();
+    await Promise.all(
+      chunks(arns, DESCRIBE_REVISIONS_BATCH).map(async (batch) => {
+        for (const revision of await this.describeRevisionBatch(batch)) {
+          if (revision.serviceRevisionArn) described.set(revision.serviceRevisionArn, revision);
+        }
+      }),
+    );
+    return described;
+  }
+
+  private async describeRevisionBatch(batch: readonly string[]): Promise<ServiceRevision[]> {
+    try {
+      const answer = await this.limit(() => this.client.send(new DescribeServiceRevisionsCommand({ serviceRevisionArns: [...batch] })));
+      // Undescribable revisions are reported by their service (see recordUndescribableService), where
+      // the gap can say what is unknown; only unexpected failures are worth a line of their own.
+      return answer.serviceRevisions ?? [];
+    } catch (error) {
+      // A service or cluster deleted meanwhile may fail the whole batch: ask one by one so the others count.
+      if (!(error instanceof ClusterNotFoundException || error instanceof ServiceNotFoundException)) throw error;
+      if (batch.length === 1) {
+        this.gaps.push(`service revision ${batch[0]} could not be described: ${error.name}`);
+        return [];
+      }
+      const singles = await Promise.all(batch.map((arn) => this.describeRevisionBatch([arn])));
+      return singles.flat();
+    }
+  }
+
+  /**
+   * A service whose revision cannot be described (older than revisions, or gone): its running tasks show
+   * the digests; a task definition that pins `@sha256:` shows it too; otherwise the digest is unknown.
+   */
+  private async recordUndescribableService(scan: ClusterScan, service: Service): Promise<void> {
+    const taskDefinitionArns = unique([service.taskDefinition, ...(service.deployments ?? []).map((d) => d.taskDefinition)]);
+    const running = tasksOfService(scan.tasks, service);
+    for (const taskDefinitionArn of taskDefinitionArns) {
+      const containers = await this.containersOf(taskDefinitionArn);
+      for (const container of containers) {
+        const image = container.image;
+        if (!image) continue;
+        const repository = this.repositoryOf(image);
+        if (!repository) continue;
+        const pinned = parseImageUri(image)?.digest;
+        if (pinned) {
+          this.add(repository, pinned, {
+            kind: 'ecs-task-definition',
+            cluster: clusterName(scan.clusterArn),
+            ...(service.serviceName ? { service: service.serviceName } : {}),
+            arn: taskDefinitionArn,
+            ...(container.name ? { container: container.name } : {}),
+            image,
+          });
+        } else if (!running.some((task) => (task.containers ?? []).some((c) => c.name === container.name && c.imageDigest))) {
+          this.gaps.push(
+            `service ${clusterName(scan.clusterArn)}/${service.serviceName ?? service.serviceArn}: the digest behind ` +
+              `${image} (container ${container.name ?? '?'}) is unknown: its service revision cannot be described ` +
+              '(revisions created before 2024-10-25 cannot) and no running task shows it',
+          );
+        }
+      }
+    }
+  }
+
+  private async containersOf(taskDefinitionArn: string): Promise<readonly ContainerDefinition[]> {
+    let cached = this.taskDefinitions.get(taskDefinitionArn);
+    if (!cached) {
+      cached = this.limit(() => this.client.send(new DescribeTaskDefinitionCommand({ taskDefinition: taskDefinitionArn }))).then(
+        (answer) => answer.taskDefinition?.containerDefinitions ?? [],
+      );
+      this.taskDefinitions.set(taskDefinitionArn, cached);
+      // A failed lookup must not poison the cache for later invocations.
+      cached.catch(() => this.taskDefinitions.delete(taskDefinitionArn));
+    }
+    return cached;
+  }
+
+  /**
+   * What a rollback would relaunch: the source revisions of deployments in progress. Only services with a
+   * rollout IN_PROGRESS cost requests, so the steady state pays nothing for this.
+   */
+  private async recordRollbackRevisions(services: readonly Service[], known: Map<string, ServiceRevision>): Promise<void> {
+    const deploying = services.filter(
+      (service) => service.currentServiceDeployment && (service.deployments ?? []).some((d) => d.rolloutState === 'IN_PROGRESS'),
+    );
+    if (deploying.length === 0) return;
+    const byArn = new Map(deploying.map((service) => [service.currentServiceDeployment!, service]));
+    const deployments = (
+      await Promise.all(
+        chunks([...byArn.keys()], DESCRIBE_DEPLOYMENTS_BATCH).map(async (batch) => {
+          const answer = await this.limit(() => this.client.send(new DescribeServiceDeploymentsCommand({ serviceDeploymentArns: batch })));
+          this.recordFailures('DescribeServiceDeployments', undefined, answer.failures);
+          return answer.serviceDeployments ?? [];
+        }),
+      )
+    ).flat();
+
+    const sources = deployments.flatMap((deployment) =>
+      (deployment.sourceServiceRevisions ?? []).flatMap((source) =>
+        source.arn ? [{ deployment, arn: source.arn }] : [],
+      ),
+    );
+    const fetched = await this.describeRevisions(unique(sources.map((s) => s.arn).filter((arn) => !known.has(arn))));
+    for (const { deployment, arn } of sources) {
+      const revision = known.get(arn) ?? fetched.get(arn);
+      const service = deployment.serviceDeploymentArn ? byArn.get(deployment.serviceDeploymentArn) : undefined;
+      if (!revision || !service) {
+        this.gaps.push(`rollback revision ${arn} could not be described; a rollback may relaunch digests not listed`);
+        continue;
+      }
+      this.recordRevision('ecs-rollback', deployment.clusterArn ?? revision.clusterArn ?? '', service, revision, []);
+    }
+  }
+
+  private recordRevision(
+    kind: 'ecs-service' | 'ecs-rollback',
+    clusterArn: string,
+    service: Service,
+    revision: ServiceRevision,
+    tasks: readonly Task[],
+  ): void {
+    for (const container of revision.containerImages ?? []) {
+      const image = container.image;
+      if (!image) continue;
+      const repository = this.repositoryOf(image);
+      if (!repository) continue;
+      const digest = container.imageDigest ?? parseImageUri(image)?.digest;
+      const consumer: Consumer = {
+        kind,
+        cluster: clusterName(clusterArn),
+        ...(service.serviceName ? { service: service.serviceName } : {}),
+        ...(revision.serviceRevisionArn ? { arn: revision.serviceRevisionArn } : {}),
+        ...(container.containerName ? { container: container.containerName } : {}),
+        image,
+      };
+      if (digest) this.add(repository, digest, consumer);
+      else if (
+        kind === 'ecs-service' &&
+        !tasksOfService(tasks, service).some((task) =>
+          (task.containers ?? []).some((c) => c.name === container.containerName && c.imageDigest),
+        )
+      ) {
+        // e.g. versionConsistency disabled: ECS did not pin the tag, and no running task shows a digest.
+        this.gaps.push(
+          `service ${clusterName(clusterArn)}/${service.serviceName ?? service.serviceArn}: revision ` +
+            `${revision.serviceRevisionArn} names ${image} without a digest and no running task shows it`,
+        );
+      }
+    }
+  }
+
+  private recordTask(clusterArn: string, task: Task): void {
+    const service = task.group?.startsWith('service:') ? task.group.slice('service:'.length) : undefined;
+    for (const container of task.containers ?? []) {
+      const image = container.image;
+      if (!image || !container.imageDigest) continue; // a pending container may not have resolved yet
+      const repository = this.repositoryOf(image);
+      if (!repository) continue;
+      this.add(repository, container.imageDigest, {
+        kind: 'ecs-task',
+        cluster: clusterName(clusterArn),
+        ...(service ? { service } : {}),
+        ...(task.taskArn ? { arn: task.taskArn } : {}),
+        ...(container.name ? { container: container.name } : {}),
+        image,
+      });
+    }
+  }
+
+  private recordFailures(call: string, cluster: string | undefined, failures: readonly Failure[] | undefined): void {
+    for (const failure of failures ?? []) {
+      const where = cluster ? ` in cluster ${clusterName(cluster)}` : '';
+      this.gaps.push(
+        `${call}${where}: ${failure.arn ?? '?'} ${failure.reason ?? 'failed'}${failure.detail ? ` (${failure.detail})` : ''}`,
+      );
+    }
+  }
+
+  private add(repository: string, digest: Digest, consumer: Consumer): void {
+    let digests = this.consumers.get(repository);
+    if (!digests) this.consumers.set(repository, (digests = new Map()));
+    let byKey = digests.get(digest);
+    if (!byKey) digests.set(digest, (byKey = new Map()));
+    const key = JSON.stringify([consumer.kind, consumer.cluster, consumer.service, consumer.arn, consumer.container, consumer.image]);
+    if (!byKey.has(key)) byKey.set(key, consumer);
+  }
+
+  byRepository(): Map<string, Map<Digest, Consumer[]>> {
+    return new Map(
+      [...this.consumers].map(([repository, digests]) => [
+        repository,
+        new Map([...digests].map(([digest, byKey]) => [digest, [...byKey.values()]])),
+      ]),
+    );
+  }
+
+  private async listAll(page: (nextToken: string | undefined) => Promise<{ items?: string[]; nextToken?: string }>): Promise<string[]> {
+    const items: string[] = [];
+    let nextToken: string | undefined;
+    do {
+      const answer = await page(nextToken);
+      items.push(...(answer.items ?? []));
+      nextToken = answer.nextToken;
+    } while (nextToken);
+    return items;
+  }
+}
+
+function tasksOfService(tasks: readonly Task[], service: Service): Task[] {
+  return tasks.filter((task) => task.group === `service:${service.serviceName}`);
+}
+
+/** `arn:aws:ecs:<region>:<account>:cluster/<name>` → `<name>` (anything else is returned as is). */
+function clusterName(clusterArn: string): string {
+  const marker = ':cluster/';
+  const at = clusterArn.indexOf(marker);
+  return at >= 0 ? clusterArn.slice(at + marker.length) : clusterArn;
+}
+
+function unique(values: readonly (string | undefined)[]): string[] {
+  return [...new Set(values.filter((value): value is string => typeof value === 'string' && value.length > 0))];
+}
