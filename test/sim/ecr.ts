@@ -277,6 +277,10 @@ export class SimEcr implements SimService, EcrLookup {
   // ───────────────────────────── API ─────────────────────────────
 
   handle(operation: string, input: any): unknown {
+    return toEpochSeconds(this.answer(operation, input));
+  }
+
+  private answer(operation: string, input: any): unknown {
     switch (operation) {
       case 'DescribeRepositories':
         return this.describeRepositories(input);
@@ -680,6 +684,19 @@ export class SimEcr implements SimService, EcrLookup {
       },
     });
   }
+}
+
+/**
+ * awsJson1_1 carries timestamps as epoch seconds. Converted here rather than left to the wire, because
+ * `JSON.stringify` calls `Date.prototype.toJSON` before any replacer sees the value.
+ */
+function toEpochSeconds(value: unknown): unknown {
+  if (value instanceof Date) return value.getTime() / 1000;
+  if (Array.isArray(value)) return value.map(toEpochSeconds);
+  if (typeof value === 'object' && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, toEpochSeconds(v)]));
+  }
+  return value;
 }
 
 function invalid(message: string): SimAwsError {
