@@ -157,9 +157,10 @@ async function readBody(body: unknown): Promise<string> {
 
 /** JSON protocols carry timestamps as epoch seconds. */
 function toWireJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v) => {
-    if (typeof v === 'object' && v !== null && typeof (v as Date).toISOString === 'function') return (v as Date).getTime() / 1000;
-    return v;
+  // JSON.stringify calls Date#toJSON before the replacer sees the value, so read the raw value from the holder.
+  return JSON.stringify(value, function (this: Record<string, unknown>, key, v) {
+    const raw = this[key];
+    return raw instanceof Date ? raw.getTime() / 1000 : v;
   });
 }
 
