@@ -1,11 +1,14 @@
 /**
  * One simulated AWS account and region: the ECR registry, ECS, Lambda and SNS behind one wire that any
- * AWS SDK v3 client can use (`new ECRClient(account.clientConfig())`).
+ * AWS SDK v3 client can use (`new ECRClient(account.clientConfig())`). ECS and Lambda resolve image
+ * references against this account's registry, and everything shares one clock.
  */
 import type { EcrImageActionEvent } from './events';
 import { SimEcr } from './ecr';
 import { SimEcs } from './ecs';
+import { SimLambda } from './lambda';
 import { SimSns } from './sns';
+import { type EcsThrottle, type EcsThrottleOptions, createEcsThrottle } from './throttling';
 import { SimTransport } from './transport';
 
 export interface SimulatedAccountOptions {
@@ -17,6 +20,8 @@ export interface SimulatedAccountOptions {
   readonly latencyMs?: number;
   /** where the account's clock starts (default: the wall clock); `clock.advance()` moves it */
   readonly startAt?: Date;
+  /** throttle ECS calls with the documented token buckets (`true` for the defaults); default off */
+  readonly ecsThrottling?: boolean | EcsThrottleOptions;
 }
 
 /** The account's clock: the wall clock shifted by what a test advanced it by. */
@@ -47,6 +52,9 @@ export class SimulatedAccount {
   readonly transport: SimTransport;
   readonly ecr: SimEcr;
   readonly ecs: SimEcs;
+  readonly lambda: SimLambda;
+  /** the ECS token buckets, when `ecsThrottling` is on */
+  readonly ecsThrottle?: EcsThrottle;
   readonly sns: SimSns;
 
   constructor(options: SimulatedAccountOptions = {}) {
@@ -57,10 +65,13 @@ export class SimulatedAccount {
     this.transport = new SimTransport({ latencyMs: options.latencyMs ?? 0 });
     this.ecr = new SimEcr({ accountId: this.accountId, region: this.region, now: () => this.clock.now() });
     this.ecs = new SimEcs({ accountId: this.accountId, region: this.region, ecr: this.ecr, now: () => this.clock.now() });
+    this.lambda = new SimLambda({ accountId: this.accountId, region: this.region, ecr: this.ecr, now: () => this.clock.now() });
     this.sns = new SimSns({ accountId: this.accountId, region: this.region });
-    this.transport.register(this.ecr);
-    this.transport.register(this.ecs);
-    this.transport.register(this.sns);
+    for (const service of [this.ecr, this.ecs, this.lambda, this.sns]) this.transport.register(service);
+    if (options.ecsThrottling) {
+      this.ecsThrottle = createEcsThrottle(options.ecsThrottling === true ? {} : options.ecsThrottling);
+      this.transport.beforeCall = this.ecsThrottle.check;
+    }
   }
 
   /** The `ECR Image Action` events the registry emitted, in order (what EventBridge would route). */
