@@ -416,6 +416,20 @@ describe('EcsInventoryAdapter: what counts as in use', () => {
     ]);
     expect(ecs).toHaveReceivedNthCommandWith(DescribeServiceRevisionsCommand, 2, { serviceRevisionArns: [oldRevisionArn] });
   });
+  it('records a gap when a revision names an image without a digest and no running task shows one', async () => {
+    // versionConsistency "disabled": ECS does not resolve that container's tag to a digest.
+    // https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ContainerDefinition.html
+    const account = emptyAccount();
+    const cluster = addCluster(account, 'prod');
+    addService(account, cluster, 'web', `${HOST}/web:latest`, undefined);
+    serve(account);
+
+    const inventory = await adapter().takeInventory();
+
+    expect(inventory.byRepository.size).toBe(0);
+    expect(inventory.gaps).toHaveLength(1);
+    expect(inventory.gaps[0]).toMatch(/prod\/web: revision .* names .*web:latest without a digest/);
+  });
 });
 
 describe('EcsInventoryAdapter: services whose revision cannot be described', () => {
