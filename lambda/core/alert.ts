@@ -25,6 +25,8 @@ export interface RepositoryReport {
   readonly region: string;
   readonly repository: string;
   readonly dryRun: boolean;
+  /** the prefix of the protective tags, for the lifecycle advice */
+  readonly tagPrefix: string;
   readonly pushes: readonly PushEvent[];
   readonly protected: readonly ProtectedDigest[];
   readonly gone: readonly { digest: Digest; consumers: readonly Consumer[] }[];
@@ -155,7 +157,7 @@ function textFor(report: RepositoryReport, severity: string): string {
     lines.push('  - Stop reusing one mutable tag across deployments: use one tag per build (e.g. the commit SHA) or per environment,');
     lines.push('    or make the repository\'s tags immutable, so a push can never leave a running image untagged.');
     lines.push('  - A lifecycle rule that selects tagged or any images can still expire a protected image: give the protective');
-    lines.push('    tags a top-priority rule (tagPatternList ["<prefix>-sha256-*"], countType imageCountMoreThan 9999).');
+    lines.push(`    tags a top-priority rule (tagPatternList ["${report.tagPrefix}-sha256-*"], countType imageCountMoreThan 9999).`);
   }
   if (report.gaps.length) {
     lines.push('', 'COVERAGE NOTES');

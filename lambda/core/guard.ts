@@ -110,6 +110,7 @@ async function guardRepository(
     region: first.region,
     repository,
     dryRun: settings.dryRun,
+    tagPrefix: settings.tagPrefix,
     pushes,
     protected: [] as ProtectedDigest[],
     gone: [] as RepositoryReport['gone'][number][],

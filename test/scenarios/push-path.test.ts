@@ -5,7 +5,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { protectiveTagFor } from '../../lambda/core/protective-tag';
 import { SimulatedAccount } from '../sim/account';
-import { dockerManifest, ociIndex, ociManifest, MediaType } from '../sim/manifests';
+import { dockerManifest, ociIndex, ociManifest } from '../sim/manifests';
 import { guardOnSim, type GuardOnSim } from '../support/guard-on-sim';
 
 let account: SimulatedAccount;

@@ -13,6 +13,7 @@ const base: RepositoryReport = {
   region: 'eu-west-1',
   repository: 'app',
   dryRun: false,
+  tagPrefix: 'digest-guard',
   pushes: [push('prod', d('a'), '2026-11-26T10:00:01Z'), push('prod', d('b'), '2026-11-26T10:00:03Z')],
   protected: [{ digest: d('a'), tag: `digest-guard-sha256-${'a'.repeat(64)}`, consumers: [web], how: 'tagged' }],
   gone: [],
@@ -35,6 +36,7 @@ describe('buildRepositoryAlert', () => {
     expect(alert.text).toMatch(/Likely cause: tag "prod" was pushed 2 times with different images within 2 s/);
     expect(alert.text).toMatch(/Added the protective tag digest-guard-sha256-a{64} to sha256:aaaaaaaaaaaa…/);
     expect(alert.text).toMatch(/one tag per build/);
+    expect(alert.text).toContain('tagPatternList ["digest-guard-sha256-*"], countType imageCountMoreThan 9999');
   });
 
   it('carries the same facts as JSON for machines', () => {
