@@ -150,6 +150,11 @@ async function startOn(binary: string, port: number): Promise<MotoServer> {
     clearTimeout(timer);
   };
 
+  // Last resort if the worker dies before `afterAll` (a crash, an interrupted run): no orphaned emulator.
+  const killOnExit = (): void => killGroup(child, 'SIGKILL');
+  process.once('exit', killOnExit);
+  void exited.then(() => process.removeListener('exit', killOnExit));
+
   const ready = await waitUntilAnswering(endpoint, exited, spawnFailed);
   if (ready !== 'ready') {
     await stop();
