@@ -1,5 +1,5 @@
 /**
- * Contract: the EventBridge rule our construct synthesizes lets through exactly the ECR pushes the guard
+ * Contract: the EventBridge rule our stack synthesizes lets through exactly the ECR pushes the guard
  * must look at, checked by an independent matcher (moto_server's EventBridge with an SQS target).
  *
  * moto is faithful for "EventBridge rule pattern matching with SQS targets via put_events" (aws-notes.md,
@@ -20,10 +20,10 @@ import {
   ReceiveMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import { App, Stack } from 'aws-cdk-lib';
+import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DigestGuard, type DigestGuardProps } from '../../lib/digest-guard';
+import { DigestGuardStack, type DigestGuardConfig } from '../../lib/digest-guard-stack';
 import { shouldSkipMotoTests, useMotoServer } from '../support/moto';
 
 /** The ECR documentation's example push event, verbatim but for the fields EventBridge sets itself. */
@@ -59,13 +59,15 @@ function ecrEvent(changes: Partial<Record<string, string | undefined>>): { sourc
 
 const PROTECTIVE_TAG = `digest-guard-sha256-${'9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08'}`;
 
-/** The `EventPattern` of the single `AWS::Events::Rule` of a synthesized guard. */
-function synthesizedPushPattern(props: DigestGuardProps): unknown {
+/** The `EventPattern` of the single `AWS::Events::Rule` of the deployed stack, synthesized with `config`. */
+function synthesizedPushPattern(config: Partial<DigestGuardConfig>): unknown {
   // Bundling is skipped: the pattern does not depend on the function's code, and esbuild would only slow
   // this file down. (`aws:cdk:bundling-stacks: []` is the CDK's own switch for that.)
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-  const stack = new Stack(app, 'PatternUnderTest', { env: { account: '123456789012', region: 'us-east-1' } });
-  new DigestGuard(stack, 'Guard', props);
+  const stack = new DigestGuardStack(app, 'PatternUnderTest', {
+    env: { account: '123456789012', region: 'us-east-1' },
+    config: { alertEmails: ['platform-team@example.com'], repositories: [], dryRun: false, ...config },
+  });
   const rules = Object.values(Template.fromStack(stack).findResources('AWS::Events::Rule'));
   expect(rules).toHaveLength(1);
   return (rules[0] as { Properties: { EventPattern: unknown } }).Properties.EventPattern;
