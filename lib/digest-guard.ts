@@ -469,6 +469,11 @@ interface ResolvedSettings {
   readonly maxEventAge: Duration;
 }
 
+function wholeSecondsWithin(duration: Duration, minSeconds: number, maxSeconds: number): boolean {
+  const millis = duration.toMilliseconds();
+  return millis % 1000 === 0 && millis >= minSeconds * 1000 && millis <= maxSeconds * 1000;
+}
+
 const LOG_LEVELS: readonly DigestGuardLogLevel[] = ['DEBUG', 'INFO', 'WARN', 'ERROR'];
 
 /** Applies defaults and throws, naming the prop, on the first value AWS or the guard would refuse. */
@@ -493,10 +498,10 @@ function validateProps(props: DigestGuardProps): ResolvedSettings {
     if (problem) fail('repositories', problem);
   }
 
+  // Milliseconds first: Duration.toSeconds() itself throws, without naming the prop, on fractions.
   const timeout = props.timeout ?? Duration.minutes(5);
-  const timeoutSeconds = timeout.toSeconds();
-  if (timeoutSeconds < 1 || timeoutSeconds > 900) {
-    fail('timeout', `must be between 1 second and 15 minutes, got ${timeout.toHumanString()}`);
+  if (!wholeSecondsWithin(timeout, 1, 900)) {
+    fail('timeout', `must be a whole number of seconds between 1 second and 15 minutes, got ${timeout.toHumanString()}`);
   }
 
   const memorySize = props.memorySize ?? 512;
@@ -505,10 +510,10 @@ function validateProps(props: DigestGuardProps): ResolvedSettings {
   }
 
   const maxBatchingWindow = props.maxBatchingWindow ?? Duration.seconds(30);
-  const windowSeconds = maxBatchingWindow.toSeconds();
-  if (windowSeconds < 0 || windowSeconds > 300) {
-    fail('maxBatchingWindow', `must be between 0 and 5 minutes, got ${maxBatchingWindow.toHumanString()}`);
+  if (!wholeSecondsWithin(maxBatchingWindow, 0, 300)) {
+    fail('maxBatchingWindow', `must be a whole number of seconds between 0 and 5 minutes, got ${maxBatchingWindow.toHumanString()}`);
   }
+  const windowSeconds = maxBatchingWindow.toSeconds();
 
   const batchSize = props.batchSize ?? 100;
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10000) {
@@ -524,9 +529,8 @@ function validateProps(props: DigestGuardProps): ResolvedSettings {
   }
 
   const maxEventAge = props.maxEventAge ?? Duration.minutes(15);
-  const ageSeconds = maxEventAge.toSeconds();
-  if (ageSeconds < 60 || ageSeconds > 86400) {
-    fail('maxEventAge', `must be between 1 minute and 1 day, got ${maxEventAge.toHumanString()}`);
+  if (!wholeSecondsWithin(maxEventAge, 60, 86400)) {
+    fail('maxEventAge', `must be a whole number of seconds between 1 minute and 1 day, got ${maxEventAge.toHumanString()}`);
   }
 
   return {

@@ -1,0 +1,56 @@
+/**
+ * cdk-nag's AWS Solutions pack finds nothing unacknowledged in the stack, in each shape it can take.
+ * cdk-nag 3 runs as a policy validation plugin; `validateScope` is its documented entry point for tests
+ * (node_modules/cdk-nag/lib/nag-pack.d.ts), and in the app a finding makes `app.synth()` fail.
+ */
+import { Stack, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { describe, expect, it } from 'vitest';
+import type { DigestGuardConfig } from '../../lib/config';
+import { DigestGuardStack } from '../../lib/digest-guard-stack';
+import { appLikeCli } from './support';
+
+const BASE: DigestGuardConfig = { alertEmails: ['ops@example.com'], repositories: [], dryRun: false };
+
+function findings(stack: Stack): string[] {
+  const report = new AwsSolutionsChecks().validateScope(stack);
+  return report.violations.map(
+    (v) => `${v.ruleName} at ${v.violatingResources.map((r) => r.resourceLogicalId).join(', ')}`,
+  );
+}
+
+describe('cdk-nag AwsSolutions checks', () => {
+  it.each<[string, DigestGuardConfig, boolean]>([
+    ['every repository, environment-agnostic', BASE, false],
+    ['every repository, explicit account and region', BASE, true],
+    ['named repositories, explicit account and region', { ...BASE, repositories: ['app', 'team/api'], tagPrefix: 'keep' }, true],
+  ])('find nothing unacknowledged for %s', (_case, config, withEnv) => {
+    const app = appLikeCli();
+    const stack = new DigestGuardStack(app, 'EcrDigestGuard', {
+      config,
+      ...(withEnv ? { env: { account: '111122223333', region: 'eu-west-1' } } : {}),
+    });
+
+    expect(findings(stack)).toEqual([]);
+  });
+
+  it('lets the app synthesize with the checks registered as the app registers them', () => {
+    const app = appLikeCli();
+    new DigestGuardStack(app, 'EcrDigestGuard', { config: BASE });
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+
+    expect(() => app.synth()).not.toThrow();
+  });
+
+  it('still reports a wildcard nobody acknowledged (the check can fail)', () => {
+    const app = appLikeCli();
+    const stack = new DigestGuardStack(app, 'EcrDigestGuard', { config: BASE });
+    const stray = new iam.Role(stack, 'Stray', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+    stray.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['ecr:*'], resources: ['*'] }));
+
+    expect(findings(stack).some((f) => f.startsWith('AwsSolutions-IAM5'))).toBe(true);
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    expect(() => app.synth()).toThrow();
+  });
+});

@@ -1,0 +1,92 @@
+/**
+ * Reading the deployment's configuration from CDK context: `-c key=value` gives strings, cdk.json may give
+ * lists and booleans; every problem is reported at once, naming the context key.
+ */
+import { describe, expect, it } from 'vitest';
+import { ConfigError, configFromContext } from '../../lib/config';
+
+function contextOf(values: Record<string, unknown>): (key: string) => unknown {
+  return (key) => values[key];
+}
+
+function problemsOf(values: Record<string, unknown>): readonly string[] {
+  try {
+    configFromContext(contextOf(values));
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('configFromContext', () => {
+  it('reads one alert address and defaults to every repository, no dry run, the default prefix', () => {
+    const config = configFromContext(contextOf({ alertEmail: 'ops@example.com' }));
+
+    expect(config).toEqual({ alertEmails: ['ops@example.com'], repositories: [], dryRun: false });
+    expect(config).not.toHaveProperty('tagPrefix');
+  });
+
+  it('splits comma-separated addresses and repositories from the command line, trimming blanks', () => {
+    const config = configFromContext(
+      contextOf({ alertEmail: 'ops@example.com, sre@example.com', repositories: 'app, team/api,' }),
+    );
+
+    expect(config.alertEmails).toEqual(['ops@example.com', 'sre@example.com']);
+    expect(config.repositories).toEqual(['app', 'team/api']);
+  });
+
+  it('accepts lists and booleans as cdk.json writes them', () => {
+    const config = configFromContext(
+      contextOf({ alertEmail: ['ops@example.com'], repositories: ['app'], dryRun: true, tagPrefix: 'keep' }),
+    );
+
+    expect(config).toEqual({ alertEmails: ['ops@example.com'], repositories: ['app'], dryRun: true, tagPrefix: 'keep' });
+  });
+
+  it('reads dryRun=true and dryRun=false from the command line', () => {
+    expect(configFromContext(contextOf({ alertEmail: 'a@example.com', dryRun: 'true' })).dryRun).toBe(true);
+    expect(configFromContext(contextOf({ alertEmail: 'a@example.com', dryRun: 'FALSE' })).dryRun).toBe(false);
+  });
+
+  it('fails when no alert address is given, and says how to pass one', () => {
+    expect(problemsOf({})).toEqual([
+      'alertEmail is required: pass -c alertEmail=ops@example.com (comma-separate several)',
+    ]);
+  });
+
+  it('reports every problem at once, each naming its context key', () => {
+    const problems = problemsOf({
+      alertEmail: 'ops.example.com',
+      tagPrefix: '-bad',
+      repositories: 'App',
+      dryRun: 'yes',
+    });
+
+    expect(problems).toHaveLength(4);
+    expect(problems[0]).toMatch(/^alertEmail: "ops\.example\.com" is not an email address$/);
+    expect(problems[1]).toMatch(/^tagPrefix: "-bad" must match \[a-zA-Z0-9_\]/);
+    expect(problems[2]).toMatch(/^repositories: "App" is not a valid ECR repository name/);
+    expect(problems[3]).toBe('dryRun must be true or false, got "yes"');
+  });
+
+  it('refuses a prefix that would make protective tags longer than 128 characters', () => {
+    expect(problemsOf({ alertEmail: 'a@example.com', tagPrefix: 'p'.repeat(57) })[0]).toMatch(
+      /^tagPrefix: "p{57}" is 57 characters; at most 56/,
+    );
+    expect(configFromContext(contextOf({ alertEmail: 'a@example.com', tagPrefix: 'p'.repeat(56) })).tagPrefix).toBe(
+      'p'.repeat(56),
+    );
+  });
+
+  it('refuses context values of the wrong type', () => {
+    expect(problemsOf({ alertEmail: 42 })).toEqual(['alertEmail must be a comma-separated string or a list of strings, got 42']);
+    expect(problemsOf({ alertEmail: 'a@example.com', tagPrefix: 7 })).toEqual(['tagPrefix must be a string, got 7']);
+  });
+
+  it('puts every problem into the error message, one per line', () => {
+    expect(() => configFromContext(contextOf({ dryRun: 'maybe' }))).toThrow(
+      /Invalid ecr-digest-guard configuration:\n {2}- alertEmail is required.*\n {2}- dryRun must be true or false/,
+    );
+  });
+});

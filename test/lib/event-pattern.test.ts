@@ -1,0 +1,51 @@
+/**
+ * The pattern builder on its own: what the rule asks EventBridge for. Whether EventBridge really matches
+ * events this way is pinned by the emulator contract test (test/contract/event-pattern.test.ts).
+ * Event fields: https://docs.aws.amazon.com/AmazonECR/latest/userguide/ecr-eventbridge.html
+ */
+import { describe, expect, it } from 'vitest';
+import { buildPushEventPattern, protectiveTagStart } from '../../lib/event-pattern';
+
+describe('buildPushEventPattern', () => {
+  it('selects successful ECR pushes of every repository when none are named', () => {
+    const pattern = buildPushEventPattern({ tagPrefix: 'digest-guard' });
+
+    expect(pattern).toEqual({
+      source: ['aws.ecr'],
+      'detail-type': ['ECR Image Action'],
+      detail: {
+        'action-type': ['PUSH'],
+        result: ['SUCCESS'],
+        'image-tag': [{ 'anything-but': { prefix: 'digest-guard-' } }],
+      },
+    });
+  });
+
+  it('treats an empty repository list like no list: every repository', () => {
+    const pattern = buildPushEventPattern({ tagPrefix: 'digest-guard', repositories: [] });
+
+    expect(pattern.detail).not.toHaveProperty('repository-name');
+  });
+
+  it('names the repositories in scope when some are given', () => {
+    const pattern = buildPushEventPattern({ tagPrefix: 'keep', repositories: ['app', 'team/api'] });
+
+    expect(pattern.detail['repository-name']).toEqual(['app', 'team/api']);
+  });
+
+  it("ignores pushes of the guard's own tags by their prefix plus a dash, so similar user tags still count", () => {
+    const pattern = buildPushEventPattern({ tagPrefix: 'guard' });
+
+    expect(pattern.detail['image-tag']).toEqual([{ 'anything-but': { prefix: 'guard-' } }]);
+    expect('guardian-1'.startsWith(protectiveTagStart('guard'))).toBe(false);
+    expect(`guard-sha256-${'a'.repeat(64)}`.startsWith(protectiveTagStart('guard'))).toBe(true);
+  });
+
+  it('does not share its repository array with the caller', () => {
+    const repositories = ['app'];
+    const pattern = buildPushEventPattern({ tagPrefix: 'digest-guard', repositories });
+    repositories.push('other');
+
+    expect(pattern.detail['repository-name']).toEqual(['app']);
+  });
+});
