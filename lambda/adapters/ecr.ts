@@ -19,7 +19,7 @@ import { RepositoryNotFoundError } from '../core/errors';
 import type { EcrPort, ProtectOutcome } from '../core/ports';
 import type { Digest, ImageState } from '../core/types';
 import { defaultEcrClient } from './clients';
-import { chunks } from './concurrency';
+import { chunks } from '../core/concurrency';
 
 /**
  * The manifest media types the guard can re-put byte for byte: Docker v2 manifest and manifest list, OCI

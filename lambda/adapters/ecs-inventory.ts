@@ -42,7 +42,7 @@ import { parseImageUri } from '../core/image-uri';
 import type { InventoryPort } from '../core/ports';
 import type { Consumer, Digest, Inventory } from '../core/types';
 import { defaultEcsClient } from './clients';
-import { chunks, createLimiter, type Limiter } from './concurrency';
+import { chunks, createLimiter, type Limiter } from '../core/concurrency';
 
 // Batch limits, from the ECS API reference and botocore/data/ecs/2014-11-13/service-2.json.
 /** ListClusters, ListServices and ListTasks return at most 100 ARNs a page (ListServices defaults to 10). */

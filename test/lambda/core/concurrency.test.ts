@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { chunks, createLimiter } from '../../../lambda/adapters/concurrency';
+import { chunks, createLimiter, mapWithConcurrency } from '../../../lambda/core/concurrency';
 
 describe('chunks', () => {
   it('splits into consecutive batches of at most the given size, losing nothing', () => {
@@ -53,5 +53,21 @@ describe('createLimiter', () => {
     const run = createLimiter(1);
     await expect(run(() => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
     expect(await run(() => Promise.resolve('next'))).toBe('next');
+  });
+});
+
+describe('mapWithConcurrency', () => {
+  it('keeps the input order and the bound', async () => {
+    let active = 0;
+    let peak = 0;
+    const out = await mapWithConcurrency([5, 1, 3, 0, 2], 2, async (delay, index) => {
+      active++;
+      peak = Math.max(peak, active);
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      active--;
+      return index;
+    });
+    expect(out).toEqual([0, 1, 2, 3, 4]);
+    expect(peak).toBe(2);
   });
 });
