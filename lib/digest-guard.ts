@@ -269,7 +269,6 @@ export class DigestGuard extends Construct {
         metafile: false,
         // Bundle the SDK clients the lockfile pins instead of using whatever the runtime ships.
         bundleAwsSDK: true,
-        externalModules: [],
       },
     });
 
