@@ -7,7 +7,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { EcrAdapter } from '../adapters/ecr';
-import { EcsInventoryAdapter } from '../adapters/ecs-inventory';
+import { inventoryFor } from '../adapters/inventory';
 import { SnsAlertAdapter } from '../adapters/sns';
 import { guardPushedRepositories, type GuardLogger, type GuardMetrics } from '../core/guard';
 import type { AlertPort, EcrPort, InventoryPort } from '../core/ports';
@@ -77,7 +77,7 @@ function wireFromEnvironment(): { settings: GuardSettings; deps: PushHandlerDepe
     deps: {
       ecr,
       alerts,
-      inventoryFor: (accountId, region) => new EcsInventoryAdapter({ accountId, region }),
+      inventoryFor: (accountId, region) => inventoryFor(accountId, region),
       logger,
       metrics: { count: (name, value) => metrics.addMetric(name, MetricUnit.Count, value) },
     },

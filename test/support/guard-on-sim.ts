@@ -8,7 +8,7 @@ import { ECSClient } from '@aws-sdk/client-ecs';
 import { SNSClient } from '@aws-sdk/client-sns';
 import type { SQSBatchResponse } from 'aws-lambda';
 import { EcrAdapter } from '../../lambda/adapters/ecr';
-import { EcsInventoryAdapter } from '../../lambda/adapters/ecs-inventory';
+import { inventoryFor } from '../../lambda/adapters/inventory';
 import { SnsAlertAdapter } from '../../lambda/adapters/sns';
 import type { GuardLogger } from '../../lambda/core/guard';
 import { DEFAULT_TAG_PREFIX } from '../../lambda/core/protective-tag';
@@ -49,7 +49,7 @@ export function guardOnSim(account: SimulatedAccount, overrides: Partial<GuardSe
   const ecs = new ECSClient(config);
   const deps = {
     ecr: new EcrAdapter(new ECRClient(config)),
-    inventoryFor: (accountId: string, region: string) => new EcsInventoryAdapter({ accountId, region }, ecs),
+    inventoryFor: (accountId: string, region: string) => inventoryFor(accountId, region, { ecs }),
     alerts: new SnsAlertAdapter(topicArn, new SNSClient(config)),
     logger,
   };
