@@ -15,7 +15,7 @@ const HOST_FORMS: readonly RegExp[] = [
 ];
 
 // Repository names: https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_CreateRepository.html
-const REPOSITORY = /^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
+export const ECR_REPOSITORY_NAME = /^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
 const TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,299}$/;
 const DIGEST = /^sha256:[a-f0-9]{64}$/;
 
@@ -41,7 +41,7 @@ export function parseImageUri(uri: string): EcrImageRef | undefined {
     rest = rest.slice(0, colon);
     if (!TAG.test(tag)) return undefined;
   }
-  if (!REPOSITORY.test(rest)) return undefined;
+  if (!ECR_REPOSITORY_NAME.test(rest)) return undefined;
   return {
     registryId: match.groups.account!,
     region: match.groups.region!,

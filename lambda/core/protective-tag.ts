@@ -12,13 +12,13 @@ const PREFIX = /^[a-zA-Z0-9_][a-zA-Z0-9._-]*$/;
 /** 128 (OCI maximum) − `-sha256-` (8) − 64 hex characters */
 export const MAX_TAG_PREFIX_LENGTH = 128 - 8 - 64;
 
-/** Why a prefix cannot be used, or undefined when it can. */
+/** Why a prefix cannot be used, or undefined when it can. Shared by the construct, the app and the handlers. */
 export function tagPrefixProblem(prefix: string): string | undefined {
   if (prefix.length === 0) return 'must not be empty';
+  if (!PREFIX.test(prefix)) return `"${prefix}" must match [a-zA-Z0-9_][a-zA-Z0-9._-]* (the OCI tag grammar)`;
   if (prefix.length > MAX_TAG_PREFIX_LENGTH) {
-    return `must be at most ${MAX_TAG_PREFIX_LENGTH} characters so that "<prefix>-sha256-<64 hex>" fits the 128-character OCI tag limit (got ${prefix.length})`;
+    return `"${prefix}" is ${prefix.length} characters; at most ${MAX_TAG_PREFIX_LENGTH} keep "<prefix>-sha256-<64 hex>" within the 128-character tag limit`;
   }
-  if (!PREFIX.test(prefix)) return `must match ${PREFIX.source} (the OCI tag grammar), got "${prefix}"`;
   return undefined;
 }
 

@@ -38,7 +38,7 @@ describe('protective tags', () => {
     ['', /must not be empty/],
     ['-leading-dash', /OCI tag grammar/],
     ['has space', /OCI tag grammar/],
-    ['x'.repeat(MAX_TAG_PREFIX_LENGTH + 1), /at most 56 characters/],
+    ['x'.repeat(MAX_TAG_PREFIX_LENGTH + 1), /is 57 characters; at most 56 keep/],
   ])('reject the prefix %j with a reason', (prefix, reason) => {
     expect(tagPrefixProblem(prefix)).toMatch(reason);
   });
