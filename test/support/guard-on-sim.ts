@@ -5,6 +5,7 @@
  */
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { ECSClient } from '@aws-sdk/client-ecs';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SNSClient } from '@aws-sdk/client-sns';
 import type { SQSBatchResponse } from 'aws-lambda';
 import { EcrAdapter } from '../../lambda/adapters/ecr';
@@ -47,9 +48,10 @@ export function guardOnSim(account: SimulatedAccount, overrides: Partial<GuardSe
   };
   const logger: GuardLogger = { info: log('info'), warn: log('warn'), error: log('error') };
   const ecs = new ECSClient(config);
+  const lambda = new LambdaClient(config);
   const deps = {
     ecr: new EcrAdapter(new ECRClient(config)),
-    inventoryFor: (accountId: string, region: string) => inventoryFor(accountId, region, { ecs }),
+    inventoryFor: (accountId: string, region: string) => inventoryFor(accountId, region, { ecs, lambda }),
     alerts: new SnsAlertAdapter(topicArn, new SNSClient(config)),
     logger,
   };
