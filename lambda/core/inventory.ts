@@ -39,6 +39,8 @@ export class InventoryCollector {
  * The union of `inventories`: every repository and digest any of them saw, each consumer once (first-seen
  * order), every gap of each, and the EARLIEST `takenAt`. The earliest is the honest one: a merged inventory
  * is only as fresh as its oldest part, and the guard relies on "taken after the events arrived".
+ * A digest listed with no consumer is dropped: "in use" means some workload uses it, and an alert must be
+ * able to name one.
  * @throws RangeError when given no inventory (there is no `takenAt` to report)
  */
 export function mergeInventories(inventories: readonly Inventory[]): Inventory {
