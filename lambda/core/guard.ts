@@ -5,11 +5,11 @@
  */
 import { buildRepositoryAlert, type ProtectedDigest, type RepositoryReport } from './alert';
 import { mapWithConcurrency } from './concurrency';
-import { findUntaggedInUseDigests } from './decide';
+import { findUntaggedInUseDigests, type RepositoryFindings } from './decide';
 import { RepositoryNotFoundError } from './errors';
 import type { AlertPort, EcrPort, InventoryPort } from './ports';
 import { isProtectiveTag } from './protective-tag';
-import type { GuardSettings, ImageState, Inventory, PushEvent } from './types';
+import type { Consumer, Digest, GuardSettings, ImageState, Inventory, PushEvent } from './types';
 
 export interface GuardLogger {
   info(message: string, ...extra: Record<string, unknown>[]): void;
@@ -102,25 +102,68 @@ async function guardRepository(
   settings: GuardSettings,
   deps: GuardDependencies,
 ): Promise<RepositoryReport> {
-  const { logger } = deps;
   const first = pushes[0]!;
   const inUse = inventory.byRepository.get(repository) ?? new Map();
+  const { report } = await protectInUseDigests(
+    repository,
+    inUse,
+    // A redelivered message may follow an attempt that tagged but failed to alert: report what is in place.
+    { account: first.account, region: first.region, pushes, gaps: inventory.gaps, confirmAlreadyProtected: pushes.some((p) => p.attempt > 1) },
+    settings,
+    deps,
+  );
+  if (inUse.size === 0) return report;
+
+  const alert = buildRepositoryAlert(report);
+  if (alert) {
+    await deps.alerts.publish(alert);
+    deps.metrics?.count('AlertsPublished', 1);
+  }
+  deps.metrics?.count('ProtectedDigests', report.protected.filter((p) => p.how === 'tagged').length);
+  deps.metrics?.count('GoneDigests', report.gone.length);
+  return report;
+}
+
+/** Where the in-use digests of one repository were found, and what the report should carry besides them. */
+export interface ProtectionContext {
+  readonly account: string;
+  readonly region: string;
+  /** the pushes that led here (none for a scheduled reconcile) */
+  readonly pushes: readonly PushEvent[];
+  readonly gaps: readonly string[];
+  /** report digests found already protected as `confirmed-on-retry` (a redelivery may follow a lost alert) */
+  readonly confirmAlreadyProtected: boolean;
+}
+
+/**
+ * The one protect path, shared by the push handler and the scheduled reconcile: describe the in-use
+ * digests of one repository, decide with `findUntaggedInUseDigests`, add the protective tags (or say what
+ * it would add, in dry run) and return the report. It publishes nothing: each caller sends one alert.
+ */
+export async function protectInUseDigests(
+  repository: string,
+  inUse: ReadonlyMap<Digest, readonly Consumer[]>,
+  context: ProtectionContext,
+  settings: GuardSettings,
+  deps: Pick<GuardDependencies, 'ecr' | 'logger'>,
+): Promise<{ report: RepositoryReport; findings?: RepositoryFindings; states: readonly ImageState[] }> {
+  const { logger } = deps;
   const report = {
-    account: first.account,
-    region: first.region,
+    account: context.account,
+    region: context.region,
     repository,
     dryRun: settings.dryRun,
     tagPrefix: settings.tagPrefix,
-    pushes,
+    pushes: context.pushes,
     protected: [] as ProtectedDigest[],
     gone: [] as RepositoryReport['gone'][number][],
     archived: [] as RepositoryReport['archived'][number][],
     refused: [] as RepositoryReport['refused'][number][],
-    gaps: inventory.gaps,
+    gaps: context.gaps,
   };
   if (inUse.size === 0) {
     logger.info('no workload uses this repository: nothing to protect', { repository });
-    return report;
+    return { report, states: [] };
   }
 
   let states: ImageState[];
@@ -174,19 +217,9 @@ async function guardRepository(
         break;
     }
   }
-  // A redelivered message may follow an attempt that tagged but failed to alert: report what is in place.
-  if (pushes.some((p) => p.attempt > 1)) {
+  if (context.confirmAlreadyProtected) {
     for (const item of findings.alreadyProtected) report.protected.push({ ...item, how: 'confirmed-on-retry' });
   }
   for (const g of report.gone) logger.error('an in-use digest is gone: the next task launch will fail; redeploy', { repository, digest: g.digest });
-
-  const alert = buildRepositoryAlert(report);
-  if (alert) {
-    await deps.alerts.publish(alert);
-    deps.metrics?.count('AlertsPublished', 1);
-  }
-  deps.metrics?.count('ProtectedDigests', report.protected.filter((p) => p.how === 'tagged').length);
-  deps.metrics?.count('GoneDigests', report.gone.length);
-  return report;
+  return { report, findings, states };
 }
-
