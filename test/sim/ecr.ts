@@ -10,7 +10,10 @@
  * - tag mutability with wildcard exclusion filters; PutImage's documented errors;
  * - `BatchDeleteImage` by tag removes the tag, and the image with its last tag;
  * - a child manifest referenced by an index cannot be deleted while the index stays;
- * - `DescribeImages`/`ListImages` filters and paging, `imageStatus` ACTIVE|ARCHIVED|ACTIVATING.
+ * - `DescribeImages`/`ListImages` filters and paging, `imageStatus` ACTIVE|ARCHIVED|ACTIVATING;
+ * - `lastRecordedPullTime`, set by `recordPull` (ECR refreshes it at least once every 24 hours, so a test
+ *   can record a pull at an earlier time than the clock's to model that lag);
+ * - `UpdateImageStorageClass`: ARCHIVE, and STANDARD which leaves the image ACTIVATING until `completeRestore`.
  */
 import { randomUUID } from 'node:crypto';
 import type { EcrLookup } from './contracts';
@@ -74,6 +77,8 @@ interface StoredImage {
   status: ImageStatus;
   lastArchivedAt?: Date;
   lastActivatedAt?: Date;
+  /** what `DescribeImages` answers as `lastRecordedPullTime`; absent until the image is first pulled */
+  lastRecordedPullTime?: Date;
 }
 
 interface StoredRepository {
@@ -195,6 +200,19 @@ export class SimEcr implements SimService, EcrLookup {
     if (image.status !== 'ACTIVATING') throw new Error(`${digest} is ${image.status}, not ACTIVATING`);
     image.status = 'ACTIVE';
     image.lastActivatedAt = this.now();
+  }
+
+  /**
+   * Records a pull of an image (by a task launch, a Lambda function update, `docker pull`): sets what
+   * `DescribeImages` answers as `lastRecordedPullTime`. `at` defaults to the clock's now; pass an earlier
+   * time to model ECR's refresh lag ("refreshes the last image pull timestamp at least once every 24 hours",
+   * botocore/data/ecr/2015-09-21/service-2.json, `ImageDetail.lastRecordedPullTime`).
+   * Throws for an image that cannot be pulled (archived or activating images answer 404).
+   */
+  recordPull(repository: string, digest: string, at?: Date): void {
+    const image = this.image(repository, digest);
+    if (image.status !== 'ACTIVE') throw new Error(`${digest} is ${image.status}: it cannot be pulled`);
+    image.lastRecordedPullTime = at ?? this.now();
   }
 
   /** Deletes an image and its tags as `BatchDeleteImage` by digest does; throws on its failures. */
@@ -655,6 +673,7 @@ export class SimEcr implements SimService, EcrLookup {
       imageStatus: i.status,
       ...(i.lastArchivedAt ? { lastArchivedAt: i.lastArchivedAt } : {}),
       ...(i.lastActivatedAt ? { lastActivatedAt: i.lastActivatedAt } : {}),
+      ...(i.lastRecordedPullTime ? { lastRecordedPullTime: i.lastRecordedPullTime } : {}),
     };
   }
 
