@@ -398,7 +398,8 @@ export class DigestGuard extends Construct {
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'ReadImageFunctions',
-        actions: ['lambda:GetFunction'],
+        // GetFunction → Code.ResolvedImageUri; ListAliases → the published versions aliases route to.
+        actions: ['lambda:GetFunction', 'lambda:ListAliases'],
         resources: [stack.formatArn({ service: 'lambda', resource: 'function', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
       }),
     );

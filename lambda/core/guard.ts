@@ -67,7 +67,7 @@ export async function guardPushedRepositories(
     logger.error('could not take the in-use inventory; the whole batch will be retried, then sent to the dead-letter queue', {
       error,
       repositories: [...byRepository.keys()],
-      whatToDo: 'check the function role can call the ECS List*/Describe* actions and that ECS is not throttling the account',
+      whatToDo: 'check the function role can call the ECS List*/Describe* and Lambda ListFunctions/GetFunction/ListAliases actions, and that neither service is throttling the account',
     });
     deps.metrics?.count('InventoryFailures', 1);
     return { failedMessageIds: [...byRepository.values()].flat().map((e) => e.messageId), reports: [] };

@@ -298,6 +298,13 @@ describe('DigestGuard with defaults (every repository)', () => {
       ]);
     });
 
+    it('may read image functions and the versions their aliases route to, on function ARNs only', () => {
+      const read = statementsWithAction(s.template, 'lambda:GetFunction');
+      expect(read).toHaveLength(1);
+      expect(actionsOf(read[0]!).sort()).toEqual(['lambda:GetFunction', 'lambda:ListAliases']);
+      expect(JSON.stringify(resourcesOf(read[0]!))).toContain(':lambda:eu-west-1:111122223333:function:*');
+    });
+
     it('may publish to the alert topic and use its key for that', () => {
       const topicRef = { Ref: s.stack.getLogicalId(s.guard.topic.node.defaultChild as never) };
       const publish = statementsWithAction(s.template, 'sns:Publish');
