@@ -1,22 +1,29 @@
 /**
  * ECR adapter: every ECR call the guard makes. Reads the state of digests and adds protective tags with
- * the exact manifest bytes, never moving a tag that names another digest.
+ * the exact manifest bytes, never moving a tag that names another digest. For the scheduled reconcile it
+ * also lists repositories and protective tags, reads what an index references, releases a protective tag
+ * (by tag only, after checking the digest it names) and restores archived images.
  */
 import {
+  BatchDeleteImageCommand,
   BatchGetImageCommand,
   DescribeImagesCommand,
+  DescribeRepositoriesCommand,
   ImageAlreadyExistsException,
   ImageNotFoundException,
+  ImageStorageClassUpdateNotSupportedException,
   ImageTagAlreadyExistsException,
   PutImageCommand,
   RepositoryNotFoundException,
+  UpdateImageStorageClassCommand,
   type ECRClient,
   type Image,
   type ImageDetail,
   type ImageFailure,
 } from '@aws-sdk/client-ecr';
 import { RepositoryNotFoundError } from '../core/errors';
-import type { EcrPort, ProtectOutcome } from '../core/ports';
+import type { ProtectOutcome } from '../core/ports';
+import type { ProtectedImage, ReconcileEcrPort, ReleaseOutcome, RestoreOutcome } from '../core/reconcile-ports';
 import type { Digest, ImageState } from '../core/types';
 import { defaultEcrClient } from './clients';
 import { chunks } from '../core/concurrency';
@@ -39,6 +46,17 @@ export const ECR_IMAGE_IDS_PER_CALL = 100;
 
 /** `failureCode` of a BatchGetImage failure for an id that does not exist (shape `ImageFailureCode`). */
 const IMAGE_NOT_FOUND = 'ImageNotFound';
+/** `failureCode` of a BatchDeleteImage failure for a child manifest that an index still references. */
+const REFERENCED_BY_INDEX = 'ImageReferencedByManifestList';
+
+/** The manifest media types that reference other manifests by digest (`manifests[].digest`). */
+export const INDEX_MANIFEST_MEDIA_TYPES: readonly string[] = [
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+  'application/vnd.oci.image.index.v1+json',
+];
+
+/** `DescribeImages`/`DescribeRepositories` page size: the model's maximum (`MaxResults` 1..1000). */
+export const ECR_MAX_PAGE_SIZE = 1000;
 
 /** How often `describeDigests` re-asks after `ImageNotFoundException` (an image can vanish in between). */
 const DESCRIBE_ATTEMPTS = 3;
@@ -54,7 +72,7 @@ export class UnexpectedEcrAnswerError extends Error {
   }
 }
 
-export class EcrAdapter implements EcrPort {
+export class EcrAdapter implements ReconcileEcrPort {
   constructor(private readonly client: ECRClient = defaultEcrClient()) {}
 
   async describeDigests(repository: string, digests: readonly Digest[]): Promise<ImageState[]> {
@@ -196,6 +214,127 @@ export class EcrAdapter implements EcrPort {
     }
   }
 
+  async listRepositories(): Promise<string[]> {
+    const names: string[] = [];
+    let nextToken: string | undefined;
+    do {
+      const page = await this.client.send(new DescribeRepositoriesCommand({ maxResults: ECR_MAX_PAGE_SIZE, ...(nextToken ? { nextToken } : {}) }));
+      for (const repository of page.repositories ?? []) if (repository.repositoryName) names.push(repository.repositoryName);
+      nextToken = page.nextToken;
+    } while (nextToken);
+    return names;
+  }
+
+  /**
+   * One BatchGetImage per 100 digests; only index manifests are parsed. A digest ECR cannot serve (missing,
+   * or a media type outside the accepted list) is left out: `describeDigests` reports missing ones.
+   */
+  async referencedManifests(repository: string, digests: readonly Digest[]): Promise<Map<Digest, Digest[]>> {
+    const children = new Map<Digest, Digest[]>();
+    for (const chunk of chunks([...new Set(digests)], ECR_IMAGE_IDS_PER_CALL)) {
+      const answer = await this.batchGetImage(repository, chunk.map((imageDigest) => ({ imageDigest })));
+      for (const image of answer.images ?? []) {
+        const digest = image.imageId?.imageDigest;
+        if (!digest || !image.imageManifest || !INDEX_MANIFEST_MEDIA_TYPES.includes(image.imageManifestMediaType ?? '')) continue;
+        children.set(digest, manifestDigestsOf(image.imageManifest, `${repository}@${digest}`));
+      }
+    }
+    return children;
+  }
+
+  /**
+   * DescribeImages with `tagStatus: TAGGED`, every page of up to 1000 images. Chosen over ListImages
+   * because one pass returns each image's tags together with `imagePushedAt` and `lastRecordedPullTime`,
+   * which release needs; ListImages would need a DescribeImages per 100 candidates on top, and its pages
+   * hold one entry per tag, so never fewer calls.
+   * Only ACTIVE images are listed (the filter's default, DescribeImagesFilter.imageStatus): an archived
+   * image keeps its protective tag.
+   */
+  async listProtectedImages(repository: string, isProtective: (tag: string) => boolean): Promise<ProtectedImage[]> {
+    const images: ProtectedImage[] = [];
+    let nextToken: string | undefined;
+    do {
+      let page;
+      try {
+        page = await this.client.send(
+          new DescribeImagesCommand({
+            repositoryName: repository,
+            filter: { tagStatus: 'TAGGED' },
+            maxResults: ECR_MAX_PAGE_SIZE,
+            ...(nextToken ? { nextToken } : {}),
+          }),
+        );
+      } catch (error) {
+        if (error instanceof RepositoryNotFoundException) throw new RepositoryNotFoundError(repository, { cause: error });
+        throw error;
+      }
+      for (const detail of page.imageDetails ?? []) {
+        const tags = detail.imageTags ?? [];
+        if (!detail.imageDigest || !tags.some(isProtective)) continue;
+        images.push({
+          digest: detail.imageDigest,
+          tags,
+          ...(detail.imagePushedAt ? { pushedAt: detail.imagePushedAt } : {}),
+          ...(detail.lastRecordedPullTime ? { lastPulledAt: detail.lastRecordedPullTime } : {}),
+        });
+      }
+      nextToken = page.nextToken;
+    } while (nextToken);
+    return images;
+  }
+
+  /**
+   * Reads whom the tag names right before removing it, then removes it by tag only. By tag only, because
+   * BatchDeleteImage with a digest "completely deletes an image (and all of its tags)" (BatchDeleteImage,
+   * botocore/data/ecr/2015-09-21/service-2.json); by tag, it removes that tag, and the image with its last tag.
+   */
+  async releaseProtectiveTag(repository: string, digest: Digest, tag: string): Promise<ReleaseOutcome> {
+    let current: ImageDetail | undefined;
+    try {
+      const answer = await this.client.send(new DescribeImagesCommand({ repositoryName: repository, imageIds: [{ imageTag: tag }] }));
+      current = answer.imageDetails?.[0];
+    } catch (error) {
+      if (error instanceof ImageNotFoundException || error instanceof RepositoryNotFoundException) return { outcome: 'tag-gone' };
+      throw error;
+    }
+    if (!current?.imageDigest) return { outcome: 'tag-gone' };
+    if (current.imageDigest !== digest) return { outcome: 'tag-moved', otherDigest: current.imageDigest };
+
+    let answer;
+    try {
+      answer = await this.client.send(new BatchDeleteImageCommand({ repositoryName: repository, imageIds: [{ imageTag: tag }] }));
+    } catch (error) {
+      if (error instanceof RepositoryNotFoundException) return { outcome: 'tag-gone' };
+      throw error;
+    }
+    const failure = answer.failures?.[0];
+    if (failure?.failureCode === IMAGE_NOT_FOUND) return { outcome: 'tag-gone' };
+    if (failure?.failureCode === REFERENCED_BY_INDEX) return { outcome: 'referenced-by-index', reason: failure.failureReason ?? REFERENCED_BY_INDEX };
+    if (failure) {
+      throw new UnexpectedEcrAnswerError(`BatchDeleteImage could not remove ${repository}:${tag}: ${failure.failureCode} ${failure.failureReason ?? ''}`.trim(), [failure]);
+    }
+    return { outcome: 'released', imageDeleted: (current.imageTags ?? []).length <= 1 };
+  }
+
+  /**
+   * `UpdateImageStorageClass` with `targetStorageClass: STANDARD` restores an archived image; it is
+   * ACTIVATING until the restore completes (up to about 20 minutes).
+   * See: https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_UpdateImageStorageClass.html
+   */
+  async restoreArchivedImage(repository: string, digest: Digest): Promise<RestoreOutcome> {
+    try {
+      const answer = await this.client.send(
+        new UpdateImageStorageClassCommand({ repositoryName: repository, imageId: { imageDigest: digest }, targetStorageClass: 'STANDARD' }),
+      );
+      return { outcome: 'restoring', status: answer.imageStatus ?? 'ACTIVATING' };
+    } catch (error) {
+      if (error instanceof ImageNotFoundException) return { outcome: 'image-missing' };
+      if (error instanceof ImageStorageClassUpdateNotSupportedException) return { outcome: 'not-supported', reason: error.message };
+      if (error instanceof RepositoryNotFoundException) throw new RepositoryNotFoundError(repository, { cause: error });
+      throw error;
+    }
+  }
+
   private async batchGetImage(repository: string, imageIds: { imageDigest?: string; imageTag?: string }[]) {
     try {
       return await this.client.send(
@@ -210,4 +349,19 @@ export class EcrAdapter implements EcrPort {
       throw error;
     }
   }
+}
+
+/** The digests an index or manifest list references (`manifests[].digest`). */
+function manifestDigestsOf(manifest: string, where: string): Digest[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(manifest);
+  } catch (error) {
+    throw new UnexpectedEcrAnswerError(`the index ${where} is not JSON: ${(error as Error).message}`);
+  }
+  const manifests = (parsed as { manifests?: unknown }).manifests;
+  if (!Array.isArray(manifests)) return [];
+  return manifests
+    .map((entry) => (entry as { digest?: unknown }).digest)
+    .filter((d): d is string => typeof d === 'string' && /^sha256:[a-f0-9]{64}$/.test(d));
 }

@@ -1,0 +1,513 @@
+/**
+ * The scheduled reconcile, over the ports: one fresh inventory, then for every repository in scope the
+ * push path's protect step (`protectInUseDigests`, deciding with `findUntaggedInUseDigests`), restoring
+ * archived in-use images, and releasing protective tags that are no longer needed; one alert per
+ * repository where something changed. It protects what the push path could not see: missed events, risk
+ * that existed before install, tags moved by pull-through cache or replication.
+ *
+ * Bounded work: repositories are handled in a stable (sorted) order with a bounded number in flight; a run
+ * that is about to run out of time stops starting repositories, reports those it did not reach, and saves
+ * the last one it reached so the next run starts after it.
+ */
+import { buildRepositoryAlert, type RepositoryReport } from './alert';
+import { mapWithConcurrency } from './concurrency';
+import { protectInUseDigests, type GuardLogger, type GuardMetrics } from './guard';
+import type { Alert, AlertPort, InventoryPort } from './ports';
+import { isProtectiveTag, protectiveTagFor, shortDigest } from './protective-tag';
+import type { ProtectedImage, ReconcileCheckpoint, ReconcileEcrPort, ReleaseOutcome, RestoreOutcome } from './reconcile-ports';
+import type { Consumer, Digest, GuardSettings, Inventory } from './types';
+
+const DAY_MS = 86_400_000;
+/**
+ * "Amazon ECR refreshes the last image pull timestamp at least once every 24 hours" (ImageDetail
+ * .lastRecordedPullTime, botocore/data/ecr/2015-09-21/service-2.json): a digest pulled an hour ago may
+ * still show a pull from 24 hours before. Release therefore waits this much longer than the grace period.
+ */
+export const PULL_TIME_REFRESH_LAG_MS = DAY_MS;
+const GOLDEN_RATIO_CONJUGATE = (Math.sqrt(5) - 1) / 2;
+/** "Restoring an archived image takes up to about 20 minutes" (ECR archive, Nov 2025). */
+export const RESTORE_DELAY_TEXT = 'up to about 20 minutes';
+
+export interface ReconcileSettings extends GuardSettings {
+  /**
+   * Release a protective tag once its digest is not in use and was not pulled for this many days.
+   * `undefined` or `0`: never release (the default). Never releasing is the safe default: a protective tag
+   * left in place costs storage; one released too early lets a lifecycle rule delete an image a rollback,
+   * a scale-from-zero or another account may still need.
+   */
+  readonly releaseAfterDays?: number;
+}
+
+export interface ReconcileDependencies {
+  readonly ecr: ReconcileEcrPort;
+  readonly inventory: InventoryPort;
+  readonly alerts: AlertPort;
+  readonly logger: GuardLogger;
+  readonly metrics?: GuardMetrics;
+  /** where a run that stops early records the last repository it reached; without it, `rotationSeed` picks the start */
+  readonly checkpoint?: ReconcileCheckpoint;
+  /** milliseconds left before the function is stopped (`context.getRemainingTimeInMillis`) */
+  readonly remainingTimeMs?: () => number;
+  /** a repository is started only while more than this is left; the rest is kept for releases and alerts @default 60000 */
+  readonly reserveMs?: number;
+  /** repositories handled at once (ECR calls in flight) @default 4 */
+  readonly concurrency?: number;
+  readonly now?: () => Date;
+}
+
+export interface ReconcileRun {
+  readonly account: string;
+  readonly region: string;
+  /**
+   * Without a checkpoint: the run number (e.g. whole hours since the epoch of the scheduled time). Run k
+   * starts at position ⌊frac(k·φ⁻¹)·N⌋ of the sorted repositories (a golden-ratio rotation): successive
+   * starts spread evenly around the list (three-gap theorem), so if every run reaches at least M
+   * repositories, every repository is reached within about 3·N/M runs, with no state kept anywhere.
+   */
+  readonly rotationSeed?: number;
+}
+
+export type ReleaseResult =
+  | { readonly digest: Digest; readonly tag: string; readonly how: 'released' | 'would-release'; readonly imageDeleted: boolean; readonly lastUsedAt?: string }
+  | { readonly digest: Digest; readonly tag: string; readonly how: 'kept'; readonly reason: string };
+
+export interface RestoreResult {
+  readonly digest: Digest;
+  readonly consumers: readonly Consumer[];
+  readonly how: 'restore-started' | 'would-restore' | 'restore-in-progress' | 'restore-failed';
+  readonly detail?: string;
+}
+
+export interface RepositoryReconcileReport {
+  readonly repository: string;
+  readonly protection: RepositoryReport;
+  readonly restores: readonly RestoreResult[];
+  readonly releases: readonly ReleaseResult[];
+  /** protective-looking tags that name another digest than the one they encode: never removed */
+  readonly mismatched: readonly { digest: Digest; tag: string }[];
+}
+
+export interface ReconcileOutcome {
+  readonly inventoryTakenAt: Date;
+  readonly reports: readonly RepositoryReconcileReport[];
+  readonly failed: readonly { repository: string; error: unknown }[];
+  /** repositories not started because time ran out; the next run starts with them */
+  readonly notReached: readonly string[];
+  /** the last repository reached when the run stopped early; undefined when every repository was reached */
+  readonly cursor?: string;
+  readonly alertsPublished: number;
+}
+
+interface ReleaseCandidate {
+  readonly digest: Digest;
+  readonly tag: string;
+  readonly imageDeleted: boolean;
+  readonly lastUsedAt: Date;
+}
+
+interface RepositoryWork {
+  readonly repository: string;
+  readonly protection: RepositoryReport;
+  readonly restores: RestoreResult[];
+  readonly candidates: ReleaseCandidate[];
+  readonly kept: ReleaseResult[];
+  readonly mismatched: { digest: Digest; tag: string }[];
+}
+
+/** The inventory could not be taken: nothing can be decided, so the run fails and is retried. */
+export class ReconcileNotPossibleError extends Error {
+  override readonly name = 'ReconcileNotPossibleError';
+}
+
+export async function reconcileAccount(run: ReconcileRun, settings: ReconcileSettings, deps: ReconcileDependencies): Promise<ReconcileOutcome> {
+  const { logger } = deps;
+  const now = deps.now ?? (() => new Date());
+  const releaseEnabled = (settings.releaseAfterDays ?? 0) > 0;
+  const inScope = settings.repositories?.length ? new Set(settings.repositories) : undefined;
+
+  let inventory: Inventory;
+  try {
+    inventory = await deps.inventory.takeInventory();
+  } catch (error) {
+    deps.metrics?.count('InventoryFailures', 1);
+    throw new ReconcileNotPossibleError('could not take the in-use inventory; nothing was reconciled', { cause: error });
+  }
+  for (const gap of inventory.gaps) logger.warn('inventory gap', { gap });
+
+  const repositories = await repositoriesToVisit(inventory, settings, releaseEnabled, inScope, deps);
+  const ordered = await startingPoint(repositories, run, deps);
+  const remaining = deps.remainingTimeMs ?? (() => Number.POSITIVE_INFINITY);
+  const reserveMs = deps.reserveMs ?? 60_000;
+
+  const results = await mapWithConcurrency(ordered, deps.concurrency ?? 4, async (repository) => {
+    if (remaining() <= reserveMs) return { repository, notReached: true as const };
+    try {
+      return { repository, work: await reconcileRepository(repository, inventory, run, settings, deps, now()) };
+    } catch (error) {
+      logger.error('could not reconcile a repository; the next scheduled run tries again', {
+        repository,
+        error,
+        whatToDo: 'see the error; check the function role can call ECR on this repository',
+      });
+      deps.metrics?.count('RepositoryFailures', 1);
+      return { repository, error };
+    }
+  });
+
+  const works = results.flatMap((r) => ('work' in r && r.work ? [r.work] : []));
+  const failed = results.flatMap((r) => ('error' in r ? [{ repository: r.repository, error: r.error }] : []));
+  const notReached = results.filter((r) => 'notReached' in r).map((r) => r.repository);
+  const reachedInOrder = results.filter((r) => !('notReached' in r)).map((r) => r.repository);
+  const cursor = notReached.length > 0 ? reachedInOrder.at(-1) : undefined;
+
+  const releasesByRepository = releaseEnabled ? await releaseCandidates(works, settings, deps) : new Map<string, ReleaseResult[]>();
+
+  let alertsPublished = 0;
+  const reports: RepositoryReconcileReport[] = [];
+  for (const work of works) {
+    const report: RepositoryReconcileReport = {
+      repository: work.repository,
+      protection: work.protection,
+      restores: work.restores,
+      releases: [...(releasesByRepository.get(work.repository) ?? []), ...work.kept],
+      mismatched: work.mismatched,
+    };
+    reports.push(report);
+    const alert = buildReconcileAlert(report, settings);
+    if (!alert) continue;
+    try {
+      await deps.alerts.publish(alert);
+      alertsPublished += 1;
+      deps.metrics?.count('AlertsPublished', 1);
+    } catch (error) {
+      logger.error('could not publish an alert', { repository: work.repository, error, subject: alert.subject });
+      failed.push({ repository: work.repository, error });
+    }
+    deps.metrics?.count('ProtectedDigests', work.protection.protected.filter((p) => p.how === 'tagged').length);
+    deps.metrics?.count('ReleasedProtections', report.releases.filter((r) => r.how === 'released').length);
+    deps.metrics?.count('RestoresStarted', work.restores.filter((r) => r.how === 'restore-started').length);
+  }
+
+  if (notReached.length > 0) {
+    logger.warn('reconcile stopped before the function timeout; the next run continues after the last repository reached', {
+      cursor,
+      notReached,
+    });
+    deps.metrics?.count('RepositoriesNotReached', notReached.length);
+  }
+  if (deps.checkpoint) await deps.checkpoint.save(cursor);
+  if (failed.length > 0) alertsPublished += await alertFailures(run, failed, deps);
+  // Nothing could be done: fail the invocation so Lambda retries it and the failure alarm fires.
+  if (works.length === 0 && failed.length > 0) {
+    throw new ReconcileNotPossibleError(`every repository reached failed (${failed.map((f) => f.repository).join(', ')})`, { cause: failed[0]?.error });
+  }
+  return { inventoryTakenAt: inventory.takenAt, reports, failed, notReached, ...(cursor ? { cursor } : {}), alertsPublished };
+}
+
+/**
+ * Repositories to visit, sorted. Protection needs only those the inventory names (an in-use digest says
+ * its repository). Release must also visit repositories nobody uses any more — that is where protection
+ * stops being needed — and the inventory cannot name those, so with release on and no explicit scope the
+ * registry's repositories are listed (DescribeRepositories).
+ */
+async function repositoriesToVisit(
+  inventory: Inventory,
+  settings: ReconcileSettings,
+  releaseEnabled: boolean,
+  inScope: ReadonlySet<string> | undefined,
+  deps: ReconcileDependencies,
+): Promise<string[]> {
+  const names = new Set<string>(inventory.byRepository.keys());
+  if (releaseEnabled) {
+    if (settings.repositories?.length) for (const name of settings.repositories) names.add(name);
+    else {
+      try {
+        for (const name of await deps.ecr.listRepositories()) names.add(name);
+      } catch (error) {
+        deps.logger.error('could not list repositories: releases are limited to repositories in use this run', { error });
+        deps.metrics?.count('RepositoryListFailures', 1);
+      }
+    }
+  }
+  return [...names].filter((name) => !inScope || inScope.has(name)).sort();
+}
+
+/** The sorted list rotated to start after the saved cursor, or at `rotationSeed mod N` without a checkpoint. */
+async function startingPoint(sorted: readonly string[], run: ReconcileRun, deps: ReconcileDependencies): Promise<string[]> {
+  if (sorted.length === 0) return [];
+  let start = 0;
+  if (deps.checkpoint) {
+    const cursor = await deps.checkpoint.load();
+    if (cursor !== undefined) {
+      const after = sorted.findIndex((name) => name > cursor);
+      start = after === -1 ? 0 : after;
+    }
+  } else if (run.rotationSeed !== undefined) {
+    const fraction = (Math.abs(Math.trunc(run.rotationSeed)) * GOLDEN_RATIO_CONJUGATE) % 1;
+    start = Math.min(sorted.length - 1, Math.floor(fraction * sorted.length));
+  }
+  return [...sorted.slice(start), ...sorted.slice(0, start)];
+}
+
+async function reconcileRepository(
+  repository: string,
+  inventory: Inventory,
+  run: ReconcileRun,
+  settings: ReconcileSettings,
+  deps: ReconcileDependencies,
+  now: Date,
+): Promise<RepositoryWork> {
+  const inUse = await withIndexChildren(repository, inventory.byRepository.get(repository) ?? new Map(), deps.ecr);
+  const { report, findings, states } = await protectInUseDigests(
+    repository,
+    inUse,
+    { account: run.account, region: run.region, pushes: [], gaps: inventory.gaps, confirmAlreadyProtected: false },
+    settings,
+    deps,
+  );
+
+  const restores: RestoreResult[] = [];
+  const stateOf = new Map(states.map((s) => [s.digest, s]));
+  for (const item of findings?.archived ?? []) {
+    const state = stateOf.get(item.digest);
+    const status = state?.present ? state.storageStatus : undefined;
+    if (status === 'ACTIVATING') {
+      restores.push({ digest: item.digest, consumers: item.consumers, how: 'restore-in-progress' });
+      continue;
+    }
+    if (settings.dryRun) {
+      restores.push({ digest: item.digest, consumers: item.consumers, how: 'would-restore' });
+      continue;
+    }
+    const outcome: RestoreOutcome = await deps.ecr.restoreArchivedImage(repository, item.digest);
+    if (outcome.outcome === 'restoring') {
+      deps.logger.error('restoring an archived image that is in use', { repository, digest: item.digest, status: outcome.status });
+      restores.push({ digest: item.digest, consumers: item.consumers, how: 'restore-started' });
+    } else {
+      deps.logger.error('could not restore an archived image that is in use', { repository, digest: item.digest, outcome });
+      restores.push({ digest: item.digest, consumers: item.consumers, how: 'restore-failed', detail: outcome.outcome === 'not-supported' ? outcome.reason : 'the image is gone' });
+    }
+  }
+
+  const work: RepositoryWork = { repository, protection: report, restores, candidates: [], kept: [], mismatched: [] };
+  if ((settings.releaseAfterDays ?? 0) > 0) await findReleaseCandidates(work, inUse, settings, deps, now);
+  return work;
+}
+
+/**
+ * The in-use digests plus every manifest an in-use index references, with the index's consumers.
+ * No AWS document says a lifecycle rule spares the children of an index it does not expire (ECR only
+ * refuses a direct BatchDeleteImage of a referenced child, failure `ImageReferencedByManifestList`), and a
+ * multi-platform push leaves the children untagged: so they are protected like the index itself.
+ */
+async function withIndexChildren(
+  repository: string,
+  inUse: ReadonlyMap<Digest, readonly Consumer[]>,
+  ecr: ReconcileEcrPort,
+): Promise<ReadonlyMap<Digest, readonly Consumer[]>> {
+  if (inUse.size === 0) return inUse;
+  const childrenOf = await ecr.referencedManifests(repository, [...inUse.keys()]);
+  if (childrenOf.size === 0) return inUse;
+  const expanded = new Map<Digest, readonly Consumer[]>(inUse);
+  for (const [index, children] of childrenOf) {
+    const consumers = inUse.get(index) ?? [];
+    for (const child of children) expanded.set(child, [...(expanded.get(child) ?? []), ...consumers.filter((c) => !(expanded.get(child) ?? []).includes(c))]);
+  }
+  return expanded;
+}
+
+async function findReleaseCandidates(
+  work: RepositoryWork,
+  inUse: ReadonlyMap<Digest, readonly Consumer[]>,
+  settings: ReconcileSettings,
+  deps: ReconcileDependencies,
+  now: Date,
+): Promise<void> {
+  const graceMs = (settings.releaseAfterDays ?? 0) * DAY_MS;
+  let images: ProtectedImage[];
+  try {
+    images = await deps.ecr.listProtectedImages(work.repository, (tag) => isProtectiveTag(tag, settings.tagPrefix));
+  } catch (error) {
+    if ((error as Error).name === 'RepositoryNotFoundError') return;
+    throw error;
+  }
+  for (const image of images) {
+    for (const tag of image.tags.filter((t) => isProtectiveTag(t, settings.tagPrefix))) {
+      if (tag !== protectiveTagFor(image.digest, settings.tagPrefix)) {
+        deps.logger.warn('a protective-looking tag names another image than the digest it encodes; never removed', { repository: work.repository, tag, digest: image.digest });
+        work.mismatched.push({ digest: image.digest, tag });
+        continue;
+      }
+      if (inUse.has(image.digest)) continue;
+      // The last sign of use: the recorded pull, or the push when ECR never recorded a pull (an image
+      // pushed and protected but never run from this registry). Either can lag behind a real pull by up to
+      // a day, hence the refresh lag on top of the grace period.
+      const lastUsedAt = image.lastPulledAt ?? image.pushedAt;
+      if (!lastUsedAt) {
+        work.kept.push({ digest: image.digest, tag, how: 'kept', reason: 'ECR reports neither a pull nor a push time' });
+        continue;
+      }
+      if (now.getTime() - lastUsedAt.getTime() < graceMs + PULL_TIME_REFRESH_LAG_MS) continue;
+      const otherTags = image.tags.filter((t) => t !== tag);
+      work.candidates.push({ digest: image.digest, tag, imageDeleted: otherTags.length === 0, lastUsedAt });
+    }
+  }
+}
+
+/**
+ * Releases the candidates of every repository. Removing an image's last tag deletes the image, so the
+ * inventory is taken again right before, and a digest in use then (or referenced by an index in use) is kept.
+ */
+async function releaseCandidates(
+  works: readonly RepositoryWork[],
+  settings: ReconcileSettings,
+  deps: ReconcileDependencies,
+): Promise<Map<string, ReleaseResult[]>> {
+  const results = new Map<string, ReleaseResult[]>();
+  const withCandidates = works.filter((w) => w.candidates.length > 0);
+  if (withCandidates.length === 0) return results;
+  let fresh: Inventory;
+  try {
+    fresh = await deps.inventory.takeInventory();
+  } catch (error) {
+    deps.logger.error('could not re-take the inventory before releasing: nothing released this run', { error });
+    for (const w of withCandidates) {
+      results.set(w.repository, w.candidates.map((c) => ({ digest: c.digest, tag: c.tag, how: 'kept' as const, reason: 'the in-use check right before release failed' })));
+    }
+    return results;
+  }
+  await mapWithConcurrency(withCandidates, deps.concurrency ?? 4, async (work) => {
+    const list: ReleaseResult[] = [];
+    results.set(work.repository, list);
+    try {
+      const inUseNow = await withIndexChildren(work.repository, fresh.byRepository.get(work.repository) ?? new Map(), deps.ecr);
+      for (const candidate of work.candidates) list.push(await releaseOne(work.repository, candidate, inUseNow, settings, deps));
+    } catch (error) {
+      deps.logger.error('could not release protective tags of a repository', { repository: work.repository, error });
+      for (const c of work.candidates.filter((c) => !list.some((r) => r.tag === c.tag))) {
+        list.push({ digest: c.digest, tag: c.tag, how: 'kept', reason: `release failed: ${(error as Error).message}` });
+      }
+    }
+  });
+  return results;
+}
+
+async function releaseOne(
+  repository: string,
+  candidate: ReleaseCandidate,
+  inUseNow: ReadonlyMap<Digest, readonly Consumer[]>,
+  settings: ReconcileSettings,
+  deps: ReconcileDependencies,
+): Promise<ReleaseResult> {
+  const { digest, tag } = candidate;
+  const log = { repository, digest, tag };
+  const lastUsedAt = candidate.lastUsedAt.toISOString();
+  if (inUseNow.has(digest)) {
+    deps.logger.info('a digest became in use again before its protection was released: kept', log);
+    return { digest, tag, how: 'kept', reason: 'in use again at the check right before release' };
+  }
+  if (settings.dryRun) {
+    deps.logger.info('dry run: would release a protective tag', log);
+    return { digest, tag, how: 'would-release', imageDeleted: candidate.imageDeleted, lastUsedAt };
+  }
+  const outcome: ReleaseOutcome = await deps.ecr.releaseProtectiveTag(repository, digest, tag);
+  switch (outcome.outcome) {
+    case 'released':
+      deps.logger.info('released a protective tag that is no longer needed', { ...log, imageDeleted: outcome.imageDeleted });
+      return { digest, tag, how: 'released', imageDeleted: outcome.imageDeleted, lastUsedAt };
+    case 'tag-moved':
+      deps.logger.error('the protective tag names another image now: not removed', { ...log, otherDigest: outcome.otherDigest });
+      return { digest, tag, how: 'kept', reason: `the tag names ${outcome.otherDigest ?? 'another image'} now` };
+    case 'tag-gone':
+      return { digest, tag, how: 'kept', reason: 'the tag was already gone' };
+    case 'referenced-by-index':
+      return { digest, tag, how: 'kept', reason: `an image index still references it (${outcome.reason})` };
+  }
+}
+
+/**
+ * The repository's alert: the push path's alert (`buildRepositoryAlert`) for protection, gone and
+ * archived digests, with a section for what only the reconcile does (restores, releases); a release-only
+ * change is an INFO alert of its own. Undefined when nothing changed.
+ */
+export function buildReconcileAlert(report: RepositoryReconcileReport, settings: ReconcileSettings): Alert | undefined {
+  const base = buildRepositoryAlert(report.protection);
+  const releases = report.releases.filter((r): r is Extract<ReleaseResult, { how: 'released' | 'would-release' }> => r.how !== 'kept');
+  const lines: string[] = [];
+  const events: string[] = [];
+  for (const r of report.restores) {
+    if (r.how === 'restore-started') lines.push(`  Started restoring archived image ${shortDigest(r.digest)} (UpdateImageStorageClass to STANDARD): it can be pulled again in ${RESTORE_DELAY_TEXT}; until then new tasks of the workloads above fail.`);
+    else if (r.how === 'would-restore') lines.push(`  Dry run: would restore archived image ${shortDigest(r.digest)} (takes ${RESTORE_DELAY_TEXT}). Nothing was changed.`);
+    else if (r.how === 'restore-in-progress') lines.push(`  Restore in progress for ${shortDigest(r.digest)} (ACTIVATING, ${RESTORE_DELAY_TEXT} from when it started): not restored again.`);
+    else lines.push(`  Could not restore archived image ${shortDigest(r.digest)}: ${r.detail ?? 'unknown reason'}. Redeploy the workloads above to an active image.`);
+  }
+  if (report.restores.some((r) => r.how === 'restore-started')) events.push('restore-started');
+  if (report.restores.some((r) => r.how === 'would-restore')) events.push('would-restore');
+  if (report.restores.some((r) => r.how === 'restore-in-progress')) events.push('restore-in-progress');
+  if (report.restores.some((r) => r.how === 'restore-failed')) events.push('restore-failed');
+  for (const r of releases) {
+    const verb = r.how === 'released' ? 'Released' : 'Dry run: would release';
+    const effect = r.imageDeleted ? 'it was its last tag, so the image is deleted' : 'its other tags stay';
+    lines.push(`  ${verb} the protection ${r.tag}: no workload uses ${shortDigest(r.digest)} and it was last used ${r.lastUsedAt ?? '?'} (more than ${settings.releaseAfterDays} days ago); ${effect}.`);
+  }
+  if (releases.some((r) => r.how === 'released')) events.push('protection-released');
+  if (releases.some((r) => r.how === 'would-release')) events.push('would-release');
+  for (const m of report.mismatched) lines.push(`  The tag ${m.tag} is on ${shortDigest(m.digest)}, another image than the digest it names: the guard never removes it. Check who created it.`);
+  if (report.mismatched.length) events.push('protective-tag-mismatch');
+  if (!base && lines.length === 0) return undefined;
+
+  const section = ['', 'SCHEDULED RECONCILE', ...lines].join('\n');
+  const reconcileJson = { restores: report.restores, releases: report.releases, mismatched: report.mismatched };
+  if (base) {
+    const allEvents = [...base.events, ...events];
+    return {
+      ...base,
+      text: lines.length ? base.text + '\n' + section : base.text,
+      json: { ...(base.json as object), events: allEvents, reconcile: reconcileJson },
+      events: allEvents,
+    };
+  }
+  const severity = report.mismatched.length || report.restores.length ? 'WARNING' : 'INFO';
+  const p = report.protection;
+  const released = releases.filter((r) => r.how === 'released').length;
+  const subject =
+    released > 0
+      ? `ECR digest guard: protection released on ${released} image${released === 1 ? '' : 's'} in ${p.repository}`
+      : releases.length > 0
+        ? `ECR digest guard: Dry run: would release protection on ${releases.length} image${releases.length === 1 ? '' : 's'} in ${p.repository}`
+        : `ECR digest guard: protective tag on another image in ${p.repository}`;
+  return {
+    subject: subject.length <= 99 ? subject : `${subject.slice(0, 96)}...`,
+    text: [`${severity}: ECR digest guard, repository ${p.repository} (account ${p.account}, ${p.region})`, section].join('\n'),
+    json: { schema: 'ecr-digest-guard/alert@1', severity, events, account: p.account, region: p.region, repository: p.repository, dryRun: p.dryRun, reconcile: reconcileJson },
+    severity,
+    repository: p.repository,
+    events,
+  };
+}
+
+async function alertFailures(run: ReconcileRun, failed: readonly { repository: string; error: unknown }[], deps: ReconcileDependencies): Promise<number> {
+  const names = failed.map((f) => f.repository);
+  const text = [
+    `WARNING: ECR digest guard, scheduled reconcile (account ${run.account}, ${run.region})`,
+    '',
+    `The reconcile could not check ${names.length} repositor${names.length === 1 ? 'y' : 'ies'}; the next scheduled run tries again:`,
+    ...failed.map((f) => `  - ${f.repository}: ${(f.error as Error)?.message ?? String(f.error)}`),
+    '',
+    'Check the function role can call ECR on these repositories, and the function logs for the full error.',
+  ].join('\n');
+  try {
+    await deps.alerts.publish({
+      subject: `ECR digest guard: reconcile could not check ${names.length} repositor${names.length === 1 ? 'y' : 'ies'}`,
+      text,
+      json: { schema: 'ecr-digest-guard/alert@1', severity: 'WARNING', events: ['reconcile-failed'], account: run.account, region: run.region, repositories: names },
+      severity: 'WARNING',
+      repository: '',
+      events: ['reconcile-failed'],
+    });
+    return 1;
+  } catch (error) {
+    deps.logger.error('could not publish the reconcile failure alert', { error });
+    return 0;
+  }
+}

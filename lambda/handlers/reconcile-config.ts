@@ -1,0 +1,29 @@
+/**
+ * The reconcile function's settings: the push function's (topic, region, prefix, dry run, scope) plus the
+ * release grace period. A bad value fails the cold start loudly, with every problem named.
+ */
+import type { ReconcileSettings } from '../core/reconcile';
+import { readPushHandlerConfig, type PushHandlerConfig } from './config';
+
+export interface ReconcileHandlerConfig extends PushHandlerConfig, ReconcileSettings {}
+
+/** Upper bound of RELEASE_AFTER_DAYS: ten years, to catch a value typed in hours or seconds. */
+export const MAX_RELEASE_AFTER_DAYS = 3650;
+
+export function readReconcileHandlerConfig(env: NodeJS.ProcessEnv): ReconcileHandlerConfig {
+  const problems: string[] = [];
+  let base: PushHandlerConfig | undefined;
+  try {
+    base = readPushHandlerConfig(env);
+  } catch (error) {
+    problems.push((error as Error).message.replace(/^invalid configuration: /, ''));
+  }
+  // Unset, empty or 0: never release (the safe default, see ReconcileSettings.releaseAfterDays).
+  const text = (env.RELEASE_AFTER_DAYS ?? '').trim();
+  const releaseAfterDays = text === '' ? 0 : Number(text);
+  if (!/^\d+$/.test(text || '0') || !Number.isSafeInteger(releaseAfterDays) || releaseAfterDays > MAX_RELEASE_AFTER_DAYS) {
+    problems.push(`RELEASE_AFTER_DAYS must be a whole number of days from 0 (never release) to ${MAX_RELEASE_AFTER_DAYS}, got "${env.RELEASE_AFTER_DAYS}"`);
+  }
+  if (problems.length || !base) throw new Error(`invalid configuration: ${problems.join('; ')}`);
+  return { ...base, ...(releaseAfterDays > 0 ? { releaseAfterDays } : {}) };
+}

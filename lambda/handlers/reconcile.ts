@@ -1,0 +1,108 @@
+/**
+ * The reconcile Lambda: an EventBridge scheduled event in, one reconcile of the account and region out.
+ * It only parses, wires and calls: the decisions live in `lambda/core`, the AWS calls in `lambda/adapters`.
+ * It throws (so Lambda retries and the failure alarm fires) only when nothing could be done; partial
+ * failures are logged and alerted by the core.
+ * See: https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-run-lambda-schedule.html
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { Context, ScheduledEvent } from 'aws-lambda';
+import { EcrAdapter } from '../adapters/ecr';
+import { inventoryFor } from '../adapters/inventory';
+import { SnsAlertAdapter } from '../adapters/sns';
+import type { GuardLogger, GuardMetrics } from '../core/guard';
+import type { AlertPort, InventoryPort } from '../core/ports';
+import { reconcileAccount, type ReconcileOutcome, type ReconcileSettings } from '../core/reconcile';
+import type { ReconcileCheckpoint, ReconcileEcrPort } from '../core/reconcile-ports';
+import { readReconcileHandlerConfig } from './reconcile-config';
+
+export interface ReconcileHandlerDependencies {
+  readonly ecr: ReconcileEcrPort;
+  /** the inventory of the account and region the schedule runs in */
+  readonly inventoryFor: (account: string, region: string) => InventoryPort;
+  readonly alerts: AlertPort;
+  readonly logger: GuardLogger;
+  readonly metrics?: GuardMetrics;
+  /** a persistent cursor; without one the start rotates with the scheduled time */
+  readonly checkpoint?: ReconcileCheckpoint;
+  /** repositories handled at once @default 4 */
+  readonly concurrency?: number;
+  /** time kept back when deciding whether to start another repository @default 60000 */
+  readonly reserveMs?: number;
+  readonly now?: () => Date;
+}
+
+/** One scheduled invocation, as it reaches the function. */
+export interface ReconcileInvocation {
+  readonly event: ScheduledEvent;
+  readonly context?: Pick<Context, 'getRemainingTimeInMillis'>;
+}
+
+const HOUR_MS = 3_600_000;
+
+/**
+ * Reconciles the account the scheduled event names. The rotation seed is the scheduled time in whole
+ * hours since the epoch: stateless, and successive runs start at evenly spread points of the list.
+ */
+export async function runReconcile(
+  settings: ReconcileSettings & { readonly region: string },
+  deps: ReconcileHandlerDependencies & ReconcileInvocation,
+): Promise<ReconcileOutcome> {
+  const { event, context } = deps;
+  const account = typeof event?.account === 'string' ? event.account : '';
+  if (!/^\d{12}$/.test(account)) throw new Error(`the scheduled event carries no 12-digit account id (got "${account}")`);
+  const scheduledAt = Date.parse(typeof event.time === 'string' ? event.time : '');
+  const region = typeof event.region === 'string' && event.region ? event.region : settings.region;
+  return reconcileAccount(
+    { account, region, ...(Number.isFinite(scheduledAt) ? { rotationSeed: Math.floor(scheduledAt / HOUR_MS) } : {}) },
+    settings,
+    {
+      ecr: deps.ecr,
+      inventory: deps.inventoryFor(account, region),
+      alerts: deps.alerts,
+      logger: deps.logger,
+      ...(deps.metrics ? { metrics: deps.metrics } : {}),
+      ...(deps.checkpoint ? { checkpoint: deps.checkpoint } : {}),
+      ...(context ? { remainingTimeMs: () => context.getRemainingTimeInMillis() } : {}),
+      ...(deps.concurrency ? { concurrency: deps.concurrency } : {}),
+      ...(deps.reserveMs !== undefined ? { reserveMs: deps.reserveMs } : {}),
+      ...(deps.now ? { now: deps.now } : {}),
+    },
+  );
+}
+
+const logger = new Logger({ serviceName: 'ecr-digest-guard' });
+const metrics = new Metrics({ namespace: 'EcrDigestGuard', serviceName: 'ecr-digest-guard' });
+let wiring: { settings: ReturnType<typeof readReconcileHandlerConfig>; deps: ReconcileHandlerDependencies } | undefined;
+
+function wireFromEnvironment() {
+  const settings = readReconcileHandlerConfig(process.env);
+  return {
+    settings,
+    deps: {
+      ecr: new EcrAdapter(),
+      alerts: new SnsAlertAdapter(settings.topicArn),
+      inventoryFor: (accountId: string, region: string) => inventoryFor(accountId, region),
+      logger,
+      metrics: { count: (name: string, value: number) => metrics.addMetric(name, MetricUnit.Count, value) },
+    },
+  };
+}
+
+export const handler = async (event: ScheduledEvent, context?: Context): Promise<void> => {
+  if (context) logger.addContext(context);
+  wiring ??= wireFromEnvironment();
+  try {
+    const outcome = await runReconcile(wiring.settings, { ...wiring.deps, event, ...(context ? { context } : {}) });
+    logger.info('reconcile done', {
+      repositories: outcome.reports.length,
+      failed: outcome.failed.map((f) => f.repository),
+      notReached: outcome.notReached.length,
+      cursor: outcome.cursor,
+      alerts: outcome.alertsPublished,
+    });
+  } finally {
+    metrics.publishStoredMetrics();
+  }
+};

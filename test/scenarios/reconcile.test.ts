@@ -1,0 +1,343 @@
+/**
+ * Scenario tests: the real reconcile handler (`runReconcile`), adapters and SDK clients against the
+ * stateful simulated account. Each scenario states the AWS behaviour it relies on; the simulated account
+ * pins those in test/sim.
+ */
+import { ECRClient } from '@aws-sdk/client-ecr';
+import { ECSClient } from '@aws-sdk/client-ecs';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { SNSClient } from '@aws-sdk/client-sns';
+import type { ScheduledEvent } from 'aws-lambda';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { EcrAdapter } from '../../lambda/adapters/ecr';
+import { inventoryFor } from '../../lambda/adapters/inventory';
+import { SnsAlertAdapter } from '../../lambda/adapters/sns';
+import type { GuardLogger } from '../../lambda/core/guard';
+import type { InventoryPort } from '../../lambda/core/ports';
+import { protectiveTagFor } from '../../lambda/core/protective-tag';
+import type { ReconcileSettings } from '../../lambda/core/reconcile';
+import type { ReconcileCheckpoint } from '../../lambda/core/reconcile-ports';
+import { runReconcile, type ReconcileHandlerDependencies } from '../../lambda/handlers/reconcile';
+import { SimulatedAccount } from '../sim/account';
+import { dockerManifest, ociIndex, ociManifest } from '../sim/manifests';
+
+const PREFIX = 'digest-guard';
+let account: SimulatedAccount;
+let host: string;
+let topicArn: string;
+
+function pushBuild(repository: string, tag: string, seed: string, pushedAt?: Date): string {
+  const manifest = dockerManifest({ seed });
+  return account.ecr.pushImage(repository, { tag, manifest: manifest.text, mediaType: manifest.mediaType, ...(pushedAt ? { pushedAt } : {}) });
+}
+
+function deployService(cluster: string, name: string, repository: string, reference: string, desiredCount = 1): void {
+  const taskDefinition = account.ecs.registerTaskDefinition(name, [{ name, image: `${host}/${repository}${reference}` }]);
+  account.ecs.createService(cluster, name, taskDefinition, desiredCount);
+}
+
+function redeploy(cluster: string, name: string, repository: string, reference: string): void {
+  const taskDefinition = account.ecs.registerTaskDefinition(name, [{ name, image: `${host}/${repository}${reference}` }]);
+  account.ecs.updateService(cluster, name, { taskDefinitionArn: taskDefinition });
+  account.ecs.completeDeployment(cluster, name);
+}
+
+function tagsOf(repository: string, digest: string): readonly string[] | undefined {
+  return account.ecr.imagesOf(repository).find((image) => image.digest === digest)?.tags;
+}
+
+function alerts() {
+  return account.sns.messagesTo(topicArn).map((m) => {
+    const body = JSON.parse(m.message) as { default: string; email: string };
+    return { subject: m.subject, severity: m.messageAttributes.severity?.stringValue, email: body.email, json: JSON.parse(body.default) as Record<string, unknown> };
+  });
+}
+
+function scheduledEvent(): ScheduledEvent {
+  return {
+    version: '0',
+    id: 'scheduled-1',
+    'detail-type': 'Scheduled Event',
+    source: 'aws.events',
+    account: account.accountId,
+    time: account.clock.now().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    region: account.region,
+    resources: [`arn:aws:events:${account.region}:${account.accountId}:rule/ecr-digest-guard-reconcile`],
+    detail: {},
+  };
+}
+
+interface Wiring {
+  settings: ReconcileSettings & { region: string };
+  deps: ReconcileHandlerDependencies;
+}
+
+function wire(overrides: Partial<ReconcileSettings> = {}, extra: Partial<ReconcileHandlerDependencies> = {}): Wiring {
+  const config = account.clientConfig({ maxAttempts: 3 });
+  const ecs = new ECSClient(config);
+  const lambda = new LambdaClient(config);
+  const noop = () => undefined;
+  const logger: GuardLogger = { info: noop, warn: noop, error: noop };
+  return {
+    settings: { tagPrefix: PREFIX, dryRun: false, region: account.region, ...overrides },
+    deps: {
+      ecr: new EcrAdapter(new ECRClient(config)),
+      inventoryFor: (accountId, region) => inventoryFor(accountId, region, { ecs, lambda }),
+      alerts: new SnsAlertAdapter(topicArn, new SNSClient(config)),
+      logger,
+      now: () => account.clock.now(),
+      ...extra,
+    },
+  };
+}
+
+function reconcile(w: Wiring, context?: { getRemainingTimeInMillis(): number }) {
+  return runReconcile(w.settings, { ...w.deps, event: scheduledEvent(), ...(context ? { context } : {}) });
+}
+
+beforeEach(() => {
+  account = new SimulatedAccount({ startAt: new Date('2026-11-26T10:00:00Z') });
+  host = account.ecr.registryHost;
+  topicArn = account.sns.createTopic('ecr-digest-guard-alerts');
+  account.ecr.createRepository('app');
+  account.ecs.createCluster('prod');
+});
+
+describe('risk that existed before install', () => {
+  it('protects an in-use digest that lost its tag before the guard was installed, and the lifecycle pass spares it', async () => {
+    const a = pushBuild('app', 'prod', 'build-1');
+    deployService('prod', 'web', 'app', ':prod');
+    const b = pushBuild('app', 'prod', 'build-2'); // no guard yet: nobody saw this push
+    expect(tagsOf('app', a)).toEqual([]);
+
+    const outcome = await reconcile(wire());
+
+    expect(outcome.failed).toEqual([]);
+    expect(tagsOf('app', a)).toEqual([protectiveTagFor(a, PREFIX)]);
+    expect(tagsOf('app', b)).toEqual(['prod']);
+    account.ecr.runLifecycleExpireUntagged('app');
+    expect(tagsOf('app', a)).toBeDefined();
+    const [alert] = alerts();
+    expect(alert!.subject).toBe('ECR digest guard: Protected 1 in-use image in app');
+    expect(alert!.email).toContain('ECS service prod/web');
+  });
+
+  it('sends nothing and changes nothing on a second run (idempotent)', async () => {
+    pushBuild('app', 'prod', 'build-1');
+    deployService('prod', 'web', 'app', ':prod');
+    pushBuild('app', 'prod', 'build-2');
+    await reconcile(wire());
+    const puts = account.callCount('ecr', 'PutImage');
+    await reconcile(wire());
+    expect(account.callCount('ecr', 'PutImage')).toBe(puts);
+    expect(alerts()).toHaveLength(1);
+  });
+
+  it('does not list every repository when release is off: the inventory names the repositories in use', async () => {
+    pushBuild('app', 'prod', 'build-1');
+    deployService('prod', 'web', 'app', ':prod');
+    await reconcile(wire());
+    expect(account.callCount('ecr', 'DescribeRepositories')).toBe(0);
+  });
+});
+
+describe('release after the grace period', () => {
+  const longAgo = new Date('2026-06-01T00:00:00Z');
+
+  /** A was protected while `web` ran it; then `web` moved to B. */
+  async function protectThenStopUsing(): Promise<{ a: string; b: string }> {
+    const a = pushBuild('app', 'prod', 'build-1', longAgo);
+    deployService('prod', 'web', 'app', ':prod');
+    const b = pushBuild('app', 'prod', 'build-2', longAgo);
+    await reconcile(wire());
+    expect(tagsOf('app', a)).toEqual([protectiveTagFor(a, PREFIX)]);
+    redeploy('prod', 'web', 'app', ':prod'); // now runs B
+    return { a, b };
+  }
+
+  it('removes only the protective tag of a digest nobody uses, and never that of an in-use digest', async () => {
+    const { a } = await protectThenStopUsing();
+    // Another service runs C, protected too: its protection must stay.
+    account.ecr.createRepository('api');
+    const c = pushBuild('api', 'prod', 'api-1', longAgo);
+    deployService('prod', 'api', 'api', ':prod');
+    pushBuild('api', 'prod', 'api-2', longAgo);
+    // D is protected and also carries a tag of its own: only the protective tag goes.
+    const d = pushBuild('app', 'release-7', 'build-7', longAgo);
+    account.ecr.pushImage('app', { tag: protectiveTagFor(d, PREFIX), manifest: dockerManifest({ seed: 'build-7' }).text });
+    account.clock.advanceDays(40);
+
+    const outcome = await reconcile(wire({ releaseAfterDays: 30 }));
+
+    expect(outcome.failed).toEqual([]);
+    expect(tagsOf('app', a)).toBeUndefined(); // its last tag: ECR deletes the image (BatchDeleteImage by tag)
+    expect(tagsOf('app', d)).toEqual(['release-7']);
+    expect(tagsOf('api', c)).toEqual([protectiveTagFor(c, PREFIX)]);
+    const released = alerts().filter((m) => m.subject?.includes('protection released'));
+    expect(released.map((m) => [m.subject, m.severity])).toEqual([['ECR digest guard: protection released on 2 images in app', 'INFO']]);
+    expect(released[0]!.email).toContain('it was its last tag, so the image is deleted');
+  });
+
+  it('keeps a protection whose digest was pulled within the grace period plus the 24-hour refresh lag', async () => {
+    const { a } = await protectThenStopUsing();
+    account.clock.advanceDays(40);
+    account.ecr.recordPull('app', a, new Date(account.clock.now().getTime() - 30 * 86_400_000)); // 30 days ago: within 30 + 1
+    await reconcile(wire({ releaseAfterDays: 30 }));
+    expect(tagsOf('app', a)).toEqual([protectiveTagFor(a, PREFIX)]);
+  });
+
+  it('keeps a digest that became in use again right before the release (the inventory is re-taken)', async () => {
+    const { a } = await protectThenStopUsing();
+    account.clock.advanceDays(40);
+    const w = wire({ releaseAfterDays: 30 });
+    const real = w.deps.inventoryFor;
+    let takes = 0;
+    const inventory = (accountId: string, region: string): InventoryPort => ({
+      takeInventory: async () => {
+        takes += 1;
+        // Between the first look and the release, someone deploys A by digest.
+        if (takes === 2) deployService('prod', 'rollback', 'app', `@${a}`);
+        return real(accountId, region).takeInventory();
+      },
+    });
+
+    const outcome = await reconcile({ ...w, deps: { ...w.deps, inventoryFor: inventory } });
+
+    expect(takes).toBe(2);
+    expect(tagsOf('app', a)).toEqual([protectiveTagFor(a, PREFIX)]);
+    expect(account.callCount('ecr', 'BatchDeleteImage')).toBe(0);
+    expect(outcome.reports.find((r) => r.repository === 'app')!.releases).toEqual([
+      { digest: a, tag: protectiveTagFor(a, PREFIX), how: 'kept', reason: 'in use again at the check right before release' },
+    ]);
+  });
+
+  it('never removes a protective-looking tag that names another digest than it encodes', async () => {
+    const other = pushBuild('app', 'prod', 'other', longAgo);
+    const squatted = protectiveTagFor(`sha256:${'e'.repeat(64)}`, PREFIX);
+    account.ecr.pushImage('app', { tag: squatted, manifest: dockerManifest({ seed: 'other' }).text });
+    account.clock.advanceDays(40);
+    await reconcile(wire({ releaseAfterDays: 30 }));
+    expect(tagsOf('app', other)).toEqual(['prod', squatted]);
+    expect(account.callCount('ecr', 'BatchDeleteImage')).toBe(0);
+    expect(alerts().at(-1)!.subject).toBe('ECR digest guard: protective tag on another image in app');
+  });
+
+  it('never releases when no grace period is set (the default)', async () => {
+    const { a } = await protectThenStopUsing();
+    account.clock.advanceDays(400);
+    await reconcile(wire());
+    expect(tagsOf('app', a)).toEqual([protectiveTagFor(a, PREFIX)]);
+    expect(account.callCount('ecr', 'BatchDeleteImage')).toBe(0);
+  });
+});
+
+describe('dry run', () => {
+  it('lists what it would protect and release, and changes nothing', async () => {
+    const longAgo = new Date('2026-06-01T00:00:00Z');
+    const a = pushBuild('app', 'prod', 'build-1', longAgo);
+    account.ecr.pushImage('app', { tag: protectiveTagFor(a, PREFIX), manifest: dockerManifest({ seed: 'build-1' }).text });
+    pushBuild('app', 'prod', 'build-2', longAgo); // A keeps only its protective tag; nobody runs it
+    account.ecr.createRepository('api');
+    const c = pushBuild('api', 'prod', 'api-1', longAgo);
+    deployService('prod', 'api', 'api', ':prod');
+    pushBuild('api', 'prod', 'api-2', longAgo);
+    account.clock.advanceDays(40);
+
+    await reconcile(wire({ dryRun: true, releaseAfterDays: 30 }));
+
+    expect(tagsOf('app', a)).toEqual([protectiveTagFor(a, PREFIX)]);
+    expect(tagsOf('api', c)).toEqual([]);
+    expect(account.callCount('ecr', 'PutImage') + account.callCount('ecr', 'BatchDeleteImage')).toBe(0);
+    expect(alerts().map((m) => m.subject).sort()).toEqual([
+      'ECR digest guard: Dry run: would protect 1 in-use image in api',
+      'ECR digest guard: Dry run: would release protection on 1 image in app',
+    ]);
+  });
+});
+
+describe('archived images in use', () => {
+  // Archived images cannot be pulled (404); UpdateImageStorageClass to STANDARD restores them in up to
+  // about 20 minutes. See: https://docs.aws.amazon.com/AmazonECR/latest/userguide/archive-image.html and
+  // https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_UpdateImageStorageClass.html
+  it('restores an archived in-use digest, pages CRITICAL with the delay, and reports a second run as in progress', async () => {
+    const a = pushBuild('app', 'prod', 'build-1');
+    deployService('prod', 'web', 'app', ':prod');
+    account.ecr.archive('app', a);
+
+    await reconcile(wire());
+
+    expect(account.ecr.imagesOf('app').find((i) => i.digest === a)!.status).toBe('ACTIVATING');
+    const [first] = alerts();
+    expect(first!.severity).toBe('CRITICAL');
+    expect(first!.subject).toBe('ECR digest guard: CRITICAL: 1 in-use image archived in app');
+    expect(first!.email).toContain('Started restoring archived image');
+    expect(first!.email).toContain('up to about 20 minutes');
+    expect(first!.json.events).toEqual(['digest-archived', 'restore-started']);
+
+    await reconcile(wire());
+
+    expect(account.callCount('ecr', 'UpdateImageStorageClass')).toBe(1);
+    expect(alerts()[1]!.email).toContain('Restore in progress');
+    account.ecr.completeRestore('app', a);
+    expect(account.ecs.launchReplacementTask('prod', 'web')).toMatchObject({ ok: true });
+  });
+});
+
+describe('image indexes', () => {
+  // No AWS document found says a lifecycle rule spares the untagged children of an index it keeps
+  // (searched: ECR lifecycle policy pages; aws/containers-roadmap#1466 asks for rules to follow index links).
+  // ECR only refuses a direct BatchDeleteImage of a referenced child (ImageReferencedByManifestList).
+  // So the reconcile protects the children of an in-use index as well as the index.
+  it('protects an in-use index and every manifest it references', async () => {
+    account.ecr.createRepository('multi');
+    const amd = ociManifest({ seed: 'amd64' });
+    const arm = ociManifest({ seed: 'arm64' });
+    for (const child of [amd, arm]) account.ecr.pushImage('multi', { manifest: child.text, mediaType: child.mediaType });
+    const index = ociIndex([
+      { manifest: amd, platform: { architecture: 'amd64', os: 'linux' } },
+      { manifest: arm, platform: { architecture: 'arm64', os: 'linux' } },
+    ]);
+    account.ecr.pushImage('multi', { tag: 'prod', manifest: index.text, mediaType: index.mediaType });
+    deployService('prod', 'multi-svc', 'multi', ':prod');
+    pushBuild('multi', 'prod', 'single-arch');
+
+    await reconcile(wire());
+
+    for (const digest of [index.digest, amd.digest, arm.digest]) expect(tagsOf('multi', digest)).toEqual([protectiveTagFor(digest, PREFIX)]);
+    expect(alerts()[0]!.subject).toBe('ECR digest guard: Protected 3 in-use images in multi');
+  });
+});
+
+describe('a large account', () => {
+  it('stops cleanly before the timeout with a checkpoint, and the next run continues after it', async () => {
+    const names = Array.from({ length: 12 }, (_, i) => `svc-${String(i).padStart(2, '0')}`);
+    const lost: Record<string, string> = {};
+    for (const name of names) {
+      account.ecr.createRepository(name);
+      lost[name] = pushBuild(name, 'prod', `${name}-1`);
+      deployService('prod', name, name, ':prod');
+      pushBuild(name, 'prod', `${name}-2`);
+    }
+    let saved: string | undefined;
+    const checkpoint: ReconcileCheckpoint = { load: async () => saved, save: async (cursor) => void (saved = cursor) };
+    const w = wire({}, { checkpoint, concurrency: 1, reserveMs: 15_000 });
+    // Each repository started costs 10 s of a 60 s budget, 15 s are kept back: the first run reaches 5.
+    let left = 60_000;
+    const context = { getRemainingTimeInMillis: () => (left -= 10_000) + 10_000 };
+
+    const first = await reconcile(w, context);
+
+    expect(first.notReached).toEqual(names.slice(5));
+    expect(first.cursor).toBe('svc-04');
+    expect(saved).toBe('svc-04');
+    expect(names.filter((n) => tagsOf(n, lost[n]!)!.length > 0)).toEqual(names.slice(0, 5));
+
+    left = 600_000;
+    const second = await reconcile(w, context);
+
+    expect(second.notReached).toEqual([]);
+    expect(saved).toBeUndefined();
+    expect(second.reports.map((r) => r.repository).slice(0, 7)).toEqual(names.slice(5));
+    for (const name of names) expect(tagsOf(name, lost[name]!)).toEqual([protectiveTagFor(lost[name]!, PREFIX)]);
+  });
+});
