@@ -43,6 +43,7 @@ import type { InventoryPort } from '../core/ports';
 import type { Consumer, Digest, Inventory } from '../core/types';
 import { defaultEcsClient } from './clients';
 import { chunks, createLimiter, type Limiter } from '../core/concurrency';
+import { InventoryCollector } from '../core/inventory';
 
 // Batch limits, from the ECS API reference and botocore/data/ecs/2014-11-13/service-2.json.
 /** ListClusters, ListServices and ListTasks return at most 100 ARNs a page (ListServices defaults to 10). */
@@ -140,7 +141,7 @@ export class EcsInventoryAdapter implements InventoryPort {
 /** The state of one inventory: what was seen so far and what could not be seen. */
 class InventoryRun {
   readonly gaps: string[] = [];
-  private readonly consumers = new Map<string, Map<Digest, Map<string, Consumer>>>();
+  private readonly collector = new InventoryCollector();
 
   constructor(
     private readonly client: ECSClient,
@@ -422,21 +423,11 @@ class InventoryRun {
   }
 
   private add(repository: string, digest: Digest, consumer: Consumer): void {
-    let digests = this.consumers.get(repository);
-    if (!digests) this.consumers.set(repository, (digests = new Map()));
-    let byKey = digests.get(digest);
-    if (!byKey) digests.set(digest, (byKey = new Map()));
-    const key = JSON.stringify([consumer.kind, consumer.cluster, consumer.service, consumer.arn, consumer.container, consumer.image]);
-    if (!byKey.has(key)) byKey.set(key, consumer);
+    this.collector.add(repository, digest, consumer);
   }
 
   byRepository(): Map<string, Map<Digest, Consumer[]>> {
-    return new Map(
-      [...this.consumers].map(([repository, digests]) => [
-        repository,
-        new Map([...digests].map(([digest, byKey]) => [digest, [...byKey.values()]])),
-      ]),
-    );
+    return this.collector.byRepository();
   }
 
   private async listAll(page: (nextToken: string | undefined) => Promise<{ items?: string[]; nextToken?: string }>): Promise<string[]> {
