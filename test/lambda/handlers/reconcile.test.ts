@@ -1,0 +1,104 @@
+/**
+ * The deployed reconcile entry point, as Lambda calls it from an EventBridge schedule: configuration from the
+ * environment, the account from the event, module-level clients, Powertools logging and metrics. AWS is
+ * replaced with aws-sdk-client-mock; the reconcile logic is covered by the core and scenario tests.
+ */
+import { DescribeRepositoriesCommand, ECRClient } from '@aws-sdk/client-ecr';
+import { ECSClient, ListClustersCommand } from '@aws-sdk/client-ecs';
+import { LambdaClient, ListFunctionsCommand } from '@aws-sdk/client-lambda';
+import { SNSClient } from '@aws-sdk/client-sns';
+import type { ScheduledEvent } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { readReconcileHandlerConfig } from '../../../lambda/handlers/reconcile-config';
+
+const ecs = mockClient(ECSClient);
+const ecr = mockClient(ECRClient);
+const sns = mockClient(SNSClient);
+const lambda = mockClient(LambdaClient);
+
+const validEnv = {
+  TOPIC_ARN: 'arn:aws:sns:eu-west-1:111122223333:ecr-digest-guard-alerts',
+  AWS_REGION: 'eu-west-1',
+  TAG_PREFIX: 'digest-guard',
+  DRY_RUN: 'false',
+  REPOSITORIES: '',
+  RELEASE_AFTER_DAYS: '',
+};
+
+// See: https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-run-lambda-schedule.html (event shape)
+const scheduled = (account: string): ScheduledEvent => ({
+  version: '0', id: 'e-1', 'detail-type': 'Scheduled Event', source: 'aws.events', account,
+  time: '2026-11-26T10:00:00Z', region: 'eu-west-1', resources: ['arn:aws:events:eu-west-1:111122223333:rule/reconcile'], detail: {},
+});
+
+describe('readReconcileHandlerConfig', () => {
+  it('reads the push settings and the grace period; unset or 0 means never release', () => {
+    expect(readReconcileHandlerConfig({ ...validEnv, RELEASE_AFTER_DAYS: '30', REPOSITORIES: 'app' })).toEqual({
+      topicArn: validEnv.TOPIC_ARN, region: 'eu-west-1', tagPrefix: 'digest-guard', dryRun: false, repositories: ['app'], releaseAfterDays: 30,
+    });
+    expect(readReconcileHandlerConfig(validEnv).releaseAfterDays).toBeUndefined();
+    expect(readReconcileHandlerConfig({ ...validEnv, RELEASE_AFTER_DAYS: '0' }).releaseAfterDays).toBeUndefined();
+  });
+
+  it.each(['-1', '1.5', 'thirty', '99999'])('fails the cold start for RELEASE_AFTER_DAYS="%s"', (value) => {
+    expect(() => readReconcileHandlerConfig({ ...validEnv, RELEASE_AFTER_DAYS: value })).toThrow(/RELEASE_AFTER_DAYS must be a whole number of days from 0 \(never release\) to 3650/);
+  });
+
+  it('names every problem at once, the push settings included', () => {
+    expect(() => readReconcileHandlerConfig({ ...validEnv, TOPIC_ARN: 'nope', RELEASE_AFTER_DAYS: 'x' })).toThrow(
+      /^invalid configuration: TOPIC_ARN must be an SNS topic ARN, got "nope"; RELEASE_AFTER_DAYS must be/,
+    );
+  });
+});
+
+describe('handler (the deployed entry point)', () => {
+  beforeEach(() => {
+    ecs.reset();
+    ecr.reset();
+    sns.reset();
+    lambda.reset();
+    vi.resetModules();
+    for (const [key, value] of Object.entries(validEnv)) vi.stubEnv(key, value);
+  });
+  afterEach(() => vi.unstubAllEnvs());
+
+  it('takes one inventory of the account the event names and, with nothing in use and release off, asks ECR nothing', async () => {
+    ecs.on(ListClustersCommand).resolves({ clusterArns: [] });
+    lambda.on(ListFunctionsCommand).resolves({ Functions: [] });
+    const { handler } = await import('../../../lambda/handlers/reconcile.js');
+    await handler(scheduled('111122223333'));
+    expect(ecs.commandCalls(ListClustersCommand)).toHaveLength(1);
+    expect(ecr.calls()).toHaveLength(0);
+    expect(sns.calls()).toHaveLength(0);
+  });
+
+  it('lists repositories when release is on and no scope is set (unused repositories hold the protections to release)', async () => {
+    vi.stubEnv('RELEASE_AFTER_DAYS', '30');
+    ecs.on(ListClustersCommand).resolves({ clusterArns: [] });
+    lambda.on(ListFunctionsCommand).resolves({ Functions: [] });
+    ecr.on(DescribeRepositoriesCommand).resolves({ repositories: [] });
+    const { handler } = await import('../../../lambda/handlers/reconcile.js');
+    await handler(scheduled('111122223333'));
+    expect(ecr.commandCalls(DescribeRepositoriesCommand)).toHaveLength(1);
+  });
+
+  it('throws when nothing could be done (no inventory), so Lambda retries and the failure alarm fires', async () => {
+    ecs.on(ListClustersCommand).rejects(new Error('AccessDeniedException'));
+    lambda.on(ListFunctionsCommand).resolves({ Functions: [] });
+    const { handler } = await import('../../../lambda/handlers/reconcile.js');
+    await expect(handler(scheduled('111122223333'))).rejects.toThrow(/could not take the in-use inventory/);
+  });
+
+  it('refuses an event without a 12-digit account id', async () => {
+    const { handler } = await import('../../../lambda/handlers/reconcile.js');
+    await expect(handler(scheduled('not-an-account'))).rejects.toThrow(/no 12-digit account id/);
+    expect(ecs.calls()).toHaveLength(0);
+  });
+
+  it('refuses to start with a broken configuration', async () => {
+    vi.stubEnv('RELEASE_AFTER_DAYS', 'soon');
+    const { handler } = await import('../../../lambda/handlers/reconcile.js');
+    await expect(handler(scheduled('111122223333'))).rejects.toThrow(/RELEASE_AFTER_DAYS must be/);
+  });
+});
