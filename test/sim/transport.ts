@@ -52,6 +52,21 @@ export interface SimFault {
   readonly match?: (input: any) => boolean;
 }
 
+/** The call a service is about to answer, as an interceptor sees it. */
+export interface SimCallContext {
+  readonly service: string;
+  readonly operation: string;
+  readonly input: any;
+}
+
+/**
+ * Wraps how a registered service answers one call. Call `answer()` to let the service act (its effect is
+ * applied synchronously for the simulated services) and return its output, or a replacement output.
+ * Throw `SimAwsError` to answer with an AWS error; throw anything else to reject the request as the HTTP
+ * layer would (e.g. `TimeoutError`), before or after the service acted. Await to let concurrent calls run.
+ */
+export type SimInterceptor = (call: SimCallContext, answer: () => Promise<unknown>) => Promise<unknown>;
+
 export interface TransportOptions {
   /** real delay added to every call, in milliseconds (0 = none) */
   readonly latencyMs?: number;
@@ -61,6 +76,7 @@ export class SimTransport {
   readonly calls: SimCall[] = [];
   private readonly services: SimService[] = [];
   private readonly faults: SimFault[] = [];
+  private readonly interceptors: SimInterceptor[] = [];
   private readonly startedAt = Date.now();
   latencyMs: number;
   /** called before each call is answered; may throw `SimAwsError` (e.g. a throttling model) */
@@ -68,6 +84,19 @@ export class SimTransport {
 
   constructor(options: TransportOptions = {}) {
     this.latencyMs = options.latencyMs ?? 0;
+  }
+
+  /**
+   * Adds an interceptor around every answered call (after `beforeCall` and injected faults); the first
+   * added is the outermost, unless `outermost` puts this one outside all others. Returns a function that removes it.
+   */
+  addInterceptor(interceptor: SimInterceptor, options: { readonly outermost?: boolean } = {}): () => void {
+    if (options.outermost) this.interceptors.unshift(interceptor);
+    else this.interceptors.push(interceptor);
+    return () => {
+      const index = this.interceptors.indexOf(interceptor);
+      if (index >= 0) this.interceptors.splice(index, 1);
+    };
   }
 
   register(service: SimService): void {
@@ -122,7 +151,11 @@ export class SimTransport {
         fault.times -= 1;
         throw new SimAwsError(fault.code, `injected fault: ${fault.code}`, fault.status ?? 400);
       }
-      const output = await service.handle(operation, input);
+      const call: SimCallContext = { service: service.name, operation, input };
+      const output = await this.interceptors.reduceRight<() => Promise<unknown>>(
+        (inner, interceptor) => () => interceptor(call, inner),
+        async () => service.handle(operation, input),
+      )();
       this.calls.push({ service: service.name, operation, input, atMs });
       return { response: encodeOutput(protocol, operation, output) };
     } catch (error) {
