@@ -119,10 +119,10 @@ export function checkWritesOnlyAddOwnProtectiveTags(writes: readonly EcrWrite[],
     const digest = write.input?.imageDigest;
     if (typeof digest !== 'string' || typeof tag !== 'string') {
       violations.push(`${where}: put without imageDigest and imageTag (${JSON.stringify({ tag, digest })}) could move a tag or create an image`);
-      continue;
+    } else if (tag !== protectiveTagFor(digest, tagPrefix)) {
+      violations.push(`${where}: put tag ${tag} on ${digest}, which is not that digest's protective tag`);
     }
-    if (tag !== protectiveTagFor(digest, tagPrefix)) violations.push(`${where}: put tag ${tag} on ${digest}, which is not that digest's protective tag`);
-    if (typeof write.input?.imageManifest === 'string' && digestOf(write.input.imageManifest) !== digest) {
+    if (typeof digest === 'string' && typeof write.input?.imageManifest === 'string' && digestOf(write.input.imageManifest) !== digest) {
       violations.push(`${where}: manifest bytes hash to ${digestOf(write.input.imageManifest)}, not ${digest}`);
     }
     for (const [d, tagsBefore] of write.before) {

@@ -1,0 +1,56 @@
+/**
+ * The long run of the property in guard-under-faults.ts: the same property, many more runs.
+ *   tsx test/properties/long-run.ts [--runs 10000] [--seed <int>] [--path <path>] [--strict]
+ * `--strict` checks alerts strictly ((d) without the tolerated re-send, and (e) no silent protection):
+ * it fails until the known bugs pinned in guard-under-faults.test.ts are fixed.
+ * Prints the seed, the runs done, the time, and what the runs exercised; exits 1 with the shrunk
+ * counterexample when an invariant fails. Rerun a failure with the printed seed (and path).
+ */
+import fc from 'fast-check';
+import { runScenario, scenarioArb } from './guard-under-faults';
+
+function argument(name: string): string | undefined {
+  const at = process.argv.indexOf(`--${name}`);
+  return at >= 0 ? process.argv[at + 1] : undefined;
+}
+
+async function main(): Promise<void> {
+  const runs = Number(argument('runs') ?? 10_000);
+  const seed = Number(argument('seed') ?? Date.now() % 2_147_483_647);
+  const path = argument('path');
+  const strict = process.argv.includes('--strict');
+  if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a positive integer, got ${argument('runs')}`);
+  if (!Number.isInteger(seed)) throw new Error(`--seed must be an integer, got ${argument('seed')}`);
+  console.log(`property: guard under faults; seed ${seed}; runs ${runs}${path ? `; path ${path}` : ''}${strict ? '; strict alert checks (d) and (e)' : ''}`);
+  const totals = { runs: 0, invocations: 0, deadLettered: 0, protections: 0, lifecycleDeletes: 0 };
+  const started = Date.now();
+  const property = fc.asyncProperty(scenarioArb, async (scenario) => {
+    const { violations, stats } = await runScenario(scenario, strict ? { strictAlerts: true, checkSilentProtections: true } : {});
+    totals.runs += 1;
+    totals.invocations += stats.invocations;
+    totals.deadLettered += stats.deadLettered;
+    totals.protections += stats.protections;
+    totals.lifecycleDeletes += stats.lifecycleDeletes;
+    if (totals.runs % 1000 === 0) console.log(`  ${totals.runs} runs, ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    if (violations.length > 0) throw new Error(`invariants violated:\n- ${violations.join('\n- ')}`);
+  });
+  const details = await fc.check(property, { seed, numRuns: runs, ...(path ? { path } : {}) });
+  const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  console.log(
+    `runs executed: ${details.numRuns} (+${details.numShrinks} shrinks) in ${seconds} s; seed ${seed}; ` +
+      `invocations ${totals.invocations}, protective tags put ${totals.protections}, lifecycle deletions ${totals.lifecycleDeletes}, dead-lettered ${totals.deadLettered}`,
+  );
+  if (details.failed) {
+    console.log(`FAILED: seed ${seed}, path ${details.counterexamplePath}`);
+    console.log(`counterexample: ${JSON.stringify(details.counterexample)}`);
+    console.log(String(details.errorInstance instanceof Error ? details.errorInstance.message : details.errorInstance));
+    process.exitCode = 1;
+    return;
+  }
+  console.log('PASSED: every invariant held');
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});
