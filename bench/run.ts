@@ -1,107 +1,114 @@
 /**
- * `npm run bench`: what one batch of pushes costs on a simulated account of realistic size, against the
- * computed lower bound of requests a complete in-use inventory needs (design.md, "Performance reference").
- * Requests are counted on the simulated account's wire (every call the real SDK clients made, retries
- * included); they do not depend on how busy the machine is. Wall time is printed for orientation only.
+ * `npm run bench`: evidence at scale, on simulated accounts (no AWS). Every figure is measured on each run;
+ * counts (requests, simulated milliseconds) do not depend on how busy the machine is, wall times do and are
+ * only compared side by side (alternating runs, medians).
  *
- *   npm run bench                 # large account: 50 clusters, 2,000 services, 10,000 tasks, 300 repositories
- *   npm run bench -- --small      # 3 clusters, 30 services, 100 tasks, 20 repositories
+ *   npm run bench                                  # everything (a few minutes on 2 cores)
+ *   npm run bench -- --part=requests,memory        # parts: requests, memory, burst, bundle
+ *   npm run bench -- --small | --large             # only one account shape (requests, memory)
+ *   npm run bench -- --burst=all                   # every burst setting (adds batch 100 with 10 s / 60 s windows)
+ *   npm run bench -- --runs=15                     # fresh-process runs per bundle variant (default 15)
+ *   npm run bench -- --no-write                    # do not write bench/results/latest.json
+ *
+ * 1. requests: one batch (10 / 100 pushes) on the small and large account: requests vs the computed lower
+ *    bound (design.md, "Performance reference"), and simulated time (per-call latency, 4 in flight, ECS
+ *    token buckets off and on) vs the shortest time those calls allow.
+ * 1b. memory: peak RSS of the deployed bundle handling that batch in its own process, the account behind a
+ *    loopback server.
+ * 2. burst: 1,000 pushes in a minute over 100 repositories of the large account, through a model of the
+ *    SQS event source as deployed: ECS calls and inventories per minute, push-to-protected latency.
+ * 3. bundle: sizes and module initialisation time of the handler bundle as deployed vs SDK-external ones.
  */
-import { SimulatedAccount } from '../test/sim/account';
-import { populateFleet } from '../test/sim/fleet';
-import { dockerManifest } from '../test/sim/manifests';
-import { guardOnSim } from '../test/support/guard-on-sim';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { LARGE, SMALL, type Shape } from './accounts';
+import { buildBundles, measureInit, printBundles, type BundleVariant, type InitTimes } from './bundle';
+import { BURST, burstSettings, printBurst, runBurst, type BurstResult } from './burst';
+import { measureMemory, printMemory, type MemoryRun } from './memory';
+import { measureBatch, printBatch, type BatchRun } from './requests';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-interface Shape {
-  readonly name: string;
-  readonly clusters: number;
-  readonly services: number;
-  readonly tasks: number;
-  readonly repositories: number;
-  /** how many repositories one batch pushes to (each push moves `prod`) */
-  readonly pushedRepositories: number;
-  /** services that run no task (the incident's state) */
-  readonly idleServices: number;
-}
+const PARTS = ['requests', 'memory', 'burst', 'bundle'] as const;
+type Part = (typeof PARTS)[number];
 
-const LARGE: Shape = { name: 'large', clusters: 50, services: 2_000, tasks: 10_000, repositories: 300, pushedRepositories: 100, idleServices: 200 };
-const SMALL: Shape = { name: 'small', clusters: 3, services: 30, tasks: 100, repositories: 20, pushedRepositories: 10, idleServices: 3 };
-
-/**
- * The fewest ECS requests a complete in-use inventory needs (design.md): ListClusters; per cluster the
- * ListServices and ListTasks pages (100 a page; one page even when empty), ⌈services/10⌉ DescribeServices and
- * ⌈tasks/100⌉ DescribeTasks (one cluster per call); and ⌈services/20⌉ DescribeServiceRevisions over the account
- * (one current revision per service in steady state). Written out here, apart from the adapter, on purpose.
- */
-function inventoryLowerBound(servicesPerCluster: readonly number[], tasksPerCluster: readonly number[]): number {
-  const pages = (n: number) => Math.max(1, Math.ceil(n / 100));
-  let total = pages(servicesPerCluster.length);
-  servicesPerCluster.forEach((services, i) => {
-    const tasks = tasksPerCluster[i]!;
-    total += pages(services) + pages(tasks) + Math.ceil(services / 10) + Math.ceil(tasks / 100);
-  });
-  return total + Math.ceil(servicesPerCluster.reduce((a, b) => a + b, 0) / 20);
-}
-
-async function measure(shape: Shape): Promise<void> {
-  const account = new SimulatedAccount({ startAt: new Date('2026-11-26T10:00:00Z') });
-  const repositories = Array.from({ length: shape.repositories }, (_, i) => `team-${String(i).padStart(3, '0')}-app`);
-  for (const repository of repositories) {
-    account.ecr.createRepository(repository);
-    account.ecr.pushImage(repository, { tag: 'prod', manifest: dockerManifest({ seed: `${repository}@1` }).text });
-  }
-  const buildStarted = performance.now();
-  const fleet = populateFleet(account.ecs, account.ecr, {
-    clusters: shape.clusters,
-    services: shape.services,
-    tasks: shape.tasks,
-    idleServices: shape.idleServices,
-    images: repositories.map((r) => `${r}:prod`),
-  });
-  const buildMs = performance.now() - buildStarted;
-
-  // One batch: `prod` moves in `pushedRepositories` repositories, each of which some service is pinned to.
-  const guard = guardOnSim(account);
-  const pushed = repositories.slice(0, shape.pushedRepositories);
-  for (const repository of pushed) account.ecr.pushImage(repository, { tag: 'prod', manifest: dockerManifest({ seed: `${repository}@2` }).text });
-  const events = account.events.slice(-pushed.length);
-  account.transport.calls.length = 0;
-
-  const started = performance.now();
-  const response = await guard.deliver(events);
-  const handlerMs = performance.now() - started;
-
-  const servicesPerCluster = fleet.clusters.map((c) => fleet.services.filter((s) => s.cluster === c).length);
-  const tasksPerCluster = fleet.clusters.map((c) => fleet.services.filter((s) => s.cluster === c).reduce((n, s) => n + s.tasks, 0));
-  const ecsBound = inventoryLowerBound(servicesPerCluster, tasksPerCluster);
-  // ECR: one DescribeImages per pushed repository in use (≤100 digests each), one BatchGetImage and one PutImage per
-  // digest to protect; SNS: one Publish per repository with news.
-  const protectedDigests = account.transport.calls.filter((c) => c.operation === 'PutImage' && !c.error).length;
-  const ecrBound = pushed.length + 2 * protectedDigests;
-  const snsBound = protectedDigests > 0 ? new Set(account.transport.calls.filter((c) => c.operation === 'PutImage').map((c) => (c.input as { repositoryName: string }).repositoryName)).size : 0;
-
-  const byOperation = new Map<string, number>();
-  for (const call of account.transport.calls) byOperation.set(`${call.service}:${call.operation}`, (byOperation.get(`${call.service}:${call.operation}`) ?? 0) + 1);
-  const ecsCalls = account.callCount('ecs');
-  const ecrCalls = account.callCount('ecr');
-  const snsCalls = account.callCount('sns');
-  const ratio = (actual: number, bound: number) => (bound === 0 ? (actual === 0 ? '1.00' : 'inf') : (actual / bound).toFixed(2));
-
-  console.log(`\n${shape.name} account: ${fleet.clusters.length} clusters, ${fleet.services.length} services (${shape.idleServices} with no running task), ${fleet.taskCount} tasks, ${shape.repositories} repositories`);
-  console.log(`  batch: ${events.length} pushes moving "prod" in ${pushed.length} repositories; ${response.batchItemFailures.length} failed`);
-  console.log(`  ECS requests ${ecsCalls} vs lower bound ${ecsBound}: ratio ${ratio(ecsCalls, ecsBound)}`);
-  console.log(`  ECR requests ${ecrCalls} vs lower bound ${ecrBound}: ratio ${ratio(ecrCalls, ecrBound)} (${protectedDigests} digests protected)`);
-  console.log(`  SNS requests ${snsCalls} vs lower bound ${snsBound}: ratio ${ratio(snsCalls, snsBound)}`);
-  console.log(`  all requests ${ecsCalls + ecrCalls + snsCalls} vs ${ecsBound + ecrBound + snsBound}: ratio ${ratio(ecsCalls + ecrCalls + snsCalls, ecsBound + ecrBound + snsBound)}`);
-  console.log(`  by operation: ${[...byOperation].sort().map(([op, n]) => `${op}=${n}`).join(' ')}`);
-  console.log(`  wall time (no simulated latency, for orientation): handler ${handlerMs.toFixed(0)} ms; building the account ${buildMs.toFixed(0)} ms`);
+function option(name: string): string | undefined {
+  const prefix = `--${name}=`;
+  return process.argv.find((a) => a.startsWith(prefix))?.slice(prefix.length);
 }
 
 async function main(): Promise<void> {
-  const shapes = process.argv.includes('--small') ? [SMALL] : process.argv.includes('--all') ? [SMALL, LARGE] : [LARGE];
-  for (const shape of shapes) await measure(shape);
+  const parts = new Set<Part>((option('part')?.split(',') as Part[] | undefined) ?? PARTS);
+  for (const part of parts) if (!PARTS.includes(part)) throw new Error(`unknown part "${part}"; parts: ${PARTS.join(', ')}`);
+  const shapes: Shape[] = process.argv.includes('--small') ? [SMALL] : process.argv.includes('--large') ? [LARGE] : [SMALL, LARGE];
+  const initRuns = Number(option('runs') ?? 15);
+  const started = performance.now();
+  const results: {
+    requests?: BatchRun[];
+    memory?: MemoryRun[];
+    burst?: { incidentRace: BurstResult[]; longRunning: BurstResult[] };
+    bundle?: { variants: Omit<BundleVariant, 'file'>[]; init: InitTimes[] };
+  } = {};
+
+  let bundles: BundleVariant[] | undefined;
+  if (parts.has('memory') || parts.has('bundle')) bundles = await buildBundles();
+
+  if (parts.has('requests')) {
+    console.log('\n== 1. one batch: requests vs the lower bound, simulated time (assumed per-call latency, 4 in flight) ==');
+    results.requests = [];
+    for (const shape of shapes) {
+      for (const throttling of [false, true]) {
+        const run = await measureBatch(shape, throttling);
+        printBatch(run, `${shape.clusters} clusters, ${shape.services} services (${shape.idleServices} with no running task), ${shape.tasks} tasks, ${shape.repositories} repositories`);
+        results.requests.push(run);
+      }
+    }
+  }
+  if (parts.has('memory')) {
+    console.log('\n== 1b. peak memory of the deployed bundle, in a process of its own (the account behind a loopback server) ==');
+    results.memory = [];
+    for (const shape of shapes) {
+      const run = await measureMemory(shape, bundles![0]!.file, 3);
+      printMemory(run);
+      results.memory.push(run);
+    }
+  }
+  if (parts.has('burst')) {
+    console.log('\n== 2. a burst through the SQS event source model, on a simulated clock ==');
+    const incidentRace: BurstResult[] = [];
+    for (const setting of burstSettings(option('burst') === 'all')) incidentRace.push(await runBurst(setting));
+    printBurst(incidentRace);
+    const longRunning: BurstResult[] = [];
+    for (const setting of burstSettings(false).filter((s) => s.label.startsWith('as deployed:') || s.design !== 'per-invocation')) {
+      longRunning.push(await runBurst(setting, { ...BURST, taskBetweenPushes: false }));
+    }
+    printBurst(longRunning);
+    results.burst = { incidentRace, longRunning };
+  }
+  if (parts.has('bundle')) {
+    console.log('\n== 3. the handler bundle ==');
+    const init = measureInit(bundles!, initRuns);
+    printBundles(bundles!, init);
+    results.bundle = { variants: bundles!.map(({ file: _file, ...rest }) => rest), init };
+  }
+
+  const totalS = (performance.now() - started) / 1000;
+  console.log(`\nbench done in ${totalS.toFixed(0)} s (wall)`);
+  if (!process.argv.includes('--no-write')) {
+    const cpus = os.cpus();
+    const file = path.join(__dirname, 'results', 'latest.json');
+    mkdirSync(path.dirname(file), { recursive: true });
+    const document = {
+      date: new Date().toISOString(),
+      machine: { cpu: cpus[0]?.model ?? 'unknown', cores: cpus.length, memoryGb: Math.round(os.totalmem() / 2 ** 30), os: `${os.type()} ${os.release()} ${os.arch()}`, node: process.version },
+      command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
+      benchWallSeconds: Math.round(totalS),
+      results,
+    };
+    writeFileSync(file, `${JSON.stringify(document, (_, v) => (v === Number.POSITIVE_INFINITY ? 'Infinity' : v), 2)}\n`);
+    console.log(`figures written to ${path.relative(process.cwd(), file)}`);
+  }
 }
 
 main().catch((error: unknown) => {

@@ -1,0 +1,97 @@
+/**
+ * The simulated accounts the benchmarks run on, and the lower bound of requests against which they are
+ * judged (design.md, "Performance reference"), written out here apart from the adapter on purpose.
+ */
+import { SimulatedAccount, type SimulatedAccountOptions } from '../test/sim/account';
+import { populateFleet, type Fleet } from '../test/sim/fleet';
+import { dockerManifest } from '../test/sim/manifests';
+
+export interface Shape {
+  readonly name: 'small' | 'large';
+  readonly clusters: number;
+  readonly services: number;
+  readonly tasks: number;
+  readonly repositories: number;
+  /** how many repositories one batch pushes to (each push moves `prod`) */
+  readonly pushedRepositories: number;
+  /** services that run no task (the incident's state) */
+  readonly idleServices: number;
+}
+
+export const LARGE: Shape = { name: 'large', clusters: 50, services: 2_000, tasks: 10_000, repositories: 300, pushedRepositories: 100, idleServices: 200 };
+export const SMALL: Shape = { name: 'small', clusters: 3, services: 30, tasks: 100, repositories: 20, pushedRepositories: 10, idleServices: 3 };
+
+/** Where every simulated account's clock starts: fixed, so runs are reproducible. */
+export const START_AT = new Date('2026-11-26T10:00:00Z');
+
+export interface BuiltAccount {
+  readonly account: SimulatedAccount;
+  readonly fleet: Fleet;
+  readonly repositories: readonly string[];
+  readonly servicesPerCluster: readonly number[];
+  readonly tasksPerCluster: readonly number[];
+}
+
+export function repositoryName(i: number): string {
+  return `team-${String(i).padStart(3, '0')}-app`;
+}
+
+/** An account of this shape: every repository has `prod`, every service runs one `repo:prod` (pinned). */
+export function buildAccount(shape: Shape, options: SimulatedAccountOptions = {}): BuiltAccount {
+  const account = new SimulatedAccount({ startAt: START_AT, ...options });
+  const repositories = Array.from({ length: shape.repositories }, (_, i) => repositoryName(i));
+  for (const repository of repositories) {
+    account.ecr.createRepository(repository);
+    account.ecr.pushImage(repository, { tag: 'prod', manifest: dockerManifest({ seed: `${repository}@0` }).text });
+  }
+  const fleet = populateFleet(account.ecs, account.ecr, {
+    clusters: shape.clusters,
+    services: shape.services,
+    tasks: shape.tasks,
+    idleServices: shape.idleServices,
+    images: repositories.map((r) => `${r}:prod`),
+  });
+  const servicesPerCluster = fleet.clusters.map((c) => fleet.services.filter((s) => s.cluster === c).length);
+  const tasksPerCluster = fleet.clusters.map((c) => fleet.services.filter((s) => s.cluster === c).reduce((n, s) => n + s.tasks, 0));
+  return { account, fleet, repositories, servicesPerCluster, tasksPerCluster };
+}
+
+/**
+ * The fewest ECS requests a complete in-use inventory needs (design.md): ListClusters; per cluster the
+ * ListServices and ListTasks pages (100 a page; one page even when empty), ⌈services/10⌉ DescribeServices and
+ * ⌈tasks/100⌉ DescribeTasks (one cluster per call); and ⌈services/20⌉ DescribeServiceRevisions over the account
+ * (one current revision per service in steady state).
+ */
+export function inventoryLowerBound(servicesPerCluster: readonly number[], tasksPerCluster: readonly number[]): number {
+  const pages = (n: number) => Math.max(1, Math.ceil(n / 100));
+  let total = pages(servicesPerCluster.length);
+  servicesPerCluster.forEach((services, i) => {
+    const tasks = tasksPerCluster[i]!;
+    total += pages(services) + pages(tasks) + Math.ceil(services / 10) + Math.ceil(tasks / 100);
+  });
+  return total + Math.ceil(servicesPerCluster.reduce((a, b) => a + b, 0) / 20);
+}
+
+/** The same bound split by ECS throttling category (the bucket each call draws on). */
+export function inventoryLowerBoundByOperation(servicesPerCluster: readonly number[], tasksPerCluster: readonly number[]): Record<string, number> {
+  const pages = (n: number) => Math.max(1, Math.ceil(n / 100));
+  const out: Record<string, number> = { ListClusters: pages(servicesPerCluster.length), ListServices: 0, DescribeServices: 0, ListTasks: 0, DescribeTasks: 0 };
+  servicesPerCluster.forEach((services, i) => {
+    const tasks = tasksPerCluster[i]!;
+    out.ListServices! += pages(services);
+    out.DescribeServices! += Math.ceil(services / 10);
+    out.ListTasks! += pages(tasks);
+    out.DescribeTasks! += Math.ceil(tasks / 100);
+  });
+  out.DescribeServiceRevisions = Math.ceil(servicesPerCluster.reduce((a, b) => a + b, 0) / 20);
+  return out;
+}
+
+/** Moves `prod` in each of these repositories; returns the events and the digests `prod` left. */
+export function pushNewProd(built: BuiltAccount, repositories: readonly string[], generation: number) {
+  const before = built.account.events.length;
+  for (const repository of repositories) {
+    built.account.ecr.pushImage(repository, { tag: 'prod', manifest: dockerManifest({ seed: `${repository}@${generation}` }).text });
+  }
+  return built.account.events.slice(before);
+}
