@@ -599,14 +599,15 @@ function mergePreview(
   prefix: string,
 ): LifecycleRisk[] {
   const inUse = new Set(images.map((image) => image.digest));
-  const hits = previewed.filter((p) => inUse.has(p.digest));
-  const merged = risks.map((risk) => ({ ...risk, digests: [...risk.digests] }));
-  for (const hit of hits) {
+  const merged = new Map<number, { risk: LifecycleRisk; digests: Digest[]; confirmed: boolean }>(
+    risks.map((risk) => [risk.rulePriority, { risk, digests: [...risk.digests], confirmed: false }]),
+  );
+  for (const hit of previewed.filter((p) => inUse.has(p.digest))) {
     const priority = hit.appliedRulePriority ?? 0;
-    let risk = merged.find((r) => r.rulePriority === priority);
-    if (!risk) {
+    let entry = merged.get(priority);
+    if (!entry) {
       const rule = policy?.rules.find((r) => r.rulePriority === priority);
-      risk = {
+      const risk: LifecycleRisk = {
         rulePriority: priority,
         ...(rule?.description !== undefined ? { description: rule.description } : {}),
         action: hit.action,
@@ -615,12 +616,15 @@ function mergePreview(
         digests: [],
         evidence: 'preview',
       };
-      merged.push(risk);
+      entry = { risk, digests: [], confirmed: true };
+      merged.set(priority, entry);
     }
-    if (!risk.digests.includes(hit.digest)) risk.digests.push(hit.digest);
-    (risk as { evidence: string }).evidence = 'preview';
+    entry.confirmed = true;
+    if (!entry.digests.includes(hit.digest)) entry.digests.push(hit.digest);
   }
-  return merged.sort((a, b) => a.rulePriority - b.rulePriority);
+  return [...merged.values()]
+    .map(({ risk, digests, confirmed }) => ({ ...risk, digests, evidence: confirmed ? ('preview' as const) : risk.evidence }))
+    .sort((a, b) => a.rulePriority - b.rulePriority);
 }
 
 function sameJson(a: string, b: string): boolean {
