@@ -21,8 +21,8 @@ export interface BatchRun {
   readonly pushes: number;
   readonly failedRecords: number;
   readonly protectedDigests: number;
-  readonly requests: { readonly ecs: number; readonly ecr: number; readonly sns: number; readonly total: number; readonly throttled: number };
-  readonly lowerBound: { readonly ecs: number; readonly ecr: number; readonly sns: number; readonly total: number };
+  readonly requests: { readonly ecs: number; readonly lambda: number; readonly ecr: number; readonly sns: number; readonly total: number; readonly throttled: number };
+  readonly lowerBound: { readonly ecs: number; readonly lambda: number; readonly ecr: number; readonly sns: number; readonly total: number };
   readonly ratio: { readonly ecs: number; readonly total: number };
   readonly byOperation: Record<string, number>;
   /** simulated milliseconds from the batch's delivery to the handler's answer */
@@ -73,6 +73,8 @@ export async function measureBatch(shape: Shape, throttling: boolean): Promise<B
     // ECR: one DescribeImages per pushed repository in use (≤100 digests each), one BatchGetImage and one
     // PutImage per digest to protect; SNS: one Publish per repository with news.
     const ecrBound = pushed.length + 2 * protectedDigests;
+    // Lambda: ⌈functions/50⌉ ListFunctions, at least 1; these accounts run no Lambda functions.
+    const lambdaBound = 1;
     const snsBound = new Set(calls.filter((c) => c.operation === 'PutImage' && ok(c)).map((c) => (c.input as { repositoryName?: string }).repositoryName)).size;
     const byOperation: Record<string, number> = {};
     for (const c of calls) byOperation[`${c.service}:${c.operation}${c.error ? ` (${c.error})` : ''}`] = (byOperation[`${c.service}:${c.operation}${c.error ? ` (${c.error})` : ''}`] ?? 0) + 1;
@@ -80,8 +82,10 @@ export async function measureBatch(shape: Shape, throttling: boolean): Promise<B
     // Shortest possible duration for these very calls: the inventory comes before any ECR call, and each
     // phase keeps at most 4 calls in flight, so each phase lasts at least Σ latency / 4.
     const phaseBound = (filter: (c: TimedCall) => boolean) => calls.filter(filter).reduce((sum, c) => sum + c.latencyMs, 0) / IN_FLIGHT;
+    const inventoryCall = (c: TimedCall) => c.service === 'ecs' || c.service === 'lambda';
+    // ECS and Lambda are taken concurrently, each with its own limit of 4: ECS alone bounds the phase here.
     const ecsPacking = phaseBound((c) => c.service === 'ecs');
-    const otherPacking = phaseBound((c) => c.service !== 'ecs');
+    const otherPacking = phaseBound((c) => !inventoryCall(c));
     // The token buckets (inventory phase only): n calls of a category starting from a full bucket need (n − capacity) / refill seconds.
     let throttleFloorMs = 0;
     if (throttling) {
@@ -95,7 +99,7 @@ export async function measureBatch(shape: Shape, throttling: boolean): Promise<B
         throttleFloorMs = Math.max(throttleFloorMs, (Math.max(0, n - spec.capacity) / spec.refillPerSecond) * 1000);
       }
     }
-    const requests = { ecs: count('ecs'), ecr: count('ecr'), sns: count('sns'), total: calls.length, throttled: calls.filter((c) => c.error === 'ThrottlingException').length };
+    const requests = { ecs: count('ecs'), lambda: count('lambda'), ecr: count('ecr'), sns: count('sns'), total: calls.length, throttled: calls.filter((c) => c.error === 'ThrottlingException').length };
     return {
       shape: shape.name,
       throttling,
@@ -103,8 +107,8 @@ export async function measureBatch(shape: Shape, throttling: boolean): Promise<B
       failedRecords: response.batchItemFailures.length,
       protectedDigests,
       requests,
-      lowerBound: { ecs: ecsBound, ecr: ecrBound, sns: snsBound, total: ecsBound + ecrBound + snsBound },
-      ratio: { ecs: ratio(requests.ecs, ecsBound), total: ratio(requests.total, ecsBound + ecrBound + snsBound) },
+      lowerBound: { ecs: ecsBound, lambda: lambdaBound, ecr: ecrBound, sns: snsBound, total: ecsBound + lambdaBound + ecrBound + snsBound },
+      ratio: { ecs: ratio(requests.ecs, ecsBound), total: ratio(requests.total, ecsBound + lambdaBound + ecrBound + snsBound) },
       byOperation,
       simulatedMs,
       inventoryMs,
@@ -121,7 +125,7 @@ export function printBatch(run: BatchRun, describe: string): void {
   console.log(`\n${run.shape} account, ECS throttling ${run.throttling ? 'ON (documented buckets, full at start)' : 'off'}: ${describe}`);
   console.log(`  batch: ${run.pushes} pushes moving "prod"; ${run.protectedDigests} digests protected; ${run.failedRecords} records failed`);
   console.log(`  ECS requests ${run.requests.ecs} vs lower bound ${run.lowerBound.ecs}: ratio ${fmt(run.ratio.ecs)}${run.requests.throttled ? ` (${run.requests.throttled} answered ThrottlingException and retried)` : ''}`);
-  console.log(`  ECR requests ${run.requests.ecr} vs ${run.lowerBound.ecr}, SNS ${run.requests.sns} vs ${run.lowerBound.sns}; all ${run.requests.total} vs ${run.lowerBound.total}: ratio ${fmt(run.ratio.total)}`);
+  console.log(`  Lambda requests ${run.requests.lambda} vs ${run.lowerBound.lambda}, ECR requests ${run.requests.ecr} vs ${run.lowerBound.ecr}, SNS ${run.requests.sns} vs ${run.lowerBound.sns}; all ${run.requests.total} vs ${run.lowerBound.total}: ratio ${fmt(run.ratio.total)}`);
   console.log(`  by operation: ${Object.entries(run.byOperation).sort().map(([op, n]) => `${op}=${n}`).join(' ')}`);
   console.log(
     `  simulated time ${seconds(run.simulatedMs, 2)} (inventory ${seconds(run.inventoryMs, 2)}) vs shortest possible for these calls ${seconds(run.simulatedLowerBoundMs, 2)}` +

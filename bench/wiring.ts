@@ -3,14 +3,15 @@
  * (`lambda/handlers/push.ts`): the same adapters and the same SDK client settings (adaptive retry,
  * `SDK_MAX_ATTEMPTS`), with only the wire replaced by the simulated account behind a latency model on a
  * virtual clock. One `Environment` stands for one Lambda execution environment: its own clients (and so
- * its own adaptive rate limiter and task-definition cache).
+ * its own adaptive rate limiter).
  */
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { ECSClient } from '@aws-sdk/client-ecs';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SDK_CLIENT_CONFIG } from '../lambda/adapters/clients';
 import { EcrAdapter } from '../lambda/adapters/ecr';
-import { EcsInventoryAdapter } from '../lambda/adapters/ecs-inventory';
+import { inventoryFor } from '../lambda/adapters/inventory';
 import { SnsAlertAdapter } from '../lambda/adapters/sns';
 import type { GuardLogger } from '../lambda/core/guard';
 import type { InventoryPort } from '../lambda/core/ports';
@@ -53,9 +54,9 @@ export function simWire(account: SimulatedAccount, clock: VirtualClock, latency:
     calls,
     environment(): Environment {
       const ecs = new ECSClient(config);
+      const lambda = new LambdaClient(config);
       const ecr = new EcrAdapter(new ECRClient(config));
       const alerts = new SnsAlertAdapter(topicArn, new SNSClient(config));
-      const taskDefinitionCache = new Map();
       const logger = quietLogger();
       return {
         ecs,
@@ -63,9 +64,9 @@ export function simWire(account: SimulatedAccount, clock: VirtualClock, latency:
           ecr,
           alerts,
           logger,
-          // As `inventoryFor` in lambda/adapters/inventory.ts, with this environment's client and cache.
-          inventoryFor: (accountId, region) =>
-            inventory(() => new EcsInventoryAdapter({ accountId, region, taskDefinitionCache }, ecs)),
+          // The handler's own inventory (ECS and Lambda), with this environment's clients. The task-definition
+          // cache is the module's, so shared by all environments here: steady state never reads it.
+          inventoryFor: (accountId, region) => inventory(() => inventoryFor(accountId, region, { ecs, lambda })),
         }),
       };
     },
