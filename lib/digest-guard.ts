@@ -15,7 +15,13 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { buildPushEventPattern } from './event-pattern';
-import { emailProblem, repositoryNameProblem, tagPrefixProblem } from './validation';
+import {
+  emailProblem,
+  reconcileScheduleProblem,
+  releaseAfterDaysProblem,
+  repositoryNameProblem,
+  tagPrefixProblem,
+} from './validation';
 
 /** Log levels Powertools for AWS Lambda understands (`POWERTOOLS_LOG_LEVEL`). */
 export type DigestGuardLogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
@@ -102,6 +108,33 @@ export interface DigestGuardProps {
    * @default Duration.minutes(15)
    */
   readonly maxEventAge?: Duration;
+
+  /**
+   * Run the scheduled reconcile: a second function that, on a schedule, protects every in-use digest the
+   * push path may have missed (dead-lettered events, digests untagged before the guard was deployed),
+   * restores archived in-use images and, with `releaseAfterDays`, releases protections nobody needs.
+   * @default true
+   */
+  readonly reconcile?: boolean;
+
+  /**
+   * When the reconcile runs. A rate must lie between 15 minutes (the reconcile's timeout, so runs do not
+   * overlap) and 12 hours (lifecycle rules expire what they select within 24 hours, so at least two runs
+   * fall into any such window); a cron expression is checked for form only. Only with `reconcile`.
+   * See: https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-scheduled-rule-pattern.html
+   * @default events.Schedule.rate(Duration.hours(6)) - four runs a day: up to three of them, with their
+   * retries, fall into each 24-hour expiry window, at a quarter of the inventories an hourly run would take
+   */
+  readonly reconcileSchedule?: events.Schedule;
+
+  /**
+   * Release a protective tag once its digest is not in use and was not pulled for this many days (whole
+   * days, 0 to 3650; 0 = never). Releasing lets lifecycle rules delete the image again; only with
+   * `reconcile`. The reconcile role may call `ecr:BatchDeleteImage` only when this is above 0.
+   * @default 0 - never release: a protection left in place costs storage, one released too early may
+   * cost a rollback
+   */
+  readonly releaseAfterDays?: number;
 }
 
 /** The alarms the construct creates; each notifies the alert topic. */
@@ -114,6 +147,10 @@ export interface DigestGuardAlarms {
   readonly functionThrottles: cloudwatch.Alarm;
   /** The buffer queue's oldest message is older than `maxEventAge`. */
   readonly eventsWaitingTooLong: cloudwatch.Alarm;
+  /** Reconcile invocations that failed as a whole (each failed attempt counts); undefined without `reconcile`. */
+  readonly reconcileErrors?: cloudwatch.Alarm;
+  /** Scheduled reconciles that failed every attempt, or were never delivered; undefined without `reconcile`. */
+  readonly reconcileDeadLetterQueueNotEmpty?: cloudwatch.Alarm;
 }
 
 /** Default prefix of the protective tags. */
@@ -134,14 +171,39 @@ export const MAX_CONCURRENCY = 2;
  */
 export const VISIBILITY_TIMEOUT_FACTOR = 6;
 
-/** The handler, next to this file's package root (`lambda/handlers/push.ts`). */
+/** The handlers, next to this file's package root (`lambda/handlers/*.ts`). */
 const PUSH_HANDLER_ENTRY = path.join(__dirname, '..', 'lambda', 'handlers', 'push.ts');
+const RECONCILE_HANDLER_ENTRY = path.join(__dirname, '..', 'lambda', 'handlers', 'reconcile.ts');
+
+/** How often the reconcile runs unless `reconcileSchedule` says otherwise. */
+export const DEFAULT_RECONCILE_SCHEDULE = events.Schedule.rate(Duration.hours(6));
+
+/** The reconcile visits every repository in use; the handler keeps 60 s in reserve and checkpoints. */
+export const RECONCILE_TIMEOUT = Duration.minutes(15);
+
+/**
+ * Lambda retries a failed asynchronous invocation at most twice (1 and 2 minutes later); the handler
+ * throws only when nothing could be done (no inventory), which a retry minutes later may well fix.
+ * See: https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-configuring.html
+ */
+export const RECONCILE_RETRY_ATTEMPTS = 2;
+
+/**
+ * How long a scheduled event may wait for its attempts: three 15-minute attempts plus the 3 minutes of
+ * back-off fit in 48 minutes. Beyond an hour the event goes to the dead-letter queue (and alarms) instead
+ * of running late; the next scheduled run is the better retry then. Applies to EventBridge's delivery
+ * to Lambda and to Lambda's asynchronous queue alike.
+ * See: https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-retry-policy.html
+ */
+export const RECONCILE_MAX_EVENT_AGE = Duration.hours(1);
 
 /**
  * Keeps image digests that workloads still run from being deleted by ECR lifecycle policies: a push that
- * moves a tag away from an in-use digest makes the guard tag that digest and send an alert.
+ * moves a tag away from an in-use digest makes the guard tag that digest and send an alert; a scheduled
+ * reconcile catches what the push path missed.
  *
  * ECR push ─► EventBridge rule ─► SQS buffer (+ DLQ) ─► push function ─► ECR tag, SNS alert
+ * schedule ─► EventBridge rule ─► reconcile function (async, retried; failures ─► DLQ) ─► ECR, SNS alert
  */
 export class DigestGuard extends Construct {
   /** Selects successful pushes (of the repositories in scope), minus the guard's own tags. */
@@ -162,6 +224,14 @@ export class DigestGuard extends Construct {
   public readonly alarms: DigestGuardAlarms;
   /** The prefix of the protective tags, after defaults. */
   public readonly tagPrefix: string;
+  /** The scheduled reconcile handler; undefined without `reconcile`. */
+  public readonly reconcileFunction?: nodejs.NodejsFunction;
+  /** Invokes `reconcileFunction` on `reconcileSchedule`; undefined without `reconcile`. */
+  public readonly reconcileRule?: events.Rule;
+  /** Scheduled events that failed every attempt or could not be delivered; undefined without `reconcile`. */
+  public readonly reconcileDeadLetterQueue?: sqs.Queue;
+  /** The reconcile function's log group; undefined without `reconcile`. */
+  public readonly reconcileLogGroup?: logs.LogGroup;
 
   constructor(scope: Construct, id: string, props: DigestGuardProps = {}) {
     super(scope, id);
@@ -232,45 +302,18 @@ export class DigestGuard extends Construct {
     // The target adds a queue policy that lets events.amazonaws.com send only for this rule's ARN.
     this.rule.addTarget(new targets.SqsQueue(this.queue));
 
-    // --- Function ---------------------------------------------------------------------------------
-    this.logGroup = new logs.LogGroup(this, 'LogGroup', { retention: settings.logRetention });
-    // An own role instead of AWSLambdaBasicExecutionRole: logs only to this log group.
-    const role = new iam.Role(this, 'FunctionRole', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: 'ECR digest guard push function',
-    });
-    this.logGroup.grantWrite(role);
-
-    this.function = new nodejs.NodejsFunction(this, 'PushFunction', {
+    // --- Push function ----------------------------------------------------------------------------
+    const push = this.createGuardFunction(settings, {
+      ids: { logGroup: 'LogGroup', role: 'FunctionRole', function: 'PushFunction' },
+      roleDescription: 'ECR digest guard push function',
       description: 'Protects in-use ECR digests that a push left without a tag',
       entry: PUSH_HANDLER_ENTRY,
-      handler: 'handler',
-      runtime: lambda.Runtime.NODEJS_24_X,
-      architecture: lambda.Architecture.ARM_64,
-      memorySize: settings.memorySize,
       timeout: settings.timeout,
-      role,
-      logGroup: this.logGroup,
-      environment: {
-        TOPIC_ARN: this.topic.topicArn,
-        TAG_PREFIX: settings.tagPrefix,
-        DRY_RUN: String(settings.dryRun),
-        REPOSITORIES: settings.repositories.join(','),
-        POWERTOOLS_SERVICE_NAME: 'ecr-digest-guard',
-        POWERTOOLS_METRICS_NAMESPACE: 'EcrDigestGuard',
-        POWERTOOLS_LOG_LEVEL: settings.logLevel,
-        NODE_OPTIONS: '--enable-source-maps',
-      },
-      bundling: {
-        forceDockerBundling: false,
-        minify: true,
-        sourceMap: true,
-        sourcesContent: false,
-        metafile: false,
-        // Bundle the SDK clients the lockfile pins instead of using whatever the runtime ships.
-        bundleAwsSDK: true,
-      },
+      environment: {},
     });
+    this.logGroup = push.logGroup;
+    this.function = push.fn;
+    const role = push.role;
 
     this.function.addEventSource(
       new SqsEventSource(this.queue, {
@@ -281,8 +324,69 @@ export class DigestGuard extends Construct {
       }),
     );
 
-    this.grantGuardPermissions(role, settings.repositories);
+    this.grantProtect(role, settings.repositories);
+    this.grantInventoryReads(role);
     this.topic.grantPublish(role);
+    this.acknowledgeWildcards(role, settings.repositories.length === 0);
+
+    // --- Scheduled reconcile ----------------------------------------------------------------------
+    let reconcileAlarms: Pick<DigestGuardAlarms, 'reconcileErrors' | 'reconcileDeadLetterQueueNotEmpty'> = {};
+    if (settings.reconcile) {
+      // Failed scheduled events: from EventBridge when it could not invoke the function, from Lambda
+      // when every attempt failed or the event grew too old. SSE-SQS, so neither needs a key policy.
+      const reconcileDlq = new sqs.Queue(this, 'ReconcileDeadLetterQueue', {
+        encryption: sqs.QueueEncryption.SQS_MANAGED,
+        enforceSSL: true,
+        retentionPeriod: Duration.days(14),
+      });
+      Validations.of(reconcileDlq).acknowledge({
+        id: 'AwsSolutions-SQS3',
+        reason: 'This queue is the dead-letter queue of the scheduled reconcile; a DLQ of a DLQ would only move the problem.',
+      });
+
+      const reconcile = this.createGuardFunction(settings, {
+        ids: { logGroup: 'ReconcileLogGroup', role: 'ReconcileRole', function: 'ReconcileFunction' },
+        roleDescription: 'ECR digest guard scheduled reconcile function',
+        description: 'Reconciles protective tags with what runs: protects, restores, releases after a grace period',
+        entry: RECONCILE_HANDLER_ENTRY,
+        timeout: RECONCILE_TIMEOUT,
+        // readReconcileHandlerConfig: unset or 0 means never release; written out so the console shows it.
+        environment: { RELEASE_AFTER_DAYS: String(settings.releaseAfterDays) },
+        asyncInvocation: {
+          retryAttempts: RECONCILE_RETRY_ATTEMPTS,
+          maxEventAge: RECONCILE_MAX_EVENT_AGE,
+          onFailure: sendMessageOnlyDestination(reconcileDlq),
+        },
+      });
+
+      // A scheduled rule rather than EventBridge Scheduler, which AWS now recommends for new schedules:
+      // the rule invokes through the function's resource policy, limited to this rule's ARN, while a
+      // schedule needs one more role that may invoke the function; the handler reads the scheduled
+      // event's account and time, which a rule passes as is; and cdk-nag has no finding on either.
+      // See: https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-run-lambda-schedule.html
+      const reconcileRule = new events.Rule(this, 'ReconcileSchedule', {
+        description: 'Runs the ECR digest guard reconcile',
+        schedule: settings.reconcileSchedule,
+      });
+      // No input override: the handler needs the scheduled event itself (account, region, time).
+      reconcileRule.addTarget(
+        new targets.LambdaFunction(reconcile.fn, {
+          maxEventAge: RECONCILE_MAX_EVENT_AGE,
+          deadLetterQueue: reconcileDlq,
+        }),
+      );
+
+      this.grantProtect(reconcile.role, settings.repositories);
+      this.grantReconcileChanges(reconcile.role, settings.repositories, settings.releaseAfterDays > 0);
+      this.grantInventoryReads(reconcile.role);
+      this.topic.grantPublish(reconcile.role);
+      this.acknowledgeWildcards(reconcile.role, settings.repositories.length === 0);
+
+      this.reconcileFunction = reconcile.fn;
+      this.reconcileLogGroup = reconcile.logGroup;
+      this.reconcileRule = reconcileRule;
+      this.reconcileDeadLetterQueue = reconcileDlq;
+    }
 
     // --- Alarms -----------------------------------------------------------------------------------
     const notify = new cloudwatchActions.SnsAction(this.topic);
@@ -291,7 +395,33 @@ export class DigestGuard extends Construct {
       created.addAlarmAction(notify);
       return created;
     };
+    if (this.reconcileFunction && this.reconcileDeadLetterQueue) {
+      reconcileAlarms = {
+        reconcileErrors: alarm('ReconcileErrorsAlarm', {
+          alarmDescription:
+            'ECR digest guard: the scheduled reconcile failed as a whole (no inventory); Lambda retries it twice, then it is dead-lettered. Check the reconcile function logs.',
+          metric: this.reconcileFunction.metricErrors({ period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM }),
+          threshold: 1,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          evaluationPeriods: 1,
+          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        }),
+        reconcileDeadLetterQueueNotEmpty: alarm('ReconcileDeadLetterQueueAlarm', {
+          alarmDescription:
+            'ECR digest guard: a scheduled reconcile failed every attempt or could not be delivered; in-use digests the push path missed may be unprotected until a run succeeds. Check the reconcile function logs and the dead-letter records.',
+          metric: this.reconcileDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
+            period: Duration.minutes(1),
+            statistic: cloudwatch.Stats.MAXIMUM,
+          }),
+          threshold: 1,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          evaluationPeriods: 1,
+          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        }),
+      };
+    }
     this.alarms = {
+      ...reconcileAlarms,
       deadLetterQueueNotEmpty: alarm('DeadLetterQueueAlarm', {
         alarmDescription:
           'ECR digest guard: push events failed repeatedly and wait in the dead-letter queue. Digests they name may be unprotected; check the function logs, fix, then redrive.',
@@ -335,29 +465,125 @@ export class DigestGuard extends Construct {
   }
 
   /**
-   * ECR: read and re-put manifests only in the repositories in scope. ECS and Lambda: read what runs.
+   * One guard function: its own log group, its own role (instead of AWSLambdaBasicExecutionRole: logs only
+   * to that log group), and the runtime, architecture, bundling and environment both handlers share.
+   */
+  private createGuardFunction(settings: ResolvedSettings, spec: GuardFunctionSpec): GuardFunction {
+    const logGroup = new logs.LogGroup(this, spec.ids.logGroup, { retention: settings.logRetention });
+    const role = new iam.Role(this, spec.ids.role, {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: spec.roleDescription,
+    });
+    logGroup.grantWrite(role);
+
+    const fn = new nodejs.NodejsFunction(this, spec.ids.function, {
+      description: spec.description,
+      entry: spec.entry,
+      handler: 'handler',
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: settings.memorySize,
+      timeout: spec.timeout,
+      role,
+      logGroup,
+      // What lambda/handlers/config.ts (and reconcile-config.ts on top of it) reads; AWS_REGION is the runtime's.
+      environment: {
+        TOPIC_ARN: this.topic.topicArn,
+        TAG_PREFIX: settings.tagPrefix,
+        DRY_RUN: String(settings.dryRun),
+        REPOSITORIES: settings.repositories.join(','),
+        POWERTOOLS_SERVICE_NAME: 'ecr-digest-guard',
+        POWERTOOLS_METRICS_NAMESPACE: 'EcrDigestGuard',
+        POWERTOOLS_LOG_LEVEL: settings.logLevel,
+        NODE_OPTIONS: '--enable-source-maps',
+        ...spec.environment,
+      },
+      bundling: {
+        forceDockerBundling: false,
+        minify: true,
+        sourceMap: true,
+        sourcesContent: false,
+        metafile: false,
+        // Bundle the SDK clients the lockfile pins instead of using whatever the runtime ships.
+        bundleAwsSDK: true,
+      },
+      ...spec.asyncInvocation,
+    });
+    return { fn, role, logGroup };
+  }
+
+  /** Repository ARNs in scope: the named ones, or `repository/*` of this account and region. */
+  private repositoryArns(repositories: readonly string[]): string[] {
+    const stack = Stack.of(this);
+    return (repositories.length === 0 ? ['*'] : repositories).map((name) =>
+      stack.formatArn({ service: 'ecr', resource: 'repository', resourceName: name }),
+    );
+  }
+
+  /**
+   * ECR: read and re-put manifests only in the repositories in scope (the protect step both functions run).
    * Resource scoping follows the Service Authorization Reference; `*` only where an action has no
    * resource type there.
    * See: https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerregistry.html
-   * See: https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerservice.html
-   * See: https://docs.aws.amazon.com/service-authorization/latest/reference/list_awslambda.html
    */
-  private grantGuardPermissions(role: iam.Role, repositories: readonly string[]): void {
-    const stack = Stack.of(this);
-    const ecsArn = (resource: string): string =>
-      stack.formatArn({ service: 'ecs', resource, resourceName: '*' });
-    const allRepositories = repositories.length === 0;
-    const repositoryArns = (allRepositories ? ['*'] : repositories).map((name) =>
-      stack.formatArn({ service: 'ecr', resource: 'repository', resourceName: name }),
-    );
-
+  private grantProtect(role: iam.Role, repositories: readonly string[]): void {
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'ProtectDigestsInScope',
         actions: ['ecr:BatchGetImage', 'ecr:PutImage', 'ecr:DescribeImages'],
-        resources: repositoryArns,
+        resources: this.repositoryArns(repositories),
       }),
     );
+  }
+
+  /**
+   * What only the reconcile changes, on the repository resource type as the reference lists for each:
+   * restoring archived images (UpdateImageStorageClass); with release on, removing a protective tag
+   * (BatchDeleteImage, by tag only) and, when no repositories are named, listing the registry's
+   * repositories (DescribeRepositories), because release must also visit repositories nobody uses any
+   * more. DescribeRepositories without names returns the repositories the caller may describe, so
+   * `repository/*` of this account and region is enough; the AWS CDK's own auto-delete-images provider
+   * grants it the same way.
+   * See: https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerregistry.html
+   * See: https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_DescribeRepositories.html
+   */
+  private grantReconcileChanges(role: iam.Role, repositories: readonly string[], release: boolean): void {
+    const inScope = this.repositoryArns(repositories);
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'RestoreArchivedImagesInScope',
+        actions: ['ecr:UpdateImageStorageClass'],
+        resources: inScope,
+      }),
+    );
+    if (!release) return;
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReleaseProtectiveTagsInScope',
+        actions: ['ecr:BatchDeleteImage'],
+        resources: inScope,
+      }),
+    );
+    if (repositories.length === 0) {
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'ListRepositoriesToRelease',
+          actions: ['ecr:DescribeRepositories'],
+          resources: inScope,
+        }),
+      );
+    }
+  }
+
+  /**
+   * ECS and Lambda: read what runs, for the in-use inventory both functions take.
+   * See: https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerservice.html
+   * See: https://docs.aws.amazon.com/service-authorization/latest/reference/list_awslambda.html
+   */
+  private grantInventoryReads(role: iam.Role): void {
+    const stack = Stack.of(this);
+    const ecsArn = (resource: string): string =>
+      stack.formatArn({ service: 'ecs', resource, resourceName: '*' });
     // Actions the reference lists without a resource type, so `*` is the only resource that works:
     // ListClusters, ListServices (condition key ecs:cluster only), DescribeTaskDefinition.
     // ListTasks names container-instance, but Fargate tasks have no container instance and AWS's own
@@ -403,8 +629,6 @@ export class DigestGuard extends Construct {
         resources: [stack.formatArn({ service: 'lambda', resource: 'function', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
       }),
     );
-
-    this.acknowledgeWildcards(role, allRepositories);
   }
 
   /**
@@ -424,7 +648,7 @@ export class DigestGuard extends Construct {
     if (allRepositories) {
       acknowledge(
         `Resource::${arnStart('ecr')}repository/*`,
-        'No repositories were named, so every repository of this account and region is in scope by design; actions stay limited to reading and re-putting manifests.',
+        'No repositories were named, so every repository of this account and region is in scope by design; actions stay limited to reading and re-putting manifests, plus for the reconcile restoring archived images and, only with release on, removing protective tags by tag and listing repositories.',
       );
     }
     acknowledge(
@@ -455,6 +679,41 @@ export class DigestGuard extends Construct {
   }
 }
 
+/**
+ * An on-failure destination whose grant is `sqs:SendMessage` on the queue and nothing else: Lambda sends
+ * the invocation record (the scheduled event and the error) with the function's execution role, which
+ * needs only that action; `SqsDestination` would also grant GetQueueAttributes and GetQueueUrl.
+ * See: https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html
+ */
+function sendMessageOnlyDestination(queue: sqs.IQueue): lambda.IDestination {
+  return {
+    bind: (_scope, fn) => {
+      fn.grantPrincipal.addToPrincipalPolicy(
+        new iam.PolicyStatement({ sid: 'RecordFailedInvocations', actions: ['sqs:SendMessage'], resources: [queue.queueArn] }),
+      );
+      return { destination: queue.queueArn };
+    },
+  };
+}
+
+interface GuardFunctionSpec {
+  /** construct ids; the push function keeps the ids it was first deployed with */
+  readonly ids: { readonly logGroup: string; readonly role: string; readonly function: string };
+  readonly roleDescription: string;
+  readonly description: string;
+  readonly entry: string;
+  readonly timeout: Duration;
+  /** variables on top of the shared ones */
+  readonly environment: Record<string, string>;
+  readonly asyncInvocation?: Pick<lambda.FunctionOptions, 'retryAttempts' | 'maxEventAge' | 'onFailure'>;
+}
+
+interface GuardFunction {
+  readonly fn: nodejs.NodejsFunction;
+  readonly role: iam.Role;
+  readonly logGroup: logs.LogGroup;
+}
+
 interface ResolvedSettings {
   readonly alertEmails: readonly string[];
   readonly tagPrefix: string;
@@ -467,6 +726,9 @@ interface ResolvedSettings {
   readonly memorySize: number;
   readonly logLevel: DigestGuardLogLevel;
   readonly maxEventAge: Duration;
+  readonly reconcile: boolean;
+  readonly reconcileSchedule: events.Schedule;
+  readonly releaseAfterDays: number;
 }
 
 function wholeSecondsWithin(duration: Duration, minSeconds: number, maxSeconds: number): boolean {
@@ -533,6 +795,23 @@ function validateProps(props: DigestGuardProps): ResolvedSettings {
     fail('maxEventAge', `must be a whole number of seconds between 1 minute and 1 day, got ${maxEventAge.toHumanString()}`);
   }
 
+  const reconcile = props.reconcile ?? true;
+  if (!reconcile && props.reconcileSchedule !== undefined) {
+    fail('reconcileSchedule', 'is set but reconcile is false; drop one of them');
+  }
+  const reconcileSchedule = props.reconcileSchedule ?? DEFAULT_RECONCILE_SCHEDULE;
+  if (!Token.isUnresolved(reconcileSchedule.expressionString)) {
+    const problem = reconcileScheduleProblem(reconcileSchedule.expressionString);
+    if (problem) fail('reconcileSchedule', problem);
+  }
+
+  const releaseAfterDays = props.releaseAfterDays ?? 0;
+  const releaseProblem = releaseAfterDaysProblem(releaseAfterDays);
+  if (releaseProblem) fail('releaseAfterDays', releaseProblem);
+  if (!reconcile && releaseAfterDays > 0) {
+    fail('releaseAfterDays', `is ${releaseAfterDays} but reconcile is false; protections are released only by the scheduled reconcile`);
+  }
+
   return {
     alertEmails,
     tagPrefix,
@@ -545,5 +824,8 @@ function validateProps(props: DigestGuardProps): ResolvedSettings {
     memorySize,
     logLevel,
     maxEventAge,
+    reconcile,
+    reconcileSchedule,
+    releaseAfterDays,
   };
 }

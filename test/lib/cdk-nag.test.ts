@@ -1,5 +1,6 @@
 /**
- * cdk-nag's AWS Solutions pack finds nothing unacknowledged in the stack, in each shape it can take.
+ * cdk-nag's AWS Solutions pack finds nothing unacknowledged in the stack, in each shape it can take
+ * (scoped or not, reconcile on or off, release on or off, with or without an explicit environment).
  * cdk-nag 3 runs as a policy validation plugin; `validateScope` is its documented entry point for tests
  * (node_modules/cdk-nag/lib/nag-pack.d.ts), and in the app a finding makes `app.synth()` fail.
  */
@@ -21,12 +22,19 @@ function findings(stack: Stack): string[] {
 }
 
 describe('cdk-nag AwsSolutions checks', () => {
+  const NAMED = { ...BASE, repositories: ['app', 'team/api'], tagPrefix: 'keep' };
   it.each<[string, DigestGuardConfig, boolean]>([
     ['every repository, environment-agnostic', BASE, false],
     ['every repository, explicit account and region', BASE, true],
-    ['named repositories, explicit account and region', { ...BASE, repositories: ['app', 'team/api'], tagPrefix: 'keep' }, true],
+    ['named repositories, explicit account and region', NAMED, true],
+    ['every repository, release on, environment-agnostic', { ...BASE, releaseAfterDays: 30 }, false],
+    ['every repository, release on, explicit account and region', { ...BASE, releaseAfterDays: 30 }, true],
+    ['named repositories, release on, explicit account and region', { ...NAMED, releaseAfterDays: 30 }, true],
+    ['every repository, reconcile off', { ...BASE, reconcile: false }, true],
+    ['named repositories, reconcile off', { ...NAMED, reconcile: false }, true],
   ])('find nothing unacknowledged for %s', (_case, config, withEnv) => {
-    const app = appLikeCli();
+    // The checks read the template, not the code: skip bundling (the CDK's own switch) to keep this fast.
+    const app = appLikeCli({ 'aws:cdk:bundling-stacks': [] });
     const stack = new DigestGuardStack(app, 'EcrDigestGuard', {
       config,
       ...(withEnv ? { env: { account: '111122223333', region: 'eu-west-1' } } : {}),

@@ -4,8 +4,9 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { App } from 'aws-cdk-lib';
+import { App, type Stack } from 'aws-cdk-lib';
 import type { Template } from 'aws-cdk-lib/assertions';
+import type { IRole } from 'aws-cdk-lib/aws-iam';
 
 const CDK_JSON = path.join(__dirname, '..', '..', 'cdk.json');
 
@@ -28,6 +29,16 @@ export function iamPolicyStatements(template: Template): Statement[] {
   return Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
     (policy) => (policy as { Properties: { PolicyDocument: { Statement: Statement[] } } }).Properties.PolicyDocument.Statement,
   );
+}
+
+/** The statements of the policies attached to one role (its default policy, in this app). */
+export function roleStatements(template: Template, stack: Stack, role: IRole | undefined): Statement[] {
+  if (!role) throw new Error('no role');
+  const roleRef = { Ref: stack.getLogicalId(role.node.defaultChild as never) };
+  return Object.values(template.findResources('AWS::IAM::Policy'))
+    .map((policy) => (policy as { Properties: { Roles: unknown[]; PolicyDocument: { Statement: Statement[] } } }).Properties)
+    .filter((properties) => properties.Roles.some((r) => JSON.stringify(r) === JSON.stringify(roleRef)))
+    .flatMap((properties) => properties.PolicyDocument.Statement);
 }
 
 export function actionsOf(statement: Statement): string[] {
