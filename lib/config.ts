@@ -1,8 +1,16 @@
 /**
  * The typed configuration of one deployment, and how it is read from CDK context
- * (`cdk synth -c alertEmail=ops@example.com -c repositories=app,api -c dryRun=true`).
+ * (`cdk synth -c alertEmail=ops@example.com -c repositories=app,api -c dryRun=true
+ * -c reconcileSchedule="rate(6 hours)" -c releaseAfterDays=30`).
  */
-import { emailProblem, repositoryNameProblem, splitList, tagPrefixProblem } from './validation';
+import {
+  emailProblem,
+  reconcileScheduleProblem,
+  releaseAfterDaysProblem,
+  repositoryNameProblem,
+  splitList,
+  tagPrefixProblem,
+} from './validation';
 
 export interface DigestGuardConfig {
   /** Who receives alerts and alarms (at least one address). */
@@ -13,6 +21,12 @@ export interface DigestGuardConfig {
   readonly repositories: readonly string[];
   /** Detect and alert only. */
   readonly dryRun: boolean;
+  /** Run the scheduled reconcile; the construct's default (on) when absent. */
+  readonly reconcile?: boolean;
+  /** EventBridge schedule expression of the reconcile, e.g. `rate(6 hours)`; the construct's default when absent. */
+  readonly reconcileSchedule?: string;
+  /** Release protections after this many days unused (0 = never); the construct's default (never) when absent. */
+  readonly releaseAfterDays?: number;
 }
 
 /** The context keys the app reads. */
@@ -21,6 +35,9 @@ export const CONTEXT_KEYS = {
   tagPrefix: 'tagPrefix',
   repositories: 'repositories',
   dryRun: 'dryRun',
+  reconcile: 'reconcile',
+  reconcileSchedule: 'reconcileSchedule',
+  releaseAfterDays: 'releaseAfterDays',
 } as const;
 
 /** Thrown with every problem found, one per line, so a user fixes them in one pass. */
@@ -70,10 +87,65 @@ export function configFromContext(read: (key: string) => unknown): DigestGuardCo
 
   const dryRun = booleanValue(read(CONTEXT_KEYS.dryRun), CONTEXT_KEYS.dryRun, problems);
 
+  // Absent: the construct's default (on). Unreadable: reported, and no cross-check against it.
+  const rawReconcile = read(CONTEXT_KEYS.reconcile);
+  let reconcile: boolean | undefined;
+  if (rawReconcile !== undefined && rawReconcile !== null) {
+    const known = problems.length;
+    const value = booleanValue(rawReconcile, CONTEXT_KEYS.reconcile, problems);
+    if (problems.length === known) reconcile = value;
+  }
+
+  const rawSchedule = read(CONTEXT_KEYS.reconcileSchedule);
+  let reconcileSchedule: string | undefined;
+  if (rawSchedule !== undefined && rawSchedule !== null) {
+    if (typeof rawSchedule !== 'string') {
+      problems.push(`${CONTEXT_KEYS.reconcileSchedule} must be a string, got ${JSON.stringify(rawSchedule)}`);
+    } else {
+      reconcileSchedule = rawSchedule.trim();
+      const problem = reconcileScheduleProblem(reconcileSchedule);
+      if (problem) problems.push(`${CONTEXT_KEYS.reconcileSchedule}: ${problem}`);
+    }
+  }
+
+  const releaseAfterDays = wholeNumberValue(read(CONTEXT_KEYS.releaseAfterDays), CONTEXT_KEYS.releaseAfterDays, problems);
+  if (releaseAfterDays !== undefined) {
+    const problem = releaseAfterDaysProblem(releaseAfterDays);
+    if (problem) problems.push(`${CONTEXT_KEYS.releaseAfterDays} ${problem}`);
+  }
+
+  if (reconcile === false) {
+    if (reconcileSchedule !== undefined) {
+      problems.push(`${CONTEXT_KEYS.reconcileSchedule} is set but ${CONTEXT_KEYS.reconcile} is false; drop one of them`);
+    }
+    if (releaseAfterDays !== undefined && releaseAfterDays > 0) {
+      problems.push(
+        `${CONTEXT_KEYS.releaseAfterDays} is ${releaseAfterDays} but ${CONTEXT_KEYS.reconcile} is false; protections are released only by the scheduled reconcile`,
+      );
+    }
+  }
+
   if (problems.length > 0) {
     throw new ConfigError(problems);
   }
-  return { alertEmails, ...(tagPrefix !== undefined ? { tagPrefix } : {}), repositories, dryRun };
+  return {
+    alertEmails,
+    ...(tagPrefix !== undefined ? { tagPrefix } : {}),
+    repositories,
+    dryRun,
+    ...(reconcile !== undefined ? { reconcile } : {}),
+    ...(reconcileSchedule !== undefined ? { reconcileSchedule } : {}),
+    ...(releaseAfterDays !== undefined ? { releaseAfterDays } : {}),
+  };
+}
+
+/** A whole number from cdk.json (a number) or from `-c key=value` (digits); `undefined` when absent. */
+function wholeNumberValue(raw: unknown, key: string, problems: string[]): number | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  if (typeof raw === 'number') return raw;
+  if (typeof raw === 'string' && /^\s*\d+\s*$/.test(raw)) return Number(raw);
+  problems.push(`${key} must be a whole number, got ${JSON.stringify(raw)}`);
+  return undefined;
 }
 
 function listValue(raw: unknown, key: string, problems: string[]): string[] {

@@ -1,4 +1,5 @@
 import { Stack, StackProps } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
 import { Construct } from 'constructs';
 import type { DigestGuardConfig } from './config';
 import { DigestGuard } from './digest-guard';
@@ -25,6 +26,11 @@ export class DigestGuardStack extends Stack {
       repositories: [...config.repositories],
       dryRun: config.dryRun,
       ...(config.tagPrefix !== undefined ? { tagPrefix: config.tagPrefix } : {}),
+      ...(config.reconcile !== undefined ? { reconcile: config.reconcile } : {}),
+      ...(config.reconcileSchedule !== undefined
+        ? { reconcileSchedule: events.Schedule.expression(config.reconcileSchedule) }
+        : {}),
+      ...(config.releaseAfterDays !== undefined ? { releaseAfterDays: config.releaseAfterDays } : {}),
     });
   }
 }

@@ -37,23 +37,54 @@ describe('bin/app.ts', () => {
   });
 
   it('lists every bad context value at once', () => {
-    const run = runApp({ alertEmail: 'ops.example.com', tagPrefix: '-x', repositories: 'App' });
+    const run = runApp({
+      alertEmail: 'ops.example.com',
+      tagPrefix: '-x',
+      repositories: 'App',
+      reconcileSchedule: 'hourly',
+      releaseAfterDays: '-3',
+    });
 
     expect(run.status).toBe(1);
     expect(run.stderr).toContain('alertEmail: "ops.example.com" is not an email address');
     expect(run.stderr).toContain('tagPrefix: "-x" must match');
     expect(run.stderr).toContain('repositories: "App" is not a valid ECR repository name');
+    expect(run.stderr).toContain('reconcileSchedule: "hourly" is not a schedule expression');
+    expect(run.stderr).toContain('releaseAfterDays must be a whole number, got "-3"');
   });
 
   it('synthesizes the guard stack from command-line context, scoped as asked, with cdk-nag passing', () => {
-    const run = runApp({ alertEmail: 'ops@example.com,sre@example.com', repositories: 'app', dryRun: 'true' });
+    const run = runApp({
+      alertEmail: 'ops@example.com,sre@example.com',
+      repositories: 'app',
+      dryRun: 'true',
+      reconcileSchedule: 'cron(30 */3 * * ? *)',
+      releaseAfterDays: '45',
+    });
 
     expect(run.stderr).not.toMatch(/AwsSolutions-/);
     expect(run.status).toBe(0);
     const template = JSON.parse(fs.readFileSync(path.join(run.outdir, 'EcrDigestGuard.template.json'), 'utf8'));
     const resources = Object.values(template.Resources) as { Type: string; Properties: Record<string, any> }[];
-    const fn = resources.find((r) => r.Type === 'AWS::Lambda::Function' && r.Properties.Runtime === 'nodejs24.x');
-    expect(fn?.Properties.Environment.Variables).toMatchObject({ DRY_RUN: 'true', REPOSITORIES: 'app' });
+    const functions = resources.filter((r) => r.Type === 'AWS::Lambda::Function' && r.Properties.Runtime === 'nodejs24.x');
+    expect(functions).toHaveLength(2);
+    for (const fn of functions) {
+      expect(fn.Properties.Environment.Variables).toMatchObject({ DRY_RUN: 'true', REPOSITORIES: 'app' });
+    }
+    expect(functions.map((fn) => fn.Properties.Environment.Variables.RELEASE_AFTER_DAYS).sort()).toEqual(['45', undefined]);
+    expect(resources.filter((r) => r.Type === 'AWS::Events::Rule').map((r) => r.Properties.ScheduleExpression)).toContain(
+      'cron(30 */3 * * ? *)',
+    );
     expect(resources.filter((r) => r.Type === 'AWS::SNS::Subscription')).toHaveLength(2);
+  });
+
+  it('synthesizes only the push path with -c reconcile=false', () => {
+    const run = runApp({ alertEmail: 'ops@example.com', reconcile: 'false' });
+
+    expect(run.status).toBe(0);
+    const template = JSON.parse(fs.readFileSync(path.join(run.outdir, 'EcrDigestGuard.template.json'), 'utf8'));
+    const types = (Object.values(template.Resources) as { Type: string }[]).map((r) => r.Type);
+    expect(types.filter((t) => t === 'AWS::Lambda::Function')).toHaveLength(1);
+    expect(types.filter((t) => t === 'AWS::Events::Rule')).toHaveLength(1);
   });
 });

@@ -79,6 +79,71 @@ describe('configFromContext', () => {
     );
   });
 
+  it('leaves the reconcile settings to the construct when no context key names them', () => {
+    const config = configFromContext(contextOf({ alertEmail: 'ops@example.com' }));
+
+    expect(config).not.toHaveProperty('reconcile');
+    expect(config).not.toHaveProperty('reconcileSchedule');
+    expect(config).not.toHaveProperty('releaseAfterDays');
+  });
+
+  it('reads the reconcile settings from the command line (strings) and from cdk.json (boolean, number)', () => {
+    expect(
+      configFromContext(
+        contextOf({ alertEmail: 'a@example.com', reconcile: 'true', reconcileSchedule: ' rate(2 hours) ', releaseAfterDays: '30' }),
+      ),
+    ).toMatchObject({ reconcile: true, reconcileSchedule: 'rate(2 hours)', releaseAfterDays: 30 });
+    expect(
+      configFromContext(
+        contextOf({ alertEmail: 'a@example.com', reconcileSchedule: 'cron(0 */6 * * ? *)', releaseAfterDays: 0 }),
+      ),
+    ).toMatchObject({ reconcileSchedule: 'cron(0 */6 * * ? *)', releaseAfterDays: 0 });
+    expect(configFromContext(contextOf({ alertEmail: 'a@example.com', reconcile: false })).reconcile).toBe(false);
+  });
+
+  it('reports every bad reconcile setting at once, each naming its context key', () => {
+    const problems = problemsOf({
+      alertEmail: 'a@example.com',
+      reconcile: 'sometimes',
+      reconcileSchedule: 'rate(1 minute)',
+      releaseAfterDays: '3651',
+    });
+
+    expect(problems).toEqual([
+      'reconcile must be true or false, got "sometimes"',
+      'reconcileSchedule: "rate(1 minute)" must be between 15 minutes (the reconcile timeout, so runs do not overlap) and 12 hours (so a run falls well within ECR\'s 24-hour expiry window)',
+      'releaseAfterDays must be a whole number of days from 0 (never release) to 3650, got 3651',
+    ]);
+  });
+
+  it('refuses a grace period that is not a whole number, and a schedule that is not an expression', () => {
+    expect(problemsOf({ alertEmail: 'a@example.com', releaseAfterDays: '30d' })).toEqual([
+      'releaseAfterDays must be a whole number, got "30d"',
+    ]);
+    expect(problemsOf({ alertEmail: 'a@example.com', releaseAfterDays: 1.5 })).toEqual([
+      'releaseAfterDays must be a whole number of days from 0 (never release) to 3650, got 1.5',
+    ]);
+    expect(problemsOf({ alertEmail: 'a@example.com', reconcileSchedule: 6 })).toEqual([
+      'reconcileSchedule must be a string, got 6',
+    ]);
+    expect(problemsOf({ alertEmail: 'a@example.com', reconcileSchedule: 'cron(0 6 * * *)' })).toEqual([
+      'reconcileSchedule: "cron(0 6 * * *)" must have six fields: minutes hours day-of-month month day-of-week year',
+    ]);
+  });
+
+  it('refuses a schedule or a release with the reconcile turned off, and allows release 0', () => {
+    expect(
+      problemsOf({ alertEmail: 'a@example.com', reconcile: 'false', reconcileSchedule: 'rate(6 hours)', releaseAfterDays: '30' }),
+    ).toEqual([
+      'reconcileSchedule is set but reconcile is false; drop one of them',
+      'releaseAfterDays is 30 but reconcile is false; protections are released only by the scheduled reconcile',
+    ]);
+    expect(configFromContext(contextOf({ alertEmail: 'a@example.com', reconcile: 'false', releaseAfterDays: '0' }))).toMatchObject({
+      reconcile: false,
+      releaseAfterDays: 0,
+    });
+  });
+
   it('refuses context values of the wrong type', () => {
     expect(problemsOf({ alertEmail: 42 })).toEqual(['alertEmail must be a comma-separated string or a list of strings, got 42']);
     expect(problemsOf({ alertEmail: 'a@example.com', tagPrefix: 7 })).toEqual(['tagPrefix must be a string, got 7']);
