@@ -330,7 +330,6 @@ export class DigestGuard extends Construct {
     this.acknowledgeWildcards(role, settings.repositories.length === 0);
 
     // --- Scheduled reconcile ----------------------------------------------------------------------
-    let reconcileAlarms: Pick<DigestGuardAlarms, 'reconcileErrors' | 'reconcileDeadLetterQueueNotEmpty'> = {};
     if (settings.reconcile) {
       // Failed scheduled events: from EventBridge when it could not invoke the function, from Lambda
       // when every attempt failed or the event grew too old. SSE-SQS, so neither needs a key policy.
@@ -395,6 +394,7 @@ export class DigestGuard extends Construct {
       created.addAlarmAction(notify);
       return created;
     };
+    let reconcileAlarms: Pick<DigestGuardAlarms, 'reconcileErrors' | 'reconcileDeadLetterQueueNotEmpty'> = {};
     if (this.reconcileFunction && this.reconcileDeadLetterQueue) {
       reconcileAlarms = {
         reconcileErrors: alarm('ReconcileErrorsAlarm', {
