@@ -205,8 +205,12 @@ export class EcrAdapter implements ReconcileEcrPort {
       );
       return { outcome: 'tagged' };
     } catch (error) {
-      // Same manifest, same tag: done already (a duplicate event, or a concurrent invocation).
-      if (error instanceof ImageAlreadyExistsException) return { outcome: 'already-tagged' };
+      // Same manifest, same tag: done already. On the first attempt that was a duplicate event or a
+      // concurrent invocation (which alerts). On a retry it was most likely OUR earlier attempt, whose answer
+      // was lost: report it as tagged, so the protection is alerted (a rare duplicate beats a silent one).
+      if (error instanceof ImageAlreadyExistsException) {
+        return (error.$metadata?.attempts ?? 1) > 1 ? { outcome: 'tagged' } : { outcome: 'already-tagged' };
+      }
       // Immutable repository where the tag exists (it appeared between our read and our put).
       if (error instanceof ImageTagAlreadyExistsException) return { outcome: 'tag-taken' };
       if (error instanceof RepositoryNotFoundException) throw new RepositoryNotFoundError(repository, { cause: error });

@@ -16,8 +16,8 @@ export interface ProtectedDigest {
   readonly digest: Digest;
   readonly tag: string;
   readonly consumers: readonly Consumer[];
-  /** `tagged`: added now; `would-tag`: dry run; `confirmed-on-retry`: found in place on a redelivered message */
-  readonly how: 'tagged' | 'would-tag' | 'confirmed-on-retry';
+  /** `tagged`: added now; `would-tag`: dry run */
+  readonly how: 'tagged' | 'would-tag';
 }
 
 export interface RepositoryReport {
@@ -143,8 +143,7 @@ function textFor(report: RepositoryReport, severity: string): string {
   lines.push('', 'WHAT THE GUARD DID');
   for (const p of report.protected) {
     if (p.how === 'would-tag') lines.push(`  Dry run: would add the protective tag ${p.tag} to ${shortDigest(p.digest)}. Nothing was changed.`);
-    else if (p.how === 'tagged') lines.push(`  Added the protective tag ${p.tag} to ${shortDigest(p.digest)}: a lifecycle rule that expires untagged images can no longer delete it.`);
-    else lines.push(`  Confirmed the protective tag ${p.tag} on ${shortDigest(p.digest)} (added on an earlier attempt whose alert may not have been sent).`);
+    else lines.push(`  Added the protective tag ${p.tag} to ${shortDigest(p.digest)}: a lifecycle rule that expires untagged images can no longer delete it.`);
   }
   if (report.gone.length) lines.push('  Nothing: a deleted image cannot be restored by the guard.');
   if (report.archived.length) lines.push('  Nothing yet: restoring archived images is not automatic in this version.');

@@ -7,7 +7,7 @@ import { buildRepositoryAlert, type ProtectedDigest, type RepositoryReport } fro
 import { mapWithConcurrency } from './concurrency';
 import { findUntaggedInUseDigests, type RepositoryFindings } from './decide';
 import { RepositoryNotFoundError } from './errors';
-import type { AlertPort, EcrPort, InventoryPort } from './ports';
+import type { Alert, AlertPort, EcrPort, InventoryPort } from './ports';
 import { isProtectiveTag } from './protective-tag';
 import type { Consumer, Digest, GuardSettings, ImageState, Inventory, PushEvent } from './types';
 
@@ -107,18 +107,14 @@ async function guardRepository(
   const { report } = await protectInUseDigests(
     repository,
     inUse,
-    // A redelivered message may follow an attempt that tagged but failed to alert: report what is in place.
-    { account: first.account, region: first.region, pushes, gaps: inventory.gaps, confirmAlreadyProtected: pushes.some((p) => p.attempt > 1) },
+    { account: first.account, region: first.region, pushes, gaps: inventory.gaps },
     settings,
     deps,
   );
   if (inUse.size === 0) return report;
 
   const alert = buildRepositoryAlert(report);
-  if (alert) {
-    await deps.alerts.publish(alert);
-    deps.metrics?.count('AlertsPublished', 1);
-  }
+  if (alert) await publishOrLog(alert, deps);
   deps.metrics?.count('ProtectedDigests', report.protected.filter((p) => p.how === 'tagged').length);
   deps.metrics?.count('GoneDigests', report.gone.length);
   return report;
@@ -131,8 +127,6 @@ export interface ProtectionContext {
   /** the pushes that led here (none for a scheduled reconcile) */
   readonly pushes: readonly PushEvent[];
   readonly gaps: readonly string[];
-  /** report digests found already protected as `confirmed-on-retry` (a redelivery may follow a lost alert) */
-  readonly confirmAlreadyProtected: boolean;
 }
 
 /**
@@ -217,9 +211,31 @@ export async function protectInUseDigests(
         break;
     }
   }
-  if (context.confirmAlreadyProtected) {
-    for (const item of findings.alreadyProtected) report.protected.push({ ...item, how: 'confirmed-on-retry' });
-  }
   for (const g of report.gone) logger.error('an in-use digest is gone: the next task launch will fail; redeploy', { repository, digest: g.digest });
   return { report, findings, states };
+}
+
+/**
+ * Publishes an alert. If SNS still fails after the SDK's retries, the protection already stands: failing the
+ * message would only redeliver it to a guard that finds its tag in place and has nothing new to say (and
+ * re-alerting every protection in place on any redelivery sends duplicates). So the alert is logged in full,
+ * as an error a person can read, and counted (`AlertPublishFailures`, which has an alarm).
+ */
+export async function publishOrLog(alert: Alert, deps: Pick<GuardDependencies, 'alerts' | 'logger' | 'metrics'>): Promise<boolean> {
+  try {
+    await deps.alerts.publish(alert);
+    deps.metrics?.count('AlertsPublished', 1);
+    return true;
+  } catch (error) {
+    deps.logger.error('could not publish an alert; what it says follows, and the guard\'s changes stand', {
+      repository: alert.repository,
+      error,
+      severity: alert.severity,
+      subject: alert.subject,
+      text: alert.text,
+      whatToDo: 'check sns:Publish and the topic key policy for the function role; read the alert here',
+    });
+    deps.metrics?.count('AlertPublishFailures', 1);
+    return false;
+  }
 }

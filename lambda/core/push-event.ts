@@ -40,7 +40,7 @@ export type ParsedRecord =
   | { readonly ok: false; readonly reason: string };
 
 export function parsePushRecord(record: QueueRecord): ParsedRecord {
-  if (typeof record.body !== 'string') return { ok: false, reason: 'record has no body' };
+  if (record === null || typeof record !== 'object' || typeof record.body !== 'string') return { ok: false, reason: 'record has no body' };
   if (record.body.length > MAX_BODY_CHARACTERS) {
     return { ok: false, reason: `body is ${record.body.length} characters, larger than any EventBridge event` };
   }

@@ -35,13 +35,15 @@ export async function handlePushBatch(
   for (const record of event.Records ?? []) {
     const parsed = parsePushRecord(record);
     if (!parsed.ok) {
+      const messageId = typeof record?.messageId === 'string' ? record.messageId : undefined;
       deps.logger.error('malformed event: reported as failed; after the retries it lands in the dead-letter queue', {
-        messageId: record.messageId,
+        messageId,
         reason: parsed.reason,
         whatToDo: 'inspect the message in the dead-letter queue; only EventBridge "ECR Image Action" events belong on this queue',
       });
       deps.metrics?.count('MalformedEvents', 1);
-      failed.add(record.messageId);
+      // A record without a message id cannot be named in the response (SQS never sends one): logged above.
+      if (messageId) failed.add(messageId);
     } else if (parsed.event) {
       pushes.push(parsed.event);
     } else {

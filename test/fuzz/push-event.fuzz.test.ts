@@ -183,9 +183,9 @@ describe('parsePushRecord under fuzzing', () => {
     }
   });
 
-  // Known bug (defensive: SQS never hands Lambda a null record, but the parser promises never to throw):
+  // Found by fuzzing (defensive: SQS never hands Lambda a null record, but the parser promises never to throw):
   // push-event.ts reads `record.body` before checking that `record` is an object. Flip to `it` once fixed.
-  it.fails('turns a record that is not an object into a reason, not a TypeError', () => {
+  it('turns a record that is not an object into a reason, not a TypeError', () => {
     for (const bad of [null, undefined, 42, 'text', []]) {
       expect(() => parsePushRecord(bad as unknown as QueueRecord)).not.toThrow();
     }
@@ -222,9 +222,8 @@ describe('handlePushBatch under fuzzing', () => {
     expect(response.batchItemFailures).toHaveLength(10_000);
   });
 
-  // Known bug, same cause: one null record throws out of handlePushBatch, so Lambda fails (and retries)
-  // the whole batch, valid siblings included. Flip to `it` once parsePushRecord guards the record itself.
-  it.fails('fails a null record alone instead of throwing for the whole batch', async () => {
+  // Found by fuzzing: one null record threw out of handlePushBatch, failing the whole batch.
+  it('fails a null record alone instead of throwing for the whole batch', async () => {
     const { tagged, deps } = fakePorts();
     const response = await handlePushBatch({ Records: [null as unknown as SQSRecord, record('valid', JSON.stringify(validEvent()))] }, settings, deps);
     expect(response.batchItemFailures.map((f) => f.itemIdentifier)).not.toContain('valid');

@@ -152,13 +152,6 @@ export const scenarioArb: fc.Arbitrary<Scenario> = fc.record({
 });
 
 export interface ScenarioOptions {
-  /**
-   * Check (d) strictly: no re-send except after a failed publish. Off by default while the guard re-sends
-   * in-place protections on any redelivery (the known bug pinned in guard-under-faults.test.ts).
-   */
-  readonly strictAlerts?: boolean;
-  /** Also check (e): no protection without an alert. Off by default (known bug, same file). */
-  readonly checkSilentProtections?: boolean;
   /** replace the ECR port the handler uses, e.g. with a deliberately broken one to show a checker fails */
   readonly wrapEcr?: (real: EcrPort, account: SimulatedAccount) => EcrPort;
 }
@@ -433,13 +426,9 @@ export async function runScenario(scenario: Scenario, options: ScenarioOptions =
   violations.push(...checkEveryMessageHandledOrDeadLettered(queue).map((v) => `(c) ${v}`));
   const delivered = account.sns.messagesTo(topicArn).map((m) => m.message);
   violations.push(
-    ...checkAtMostOneAlertPerProtection(delivered, audit.failedPublishes(), {
-      tolerateReconfirmationOnAnyRedelivery: !options.strictAlerts,
-    }).map((v) => `(d) ${v}`),
+    ...checkAtMostOneAlertPerProtection(delivered, audit.failedPublishes()).map((v) => `(d) ${v}`),
   );
-  if (options.checkSilentProtections) {
-    violations.push(...checkEveryProtectionAlerted(audit.writes, delivered, audit.failedPublishes()).map((v) => `(e) ${v}`));
-  }
+  violations.push(...checkEveryProtectionAlerted(audit.writes, delivered, audit.failedPublishes()).map((v) => `(e) ${v}`));
   // Every routed event has a message, and every message carries a routed event.
   if (new Set(queue.messages.map((m) => (JSON.parse(m.body) as EcrImageActionEvent).id)).size !== new Set(routed.map((e) => e.id)).size) {
     violations.push('(c) an event routed by the rule has no queue message');

@@ -129,7 +129,6 @@ describe('the checkers fail on what they must catch', () => {
   it('(d) flags a protection alerted twice, and allows one re-send per failed publish', () => {
     expect(checkAtMostOneAlertPerProtection([alert('sha256:a'), alert('sha256:a', 'confirmed-on-retry')], [])).toHaveLength(1);
     expect(checkAtMostOneAlertPerProtection([alert('sha256:a'), alert('sha256:a', 'confirmed-on-retry')], [{ message: alert('sha256:a'), error: 'TimeoutError' }])).toEqual([]);
-    expect(checkAtMostOneAlertPerProtection([alert('sha256:a'), alert('sha256:a', 'confirmed-on-retry')], [], { tolerateReconfirmationOnAnyRedelivery: true })).toEqual([]);
   });
 
   it('(c) flags a function that fails its batch as a whole, and a message dead-lettered early', async () => {

@@ -161,28 +161,19 @@ export function protectionsIn(message: string): { key: string; how: string }[] {
 }
 
 /**
- * (d) At most one alert per protection. The one documented exception: a redelivered message re-sends a
- * protection after a publish that failed (the tag was added, the alert was not confirmed). So an alert
- * about a digest's protection may be delivered once, plus once per failed publish that named it (a publish
- * whose answer was lost after SNS accepted it is both delivered and failed).
+ * (d) At most one alert per protection. The one tolerance: a publish whose answer was lost after SNS
+ * accepted it counts as failed, and the SDK's retry of it may deliver the same alert again; so an alert about
+ * a digest's protection may be delivered once, plus once per failed publish that named it.
  * `delivered` are the messages SNS accepted (what subscribers got), `failed` what the guard saw fail.
  */
 export function checkAtMostOneAlertPerProtection(
   delivered: readonly string[],
   failed: readonly FailedPublish[],
-  options: {
-    /**
-     * Ignore `confirmed-on-retry` entries: the guard today re-sends every protection in place on ANY
-     * redelivery, not only after a failed publish (see the known-bug test in test/properties).
-     */
-    readonly tolerateReconfirmationOnAnyRedelivery?: boolean;
-  } = {},
 ): string[] {
   const count = (messages: readonly string[]) => {
     const counts = new Map<string, number>();
     for (const message of messages) {
-      for (const { key, how } of protectionsIn(message)) {
-        if (options.tolerateReconfirmationOnAnyRedelivery && how === 'confirmed-on-retry') continue;
+      for (const { key } of protectionsIn(message)) {
         counts.set(key, (counts.get(key) ?? 0) + 1);
       }
     }

@@ -143,16 +143,26 @@ describe('guardPushedRepositories', () => {
     expect(ecr.puts).toHaveLength(1);
   });
 
-  it('re-sends the alert on redelivery when the first attempt tagged but could not publish', async () => {
+  it('keeps the protection and logs the whole alert when SNS refuses it, without failing the message', async () => {
     publishFails = true;
-    const first = await guardPushedRepositories([push('app', 'prod', d('b'), 'm1')], settings, deps);
-    expect(first.failedMessageIds).toEqual(['m1']);
+    const logged: Record<string, unknown>[] = [];
+    const counted: string[] = [];
+    const outcome = await guardPushedRepositories([push('app', 'prod', d('b'), 'm1')], settings, {
+      ...deps,
+      logger: { ...deps.logger, error: (_message, ...extra) => void logged.push(Object.assign({}, ...extra)) },
+      metrics: { count: (name, value) => void (value > 0 && counted.push(name)) },
+    });
+    expect(outcome.failedMessageIds).toEqual([]);
     expect(ecr.puts).toHaveLength(1);
-    publishFails = false;
+    expect(logged[0]).toMatchObject({ repository: 'app', subject: 'ECR digest guard: Protected 1 in-use image in app', text: expect.stringMatching(/WHAT THE GUARD DID/) });
+    expect(counted).toContain('AlertPublishFailures');
+  });
+
+  it('does not alert again when a redelivered message finds its protection in place', async () => {
+    await guardPushedRepositories([push('app', 'prod', d('b'), 'm1')], settings, deps);
     await guardPushedRepositories([push('app', 'prod', d('b'), 'm1', 2)], settings, deps);
     expect(ecr.puts).toHaveLength(1);
     expect(alerts).toHaveLength(1);
-    expect(alerts[0]!.text).toMatch(/Confirmed the protective tag/);
   });
 
   it('pages when an in-use digest is already gone', async () => {
