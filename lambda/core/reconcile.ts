@@ -11,11 +11,12 @@
  */
 import { buildRepositoryAlert, type RepositoryReport } from './alert';
 import { mapWithConcurrency } from './concurrency';
-import { protectInUseDigests, type GuardLogger, type GuardMetrics } from './guard';
+import { protectInUseDigests, publishOrLog, type GuardLogger, type GuardMetrics } from './guard';
 import type { Alert, AlertPort, InventoryPort } from './ports';
+import { assessLifecycleRisk, installShieldRule, type InstallOutcome, type InUseImage, type LifecycleFindings, type LifecyclePolicyPort } from './lifecycle-risk';
 import { isProtectiveTag, protectiveTagFor, shortDigest } from './protective-tag';
 import type { ProtectedImage, ReconcileCheckpoint, ReconcileEcrPort, ReleaseOutcome, RestoreOutcome } from './reconcile-ports';
-import type { Consumer, Digest, GuardSettings, Inventory } from './types';
+import type { Consumer, Digest, GuardSettings, ImageState, Inventory } from './types';
 
 const DAY_MS = 86_400_000;
 /**
@@ -36,6 +37,17 @@ export interface ReconcileSettings extends GuardSettings {
    * a scale-from-zero or another account may still need.
    */
   readonly releaseAfterDays?: number;
+  /**
+   * How to look for lifecycle rules that could still expire or archive protected in-use images:
+   * `evaluate` reads the policy and evaluates it (one GetLifecyclePolicy per repository in use; the default),
+   * `preview` also runs ECR's lifecycle policy preview where the evaluation finds a risk, `off` skips it.
+   */
+  readonly lifecycleCheck?: 'off' | 'evaluate' | 'preview';
+  /**
+   * Opt-in: where a risk is found, add the top-priority shield rule to the repository's lifecycle policy
+   * (every existing rule kept, order kept). Never done in dry run. @default false
+   */
+  readonly installLifecycleShield?: boolean;
 }
 
 export interface ReconcileDependencies {
@@ -44,6 +56,8 @@ export interface ReconcileDependencies {
   readonly alerts: AlertPort;
   readonly logger: GuardLogger;
   readonly metrics?: GuardMetrics;
+  /** the repository lifecycle policies; without it no lifecycle check is made */
+  readonly lifecycle?: LifecyclePolicyPort;
   /** where a run that stops early records the last repository it reached; without it, `rotationSeed` picks the start */
   readonly checkpoint?: ReconcileCheckpoint;
   /** milliseconds left before the function is stopped (`context.getRemainingTimeInMillis`) */
@@ -85,6 +99,10 @@ export interface RepositoryReconcileReport {
   readonly releases: readonly ReleaseResult[];
   /** protective-looking tags that name another digest than the one they encode: never removed */
   readonly mismatched: readonly { digest: Digest; tag: string }[];
+  /** what the lifecycle check found, when it ran */
+  readonly lifecycle?: LifecycleFindings;
+  /** what the opt-in shield install did, when it ran */
+  readonly shield?: InstallOutcome;
 }
 
 export interface ReconcileOutcome {
@@ -112,6 +130,8 @@ interface RepositoryWork {
   readonly candidates: ReleaseCandidate[];
   readonly kept: ReleaseResult[];
   readonly mismatched: { digest: Digest; tag: string }[];
+  lifecycle?: LifecycleFindings;
+  shield?: InstallOutcome;
 }
 
 /** The inventory could not be taken: nothing can be decided, so the run fails and is retried. */
@@ -171,18 +191,13 @@ export async function reconcileAccount(run: ReconcileRun, settings: ReconcileSet
       restores: work.restores,
       releases: [...(releasesByRepository.get(work.repository) ?? []), ...work.kept],
       mismatched: work.mismatched,
+      ...(work.lifecycle ? { lifecycle: work.lifecycle } : {}),
+      ...(work.shield ? { shield: work.shield } : {}),
     };
     reports.push(report);
     const alert = buildReconcileAlert(report, settings);
     if (!alert) continue;
-    try {
-      await deps.alerts.publish(alert);
-      alertsPublished += 1;
-      deps.metrics?.count('AlertsPublished', 1);
-    } catch (error) {
-      logger.error('could not publish an alert', { repository: work.repository, error, subject: alert.subject });
-      failed.push({ repository: work.repository, error });
-    }
+    if (await publishOrLog(alert, deps)) alertsPublished += 1;
     deps.metrics?.count('ProtectedDigests', work.protection.protected.filter((p) => p.how === 'tagged').length);
     deps.metrics?.count('ReleasedProtections', report.releases.filter((r) => r.how === 'released').length);
     deps.metrics?.count('RestoresStarted', work.restores.filter((r) => r.how === 'restore-started').length);
@@ -261,7 +276,7 @@ async function reconcileRepository(
   const { report, findings, states } = await protectInUseDigests(
     repository,
     inUse,
-    { account: run.account, region: run.region, pushes: [], gaps: inventory.gaps, confirmAlreadyProtected: false },
+    { account: run.account, region: run.region, pushes: [], gaps: inventory.gaps },
     settings,
     deps,
   );
@@ -290,8 +305,53 @@ async function reconcileRepository(
   }
 
   const work: RepositoryWork = { repository, protection: report, restores, candidates: [], kept: [], mismatched: [] };
+  await checkLifecycleRisk(work, states, settings, deps);
   if ((settings.releaseAfterDays ?? 0) > 0) await findReleaseCandidates(work, inUse, settings, deps, now);
   return work;
+}
+
+/**
+ * A protective tag beats only `untagged` rules: a `tagged` or `any` rule, or a transition to the archive,
+ * can still take a protected in-use image. Checked for repositories with in-use digests, as they are after
+ * this run's protection. Best effort: a failure is logged and counted, and never stops the reconcile.
+ */
+async function checkLifecycleRisk(
+  work: RepositoryWork,
+  states: readonly ImageState[],
+  settings: ReconcileSettings,
+  deps: ReconcileDependencies,
+): Promise<void> {
+  const mode = settings.lifecycleCheck ?? 'evaluate';
+  if (!deps.lifecycle || mode === 'off') return;
+  const justProtected = new Map(work.protection.protected.map((p) => [p.digest, p.tag]));
+  const images: InUseImage[] = states.flatMap((state) =>
+    state.present
+      ? [{
+          digest: state.digest,
+          tags: justProtected.has(state.digest) ? [...state.tags, justProtected.get(state.digest)!] : state.tags,
+          ...(state.storageStatus === 'ARCHIVED' ? { archived: true } : {}),
+        }]
+      : [],
+  );
+  if (images.length === 0) return;
+  try {
+    let findings = await assessLifecycleRisk(deps.lifecycle, work.repository, images, settings.tagPrefix);
+    if (mode === 'preview' && findings.risks.length > 0) {
+      findings = await assessLifecycleRisk(deps.lifecycle, work.repository, images, settings.tagPrefix, { usePreview: true });
+    }
+    work.lifecycle = findings;
+    if (findings.risks.length > 0) {
+      deps.logger.warn('a lifecycle rule can still expire or archive protected in-use images', { repository: work.repository, risks: findings.risks, fix: findings.fix?.ruleJson });
+      deps.metrics?.count('LifecycleRiskRepositories', 1);
+      if (settings.installLifecycleShield && !settings.dryRun) {
+        work.shield = await installShieldRule(deps.lifecycle, work.repository, settings.tagPrefix);
+        deps.logger.warn('lifecycle shield rule install', { repository: work.repository, outcome: work.shield });
+      }
+    }
+  } catch (error) {
+    deps.logger.error('could not check the lifecycle policy; protection is unaffected', { repository: work.repository, error });
+    deps.metrics?.count('LifecycleCheckFailures', 1);
+  }
 }
 
 /**
@@ -454,20 +514,34 @@ export function buildReconcileAlert(report: RepositoryReconcileReport, settings:
   if (releases.some((r) => r.how === 'would-release')) events.push('would-release');
   for (const m of report.mismatched) lines.push(`  The tag ${m.tag} is on ${shortDigest(m.digest)}, another image than the digest it names: the guard never removes it. Check who created it.`);
   if (report.mismatched.length) events.push('protective-tag-mismatch');
-  if (!base && lines.length === 0) return undefined;
+  // An in-use image a rule claims now is imminent loss: alert every run until fixed. A rule that could claim
+  // protective tags but claims no in-use image yet only rides along with an alert sent for another reason.
+  const imminent = (report.lifecycle?.risks ?? []).filter((r) => r.digests.length > 0);
+  if (imminent.length) events.push('lifecycle-risk');
+  if (report.shield?.outcome === 'installed') events.push('lifecycle-shield-installed');
+  const lifecycleLines = lifecycleSection(report);
+  if (!base && lines.length === 0 && !imminent.length && report.shield?.outcome !== 'installed') return undefined;
+  lines.push(...lifecycleLines);
 
   const section = ['', 'SCHEDULED RECONCILE', ...lines].join('\n');
-  const reconcileJson = { restores: report.restores, releases: report.releases, mismatched: report.mismatched };
+  const reconcileJson = {
+    restores: report.restores,
+    releases: report.releases,
+    mismatched: report.mismatched,
+    ...(report.lifecycle ? { lifecycle: report.lifecycle } : {}),
+    ...(report.shield ? { shield: report.shield } : {}),
+  };
   if (base) {
     const allEvents = [...base.events, ...events];
     return {
       ...base,
+      severity: imminent.length ? 'CRITICAL' : base.severity,
       text: lines.length ? base.text + '\n' + section : base.text,
       json: { ...(base.json as object), events: allEvents, reconcile: reconcileJson },
       events: allEvents,
     };
   }
-  const severity = report.mismatched.length || report.restores.length ? 'WARNING' : 'INFO';
+  const severity = imminent.length ? 'CRITICAL' : report.mismatched.length || report.restores.length ? 'WARNING' : 'INFO';
   const p = report.protection;
   const released = releases.filter((r) => r.how === 'released').length;
   const subject =
@@ -475,7 +549,11 @@ export function buildReconcileAlert(report: RepositoryReconcileReport, settings:
       ? `ECR digest guard: protection released on ${released} image${released === 1 ? '' : 's'} in ${p.repository}`
       : releases.length > 0
         ? `ECR digest guard: Dry run: would release protection on ${releases.length} image${releases.length === 1 ? '' : 's'} in ${p.repository}`
-        : `ECR digest guard: protective tag on another image in ${p.repository}`;
+        : imminent.length
+          ? `ECR digest guard: CRITICAL: lifecycle policy would expire in-use images in ${p.repository}`
+          : report.shield?.outcome === 'installed'
+            ? `ECR digest guard: lifecycle shield rule added in ${p.repository}`
+            : `ECR digest guard: protective tag on another image in ${p.repository}`;
   return {
     subject: subject.length <= 99 ? subject : `${subject.slice(0, 96)}...`,
     text: [`${severity}: ECR digest guard, repository ${p.repository} (account ${p.account}, ${p.region})`, section].join('\n'),
@@ -510,4 +588,19 @@ async function alertFailures(run: ReconcileRun, failed: readonly { repository: s
     deps.logger.error('could not publish the reconcile failure alert', { error });
     return 0;
   }
+}
+
+/** The lifecycle part of an alert: which rule, why, and the fix to paste (or what the opt-in install did). */
+function lifecycleSection(report: RepositoryReconcileReport): string[] {
+  const findings = report.lifecycle;
+  const lines: string[] = [];
+  if (findings?.policy === 'unreadable') lines.push(`  The lifecycle policy could not be read, so its risk is unknown: ${findings.problems.join('; ')}`);
+  for (const risk of findings?.risks ?? []) {
+    const who = risk.digests.length ? `It claims in-use image${risk.digests.length === 1 ? '' : 's'} ${risk.digests.map(shortDigest).join(', ')} now (${risk.evidence}).` : 'It claims no in-use image yet.';
+    lines.push(`  Lifecycle rule ${risk.rulePriority}${risk.description ? ` ("${risk.description}")` : ''} can ${risk.action} a protected image: ${risk.why} ${who}`);
+  }
+  if (report.shield?.outcome === 'installed') lines.push(`  Added the shield rule at the top of the lifecycle policy${report.shield.renumbered ? ' (the existing rules moved down one priority, order kept)' : ''}.`);
+  else if (report.shield?.outcome === 'refused') lines.push(`  Did not add the shield rule: ${report.shield.reason}`);
+  else if (findings?.fix) lines.push(`  Fix: add this rule with the highest priority (the lowest rulePriority), keeping the others:`, `    ${findings.fix.ruleJson}`, `  ${findings.fix.note}`);
+  return lines;
 }

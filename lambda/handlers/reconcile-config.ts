@@ -24,6 +24,17 @@ export function readReconcileHandlerConfig(env: NodeJS.ProcessEnv): ReconcileHan
   if (!/^\d+$/.test(text || '0') || !Number.isSafeInteger(releaseAfterDays) || releaseAfterDays > MAX_RELEASE_AFTER_DAYS) {
     problems.push(`RELEASE_AFTER_DAYS must be a whole number of days from 0 (never release) to ${MAX_RELEASE_AFTER_DAYS}, got "${env.RELEASE_AFTER_DAYS}"`);
   }
+  const lifecycleCheck = (env.LIFECYCLE_CHECK ?? 'evaluate').trim().toLowerCase() || 'evaluate';
+  if (lifecycleCheck !== 'off' && lifecycleCheck !== 'evaluate' && lifecycleCheck !== 'preview') {
+    problems.push(`LIFECYCLE_CHECK must be "off", "evaluate" or "preview", got "${env.LIFECYCLE_CHECK}"`);
+  }
+  const installText = (env.INSTALL_LIFECYCLE_SHIELD ?? 'false').trim().toLowerCase();
+  if (installText !== 'true' && installText !== 'false') problems.push(`INSTALL_LIFECYCLE_SHIELD must be "true" or "false", got "${env.INSTALL_LIFECYCLE_SHIELD}"`);
   if (problems.length || !base) throw new Error(`invalid configuration: ${problems.join('; ')}`);
-  return { ...base, ...(releaseAfterDays > 0 ? { releaseAfterDays } : {}) };
+  return {
+    ...base,
+    ...(releaseAfterDays > 0 ? { releaseAfterDays } : {}),
+    lifecycleCheck: lifecycleCheck as 'off' | 'evaluate' | 'preview',
+    installLifecycleShield: installText === 'true',
+  };
 }

@@ -9,9 +9,11 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, ScheduledEvent } from 'aws-lambda';
 import { EcrAdapter } from '../adapters/ecr';
+import { EcrLifecycleAdapter } from '../adapters/ecr-lifecycle';
 import { inventoryFor } from '../adapters/inventory';
 import { SnsAlertAdapter } from '../adapters/sns';
 import type { GuardLogger, GuardMetrics } from '../core/guard';
+import type { LifecyclePolicyPort } from '../core/lifecycle-risk';
 import type { AlertPort, InventoryPort } from '../core/ports';
 import { reconcileAccount, type ReconcileOutcome, type ReconcileSettings } from '../core/reconcile';
 import type { ReconcileCheckpoint, ReconcileEcrPort } from '../core/reconcile-ports';
@@ -24,6 +26,8 @@ export interface ReconcileHandlerDependencies {
   readonly alerts: AlertPort;
   readonly logger: GuardLogger;
   readonly metrics?: GuardMetrics;
+  /** repository lifecycle policies, for the lifecycle-risk check */
+  readonly lifecycle?: LifecyclePolicyPort;
   /** a persistent cursor; without one the start rotates with the scheduled time */
   readonly checkpoint?: ReconcileCheckpoint;
   /** repositories handled at once @default 4 */
@@ -63,6 +67,7 @@ export async function runReconcile(
       alerts: deps.alerts,
       logger: deps.logger,
       ...(deps.metrics ? { metrics: deps.metrics } : {}),
+      ...(deps.lifecycle ? { lifecycle: deps.lifecycle } : {}),
       ...(deps.checkpoint ? { checkpoint: deps.checkpoint } : {}),
       ...(context ? { remainingTimeMs: () => context.getRemainingTimeInMillis() } : {}),
       ...(deps.concurrency ? { concurrency: deps.concurrency } : {}),
@@ -82,6 +87,7 @@ function wireFromEnvironment() {
     settings,
     deps: {
       ecr: new EcrAdapter(),
+      lifecycle: new EcrLifecycleAdapter(),
       alerts: new SnsAlertAdapter(settings.topicArn),
       inventoryFor: (accountId: string, region: string) => inventoryFor(accountId, region),
       logger,
