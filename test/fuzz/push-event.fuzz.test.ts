@@ -184,7 +184,6 @@ describe('parsePushRecord under fuzzing', () => {
   });
 
   // Found by fuzzing (defensive: SQS never hands Lambda a null record, but the parser promises never to throw):
-  // push-event.ts reads `record.body` before checking that `record` is an object. Flip to `it` once fixed.
   it('turns a record that is not an object into a reason, not a TypeError', () => {
     for (const bad of [null, undefined, 42, 'text', []]) {
       expect(() => parsePushRecord(bad as unknown as QueueRecord)).not.toThrow();
