@@ -27,6 +27,10 @@ export interface DigestGuardConfig {
   readonly reconcileSchedule?: string;
   /** Release protections after this many days unused (0 = never); the construct's default (never) when absent. */
   readonly releaseAfterDays?: number;
+  /** `off`, `evaluate` or `preview`; the construct's default (`evaluate`) when absent. */
+  readonly lifecycleCheck?: 'off' | 'evaluate' | 'preview';
+  /** Opt-in: add the shield rule to lifecycle policies at risk; the construct's default (false) when absent. */
+  readonly installLifecycleShield?: boolean;
 }
 
 /** The context keys the app reads. */
@@ -38,6 +42,8 @@ export const CONTEXT_KEYS = {
   reconcile: 'reconcile',
   reconcileSchedule: 'reconcileSchedule',
   releaseAfterDays: 'releaseAfterDays',
+  lifecycleCheck: 'lifecycleCheck',
+  installLifecycleShield: 'installLifecycleShield',
 } as const;
 
 /** Thrown with every problem found, one per line, so a user fixes them in one pass. */
@@ -114,6 +120,19 @@ export function configFromContext(read: (key: string) => unknown): DigestGuardCo
     if (problem) problems.push(`${CONTEXT_KEYS.releaseAfterDays} ${problem}`);
   }
 
+  const rawLifecycleCheck = read(CONTEXT_KEYS.lifecycleCheck);
+  let lifecycleCheck: 'off' | 'evaluate' | 'preview' | undefined;
+  if (rawLifecycleCheck !== undefined && rawLifecycleCheck !== null) {
+    const value = typeof rawLifecycleCheck === 'string' ? rawLifecycleCheck.trim() : rawLifecycleCheck;
+    if (value === 'off' || value === 'evaluate' || value === 'preview') lifecycleCheck = value;
+    else problems.push(`${CONTEXT_KEYS.lifecycleCheck} must be off, evaluate or preview, got ${JSON.stringify(rawLifecycleCheck)}`);
+  }
+  const rawShield = read(CONTEXT_KEYS.installLifecycleShield);
+  const installLifecycleShield = rawShield === undefined || rawShield === null ? undefined : booleanValue(rawShield, CONTEXT_KEYS.installLifecycleShield, problems);
+  if (installLifecycleShield && (reconcile === false || lifecycleCheck === 'off')) {
+    problems.push(`${CONTEXT_KEYS.installLifecycleShield} is true but the shield is installed only by the reconcile's lifecycle check; turn on ${CONTEXT_KEYS.reconcile} and ${CONTEXT_KEYS.lifecycleCheck}`);
+  }
+
   if (reconcile === false) {
     if (reconcileSchedule !== undefined) {
       problems.push(`${CONTEXT_KEYS.reconcileSchedule} is set but ${CONTEXT_KEYS.reconcile} is false; drop one of them`);
@@ -136,6 +155,8 @@ export function configFromContext(read: (key: string) => unknown): DigestGuardCo
     ...(reconcile !== undefined ? { reconcile } : {}),
     ...(reconcileSchedule !== undefined ? { reconcileSchedule } : {}),
     ...(releaseAfterDays !== undefined ? { releaseAfterDays } : {}),
+    ...(lifecycleCheck !== undefined ? { lifecycleCheck } : {}),
+    ...(installLifecycleShield !== undefined ? { installLifecycleShield } : {}),
   };
 }
 

@@ -31,6 +31,8 @@ export class DigestGuardStack extends Stack {
         ? { reconcileSchedule: events.Schedule.expression(config.reconcileSchedule) }
         : {}),
       ...(config.releaseAfterDays !== undefined ? { releaseAfterDays: config.releaseAfterDays } : {}),
+      ...(config.lifecycleCheck !== undefined ? { lifecycleCheck: config.lifecycleCheck } : {}),
+      ...(config.installLifecycleShield !== undefined ? { installLifecycleShield: config.installLifecycleShield } : {}),
     });
   }
 }

@@ -135,7 +135,28 @@ export interface DigestGuardProps {
    * cost a rollback
    */
   readonly releaseAfterDays?: number;
+
+  /**
+   * How the reconcile looks for lifecycle rules that can still expire or archive a protected in-use image
+   * (a protective tag only beats rules that select untagged images): `evaluate` reads each in-use
+   * repository's policy (`ecr:GetLifecyclePolicy`); `preview` also runs ECR's lifecycle policy preview where
+   * the evaluation finds a risk (`ecr:StartLifecyclePolicyPreview`, `ecr:GetLifecyclePolicyPreview`);
+   * `off` skips it. Only with `reconcile`.
+   * @default 'evaluate'
+   */
+  readonly lifecycleCheck?: DigestGuardLifecycleCheck;
+
+  /**
+   * Opt-in: where the lifecycle check finds a risk, add a top-priority rule that keeps the protective tags
+   * to the repository's lifecycle policy, keeping every existing rule and their order
+   * (`ecr:PutLifecyclePolicy`, granted only then). Never in dry run; each install is alerted.
+   * @default false
+   */
+  readonly installLifecycleShield?: boolean;
 }
+
+/** How the reconcile checks lifecycle policies (see `lifecycleCheck`). */
+export type DigestGuardLifecycleCheck = 'off' | 'evaluate' | 'preview';
 
 /** The alarms the construct creates; each notifies the alert topic. */
 export interface DigestGuardAlarms {
@@ -350,7 +371,11 @@ export class DigestGuard extends Construct {
         entry: RECONCILE_HANDLER_ENTRY,
         timeout: RECONCILE_TIMEOUT,
         // readReconcileHandlerConfig: unset or 0 means never release; written out so the console shows it.
-        environment: { RELEASE_AFTER_DAYS: String(settings.releaseAfterDays) },
+        environment: {
+          RELEASE_AFTER_DAYS: String(settings.releaseAfterDays),
+          LIFECYCLE_CHECK: settings.lifecycleCheck,
+          INSTALL_LIFECYCLE_SHIELD: String(settings.installLifecycleShield),
+        },
         asyncInvocation: {
           retryAttempts: RECONCILE_RETRY_ATTEMPTS,
           maxEventAge: RECONCILE_MAX_EVENT_AGE,
@@ -377,6 +402,7 @@ export class DigestGuard extends Construct {
 
       this.grantProtect(reconcile.role, settings.repositories);
       this.grantReconcileChanges(reconcile.role, settings.repositories, settings.releaseAfterDays > 0);
+      this.grantLifecycleCheck(reconcile.role, settings);
       this.grantInventoryReads(reconcile.role);
       this.topic.grantPublish(reconcile.role);
       this.acknowledgeWildcards(reconcile.role, settings.repositories.length === 0);
@@ -576,6 +602,22 @@ export class DigestGuard extends Construct {
   }
 
   /**
+   * The lifecycle check, on the repositories in scope: read the policy; with `preview`, run ECR's preview
+   * of it; with the opt-in shield, put the policy with the shield rule added.
+   * See: https://docs.aws.amazon.com/AmazonECR/latest/userguide/LifecyclePolicies.html
+   */
+  private grantLifecycleCheck(role: iam.Role, settings: ResolvedSettings): void {
+    if (settings.lifecycleCheck === 'off') return;
+    const actions = ['ecr:GetLifecyclePolicy'];
+    if (settings.lifecycleCheck === 'preview') actions.push('ecr:StartLifecyclePolicyPreview', 'ecr:GetLifecyclePolicyPreview');
+    role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'CheckLifecyclePoliciesInScope', actions, resources: this.repositoryArns(settings.repositories) }));
+    if (!settings.installLifecycleShield) return;
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ sid: 'InstallLifecycleShieldInScope', actions: ['ecr:PutLifecyclePolicy'], resources: this.repositoryArns(settings.repositories) }),
+    );
+  }
+
+  /**
    * ECS and Lambda: read what runs, for the in-use inventory both functions take.
    * See: https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerservice.html
    * See: https://docs.aws.amazon.com/service-authorization/latest/reference/list_awslambda.html
@@ -729,7 +771,11 @@ interface ResolvedSettings {
   readonly reconcile: boolean;
   readonly reconcileSchedule: events.Schedule;
   readonly releaseAfterDays: number;
+  readonly lifecycleCheck: DigestGuardLifecycleCheck;
+  readonly installLifecycleShield: boolean;
 }
+
+const LIFECYCLE_CHECKS: readonly DigestGuardLifecycleCheck[] = ['off', 'evaluate', 'preview'];
 
 function wholeSecondsWithin(duration: Duration, minSeconds: number, maxSeconds: number): boolean {
   const millis = duration.toMilliseconds();
@@ -812,6 +858,18 @@ function validateProps(props: DigestGuardProps): ResolvedSettings {
     fail('releaseAfterDays', `is ${releaseAfterDays} but reconcile is false; protections are released only by the scheduled reconcile`);
   }
 
+  const lifecycleCheck = props.lifecycleCheck ?? 'evaluate';
+  if (!LIFECYCLE_CHECKS.includes(lifecycleCheck)) {
+    fail('lifecycleCheck', `must be one of ${LIFECYCLE_CHECKS.join(', ')}, got ${String(lifecycleCheck)}`);
+  }
+  const installLifecycleShield = props.installLifecycleShield ?? false;
+  if (installLifecycleShield && (!reconcile || lifecycleCheck === 'off')) {
+    fail('installLifecycleShield', 'is true but the shield is installed only by the reconcile\'s lifecycle check; turn on reconcile and lifecycleCheck');
+  }
+  if (!reconcile && props.lifecycleCheck !== undefined) {
+    fail('lifecycleCheck', 'is set but reconcile is false; drop one of them');
+  }
+
   return {
     alertEmails,
     tagPrefix,
@@ -827,5 +885,7 @@ function validateProps(props: DigestGuardProps): ResolvedSettings {
     reconcile,
     reconcileSchedule,
     releaseAfterDays,
+    lifecycleCheck,
+    installLifecycleShield,
   };
 }

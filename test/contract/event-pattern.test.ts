@@ -59,7 +59,7 @@ function ecrEvent(changes: Partial<Record<string, string | undefined>>): { sourc
 
 const PROTECTIVE_TAG = `digest-guard-sha256-${'9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08'}`;
 
-/** The `EventPattern` of the single `AWS::Events::Rule` of the deployed stack, synthesized with `config`. */
+/** The `EventPattern` of the push rule (the one rule with a pattern; the reconcile rule is a schedule). */
 function synthesizedPushPattern(config: Partial<DigestGuardConfig>): unknown {
   // Bundling is skipped: the pattern does not depend on the function's code, and esbuild would only slow
   // this file down. (`aws:cdk:bundling-stacks: []` is the CDK's own switch for that.)
@@ -68,7 +68,9 @@ function synthesizedPushPattern(config: Partial<DigestGuardConfig>): unknown {
     env: { account: '123456789012', region: 'us-east-1' },
     config: { alertEmails: ['platform-team@example.com'], repositories: [], dryRun: false, ...config },
   });
-  const rules = Object.values(Template.fromStack(stack).findResources('AWS::Events::Rule'));
+  const rules = Object.values(Template.fromStack(stack).findResources('AWS::Events::Rule')).filter(
+    (rule) => (rule as { Properties: { EventPattern?: unknown } }).Properties.EventPattern !== undefined,
+  );
   expect(rules).toHaveLength(1);
   return (rules[0] as { Properties: { EventPattern: unknown } }).Properties.EventPattern;
 }

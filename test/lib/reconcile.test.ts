@@ -129,6 +129,8 @@ describe('DigestGuard reconcile with defaults (every repository, release off)', 
         DRY_RUN: 'false',
         REPOSITORIES: '',
         RELEASE_AFTER_DAYS: '0',
+        LIFECYCLE_CHECK: 'evaluate',
+        INSTALL_LIFECYCLE_SHIELD: 'false',
         POWERTOOLS_SERVICE_NAME: 'ecr-digest-guard',
         POWERTOOLS_METRICS_NAMESPACE: 'EcrDigestGuard',
         POWERTOOLS_LOG_LEVEL: 'INFO',
@@ -243,11 +245,12 @@ describe('DigestGuard reconcile with defaults (every repository, release off)', 
       });
     });
 
-    it('may protect and restore in every repository of its account and region, and release nothing', () => {
+    it('may protect, restore and read lifecycle policies in every repository of its account and region, and release nothing', () => {
       const statements = reconcileStatements(s);
       expect(ecrActionsOf(statements)).toEqual([
         'ecr:BatchGetImage',
         'ecr:DescribeImages',
+        'ecr:GetLifecyclePolicy',
         'ecr:PutImage',
         'ecr:UpdateImageStorageClass',
       ]);
@@ -256,8 +259,10 @@ describe('DigestGuard reconcile with defaults (every repository, release off)', 
       }
     });
 
-    it('grants BatchDeleteImage and DescribeRepositories to no role when release is off', () => {
+    it('grants BatchDeleteImage and DescribeRepositories to no role when release is off, and never changes lifecycle policies by default', () => {
       const everyAction = iamPolicyStatements(s.template).flatMap(actionsOf);
+      expect(everyAction).not.toContain('ecr:PutLifecyclePolicy');
+      expect(everyAction).not.toContain('ecr:StartLifecyclePolicyPreview');
       expect(everyAction).not.toContain('ecr:BatchDeleteImage');
       expect(everyAction).not.toContain('ecr:DescribeRepositories');
     });
@@ -307,6 +312,7 @@ describe('DigestGuard reconcile with release on, every repository', () => {
       'ecr:BatchGetImage',
       'ecr:DescribeImages',
       'ecr:DescribeRepositories',
+      'ecr:GetLifecyclePolicy',
       'ecr:PutImage',
       'ecr:UpdateImageStorageClass',
     ]);
@@ -372,6 +378,7 @@ describe('DigestGuard reconcile with release on, named repositories, a cron sche
       'ecr:BatchDeleteImage',
       'ecr:BatchGetImage',
       'ecr:DescribeImages',
+      'ecr:GetLifecyclePolicy',
       'ecr:PutImage',
       'ecr:UpdateImageStorageClass',
     ]);
@@ -379,6 +386,35 @@ describe('DigestGuard reconcile with release on, named repositories, a cron sche
       expect(resourcesOf(statement)).toEqual([ecrRepositoryArn(s.stack, 'app'), ecrRepositoryArn(s.stack, 'team/api')]);
     }
     expect(JSON.stringify(iamPolicyStatements(s.template))).not.toContain('repository/*');
+  });
+});
+
+describe('DigestGuard reconcile with the lifecycle preview and the opt-in shield install, named repositories', () => {
+  let s: Synthesized;
+  beforeAll(() => {
+    s = synthesize({ repositories: ['app'], lifecycleCheck: 'preview', installLifecycleShield: true }, { bundle: false });
+  });
+
+  it('tells the function the check mode and the opt-in', () => {
+    expect(reconcileFunctionProperties(s).Environment.Variables).toMatchObject({ LIFECYCLE_CHECK: 'preview', INSTALL_LIFECYCLE_SHIELD: 'true' });
+  });
+
+  it('may preview and put lifecycle policies of the named repositories only, and the push role may not', () => {
+    const statements = reconcileStatements(s);
+    for (const action of ['ecr:GetLifecyclePolicy', 'ecr:StartLifecyclePolicyPreview', 'ecr:GetLifecyclePolicyPreview', 'ecr:PutLifecyclePolicy']) {
+      const granted = withAction(statements, action);
+      expect(granted, action).toHaveLength(1);
+      expect(resourcesOf(granted[0]!)).toEqual([ecrRepositoryArn(s.stack, 'app')]);
+    }
+    expect(pushStatements(s).flatMap(actionsOf).filter((a) => a.includes('Lifecycle'))).toEqual([]);
+  });
+});
+
+describe('DigestGuard reconcile with the lifecycle check off', () => {
+  it('grants no lifecycle action', () => {
+    const s = synthesize({ lifecycleCheck: 'off' }, { bundle: false });
+    expect(reconcileFunctionProperties(s).Environment.Variables.LIFECYCLE_CHECK).toBe('off');
+    expect(iamPolicyStatements(s.template).flatMap(actionsOf).filter((a) => a.includes('Lifecycle'))).toEqual([]);
   });
 });
 
@@ -427,6 +463,9 @@ describe('DigestGuard reconcile prop validation', () => {
     ['a rate with the wrong plural', { reconcileSchedule: events.Schedule.expression('rate(6 hour)') }, /^DigestGuard: reconcileSchedule "rate\(6 hour\)" must use the singular unit for 1 and the plural above/],
     ['a five-field cron', { reconcileSchedule: events.Schedule.expression('cron(0 */6 * * ?)') }, /^DigestGuard: reconcileSchedule "cron\(0 \*\/6 \* \* \?\)" must have six fields/],
     ['a cron with both day fields set', { reconcileSchedule: events.Schedule.expression('cron(0 6 * * MON *)') }, /^DigestGuard: reconcileSchedule "cron\(0 6 \* \* MON \*\)" must have \? in exactly one of day-of-month and day-of-week$/],
+    ['an unknown lifecycle check', { lifecycleCheck: 'sometimes' as never }, /^DigestGuard: lifecycleCheck must be one of off, evaluate, preview, got sometimes$/],
+    ['a shield install without the check', { lifecycleCheck: 'off', installLifecycleShield: true }, /^DigestGuard: installLifecycleShield is true but the shield is installed only by the reconcile's lifecycle check; turn on reconcile and lifecycleCheck$/],
+    ['a lifecycle check without the reconcile', { reconcile: false, lifecycleCheck: 'preview' }, /^DigestGuard: lifecycleCheck is set but reconcile is false; drop one of them$/],
     ['something that is no schedule', { reconcileSchedule: events.Schedule.expression('every 6 hours') }, /^DigestGuard: reconcileSchedule "every 6 hours" is not a schedule expression: use rate\(6 hours\) or cron\(0 \*\/6 \* \* \? \*\)$/],
   ])('refuses %s, naming the prop', (_case, props, message) => {
     expect(build(props)).toThrow(message);
