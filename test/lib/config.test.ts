@@ -144,6 +144,20 @@ describe('configFromContext', () => {
     });
   });
 
+  it('reads the lifecycle check and the opt-in shield, and refuses a shield without a check', () => {
+    expect(configFromContext(contextOf({ alertEmail: 'a@example.com', lifecycleCheck: 'preview', installLifecycleShield: 'true' }))).toMatchObject({
+      lifecycleCheck: 'preview',
+      installLifecycleShield: true,
+    });
+    expect(configFromContext(contextOf({ alertEmail: 'a@example.com' }))).not.toHaveProperty('lifecycleCheck');
+    expect(() => configFromContext(contextOf({ alertEmail: 'a@example.com', lifecycleCheck: 'always', installLifecycleShield: 'yes' }))).toThrow(
+      /lifecycleCheck must be off, evaluate or preview, got "always"[\s\S]*installLifecycleShield must be true or false, got "yes"/,
+    );
+    expect(() => configFromContext(contextOf({ alertEmail: 'a@example.com', lifecycleCheck: 'off', installLifecycleShield: true }))).toThrow(
+      /installLifecycleShield is true but the shield is installed only by the reconcile's lifecycle check/,
+    );
+  });
+
   it('refuses context values of the wrong type', () => {
     expect(problemsOf({ alertEmail: 42 })).toEqual(['alertEmail must be a comma-separated string or a list of strings, got 42']);
     expect(problemsOf({ alertEmail: 'a@example.com', tagPrefix: 7 })).toEqual(['tagPrefix must be a string, got 7']);
