@@ -601,6 +601,6 @@ function lifecycleSection(report: RepositoryReconcileReport): string[] {
   }
   if (report.shield?.outcome === 'installed') lines.push(`  Added the shield rule at the top of the lifecycle policy${report.shield.renumbered ? ' (the existing rules moved down one priority, order kept)' : ''}.`);
   else if (report.shield?.outcome === 'refused') lines.push(`  Did not add the shield rule: ${report.shield.reason}`);
-  else if (findings?.fix) lines.push(`  Fix: add this rule with the highest priority (the lowest rulePriority), keeping the others:`, `    ${findings.fix.ruleJson}`, `  ${findings.fix.note}`);
+  else if (findings?.fix) lines.push(`  Fix: add this rule with the highest priority (the lowest rulePriority), keeping the others:`, `    ${JSON.stringify(JSON.parse(findings.fix.ruleJson))}`, `  ${findings.fix.note}`);
   return lines;
 }
