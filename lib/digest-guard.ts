@@ -547,7 +547,8 @@ export class DigestGuard extends Construct {
   }
 
   /**
-   * ECR: read and re-put manifests only in the repositories in scope (the protect step both functions run).
+   * ECR: read and re-put manifests, and restore archived in-use images (UpdateImageStorageClass), only in
+   * the repositories in scope: the protect step both functions run.
    * Resource scoping follows the Service Authorization Reference; `*` only where an action has no
    * resource type there.
    * See: https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerregistry.html
@@ -560,11 +561,18 @@ export class DigestGuard extends Construct {
         resources: this.repositoryArns(repositories),
       }),
     );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'RestoreArchivedImagesInScope',
+        actions: ['ecr:UpdateImageStorageClass'],
+        resources: this.repositoryArns(repositories),
+      }),
+    );
   }
 
   /**
    * What only the reconcile changes, on the repository resource type as the reference lists for each:
-   * restoring archived images (UpdateImageStorageClass); with release on, removing a protective tag
+   * with release on, removing a protective tag
    * (BatchDeleteImage, by tag only) and, when no repositories are named, listing the registry's
    * repositories (DescribeRepositories), because release must also visit repositories nobody uses any
    * more. DescribeRepositories without names returns the repositories the caller may describe, so
@@ -574,15 +582,8 @@ export class DigestGuard extends Construct {
    * See: https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_DescribeRepositories.html
    */
   private grantReconcileChanges(role: iam.Role, repositories: readonly string[], release: boolean): void {
-    const inScope = this.repositoryArns(repositories);
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: 'RestoreArchivedImagesInScope',
-        actions: ['ecr:UpdateImageStorageClass'],
-        resources: inScope,
-      }),
-    );
     if (!release) return;
+    const inScope = this.repositoryArns(repositories);
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'ReleaseProtectiveTagsInScope',

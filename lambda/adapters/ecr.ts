@@ -22,23 +22,14 @@ import {
   type ImageFailure,
 } from '@aws-sdk/client-ecr';
 import { RepositoryNotFoundError } from '../core/errors';
-import type { ProtectOutcome } from '../core/ports';
-import type { ProtectedImage, ReconcileEcrPort, ReleaseOutcome, RestoreOutcome } from '../core/reconcile-ports';
+import type { ProtectOutcome, RestoreOutcome } from '../core/ports';
+import type { ProtectedImage, ReconcileEcrPort, ReleaseOutcome } from '../core/reconcile-ports';
 import type { Digest, ImageState } from '../core/types';
 import { defaultEcrClient } from './clients';
 import { chunks } from '../core/concurrency';
+import { ACCEPTED_MANIFEST_MEDIA_TYPES, INDEX_MANIFEST_MEDIA_TYPES } from '../core/manifest-media-types';
 
-/**
- * The manifest media types the guard can re-put byte for byte: Docker v2 manifest and manifest list, OCI
- * manifest and index. Asked for explicitly, because BatchGetImage otherwise answers with a Docker v2
- * manifest only. See: https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-retag.html
- */
-export const ACCEPTED_MANIFEST_MEDIA_TYPES: readonly string[] = [
-  'application/vnd.docker.distribution.manifest.v2+json',
-  'application/vnd.docker.distribution.manifest.list.v2+json',
-  'application/vnd.oci.image.manifest.v1+json',
-  'application/vnd.oci.image.index.v1+json',
-];
+export { ACCEPTED_MANIFEST_MEDIA_TYPES, INDEX_MANIFEST_MEDIA_TYPES } from '../core/manifest-media-types';
 
 /** `DescribeImages` and `BatchGetImage` take at most 100 image ids per call
  * (botocore/data/ecr/2015-09-21/service-2.json, shape `ImageIdentifierList`, max 100). */
@@ -48,12 +39,6 @@ export const ECR_IMAGE_IDS_PER_CALL = 100;
 const IMAGE_NOT_FOUND = 'ImageNotFound';
 /** `failureCode` of a BatchDeleteImage failure for a child manifest that an index still references. */
 const REFERENCED_BY_INDEX = 'ImageReferencedByManifestList';
-
-/** The manifest media types that reference other manifests by digest (`manifests[].digest`). */
-export const INDEX_MANIFEST_MEDIA_TYPES: readonly string[] = [
-  'application/vnd.docker.distribution.manifest.list.v2+json',
-  'application/vnd.oci.image.index.v1+json',
-];
 
 /** `DescribeImages`/`DescribeRepositories` page size: the model's maximum (`MaxResults` 1..1000). */
 export const ECR_MAX_PAGE_SIZE = 1000;

@@ -20,6 +20,17 @@ export interface ProtectedDigest {
   readonly how: 'tagged' | 'would-tag';
 }
 
+/** What the guard did about an archived in-use image (archived images cannot be pulled). */
+export interface RestoreResult {
+  readonly digest: Digest;
+  readonly consumers: readonly Consumer[];
+  readonly how: 'restore-started' | 'would-restore' | 'restore-in-progress' | 'restore-failed';
+  readonly detail?: string;
+}
+
+/** "Restoring an archived image takes up to about 20 minutes" (ECR archive, Nov 2025). */
+export const RESTORE_DELAY_TEXT = 'up to about 20 minutes';
+
 export interface RepositoryReport {
   readonly account: string;
   readonly region: string;
@@ -31,6 +42,8 @@ export interface RepositoryReport {
   readonly protected: readonly ProtectedDigest[];
   readonly gone: readonly { digest: Digest; consumers: readonly Consumer[] }[];
   readonly archived: readonly { digest: Digest; consumers: readonly Consumer[] }[];
+  /** what was done about each archived in-use image */
+  readonly restores: readonly RestoreResult[];
   /** digests the guard could not protect, with why (tag taken by another digest, unsupported media type) */
   readonly refused: readonly { digest: Digest; consumers: readonly Consumer[]; reason: string }[];
   readonly gaps: readonly string[];
@@ -46,6 +59,7 @@ export function buildRepositoryAlert(report: RepositoryReport): Alert | undefine
     ...(report.protected.some((p) => p.how === 'would-tag') ? ['would-protect'] : []),
     ...(report.gone.length ? ['digest-gone'] : []),
     ...(report.archived.length ? ['digest-archived'] : []),
+    ...(['restore-started', 'would-restore', 'restore-in-progress', 'restore-failed'] as const).filter((how) => report.restores.some((r) => r.how === how)),
     ...(report.refused.length ? ['protection-refused'] : []),
   ];
   return {
@@ -146,11 +160,17 @@ function textFor(report: RepositoryReport, severity: string): string {
     else lines.push(`  Added the protective tag ${p.tag} to ${shortDigest(p.digest)}: a lifecycle rule that expires untagged images can no longer delete it.`);
   }
   if (report.gone.length) lines.push('  Nothing: a deleted image cannot be restored by the guard.');
-  if (report.archived.length) lines.push('  Nothing yet: restoring archived images is not automatic in this version.');
+  for (const r of report.restores) {
+    if (r.how === 'restore-started') lines.push(`  Started restoring archived image ${shortDigest(r.digest)} (UpdateImageStorageClass to STANDARD): it can be pulled again in ${RESTORE_DELAY_TEXT}; until then new tasks of the workloads above fail.`);
+    else if (r.how === 'would-restore') lines.push(`  Dry run: would restore archived image ${shortDigest(r.digest)} (takes ${RESTORE_DELAY_TEXT}). Nothing was changed.`);
+    else if (r.how === 'restore-in-progress') lines.push(`  Restore in progress for ${shortDigest(r.digest)} (ACTIVATING, ${RESTORE_DELAY_TEXT} from when it started): not restored again.`);
+    else lines.push(`  Could not restore archived image ${shortDigest(r.digest)}: ${r.detail ?? 'unknown reason'}. Redeploy the workloads above to an active image.`);
+  }
   if (report.refused.length) lines.push('  Nothing: it never moves or overwrites a tag it did not create.');
   lines.push('', 'WHAT TO DO');
   if (report.gone.length) lines.push('  - NOW: redeploy the workloads above to an image that exists (push and deploy a new tag, or a digest that is in the repository).');
-  if (report.archived.length) lines.push('  - Restore the archived images (UpdateImageStorageClass to STANDARD; takes up to about 20 minutes) or redeploy to an active image.');
+  if (report.restores.some((r) => r.how !== 'restore-started' && r.how !== 'restore-in-progress')) lines.push(`  - Restore the archived images (UpdateImageStorageClass to STANDARD; takes ${RESTORE_DELAY_TEXT}) or redeploy to an active image.`);
+  if (report.archived.length) lines.push('  - Find the lifecycle rule that archives in-use images (a transition rule) and keep in-use images out of it (the scheduled reconcile\'s lifecycle check names such rules).');
   if (report.refused.length) lines.push('  - Check who created the conflicting tag, then tag the in-use image yourself or redeploy to a tagged image.');
   if (report.protected.length || report.gone.length) {
     lines.push('  - Stop reusing one mutable tag across deployments: use one tag per build (e.g. the commit SHA) or per environment,');
@@ -179,6 +199,7 @@ function jsonFor(report: RepositoryReport, severity: string, events: readonly st
     protected: report.protected,
     gone: report.gone,
     archived: report.archived,
+    restores: report.restores,
     refused: report.refused,
     gaps: report.gaps,
   };

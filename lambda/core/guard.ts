@@ -3,7 +3,8 @@
  * per repository, protect, alert. It returns which messages failed so the queue retries only those.
  * Everything here is deterministic given the ports, so it runs unchanged on the simulated account.
  */
-import { buildRepositoryAlert, type ProtectedDigest, type RepositoryReport } from './alert';
+import { buildRepositoryAlert, type ProtectedDigest, type RepositoryReport, type RestoreResult } from './alert';
+import { INDEX_MANIFEST_MEDIA_TYPES } from './manifest-media-types';
 import { mapWithConcurrency } from './concurrency';
 import { findUntaggedInUseDigests, type RepositoryFindings } from './decide';
 import { RepositoryNotFoundError } from './errors';
@@ -136,12 +137,13 @@ export interface ProtectionContext {
  */
 export async function protectInUseDigests(
   repository: string,
-  inUse: ReadonlyMap<Digest, readonly Consumer[]>,
+  inUseAsSeen: ReadonlyMap<Digest, readonly Consumer[]>,
   context: ProtectionContext,
   settings: GuardSettings,
   deps: Pick<GuardDependencies, 'ecr' | 'logger'>,
-): Promise<{ report: RepositoryReport; findings?: RepositoryFindings; states: readonly ImageState[] }> {
+): Promise<{ report: RepositoryReport; findings?: RepositoryFindings; states: readonly ImageState[]; inUse: ReadonlyMap<Digest, readonly Consumer[]> }> {
   const { logger } = deps;
+  let inUse = inUseAsSeen;
   const report = {
     account: context.account,
     region: context.region,
@@ -152,17 +154,19 @@ export async function protectInUseDigests(
     protected: [] as ProtectedDigest[],
     gone: [] as RepositoryReport['gone'][number][],
     archived: [] as RepositoryReport['archived'][number][],
+    restores: [] as RestoreResult[],
     refused: [] as RepositoryReport['refused'][number][],
     gaps: context.gaps,
   };
   if (inUse.size === 0) {
     logger.info('no workload uses this repository: nothing to protect', { repository });
-    return { report, states: [] };
+    return { report, states: [], inUse };
   }
 
   let states: ImageState[];
   try {
     states = await deps.ecr.describeDigests(repository, [...inUse.keys()]);
+    ({ inUse, states } = await withIndexChildren(repository, inUse, states, deps.ecr));
   } catch (error) {
     if (!(error instanceof RepositoryNotFoundError)) throw error;
     // The repository was deleted after the push: every in-use digest of it is gone.
@@ -171,6 +175,7 @@ export async function protectInUseDigests(
   const findings = findUntaggedInUseDigests(repository, inUse, states, settings.tagPrefix);
   report.gone.push(...findings.gone);
   report.archived.push(...findings.archived);
+  report.restores.push(...(await restoreArchived(repository, findings.archived, states, settings, deps)));
 
   for (const item of findings.toProtect) {
     const digestLog = { repository, digest: item.digest, tag: item.tag };
@@ -212,7 +217,7 @@ export async function protectInUseDigests(
     }
   }
   for (const g of report.gone) logger.error('an in-use digest is gone: the next task launch will fail; redeploy', { repository, digest: g.digest });
-  return { report, findings, states };
+  return { report, findings, states, inUse };
 }
 
 /**
@@ -238,4 +243,78 @@ export async function publishOrLog(alert: Alert, deps: Pick<GuardDependencies, '
     deps.metrics?.count('AlertPublishFailures', 1);
     return false;
   }
+}
+
+/**
+ * Adds what in-use image indexes reference: a multi-platform push leaves the per-platform manifests
+ * untagged, and no AWS document says a lifecycle rule spares the children of an index it does not expire
+ * (ECR only refuses a direct BatchDeleteImage of a referenced child: `ImageReferencedByManifestList`). So
+ * the children are protected like the index, with its consumers. Costs nothing for single-platform images:
+ * only digests whose media type is an index are read.
+ */
+export async function withIndexChildren(
+  repository: string,
+  inUse: ReadonlyMap<Digest, readonly Consumer[]>,
+  states: ImageState[],
+  ecr: EcrPort,
+): Promise<{ inUse: ReadonlyMap<Digest, readonly Consumer[]>; states: ImageState[] }> {
+  const indexes = states.filter((s) => s.present && INDEX_MANIFEST_MEDIA_TYPES.includes(s.manifestMediaType ?? '')).map((s) => s.digest);
+  if (indexes.length === 0) return { inUse, states };
+  const childrenOf = await ecr.referencedManifests(repository, indexes);
+  const expanded = new Map<Digest, readonly Consumer[]>(inUse);
+  for (const [index, children] of childrenOf) {
+    for (const child of children) {
+      const known = expanded.get(child) ?? [];
+      expanded.set(child, [...known, ...(inUse.get(index) ?? []).filter((c) => !known.includes(c))]);
+    }
+  }
+  const described = new Set(states.map((s) => s.digest));
+  const newChildren = [...expanded.keys()].filter((digest) => !described.has(digest));
+  const childStates = newChildren.length ? await ecr.describeDigests(repository, newChildren) : [];
+  return { inUse: expanded, states: [...states, ...childStates] };
+}
+
+/**
+ * Archived images cannot be pulled: an in-use one is restored (`UpdateImageStorageClass` to STANDARD, up to
+ * about 20 minutes); one already ACTIVATING is left to finish; dry run only says what it would do.
+ */
+async function restoreArchived(
+  repository: string,
+  archived: RepositoryFindings['archived'],
+  states: readonly ImageState[],
+  settings: GuardSettings,
+  deps: Pick<GuardDependencies, 'ecr' | 'logger'>,
+): Promise<RestoreResult[]> {
+  const restores: RestoreResult[] = [];
+  const stateOf = new Map(states.map((s) => [s.digest, s]));
+  for (const item of archived) {
+    const state = stateOf.get(item.digest);
+    if (state?.present && state.storageStatus === 'ACTIVATING') {
+      restores.push({ digest: item.digest, consumers: item.consumers, how: 'restore-in-progress' });
+      continue;
+    }
+    if (settings.dryRun) {
+      restores.push({ digest: item.digest, consumers: item.consumers, how: 'would-restore' });
+      continue;
+    }
+    const outcome = await deps.ecr.restoreArchivedImage(repository, item.digest);
+    if (outcome.outcome === 'restoring') {
+      deps.logger.error('restoring an archived image that is in use', { repository, digest: item.digest, status: outcome.status });
+      restores.push({ digest: item.digest, consumers: item.consumers, how: 'restore-started' });
+    } else {
+      deps.logger.error('could not restore an archived image that is in use', { repository, digest: item.digest, outcome });
+      restores.push({ digest: item.digest, consumers: item.consumers, how: 'restore-failed', detail: outcome.outcome === 'not-supported' ? outcome.reason : 'the image is gone' });
+    }
+  }
+  return restores;
+}
+
+/** The in-use digests of a repository with what in-use indexes reference (one DescribeImages per 100 first). */
+export async function inUseWithIndexChildren(
+  repository: string,
+  inUse: ReadonlyMap<Digest, readonly Consumer[]>,
+  ecr: EcrPort,
+): Promise<ReadonlyMap<Digest, readonly Consumer[]>> {
+  if (inUse.size === 0) return inUse;
+  return (await withIndexChildren(repository, inUse, await ecr.describeDigests(repository, [...inUse.keys()]), ecr)).inUse;
 }

@@ -30,7 +30,21 @@ export interface EcrPort {
    * @throws RepositoryNotFoundError when the repository does not exist
    */
   addProtectiveTag(repository: string, digest: Digest, tag: string): Promise<ProtectOutcome>;
+  /**
+   * For each of `digests` that is an image index or manifest list: the digests it references. Single
+   * manifests and missing digests are left out.
+   */
+  referencedManifests(repository: string, digests: readonly Digest[]): Promise<Map<Digest, Digest[]>>;
+  /** Starts restoring an archived image to the standard storage class (`UpdateImageStorageClass`). */
+  restoreArchivedImage(repository: string, digest: Digest): Promise<RestoreOutcome>;
 }
+
+export type RestoreOutcome =
+  /** `UpdateImageStorageClass` to STANDARD accepted; the image is ACTIVATING (or already ACTIVE) */
+  | { readonly outcome: 'restoring'; readonly status: string }
+  | { readonly outcome: 'image-missing' }
+  /** `ImageStorageClassUpdateNotSupportedException`: ECR refuses this transition */
+  | { readonly outcome: 'not-supported'; readonly reason: string };
 
 export interface InventoryPort {
   /** One complete, fresh inventory of the digests in use in this account and region. */

@@ -1,7 +1,7 @@
 /**
  * What the scheduled reconcile needs from AWS beyond the push path's ports: listing repositories and
- * protective tags, reading what an image index references, releasing a protective tag and restoring an
- * archived image. The ECR adapter implements them next to the push path's calls.
+ * protective tags, and releasing a protective tag. The ECR adapter implements them next to the push
+ * path's calls.
  */
 import type { EcrPort } from './ports';
 import type { Digest } from './types';
@@ -26,21 +26,9 @@ export type ReleaseOutcome =
   /** ECR refused: the image is a child of an index that stays (`ImageReferencedByManifestList`) */
   | { readonly outcome: 'referenced-by-index'; readonly reason: string };
 
-export type RestoreOutcome =
-  /** `UpdateImageStorageClass` to STANDARD accepted; the image is ACTIVATING (or already ACTIVE) */
-  | { readonly outcome: 'restoring'; readonly status: string }
-  | { readonly outcome: 'image-missing' }
-  /** `ImageStorageClassUpdateNotSupportedException`: ECR refuses this transition */
-  | { readonly outcome: 'not-supported'; readonly reason: string };
-
 export interface ReconcileEcrPort extends EcrPort {
   /** Every repository of the registry (all pages). */
   listRepositories(): Promise<string[]>;
-  /**
-   * For each of `digests` that is an image index or manifest list: the digests it references. Digests that
-   * are single manifests, or missing, are left out.
-   */
-  referencedManifests(repository: string, digests: readonly Digest[]): Promise<Map<Digest, Digest[]>>;
   /** Images of the repository with a tag for which `isProtective` is true (all pages). */
   listProtectedImages(repository: string, isProtective: (tag: string) => boolean): Promise<ProtectedImage[]>;
   /**
@@ -48,8 +36,6 @@ export interface ReconcileEcrPort extends EcrPort {
    * Removing an image's last tag deletes the image.
    */
   releaseProtectiveTag(repository: string, digest: Digest, tag: string): Promise<ReleaseOutcome>;
-  /** Starts restoring an archived image to the standard storage class. */
-  restoreArchivedImage(repository: string, digest: Digest): Promise<RestoreOutcome>;
 }
 
 /**

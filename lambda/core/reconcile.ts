@@ -11,11 +11,11 @@
  */
 import { buildRepositoryAlert, type RepositoryReport } from './alert';
 import { mapWithConcurrency } from './concurrency';
-import { protectInUseDigests, publishOrLog, type GuardLogger, type GuardMetrics } from './guard';
+import { inUseWithIndexChildren, protectInUseDigests, publishOrLog, type GuardLogger, type GuardMetrics } from './guard';
 import type { Alert, AlertPort, InventoryPort } from './ports';
 import { assessLifecycleRisk, installShieldRule, type InstallOutcome, type InUseImage, type LifecycleFindings, type LifecyclePolicyPort } from './lifecycle-risk';
 import { isProtectiveTag, protectiveTagFor, shortDigest } from './protective-tag';
-import type { ProtectedImage, ReconcileCheckpoint, ReconcileEcrPort, ReleaseOutcome, RestoreOutcome } from './reconcile-ports';
+import type { ProtectedImage, ReconcileCheckpoint, ReconcileEcrPort, ReleaseOutcome } from './reconcile-ports';
 import type { Consumer, Digest, GuardSettings, ImageState, Inventory } from './types';
 
 const DAY_MS = 86_400_000;
@@ -26,8 +26,6 @@ const DAY_MS = 86_400_000;
  */
 export const PULL_TIME_REFRESH_LAG_MS = DAY_MS;
 const GOLDEN_RATIO_CONJUGATE = (Math.sqrt(5) - 1) / 2;
-/** "Restoring an archived image takes up to about 20 minutes" (ECR archive, Nov 2025). */
-export const RESTORE_DELAY_TEXT = 'up to about 20 minutes';
 
 export interface ReconcileSettings extends GuardSettings {
   /**
@@ -85,17 +83,9 @@ export type ReleaseResult =
   | { readonly digest: Digest; readonly tag: string; readonly how: 'released' | 'would-release'; readonly imageDeleted: boolean; readonly lastUsedAt?: string }
   | { readonly digest: Digest; readonly tag: string; readonly how: 'kept'; readonly reason: string };
 
-export interface RestoreResult {
-  readonly digest: Digest;
-  readonly consumers: readonly Consumer[];
-  readonly how: 'restore-started' | 'would-restore' | 'restore-in-progress' | 'restore-failed';
-  readonly detail?: string;
-}
-
 export interface RepositoryReconcileReport {
   readonly repository: string;
   readonly protection: RepositoryReport;
-  readonly restores: readonly RestoreResult[];
   readonly releases: readonly ReleaseResult[];
   /** protective-looking tags that name another digest than the one they encode: never removed */
   readonly mismatched: readonly { digest: Digest; tag: string }[];
@@ -126,7 +116,6 @@ interface ReleaseCandidate {
 interface RepositoryWork {
   readonly repository: string;
   readonly protection: RepositoryReport;
-  readonly restores: RestoreResult[];
   readonly candidates: ReleaseCandidate[];
   readonly kept: ReleaseResult[];
   readonly mismatched: { digest: Digest; tag: string }[];
@@ -188,7 +177,6 @@ export async function reconcileAccount(run: ReconcileRun, settings: ReconcileSet
     const report: RepositoryReconcileReport = {
       repository: work.repository,
       protection: work.protection,
-      restores: work.restores,
       releases: [...(releasesByRepository.get(work.repository) ?? []), ...work.kept],
       mismatched: work.mismatched,
       ...(work.lifecycle ? { lifecycle: work.lifecycle } : {}),
@@ -200,7 +188,7 @@ export async function reconcileAccount(run: ReconcileRun, settings: ReconcileSet
     if (await publishOrLog(alert, deps)) alertsPublished += 1;
     deps.metrics?.count('ProtectedDigests', work.protection.protected.filter((p) => p.how === 'tagged').length);
     deps.metrics?.count('ReleasedProtections', report.releases.filter((r) => r.how === 'released').length);
-    deps.metrics?.count('RestoresStarted', work.restores.filter((r) => r.how === 'restore-started').length);
+    deps.metrics?.count('RestoresStarted', work.protection.restores.filter((r) => r.how === 'restore-started').length);
   }
 
   if (notReached.length > 0) {
@@ -272,39 +260,16 @@ async function reconcileRepository(
   deps: ReconcileDependencies,
   now: Date,
 ): Promise<RepositoryWork> {
-  const inUse = await withIndexChildren(repository, inventory.byRepository.get(repository) ?? new Map(), deps.ecr);
-  const { report, findings, states } = await protectInUseDigests(
+  // The protect step adds what in-use image indexes reference, and restores archived in-use images.
+  const { report, states, inUse } = await protectInUseDigests(
     repository,
-    inUse,
+    inventory.byRepository.get(repository) ?? new Map(),
     { account: run.account, region: run.region, pushes: [], gaps: inventory.gaps },
     settings,
     deps,
   );
 
-  const restores: RestoreResult[] = [];
-  const stateOf = new Map(states.map((s) => [s.digest, s]));
-  for (const item of findings?.archived ?? []) {
-    const state = stateOf.get(item.digest);
-    const status = state?.present ? state.storageStatus : undefined;
-    if (status === 'ACTIVATING') {
-      restores.push({ digest: item.digest, consumers: item.consumers, how: 'restore-in-progress' });
-      continue;
-    }
-    if (settings.dryRun) {
-      restores.push({ digest: item.digest, consumers: item.consumers, how: 'would-restore' });
-      continue;
-    }
-    const outcome: RestoreOutcome = await deps.ecr.restoreArchivedImage(repository, item.digest);
-    if (outcome.outcome === 'restoring') {
-      deps.logger.error('restoring an archived image that is in use', { repository, digest: item.digest, status: outcome.status });
-      restores.push({ digest: item.digest, consumers: item.consumers, how: 'restore-started' });
-    } else {
-      deps.logger.error('could not restore an archived image that is in use', { repository, digest: item.digest, outcome });
-      restores.push({ digest: item.digest, consumers: item.consumers, how: 'restore-failed', detail: outcome.outcome === 'not-supported' ? outcome.reason : 'the image is gone' });
-    }
-  }
-
-  const work: RepositoryWork = { repository, protection: report, restores, candidates: [], kept: [], mismatched: [] };
+  const work: RepositoryWork = { repository, protection: report, candidates: [], kept: [], mismatched: [] };
   await checkLifecycleRisk(work, states, settings, deps);
   if ((settings.releaseAfterDays ?? 0) > 0) await findReleaseCandidates(work, inUse, settings, deps, now);
   return work;
@@ -352,28 +317,6 @@ async function checkLifecycleRisk(
     deps.logger.error('could not check the lifecycle policy; protection is unaffected', { repository: work.repository, error });
     deps.metrics?.count('LifecycleCheckFailures', 1);
   }
-}
-
-/**
- * The in-use digests plus every manifest an in-use index references, with the index's consumers.
- * No AWS document says a lifecycle rule spares the children of an index it does not expire (ECR only
- * refuses a direct BatchDeleteImage of a referenced child, failure `ImageReferencedByManifestList`), and a
- * multi-platform push leaves the children untagged: so they are protected like the index itself.
- */
-async function withIndexChildren(
-  repository: string,
-  inUse: ReadonlyMap<Digest, readonly Consumer[]>,
-  ecr: ReconcileEcrPort,
-): Promise<ReadonlyMap<Digest, readonly Consumer[]>> {
-  if (inUse.size === 0) return inUse;
-  const childrenOf = await ecr.referencedManifests(repository, [...inUse.keys()]);
-  if (childrenOf.size === 0) return inUse;
-  const expanded = new Map<Digest, readonly Consumer[]>(inUse);
-  for (const [index, children] of childrenOf) {
-    const consumers = inUse.get(index) ?? [];
-    for (const child of children) expanded.set(child, [...(expanded.get(child) ?? []), ...consumers.filter((c) => !(expanded.get(child) ?? []).includes(c))]);
-  }
-  return expanded;
 }
 
 async function findReleaseCandidates(
@@ -440,7 +383,7 @@ async function releaseCandidates(
     const list: ReleaseResult[] = [];
     results.set(work.repository, list);
     try {
-      const inUseNow = await withIndexChildren(work.repository, fresh.byRepository.get(work.repository) ?? new Map(), deps.ecr);
+      const inUseNow = await inUseWithIndexChildren(work.repository, fresh.byRepository.get(work.repository) ?? new Map(), deps.ecr);
       for (const candidate of work.candidates) list.push(await releaseOne(work.repository, candidate, inUseNow, settings, deps));
     } catch (error) {
       deps.logger.error('could not release protective tags of a repository', { repository: work.repository, error });
@@ -487,7 +430,7 @@ async function releaseOne(
 
 /**
  * The repository's alert: the push path's alert (`buildRepositoryAlert`) for protection, gone and
- * archived digests, with a section for what only the reconcile does (restores, releases); a release-only
+ * archived digests (restores included), with a section for what only the reconcile does (releases, lifecycle); a release-only
  * change is an INFO alert of its own. Undefined when nothing changed.
  */
 export function buildReconcileAlert(report: RepositoryReconcileReport, settings: ReconcileSettings): Alert | undefined {
@@ -495,16 +438,6 @@ export function buildReconcileAlert(report: RepositoryReconcileReport, settings:
   const releases = report.releases.filter((r): r is Extract<ReleaseResult, { how: 'released' | 'would-release' }> => r.how !== 'kept');
   const lines: string[] = [];
   const events: string[] = [];
-  for (const r of report.restores) {
-    if (r.how === 'restore-started') lines.push(`  Started restoring archived image ${shortDigest(r.digest)} (UpdateImageStorageClass to STANDARD): it can be pulled again in ${RESTORE_DELAY_TEXT}; until then new tasks of the workloads above fail.`);
-    else if (r.how === 'would-restore') lines.push(`  Dry run: would restore archived image ${shortDigest(r.digest)} (takes ${RESTORE_DELAY_TEXT}). Nothing was changed.`);
-    else if (r.how === 'restore-in-progress') lines.push(`  Restore in progress for ${shortDigest(r.digest)} (ACTIVATING, ${RESTORE_DELAY_TEXT} from when it started): not restored again.`);
-    else lines.push(`  Could not restore archived image ${shortDigest(r.digest)}: ${r.detail ?? 'unknown reason'}. Redeploy the workloads above to an active image.`);
-  }
-  if (report.restores.some((r) => r.how === 'restore-started')) events.push('restore-started');
-  if (report.restores.some((r) => r.how === 'would-restore')) events.push('would-restore');
-  if (report.restores.some((r) => r.how === 'restore-in-progress')) events.push('restore-in-progress');
-  if (report.restores.some((r) => r.how === 'restore-failed')) events.push('restore-failed');
   for (const r of releases) {
     const verb = r.how === 'released' ? 'Released' : 'Dry run: would release';
     const effect = r.imageDeleted ? 'it was its last tag, so the image is deleted' : 'its other tags stay';
@@ -525,7 +458,6 @@ export function buildReconcileAlert(report: RepositoryReconcileReport, settings:
 
   const section = ['', 'SCHEDULED RECONCILE', ...lines].join('\n');
   const reconcileJson = {
-    restores: report.restores,
     releases: report.releases,
     mismatched: report.mismatched,
     ...(report.lifecycle ? { lifecycle: report.lifecycle } : {}),
@@ -541,7 +473,7 @@ export function buildReconcileAlert(report: RepositoryReconcileReport, settings:
       events: allEvents,
     };
   }
-  const severity = imminent.length ? 'CRITICAL' : report.mismatched.length || report.restores.length ? 'WARNING' : 'INFO';
+  const severity = imminent.length ? 'CRITICAL' : report.mismatched.length ? 'WARNING' : 'INFO';
   const p = report.protection;
   const released = releases.filter((r) => r.how === 'released').length;
   const subject =

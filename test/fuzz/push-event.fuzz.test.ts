@@ -112,6 +112,8 @@ function fakePorts() {
       tagged.push(`${repository}@${digest}:${tag}`);
       return { outcome: 'tagged' };
     },
+    referencedManifests: async () => new Map(),
+    restoreArchivedImage: async () => ({ outcome: 'image-missing' }),
   };
   const inventory: InventoryPort = {
     takeInventory: async () => ({ takenAt: new Date(), byRepository: new Map([['app', new Map([[DIGEST_A, [consumer]]])]]), gaps: [] }),

@@ -274,11 +274,11 @@ describe('DigestGuard with defaults (every repository)', () => {
   });
 
   describe('permissions', () => {
-    it('may read and re-put images in every repository of its account and region, and nothing else in ECR', () => {
+    it('may read and re-put images, and restore archived ones, in every repository of its account and region, and nothing else in ECR', () => {
       const ecrStatements = pushStatements(s).filter((st) => actionsOf(st).some((a) => a.startsWith('ecr:')));
-      expect(ecrStatements).toHaveLength(1);
-      expect(actionsOf(ecrStatements[0]!).sort()).toEqual(['ecr:BatchGetImage', 'ecr:DescribeImages', 'ecr:PutImage']);
-      expect(resourcesOf(ecrStatements[0]!)).toEqual([ecrRepositoryArn(s.stack, '*')]);
+      expect(ecrStatements).toHaveLength(2);
+      expect(ecrStatements.flatMap(actionsOf).sort()).toEqual(['ecr:BatchGetImage', 'ecr:DescribeImages', 'ecr:PutImage', 'ecr:UpdateImageStorageClass']);
+      for (const statement of ecrStatements) expect(resourcesOf(statement)).toEqual([ecrRepositoryArn(s.stack, '*')]);
     });
 
     it('grants no wildcard action anywhere, except the data-key family the SNS key grant names', () => {

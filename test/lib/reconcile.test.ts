@@ -267,8 +267,8 @@ describe('DigestGuard reconcile with defaults (every repository, release off)', 
       expect(everyAction).not.toContain('ecr:DescribeRepositories');
     });
 
-    it('leaves the push role as it was: no storage-class change, no delete', () => {
-      expect(ecrActionsOf(pushStatements(s))).toEqual(['ecr:BatchGetImage', 'ecr:DescribeImages', 'ecr:PutImage']);
+    it('gives the push role the protect step only: read, re-put, restore; no delete, no lifecycle', () => {
+      expect(ecrActionsOf(pushStatements(s))).toEqual(['ecr:BatchGetImage', 'ecr:DescribeImages', 'ecr:PutImage', 'ecr:UpdateImageStorageClass']);
     });
 
     it('reads ECS and Lambda with exactly the statements the push role has', () => {
@@ -324,8 +324,8 @@ describe('DigestGuard reconcile with release on, every repository', () => {
     }
   });
 
-  it('still gives the push role neither BatchDeleteImage nor UpdateImageStorageClass', () => {
-    expect(ecrActionsOf(pushStatements(s))).toEqual(['ecr:BatchGetImage', 'ecr:DescribeImages', 'ecr:PutImage']);
+  it('still gives the push role no BatchDeleteImage', () => {
+    expect(ecrActionsOf(pushStatements(s))).toEqual(['ecr:BatchGetImage', 'ecr:DescribeImages', 'ecr:PutImage', 'ecr:UpdateImageStorageClass']);
     expect(withAction(iamPolicyStatements(s.template), 'ecr:BatchDeleteImage')).toEqual(
       withAction(reconcileStatements(s), 'ecr:BatchDeleteImage'),
     );
@@ -441,7 +441,7 @@ describe('DigestGuard with the reconcile turned off', () => {
 
   it('grants no reconcile-only ECR action anywhere', () => {
     const everyAction = iamPolicyStatements(s.template).flatMap(actionsOf);
-    for (const action of ['ecr:BatchDeleteImage', 'ecr:UpdateImageStorageClass', 'ecr:DescribeRepositories']) {
+    for (const action of ['ecr:BatchDeleteImage', 'ecr:DescribeRepositories', 'ecr:GetLifecyclePolicy']) {
       expect(everyAction).not.toContain(action);
     }
   });

@@ -40,7 +40,12 @@ function movesTheDeployTag(account: SimulatedAccount): EcrPort['addProtectiveTag
 
 const withBrokenPut =
   (broken: (account: SimulatedAccount) => EcrPort['addProtectiveTag']) =>
-  (real: EcrPort, account: SimulatedAccount): EcrPort => ({ describeDigests: (r, d) => real.describeDigests(r, d), addProtectiveTag: broken(account) });
+  (real: EcrPort, account: SimulatedAccount): EcrPort => ({
+    describeDigests: (r, d) => real.describeDigests(r, d),
+    addProtectiveTag: broken(account),
+    referencedManifests: (r, d) => real.referencedManifests(r, d),
+    restoreArchivedImage: (r, d) => real.restoreArchivedImage(r, d),
+  });
 
 describe('the guard under faults, duplicates, reordering and concurrency', () => {
   it('keeps invariants (a)-(d) over random histories (fixed seed, 150 runs)', async () => {

@@ -169,7 +169,7 @@ describe('repositories and images that need care', () => {
     expect(alert!.body.email).toContain(squatter);
   });
 
-  it('protects an OCI image index, and the lifecycle pass keeps its children', async () => {
+  it('protects an OCI image index and the per-platform manifests it references', async () => {
     account.ecr.createRepository('multi');
     const amd = ociManifest({ seed: 'amd64' });
     const arm = ociManifest({ seed: 'arm64' });
@@ -184,6 +184,9 @@ describe('repositories and images that need care', () => {
     pushBuild('multi', 'prod', 'single-arch'); // the tag moves to a single-arch image
     await guard.deliverNewEvents();
     expect(tagsOf('multi', index.digest)).toEqual([protectiveTagFor(index.digest, 'digest-guard')]);
+    // No AWS document says a lifecycle rule spares an index's untagged children, so they are protected too.
+    expect(tagsOf('multi', amd.digest)).toEqual([protectiveTagFor(amd.digest, 'digest-guard')]);
+    expect(tagsOf('multi', arm.digest)).toEqual([protectiveTagFor(arm.digest, 'digest-guard')]);
     account.ecr.runLifecycleExpireUntagged('multi');
     expect(tagsOf('multi', amd.digest)).toBeDefined();
     expect(tagsOf('multi', arm.digest)).toBeDefined();
@@ -243,6 +246,21 @@ describe('repositories and images that need care', () => {
     expect(second.batchItemFailures).toEqual([]);
     expect(tagsOf('app', a)).toEqual([protectiveTagFor(a, 'digest-guard')]);
     expect(alertsOf(guard)).toHaveLength(1);
+  });
+});
+
+describe('archived images', () => {
+  it('restores an in-use image that a lifecycle transition archived, and pages with the restore delay', async () => {
+    const guard = guardOnSim(account);
+    const a = pushBuild('app', 'prod', 'build-1');
+    deployService('prod', 'web', 'app', 'prod');
+    account.ecr.archive('app', a);
+    pushBuild('app', 'prod', 'build-2');
+    await guard.deliverNewEvents();
+    expect(account.ecr.imagesOf('app').find((i) => i.digest === a)?.status).toBe('ACTIVATING');
+    const [alert] = alertsOf(guard);
+    expect(alert!.subject).toBe('ECR digest guard: CRITICAL: 1 in-use image archived in app');
+    expect(alert!.body.email).toMatch(/Started restoring archived image sha256:[a-f0-9]{12}… \(UpdateImageStorageClass to STANDARD\): it can be pulled again in up to about 20 minutes/);
   });
 });
 

@@ -18,6 +18,7 @@ const base: RepositoryReport = {
   protected: [{ digest: d('a'), tag: `digest-guard-sha256-${'a'.repeat(64)}`, consumers: [web], how: 'tagged' }],
   gone: [],
   archived: [],
+  restores: [],
   refused: [],
   gaps: [],
 };

@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { RepositoryNotFoundError } from '../../../lambda/core/errors';
 import { guardPushedRepositories, type GuardDependencies } from '../../../lambda/core/guard';
-import type { Alert, EcrPort, ProtectOutcome } from '../../../lambda/core/ports';
+import type { Alert, EcrPort, ProtectOutcome, RestoreOutcome } from '../../../lambda/core/ports';
 import { protectiveTagFor } from '../../../lambda/core/protective-tag';
 import type { Consumer, GuardSettings, ImageState, Inventory, PushEvent } from '../../../lambda/core/types';
 
@@ -32,6 +32,12 @@ class FakeEcr implements EcrPort {
     tags.push(tag);
     this.puts.push({ repository, digest, tag });
     return { outcome: 'tagged' };
+  }
+  async referencedManifests(): Promise<Map<string, string[]>> {
+    return new Map();
+  }
+  async restoreArchivedImage(): Promise<RestoreOutcome> {
+    return { outcome: 'image-missing' };
   }
 }
 
