@@ -101,7 +101,7 @@ async function main(): Promise<void> {
     mkdirSync(path.dirname(file), { recursive: true });
     const document = {
       date: new Date().toISOString(),
-      machine: { cpu: cpus[0]?.model ?? 'unknown', cores: cpus.length, memoryGb: Math.round(os.totalmem() / 2 ** 30), os: `${os.type()} ${os.release()} ${os.arch()}`, node: process.version },
+      machine: { cpu: cpus[0]?.model ?? 'unknown', cores: cpus.length, memoryGb: Math.round(os.totalmem() / 2 ** 30), os: `${os.type()} ${os.arch()}`, node: process.version },
       command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
       benchWallSeconds: Math.round(totalS),
       results,
