@@ -22,45 +22,18 @@ import {
   type Task,
 } from '@aws-sdk/client-ecs';
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { EcrLookup } from './contracts';
+import { FAKE_ACCOUNT, FAKE_REGION, FAKE_REGISTRY_HOST, FakeRegistry } from './fake-registry';
 import { SimEcs } from './ecs';
 import { populateFleet } from './fleet';
 import { createEcsThrottle } from './throttling';
 import { SimTransport } from './transport';
 
-const ACCOUNT = '111122223333';
-const REGION = 'eu-west-1';
-const HOST = `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com`;
+const ACCOUNT = FAKE_ACCOUNT;
+const REGION = FAKE_REGION;
+const HOST = FAKE_REGISTRY_HOST;
 const DIGEST_A = `sha256:${'a'.repeat(64)}`;
 const DIGEST_B = `sha256:${'b'.repeat(64)}`;
 const DIGEST_C = `sha256:${'c'.repeat(64)}`;
-
-/** A registry small enough to read in a test: tags that can move, digests that can disappear. */
-class FakeRegistry implements EcrLookup {
-  readonly registryHost = HOST;
-  private readonly tags = new Map<string, string>();
-  private readonly present = new Set<string>();
-
-  push(repository: string, tag: string, digest: string): this {
-    this.tags.set(`${repository}:${tag}`, digest);
-    this.present.add(`${repository}@${digest}`);
-    return this;
-  }
-
-  /** What a lifecycle rule that expires untagged images does. */
-  expire(repository: string, digest: string): void {
-    this.present.delete(`${repository}@${digest}`);
-  }
-
-  resolve(repository: string, reference: { tag?: string; digest?: string }): string | undefined {
-    if (reference.digest) return this.present.has(`${repository}@${reference.digest}`) ? reference.digest : undefined;
-    return this.tags.get(`${repository}:${reference.tag}`);
-  }
-
-  canPull(repository: string, digest: string): boolean {
-    return this.present.has(`${repository}@${digest}`);
-  }
-}
 
 let registry: FakeRegistry;
 let ecs: SimEcs;
