@@ -26,6 +26,7 @@ import type { EcrImageActionEvent } from '../sim/events';
 import { faultInjector, failImageIds, interleave, type FaultKind } from '../sim/faults';
 import { dockerManifest } from '../sim/manifests';
 import { SimQueue } from '../sim/queue';
+import { seededRandom } from '../sim/latency';
 import {
   auditGuard,
   checkAtMostOneAlertPerProtection,
@@ -161,17 +162,8 @@ export interface ScenarioResult {
   readonly stats: { readonly invocations: number; readonly deadLettered: number; readonly protections: number; readonly lifecycleDeletes: number };
 }
 
-/** A small deterministic generator (mulberry32) for the queue and the interleaving. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+/** The queue's and the interleaving's deterministic generator: the one the simulated clock uses. */
+export { seededRandom } from '../sim/latency';
 
 const silentLogger: GuardLogger = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
