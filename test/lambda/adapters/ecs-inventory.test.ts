@@ -20,6 +20,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { inFlightCounter, type InFlightStats } from '../../support/in-flight';
 import { EcsInventoryAdapter, countInventoryLowerBound } from '../../../lambda/adapters/ecs-inventory';
 import type { Inventory } from '../../../lambda/core/types';
 
@@ -114,26 +115,10 @@ function limit(ids: readonly unknown[] | undefined, max: number, call: string): 
   }
 }
 
-interface Stats {
-  inFlight: number;
-  maxInFlight: number;
-}
 
 /** Answers the mocked client from `account`; each answer arrives after `delayMs`. */
-function serve(account: FakeAccount, delayMs = 0): Stats {
-  const stats: Stats = { inFlight: 0, maxInFlight: 0 };
-  const answer =
-    <I, O>(fn: (input: I) => O) =>
-    async (input: I): Promise<O> => {
-      stats.inFlight++;
-      stats.maxInFlight = Math.max(stats.maxInFlight, stats.inFlight);
-      try {
-        await new Promise((resolve) => setTimeout(resolve, delayMs));
-        return fn(input);
-      } finally {
-        stats.inFlight--;
-      }
-    };
+function serve(account: FakeAccount, delayMs = 0): InFlightStats {
+  const { stats, answer } = inFlightCounter(delayMs);
   const cluster = (ref: string | undefined): FakeCluster => {
     const found = account.clusters.find((c) => c.arn === ref || c.arn.endsWith(`/${ref}`));
     if (!found) throw new ClusterNotFoundException({ message: 'Cluster not found.', ...meta });

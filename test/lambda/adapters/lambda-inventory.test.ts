@@ -26,6 +26,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { inFlightCounter, type InFlightStats } from '../../support/in-flight';
 import {
   LambdaInventoryAdapter,
   LIST_FUNCTIONS_PAGE_SIZE,
@@ -100,25 +101,9 @@ function page<T>(items: readonly T[], marker: string | undefined, maxItems: numb
   return { items: items.slice(start, end), next: end < items.length ? `marker-${end}` : undefined };
 }
 
-interface Stats {
-  inFlight: number;
-  maxInFlight: number;
-}
 
-function serve(account: FakeAccount, delayMs = 0): Stats {
-  const stats: Stats = { inFlight: 0, maxInFlight: 0 };
-  const answer =
-    <I, O>(fn: (input: I) => O) =>
-    async (input: I): Promise<O> => {
-      stats.inFlight++;
-      stats.maxInFlight = Math.max(stats.maxInFlight, stats.inFlight);
-      try {
-        await new Promise((resolve) => setTimeout(resolve, delayMs));
-        return fn(input);
-      } finally {
-        stats.inFlight--;
-      }
-    };
+function serve(account: FakeAccount, delayMs = 0): InFlightStats {
+  const { stats, answer } = inFlightCounter(delayMs);
   const lookup = (ref: string | undefined): FakeFunction => {
     const name = ref?.startsWith('arn:') ? ref.split(':')[6] : ref;
     const fn = account.functions.find((f) => f.name === name);
