@@ -8,6 +8,7 @@
  * See: https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html
  * See: https://docs.aws.amazon.com/AmazonECS/latest/APIReference/request-throttling.html
  */
+import { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { LambdaClient } from '@aws-sdk/client-lambda';
@@ -24,6 +25,7 @@ let ecrClient: ECRClient | undefined;
 let ecsClient: ECSClient | undefined;
 let lambdaClient: LambdaClient | undefined;
 let snsClient: SNSClient | undefined;
+let cloudTrailClient: CloudTrailClient | undefined;
 
 export function defaultEcrClient(): ECRClient {
   return (ecrClient ??= new ECRClient({ ...SDK_CLIENT_CONFIG }));
@@ -39,4 +41,14 @@ export function defaultLambdaClient(): LambdaClient {
 
 export function defaultSnsClient(): SNSClient {
   return (snsClient ??= new SNSClient({ ...SDK_CLIENT_CONFIG }));
+}
+
+/**
+ * CloudTrail is asked only for a hint in an alert that is going out anyway, so it gets one attempt and no
+ * retries: `LookupEvents` is limited to two requests a second per account and Region, shared with every
+ * other caller, and a throttled lookup simply gives up (see `CloudTrailPusherLookup`).
+ * See: https://docs.aws.amazon.com/awscloudtrail/latest/APIReference/API_LookupEvents.html
+ */
+export function defaultCloudTrailClient(): CloudTrailClient {
+  return (cloudTrailClient ??= new CloudTrailClient({ ...SDK_CLIENT_CONFIG, maxAttempts: 1 }));
 }

@@ -6,7 +6,7 @@
 import { findTagRaces, tagsNamedBy } from './decide';
 import type { Alert } from './ports';
 import { shortDigest } from './protective-tag';
-import type { Consumer, Digest, PushEvent } from './types';
+import type { Consumer, Digest, ImageEvent, PusherFindings, PushEvent } from './types';
 
 export const ALERT_SCHEMA = 'ecr-digest-guard/alert@1';
 /** SNS: "Subjects must be ASCII text … must be less than 100 characters long." */
@@ -38,7 +38,14 @@ export interface RepositoryReport {
   readonly dryRun: boolean;
   /** the prefix of the protective tags, for the lifecycle advice */
   readonly tagPrefix: string;
+  /** the pushes that led here (none for a scheduled reconcile) */
   readonly pushes: readonly PushEvent[];
+  /** the deletions and lifecycle actions that led here (ECR DELETE events, lifecycle PolicyExecutionEvents) */
+  readonly deletes?: readonly ImageEvent[];
+  /** tags that moved away from a protected digest soon after that digest was pushed (across batches) */
+  readonly quickTagMoves?: readonly QuickTagMove[];
+  /** who pushed the tags that moved, as far as a best-effort CloudTrail lookup could tell */
+  readonly pushers?: PusherFindings;
   readonly protected: readonly ProtectedDigest[];
   readonly gone: readonly { digest: Digest; consumers: readonly Consumer[] }[];
   readonly archived: readonly { digest: Digest; consumers: readonly Consumer[] }[];
@@ -47,6 +54,47 @@ export interface RepositoryReport {
   /** digests the guard could not protect, with why (tag taken by another digest, unsupported media type) */
   readonly refused: readonly { digest: Digest; consumers: readonly Consumer[]; reason: string }[];
   readonly gaps: readonly string[];
+}
+
+/**
+ * A tag that moved from an in-use digest to another one soon after the in-use digest was pushed: the
+ * cross-batch form of a tag race. Derived from the digest's `imagePushedAt` (DescribeImages) and the time
+ * of the push event that moved the tag; `imagePushedAt` is when the digest was first pushed, so an image
+ * re-tagged long after its push never looks like a race (*inference*: adding a tag keeps `imagePushedAt`).
+ */
+export interface QuickTagMove {
+  readonly tag: string;
+  readonly from: Digest;
+  readonly fromPushedAt: Date;
+  readonly to: Digest;
+  readonly movedAt: Date;
+}
+
+/** How soon after a digest's push a move of its tag counts as a likely race of two writers. */
+export const QUICK_TAG_MOVE_WINDOW_MS = 10 * 60_000;
+
+/**
+ * For each in-use digest that lost its tag: the first push of a tag its workloads name, to another digest,
+ * at or after the digest's own push, when that came within `windowMs`.
+ */
+export function findQuickTagMoves(
+  pushes: readonly PushEvent[],
+  lostTags: readonly { digest: Digest; consumers: readonly Consumer[] }[],
+  pushedAt: ReadonlyMap<Digest, Date>,
+  windowMs = QUICK_TAG_MOVE_WINDOW_MS,
+): QuickTagMove[] {
+  const moves: QuickTagMove[] = [];
+  const ordered = [...pushes].sort((a, b) => a.time.getTime() - b.time.getTime());
+  for (const item of lostTags) {
+    const fromPushedAt = pushedAt.get(item.digest);
+    if (!fromPushedAt) continue;
+    for (const tag of tagsNamedBy(item.consumers)) {
+      const move = ordered.find((p) => p.tag === tag && p.digest !== item.digest && p.time.getTime() >= fromPushedAt.getTime() - 1000);
+      if (!move || move.time.getTime() - fromPushedAt.getTime() > windowMs) continue;
+      moves.push({ tag, from: item.digest, fromPushedAt, to: move.digest, movedAt: move.time });
+    }
+  }
+  return moves;
 }
 
 export function buildRepositoryAlert(report: RepositoryReport): Alert | undefined {
@@ -75,7 +123,10 @@ export function buildRepositoryAlert(report: RepositoryReport): Alert | undefine
 function subjectFor(report: RepositoryReport): string {
   const count = (n: number, what: string) => `${n} in-use ${what}${n === 1 ? '' : 's'}`;
   let headline: string;
-  if (report.gone.length) headline = `CRITICAL: ${count(report.gone.length, 'image')} deleted from`;
+  if (report.gone.length) {
+    const expiredOnly = report.gone.every((g) => lastActionOn(report, g.digest)?.action === 'EXPIRE');
+    headline = `CRITICAL: ${count(report.gone.length, 'image')} ${expiredOnly ? 'expired' : 'deleted'} from`;
+  }
   else if (report.archived.length) headline = `CRITICAL: ${count(report.archived.length, 'image')} archived in`;
   else if (report.refused.length) headline = `CRITICAL: could not protect ${count(report.refused.length, 'image')} in`;
   else if (report.dryRun) headline = `Dry run: would protect ${count(report.protected.length, 'image')} in`;
@@ -134,26 +185,38 @@ function textFor(report: RepositoryReport, severity: string): string {
     lines.push(...whereTagWent(report, p.consumers));
   }
   for (const g of report.gone) {
-    lines.push(`  Image ${g.digest} is no longer in the repository, but it is still in use:`);
+    const how = howItWent(report, g.digest);
+    lines.push(how ? `  Image ${g.digest} was ${how}, but it is still in use:` : `  Image ${g.digest} is no longer in the repository, but it is still in use:`);
     lines.push(...listConsumers(g.consumers, '    '));
     lines.push('    The next task launch of these workloads (a replacement after a failed health check, a scale-out) will fail');
     lines.push('    with CannotPullContainerError ... failed to resolve ref ... not found.');
   }
   for (const a of report.archived) {
-    lines.push(`  Image ${a.digest} is in the ECR archive, which cannot be pulled, but it is still in use:`);
+    const how = howItWent(report, a.digest);
+    lines.push(`  Image ${a.digest} ${how ? `was ${how} and ` : ''}is in the ECR archive, which cannot be pulled, but it is still in use:`);
     lines.push(...listConsumers(a.consumers, '    '));
   }
   for (const r of report.refused) {
     lines.push(`  Image ${r.digest} has no tag left and is in use, but the guard could not protect it: ${r.reason}`);
     lines.push(...listConsumers(r.consumers, '    '));
   }
-  for (const race of findTagRaces(report.pushes)) {
+  const races = findTagRaces(report.pushes);
+  for (const race of races) {
     const seconds = Math.round((race.lastAt.getTime() - race.firstAt.getTime()) / 1000);
     lines.push(
       `  Likely cause: tag "${race.tag}" was pushed ${race.digests.length} times with different images within ${seconds} s`,
       `  (${race.digests.map(shortDigest).join(', ')}): two writers, e.g. two pipelines, pushed the same tag.`,
     );
   }
+  for (const move of report.quickTagMoves ?? []) {
+    if (races.some((race) => race.tag === move.tag)) continue;
+    const seconds = Math.max(0, Math.round((move.movedAt.getTime() - move.fromPushedAt.getTime()) / 1000));
+    lines.push(
+      `  Likely cause: tag "${move.tag}" moved from ${shortDigest(move.from)} to ${shortDigest(move.to)} ${seconds} s after ${shortDigest(move.from)}`,
+      `  was pushed (${move.fromPushedAt.toISOString()}): two writers, e.g. two pipelines, pushing the same tag within minutes.`,
+    );
+  }
+  lines.push(...whoPushed(report));
   lines.push('', 'WHAT THE GUARD DID');
   for (const p of report.protected) {
     if (p.how === 'would-tag') lines.push(`  Dry run: would add the protective tag ${p.tag} to ${shortDigest(p.digest)}. Nothing was changed.`);
@@ -169,6 +232,13 @@ function textFor(report: RepositoryReport, severity: string): string {
   if (report.refused.length) lines.push('  Nothing: it never moves or overwrites a tag it did not create.');
   lines.push('', 'WHAT TO DO');
   if (report.gone.length) lines.push('  - NOW: redeploy the workloads above to an image that exists (push and deploy a new tag, or a digest that is in the repository).');
+  const deletedAt = report.gone.map((g) => lastActionOn(report, g.digest)).filter((e) => e?.action === 'DELETE');
+  if (deletedAt.length) {
+    lines.push(`  - Find who deleted it (CloudTrail event history): ${lookupCommand(report.region, 'BatchDeleteImage', deletedAt.map((e) => e!.time))}`);
+  }
+  if (report.gone.some((g) => lastActionOn(report, g.digest)?.action === 'EXPIRE')) {
+    lines.push('  - Find the lifecycle rule that expired an in-use image and keep in-use images out of it (the scheduled reconcile\'s lifecycle check names such rules).');
+  }
   if (report.restores.some((r) => r.how !== 'restore-started' && r.how !== 'restore-in-progress')) lines.push(`  - Restore the archived images (UpdateImageStorageClass to STANDARD; takes ${RESTORE_DELAY_TEXT}) or redeploy to an active image.`);
   if (report.archived.length) lines.push('  - Find the lifecycle rule that archives in-use images (a transition rule) and keep in-use images out of it (the scheduled reconcile\'s lifecycle check names such rules).');
   if (report.refused.length) lines.push('  - Check who created the conflicting tag, then tag the in-use image yourself or redeploy to a tagged image.');
@@ -195,7 +265,19 @@ function jsonFor(report: RepositoryReport, severity: string, events: readonly st
     repository: report.repository,
     dryRun: report.dryRun,
     pushes: report.pushes.map((p) => ({ tag: p.tag ?? null, digest: p.digest, time: p.time.toISOString(), eventId: p.eventId })),
+    // DELETE events and lifecycle actions (EXPIRE, ARCHIVE), kept apart from pushes so that `pushes` keeps its meaning
+    deletes: (report.deletes ?? []).map((d) => ({ action: d.action, tag: d.tag ?? null, tags: d.tags ?? null, digest: d.digest, time: d.time.toISOString(), eventId: d.eventId })),
     tagRaces: findTagRaces(report.pushes).map((r) => ({ ...r, firstAt: r.firstAt.toISOString(), lastAt: r.lastAt.toISOString() })),
+    quickTagMoves: (report.quickTagMoves ?? []).map((m) => ({ ...m, fromPushedAt: m.fromPushedAt.toISOString(), movedAt: m.movedAt.toISOString() })),
+    pushers: report.pushers
+      ? {
+          complete: report.pushers.complete,
+          note: report.pushers.note ?? null,
+          from: report.pushers.from.toISOString(),
+          to: report.pushers.to.toISOString(),
+          callers: report.pushers.callers.map((c) => ({ ...c, time: c.time.toISOString() })),
+        }
+      : null,
     protected: report.protected,
     gone: report.gone,
     archived: report.archived,
@@ -203,4 +285,50 @@ function jsonFor(report: RepositoryReport, severity: string, events: readonly st
     refused: report.refused,
     gaps: report.gaps,
   };
+}
+
+/** The last DELETE or lifecycle event of this batch that named the digest. */
+function lastActionOn(report: RepositoryReport, digest: Digest): ImageEvent | undefined {
+  return (report.deletes ?? []).filter((d) => d.digest === digest).sort((a, b) => a.time.getTime() - b.time.getTime()).at(-1);
+}
+
+/** "deleted (…)", "expired by a lifecycle rule (…)": what the events of this batch say happened to the digest. */
+function howItWent(report: RepositoryReport, digest: Digest): string | undefined {
+  const last = lastActionOn(report, digest);
+  if (!last) return undefined;
+  const at = last.time.toISOString();
+  if (last.action === 'DELETE') {
+    const tags = [...new Set((report.deletes ?? []).filter((d) => d.digest === digest && d.action === 'DELETE' && d.tag).map((d) => `"${d.tag}"`))];
+    return `deleted (ECR DELETE event at ${at}, ${tags.length ? `tag${tags.length === 1 ? '' : 's'} ${tags.join(', ')}` : 'by digest'})`;
+  }
+  const rule = `by a lifecycle rule (PolicyExecutionEvent at ${at}${last.tags?.length ? `, tags ${last.tags.map((t) => `"${t}"`).join(', ')}` : ', untagged'})`;
+  return last.action === 'ARCHIVE' ? `archived ${rule}` : `expired ${rule}`;
+}
+
+/** A pasteable CloudTrail event history lookup for one API around the given times (`padMs` either side). */
+function lookupCommand(region: string, eventName: string, times: readonly Date[], padMs = 10 * 60_000): string {
+  const ms = times.map((t) => t.getTime());
+  const from = new Date(Math.min(...ms) - padMs).toISOString();
+  const to = new Date(Math.max(...ms) + padMs).toISOString();
+  return `aws cloudtrail lookup-events --region ${region} --lookup-attributes AttributeKey=EventName,AttributeValue=${eventName} --start-time ${from} --end-time ${to}`;
+}
+
+/** Who pushed the tags that moved, when the guard looked it up in CloudTrail (best effort). */
+function whoPushed(report: RepositoryReport): string[] {
+  const findings = report.pushers;
+  if (!findings) return [];
+  const lines: string[] = [];
+  if (findings.callers.length) {
+    lines.push('  Who pushed (CloudTrail PutImage events):');
+    for (const c of [...findings.callers].sort((a, b) => a.time.getTime() - b.time.getTime())) {
+      const issuer = c.sessionIssuer && !c.principal.startsWith(c.sessionIssuer) ? ` (role ${c.sessionIssuer})` : '';
+      lines.push(`    - tag "${c.tag}"${c.digest ? ` -> ${shortDigest(c.digest)}` : ''} at ${c.time.toISOString()} by ${c.principal}${issuer}`);
+    }
+  }
+  if (!findings.complete || findings.callers.length === 0) {
+    const why = findings.note ?? 'CloudTrail event history had no matching PutImage event yet (it can lag the push by minutes)';
+    lines.push(`  Who pushed: ${findings.callers.length ? 'not every push was found' : 'not found'} (${why}). To look yourself:`);
+    lines.push(`    ${lookupCommand(report.region, 'PutImage', [findings.from, findings.to], 0)}`);
+  }
+  return lines;
 }

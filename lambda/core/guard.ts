@@ -1,16 +1,17 @@
 /**
- * One batch of pushes, end to end, over the ports: group by repository, take ONE fresh inventory, decide
- * per repository, protect, alert. It returns which messages failed so the queue retries only those.
+ * One batch of image events (pushes, deletions, lifecycle expiries), end to end, over the ports: group by
+ * repository, take ONE fresh inventory, decide per repository, protect, alert. It returns which messages
+ * failed so the queue retries only those.
  * Everything here is deterministic given the ports, so it runs unchanged on the simulated account.
  */
-import { buildRepositoryAlert, type ProtectedDigest, type RepositoryReport, type RestoreResult } from './alert';
+import { buildRepositoryAlert, findQuickTagMoves, type ProtectedDigest, type RepositoryReport, type RestoreResult } from './alert';
 import { INDEX_MANIFEST_MEDIA_TYPES } from './manifest-media-types';
 import { mapWithConcurrency } from './concurrency';
-import { findUntaggedInUseDigests, type RepositoryFindings } from './decide';
+import { findUntaggedInUseDigests, tagsNamedBy, type RepositoryFindings } from './decide';
 import { RepositoryNotFoundError } from './errors';
 import type { Alert, AlertPort, EcrPort, InventoryPort } from './ports';
 import { isProtectiveTag } from './protective-tag';
-import type { Consumer, Digest, GuardSettings, ImageState, Inventory, PushEvent } from './types';
+import { isPush, type Consumer, type Digest, type GuardSettings, type ImageEvent, type ImageState, type Inventory, type PusherFindings, type PushEvent } from './types';
 
 export interface GuardLogger {
   info(message: string, ...extra: Record<string, unknown>[]): void;
@@ -22,12 +23,22 @@ export interface GuardMetrics {
   count(name: string, value: number): void;
 }
 
+/**
+ * Who pushed some tags, from CloudTrail: best effort, bounded, and it never throws (a lookup that fails
+ * comes back incomplete with a note). Used only when an alert is being sent anyway.
+ */
+export interface PusherLookup {
+  findPutImageCallers(repository: string, pushes: readonly { tag: string; digest: Digest; time: Date }[]): Promise<PusherFindings>;
+}
+
 export interface GuardDependencies {
   readonly ecr: EcrPort;
   readonly inventory: InventoryPort;
   readonly alerts: AlertPort;
   readonly logger: GuardLogger;
   readonly metrics?: GuardMetrics;
+  /** names who pushed the tags that moved, in alerts; off when absent */
+  readonly pushers?: PusherLookup;
   /** repositories handled at once (ECR calls in flight) @default 4 */
   readonly concurrency?: number;
 }
@@ -41,15 +52,19 @@ export interface BatchOutcome {
 }
 
 export async function guardPushedRepositories(
-  events: readonly PushEvent[],
+  events: readonly ImageEvent[],
   settings: GuardSettings,
   deps: GuardDependencies,
 ): Promise<BatchOutcome> {
   const { logger } = deps;
   const inScope = settings.repositories?.length ? new Set(settings.repositories) : undefined;
-  const byRepository = new Map<string, PushEvent[]>();
+  const byRepository = new Map<string, ImageEvent[]>();
   for (const event of events) {
-    if (event.tag && isProtectiveTag(event.tag, settings.tagPrefix)) {
+    // Adding a protective tag emits its own PUSH: reacting to it would be a loop. A DELETE of a protective
+    // tag is kept: the reconcile's release only removes protection from digests nothing uses (so the
+    // inventory finds nothing and nothing is sent), while anyone else removing it from an in-use digest
+    // whose only tag it was has deleted that image, which must page.
+    if (event.action === 'PUSH' && event.tag && isProtectiveTag(event.tag, settings.tagPrefix)) {
       logger.info('ignoring a push of the guard\'s own protective tag', { repository: event.repository, tag: event.tag });
       continue;
     }
@@ -71,26 +86,27 @@ export async function guardPushedRepositories(
       whatToDo: 'check the function role can call the ECS List*/Describe* and Lambda ListFunctions/GetFunction/ListAliases actions, and that neither service is throttling the account',
     });
     deps.metrics?.count('InventoryFailures', 1);
-    return { failedMessageIds: [...byRepository.values()].flat().map((e) => e.messageId), reports: [] };
+    return { failedMessageIds: [...new Set([...byRepository.values()].flat().map((e) => e.messageId))], reports: [] };
   }
   for (const gap of inventory.gaps) logger.warn('inventory gap', { gap });
 
-  const results = await mapWithConcurrency([...byRepository], deps.concurrency ?? 4, async ([repository, pushes]) => {
+  const results = await mapWithConcurrency([...byRepository], deps.concurrency ?? 4, async ([repository, repositoryEvents]) => {
     try {
-      return { report: await guardRepository(repository, pushes, inventory, settings, deps) };
+      return { report: await guardRepository(repository, repositoryEvents, inventory, settings, deps) };
     } catch (error) {
       logger.error('could not guard a repository; its events will be retried, then sent to the dead-letter queue', {
         repository,
         error,
-        messageIds: pushes.map((p) => p.messageId),
+        messageIds: repositoryEvents.map((e) => e.messageId),
         whatToDo: 'see the error; check ECR permissions on this repository and SNS publish on the alert topic',
       });
       deps.metrics?.count('RepositoryFailures', 1);
-      return { failed: pushes.map((p) => p.messageId) };
+      return { failed: repositoryEvents.map((e) => e.messageId) };
     }
   });
   return {
-    failedMessageIds: results.flatMap((r) => r.failed ?? []),
+    // one lifecycle message names up to 10 images, which may sit in one or more repositories
+    failedMessageIds: [...new Set(results.flatMap((r) => r.failed ?? []))],
     reports: results.flatMap((r) => (r.report ? [r.report] : [])),
     inventory,
   };
@@ -98,23 +114,32 @@ export async function guardPushedRepositories(
 
 async function guardRepository(
   repository: string,
-  pushes: readonly PushEvent[],
+  events: readonly ImageEvent[],
   inventory: Inventory,
   settings: GuardSettings,
   deps: GuardDependencies,
 ): Promise<RepositoryReport> {
-  const first = pushes[0]!;
+  const first = events[0]!;
   const inUse = inventory.byRepository.get(repository) ?? new Map();
-  const { report } = await protectInUseDigests(
+  const pushes = events.filter(isPush);
+  const protection = await protectInUseDigests(
     repository,
     inUse,
-    { account: first.account, region: first.region, pushes, gaps: inventory.gaps },
+    { account: first.account, region: first.region, pushes, deletes: events.filter((e) => !isPush(e)), gaps: inventory.gaps },
     settings,
     deps,
   );
-  if (inUse.size === 0) return report;
+  if (inUse.size === 0) return protection.report;
 
-  const alert = buildRepositoryAlert(report);
+  let report: RepositoryReport = { ...protection.report, quickTagMoves: quickTagMovesOf(protection.report, protection.states) };
+  let alert = buildRepositoryAlert(report);
+  if (alert && deps.pushers) {
+    const pushers = await lookUpPushers(report, deps.pushers, deps.logger);
+    if (pushers) {
+      report = { ...report, pushers };
+      alert = buildRepositoryAlert(report);
+    }
+  }
   if (alert) await publishOrLog(alert, deps);
   deps.metrics?.count('ProtectedDigests', report.protected.filter((p) => p.how === 'tagged').length);
   deps.metrics?.count('GoneDigests', report.gone.length);
@@ -127,6 +152,8 @@ export interface ProtectionContext {
   readonly region: string;
   /** the pushes that led here (none for a scheduled reconcile) */
   readonly pushes: readonly PushEvent[];
+  /** the deletions and lifecycle actions that led here */
+  readonly deletes?: readonly ImageEvent[];
   readonly gaps: readonly string[];
 }
 
@@ -151,6 +178,7 @@ export async function protectInUseDigests(
     dryRun: settings.dryRun,
     tagPrefix: settings.tagPrefix,
     pushes: context.pushes,
+    deletes: context.deletes ?? [],
     protected: [] as ProtectedDigest[],
     gone: [] as RepositoryReport['gone'][number][],
     archived: [] as RepositoryReport['archived'][number][],
@@ -317,4 +345,34 @@ export async function inUseWithIndexChildren(
 ): Promise<ReadonlyMap<Digest, readonly Consumer[]>> {
   if (inUse.size === 0) return inUse;
   return (await withIndexChildren(repository, inUse, await ecr.describeDigests(repository, [...inUse.keys()]), ecr)).inUse;
+}
+
+/** Tags that left a digest soon after its push, for the digests the guard had to protect (or could not). */
+function quickTagMovesOf(report: RepositoryReport, states: readonly ImageState[]): RepositoryReport['quickTagMoves'] {
+  const pushedAt = new Map<Digest, Date>();
+  for (const state of states) if (state.present && state.pushedAt) pushedAt.set(state.digest, state.pushedAt);
+  return findQuickTagMoves(report.pushes, [...report.protected, ...report.refused], pushedAt);
+}
+
+/** At most this many pushes are looked up per alert: the lookup is a hint, not an audit. */
+export const MAX_PUSHES_TO_ATTRIBUTE = 10;
+
+/**
+ * Who pushed the tags the affected workloads were deployed with, for an alert that is being sent anyway.
+ * Never fails the alert: any error is logged and the alert goes out without names.
+ */
+async function lookUpPushers(report: RepositoryReport, lookup: PusherLookup, logger: GuardLogger): Promise<PusherFindings | undefined> {
+  const affected = [...report.protected, ...report.gone, ...report.archived, ...report.refused];
+  const tags = new Set(tagsNamedBy(affected.flatMap((a) => a.consumers)));
+  const pushes = report.pushes
+    .filter((p) => p.tag !== undefined && tags.has(p.tag))
+    .slice(-MAX_PUSHES_TO_ATTRIBUTE)
+    .map((p) => ({ tag: p.tag!, digest: p.digest, time: p.time }));
+  if (pushes.length === 0) return undefined;
+  try {
+    return await lookup.findPutImageCallers(report.repository, pushes);
+  } catch (error) {
+    logger.warn('could not look up who pushed; the alert goes out without names', { repository: report.repository, error });
+    return undefined;
+  }
 }

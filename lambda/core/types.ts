@@ -68,21 +68,67 @@ export type ImageState =
     }
   | { readonly digest: Digest; readonly present: false };
 
-/** One validated `ECR Image Action` PUSH event. */
-export interface PushEvent {
+/**
+ * What happened to an image, as the event that named it says:
+ * - `PUSH`, `DELETE`: an `ECR Image Action` event with `result: SUCCESS`
+ *   (https://docs.aws.amazon.com/AmazonECR/latest/userguide/ecr-eventbridge.html);
+ * - `EXPIRE`, `ARCHIVE`: one image of a lifecycle `PolicyExecutionEvent` that CloudTrail logged and
+ *   EventBridge delivered, by the action of the rule that selected it (`expire` or `transition`)
+ *   (https://docs.aws.amazon.com/AmazonECR/latest/userguide/logging-using-cloudtrail.html).
+ */
+export type ImageAction = 'PUSH' | 'DELETE' | 'EXPIRE' | 'ARCHIVE';
+
+/** One validated event about one image of one repository, whichever way it arrived. */
+export interface ImageEvent {
+  readonly action: ImageAction;
   /** the id of the queue message that carried it, for partial batch responses */
   readonly messageId: string;
-  /** EventBridge event id */
+  /** EventBridge event id (with `#<n>` for the n-th image of a lifecycle event) */
   readonly eventId: string;
   readonly time: Date;
   readonly account: string;
   readonly region: string;
   readonly repository: string;
   readonly digest: Digest;
+  /** the tag the push or deletion named; absent for a push or deletion by digest and for lifecycle events */
   readonly tag?: string;
+  /** the tags a lifecycle rule's image had when it acted (`tagList`), if any */
+  readonly tags?: readonly string[];
   readonly manifestMediaType?: string;
   /** how many times the queue has delivered this message (SQS `ApproximateReceiveCount`); 1 = first try */
   readonly attempt: number;
+}
+
+/** One validated `ECR Image Action` PUSH event. */
+export type PushEvent = ImageEvent & { readonly action: 'PUSH' };
+
+export function isPush(event: ImageEvent): event is PushEvent {
+  return event.action === 'PUSH';
+}
+
+/**
+ * One `PutImage` call CloudTrail recorded: who moved a tag. `principal` is `userIdentity.arn`;
+ * `sessionIssuer` is `userIdentity.sessionContext.sessionIssuer.arn` (the role behind an assumed-role session).
+ * See: https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-user-identity.html
+ */
+export interface PutImageCaller {
+  readonly tag: string;
+  readonly digest?: Digest;
+  readonly time: Date;
+  readonly principal: string;
+  readonly sessionIssuer?: string;
+}
+
+/** What a best-effort CloudTrail lookup found about who pushed some tags, and whether it looked everywhere. */
+export interface PusherFindings {
+  readonly callers: readonly PutImageCaller[];
+  /** false when it stopped early (page or call budget, throttling, an error) before finding every push */
+  readonly complete: boolean;
+  /** why it stopped early, for the alert */
+  readonly note?: string;
+  /** the time window it searched */
+  readonly from: Date;
+  readonly to: Date;
 }
 
 /** The settings that change what the guard decides and does. */

@@ -5,6 +5,8 @@ import type { GuardSettings } from '../core/types';
 export interface PushHandlerConfig extends GuardSettings {
   readonly topicArn: string;
   readonly region: string;
+  /** look up who pushed in CloudTrail for alerts (`LOOKUP_PUSHERS`, default false) */
+  readonly lookupPushers: boolean;
 }
 
 export function readPushHandlerConfig(env: NodeJS.ProcessEnv): PushHandlerConfig {
@@ -18,10 +20,12 @@ export function readPushHandlerConfig(env: NodeJS.ProcessEnv): PushHandlerConfig
   if (prefixProblem) problems.push(`TAG_PREFIX ${prefixProblem}`);
   const dryRunText = (env.DRY_RUN ?? 'false').toLowerCase();
   if (dryRunText !== 'true' && dryRunText !== 'false') problems.push(`DRY_RUN must be "true" or "false", got "${env.DRY_RUN}"`);
+  const lookupText = (env.LOOKUP_PUSHERS ?? 'false').toLowerCase();
+  if (lookupText !== 'true' && lookupText !== 'false') problems.push(`LOOKUP_PUSHERS must be "true" or "false", got "${env.LOOKUP_PUSHERS}"`);
   const repositories = (env.REPOSITORIES ?? '')
     .split(',')
     .map((name) => name.trim())
     .filter((name) => name.length > 0);
   if (problems.length) throw new Error(`invalid configuration: ${problems.join('; ')}`);
-  return { topicArn, region, tagPrefix, dryRun: dryRunText === 'true', repositories };
+  return { topicArn, region, tagPrefix, dryRun: dryRunText === 'true', repositories, lookupPushers: lookupText === 'true' };
 }

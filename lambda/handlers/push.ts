@@ -1,18 +1,20 @@
 /**
- * The push Lambda: SQS batch of EventBridge `ECR Image Action` events in, partial batch response out.
+ * The push Lambda: SQS batch of EventBridge events in (`ECR Image Action` PUSH and DELETE, and, when the
+ * lifecycle watch is on, CloudTrail's lifecycle `PolicyExecutionEvent`), partial batch response out.
  * It only parses, wires and calls: the decisions live in `lambda/core`, the AWS calls in `lambda/adapters`.
  * See: https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html#services-sqs-batchfailurereporting
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { CloudTrailPusherLookup } from '../adapters/cloudtrail';
 import { EcrAdapter } from '../adapters/ecr';
 import { inventoryFor } from '../adapters/inventory';
 import { SnsAlertAdapter } from '../adapters/sns';
-import { guardPushedRepositories, type GuardLogger, type GuardMetrics } from '../core/guard';
+import { guardPushedRepositories, type GuardLogger, type GuardMetrics, type PusherLookup } from '../core/guard';
 import type { AlertPort, EcrPort, InventoryPort } from '../core/ports';
 import { parsePushRecord } from '../core/push-event';
-import type { GuardSettings, PushEvent } from '../core/types';
+import type { GuardSettings, ImageEvent } from '../core/types';
 import { readPushHandlerConfig } from './config';
 
 export interface PushHandlerDependencies {
@@ -22,6 +24,8 @@ export interface PushHandlerDependencies {
   readonly alerts: AlertPort;
   readonly logger: GuardLogger;
   readonly metrics?: GuardMetrics;
+  /** names who pushed, in alerts (opt-in: `LOOKUP_PUSHERS`) */
+  readonly pushers?: PusherLookup;
 }
 
 /** Handles one SQS batch; never throws for a bad record, reports it as that record's failure. */
@@ -31,7 +35,7 @@ export async function handlePushBatch(
   deps: PushHandlerDependencies,
 ): Promise<SQSBatchResponse> {
   const failed = new Set<string>();
-  const pushes: PushEvent[] = [];
+  const events: ImageEvent[] = [];
   for (const record of event.Records ?? []) {
     const parsed = parsePushRecord(record);
     if (!parsed.ok) {
@@ -39,25 +43,27 @@ export async function handlePushBatch(
       deps.logger.error('malformed event: reported as failed; after the retries it lands in the dead-letter queue', {
         messageId,
         reason: parsed.reason,
-        whatToDo: 'inspect the message in the dead-letter queue; only EventBridge "ECR Image Action" events belong on this queue',
+        whatToDo: 'inspect the message in the dead-letter queue; only EventBridge "ECR Image Action" events and ECR lifecycle PolicyExecutionEvents belong on this queue',
       });
       deps.metrics?.count('MalformedEvents', 1);
       // A record without a message id cannot be named in the response (SQS never sends one): logged above.
       if (messageId) failed.add(messageId);
     } else if (parsed.event) {
-      pushes.push(parsed.event);
+      events.push(parsed.event);
+    } else if (parsed.lifecycle) {
+      events.push(...parsed.lifecycle);
     } else {
       deps.logger.info('event needs no action', { messageId: record.messageId, reason: parsed.ignored });
     }
   }
-  const byAccount = new Map<string, PushEvent[]>();
-  for (const push of pushes) {
-    const key = `${push.account}/${push.region}`;
-    byAccount.set(key, [...(byAccount.get(key) ?? []), push]);
+  const byAccount = new Map<string, ImageEvent[]>();
+  for (const event of events) {
+    const key = `${event.account}/${event.region}`;
+    byAccount.set(key, [...(byAccount.get(key) ?? []), event]);
   }
-  for (const [key, accountPushes] of byAccount) {
+  for (const [key, accountEvents] of byAccount) {
     const [account, region] = key.split('/') as [string, string];
-    const outcome = await guardPushedRepositories(accountPushes, settings, {
+    const outcome = await guardPushedRepositories(accountEvents, settings, {
       ...deps,
       inventory: deps.inventoryFor(account, region),
     });
@@ -80,6 +86,7 @@ function wireFromEnvironment(): { settings: GuardSettings; deps: PushHandlerDepe
       ecr,
       alerts,
       inventoryFor: (accountId, region) => inventoryFor(accountId, region),
+      ...(config.lookupPushers ? { pushers: new CloudTrailPusherLookup({ logger }) } : {}),
       logger,
       metrics: { count: (name, value) => metrics.addMetric(name, MetricUnit.Count, value) },
     },

@@ -4,7 +4,7 @@ import type { PushEvent } from '../../../lambda/core/types';
 
 const d = (c: string) => `sha256:${c.repeat(64)}`;
 const push = (tag: string, digest: string, iso: string): PushEvent => ({
-  messageId: iso, eventId: iso, time: new Date(iso), account: '111122223333', region: 'eu-west-1', repository: 'app', digest, tag, attempt: 1,
+  action: 'PUSH', messageId: iso, eventId: iso, time: new Date(iso), account: '111122223333', region: 'eu-west-1', repository: 'app', digest, tag, attempt: 1,
 });
 const web = { kind: 'ecs-service' as const, cluster: 'prod', service: 'web', container: 'web', image: '111122223333.dkr.ecr.eu-west-1.amazonaws.com/app:prod' };
 

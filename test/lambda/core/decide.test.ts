@@ -37,6 +37,7 @@ describe('findUntaggedInUseDigests', () => {
 });
 
 const push = (tag: string | undefined, digest: string, second: number): PushEvent => ({
+  action: 'PUSH',
   messageId: `m-${second}`,
   eventId: `e-${second}`,
   time: new Date(Date.UTC(2026, 0, 1, 0, 0, second)),

@@ -42,6 +42,7 @@ class FakeEcr implements EcrPort {
 }
 
 const push = (repository: string, tag: string, digest: string, messageId: string, attempt = 1): PushEvent => ({
+  action: 'PUSH',
   messageId,
   eventId: `e-${messageId}`,
   time: new Date('2026-11-26T10:00:00Z'),

@@ -39,6 +39,7 @@ describe('parsePushRecord', () => {
     expect(parsed).toEqual({
       ok: true,
       event: {
+        action: 'PUSH',
         messageId: 'm-1',
         eventId: '13cde686-328b-6117-af20-0e5566167482',
         time: new Date('2019-11-16T01:54:34Z'),
@@ -61,12 +62,27 @@ describe('parsePushRecord', () => {
     expect(parsed.ok && parsed.event?.digest).toBe(DIGEST);
   });
 
+  it('reads a successful DELETE as a deletion of that digest and tag', () => {
+    // "action-type": "DELETE", "result": "SUCCESS": the "Event for a completed image deletion" example of
+    // https://docs.aws.amazon.com/AmazonECR/latest/userguide/ecr-eventbridge.html
+    const parsed = parsePushRecord(record(ecrPushEvent({ 'action-type': 'DELETE', 'image-tag': 'v1' })));
+    expect(parsed).toMatchObject({ ok: true, event: { action: 'DELETE', digest: DIGEST, tag: 'v1', repository: 'my-repository-name' } });
+  });
+
+  it('reads a DELETE by digest (no image-tag) as a deletion without a tag', () => {
+    const event = ecrPushEvent({ 'action-type': 'DELETE' });
+    delete (event.detail as Record<string, unknown>)['image-tag'];
+    const parsed = parsePushRecord(record(event));
+    expect(parsed.ok && parsed.event).toMatchObject({ action: 'DELETE', digest: DIGEST });
+    expect(parsed.ok && parsed.event?.tag).toBeUndefined();
+  });
+
   it.each([
-    ['a DELETE', { 'action-type': 'DELETE' }],
     ['a failed push', { result: 'FAILURE' }],
+    ['a failed deletion', { 'action-type': 'DELETE', result: 'FAILURE' }],
   ])('ignores %s without failing it', (_name, detail) => {
     const parsed = parsePushRecord(record(ecrPushEvent(detail)));
-    expect(parsed).toMatchObject({ ok: true, ignored: expect.stringMatching(/cannot untag/) });
+    expect(parsed).toMatchObject({ ok: true, ignored: expect.stringMatching(/change no image/) });
   });
 
   it.each([
@@ -84,5 +100,121 @@ describe('parsePushRecord', () => {
     const parsed = parsePushRecord(record(body));
     expect(parsed.ok).toBe(false);
     expect(!parsed.ok && parsed.reason).toMatch(reason);
+  });
+});
+
+/**
+ * The "Example: Image lifecycle policy action" CloudTrail record of
+ * https://docs.aws.amazon.com/AmazonECR/latest/userguide/logging-using-cloudtrail.html, as its `detail`,
+ * inside the EventBridge envelope CloudTrail events get ("AWS Service Event via CloudTrail" for
+ * `eventType: AwsServiceEvent`: https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-service-event-cloudtrail.html).
+ */
+function policyExecutionEvent(detailType = 'AWS Service Event via CloudTrail', ruleAction = 'expire') {
+  return {
+    version: '0',
+    id: 'f1c9e2a0-0000-4000-8000-000000000001',
+    'detail-type': detailType,
+    source: 'aws.ecr',
+    account: '123456789012',
+    time: '2020-03-12T20:22:12Z',
+    region: 'us-west-2',
+    resources: ['arn:aws:ecr:us-west-2:123456789012:repository/testrepo'],
+    detail: {
+      eventVersion: '1.05',
+      userIdentity: { accountId: '123456789012', invokedBy: 'AWS Internal' },
+      eventTime: '2020-03-12T20:22:12Z',
+      eventSource: 'ecr.amazonaws.com',
+      eventName: 'PolicyExecutionEvent',
+      awsRegion: 'us-west-2',
+      sourceIPAddress: 'AWS Internal',
+      userAgent: 'AWS Internal',
+      requestParameters: null,
+      responseElements: null,
+      eventID: '9354dd7f-9aac-4e9d-956d-12561a4923aa',
+      readOnly: true,
+      resources: [{ ARN: 'arn:aws:ecr:us-west-2:123456789012:repository/testrepo', accountId: '123456789012', type: 'AWS::ECR::Repository' }],
+      eventType: 'AwsServiceEvent',
+      recipientAccountId: '123456789012',
+      serviceEventDetails: {
+        repositoryName: 'testrepo',
+        lifecycleEventPolicy: {
+          lifecycleEventRules: [
+            {
+              rulePriority: 1,
+              description: 'remove all images > 2',
+              lifecycleEventSelection: { tagStatus: 'Any', tagPrefixList: [], countType: 'Image count more than', countNumber: 2 },
+              action: ruleAction,
+            },
+          ],
+          lastEvaluatedAt: 0,
+          policyVersion: 1,
+          policyId: 'ceb86829-58e7-9498-920c-aa042e33037b',
+        },
+        lifecycleEventImageActions: [
+          {
+            lifecycleEventImage: {
+              digest: 'sha256:ddba4d27a7ffc3f86dd6c2f92041af252a1f23a8e742c90e6e1297bfa1bc0c45',
+              tagStatus: 'Tagged',
+              tagList: ['alpine'],
+              pushedAt: 1584042813000,
+            },
+            rulePriority: 1,
+          },
+          {
+            lifecycleEventImage: {
+              digest: 'sha256:6ab380c5a5acf71c1b6660d645d2cd79cc8ce91b38e0352cbf9561e050427baf',
+              tagStatus: 'Tagged',
+              tagList: ['centos'],
+              pushedAt: 1584042842000,
+            },
+            rulePriority: 1,
+          },
+        ],
+      },
+      eventCategory: 'Management',
+    },
+  };
+}
+
+describe('parsePushRecord with a lifecycle PolicyExecutionEvent', () => {
+  it('reads one expiry per image of the documented event, with the repository, tags and event time', () => {
+    const parsed = parsePushRecord(record(policyExecutionEvent(), '2'));
+    expect(parsed.ok && parsed.lifecycle).toEqual([
+      {
+        action: 'EXPIRE', messageId: 'm-1', eventId: 'f1c9e2a0-0000-4000-8000-000000000001#0', time: new Date('2020-03-12T20:22:12Z'),
+        account: '123456789012', region: 'us-west-2', repository: 'testrepo',
+        digest: 'sha256:ddba4d27a7ffc3f86dd6c2f92041af252a1f23a8e742c90e6e1297bfa1bc0c45', tags: ['alpine'], attempt: 2,
+      },
+      {
+        action: 'EXPIRE', messageId: 'm-1', eventId: 'f1c9e2a0-0000-4000-8000-000000000001#1', time: new Date('2020-03-12T20:22:12Z'),
+        account: '123456789012', region: 'us-west-2', repository: 'testrepo',
+        digest: 'sha256:6ab380c5a5acf71c1b6660d645d2cd79cc8ce91b38e0352cbf9561e050427baf', tags: ['centos'], attempt: 2,
+      },
+    ]);
+  });
+
+  it('accepts it under the API-call detail-type too (inference: no ECR page shows its EventBridge envelope)', () => {
+    const parsed = parsePushRecord(record(policyExecutionEvent('AWS API Call via CloudTrail')));
+    expect(parsed.ok && parsed.lifecycle).toHaveLength(2);
+  });
+
+  it('marks images of a transition rule as archived, not expired', () => {
+    const parsed = parsePushRecord(record(policyExecutionEvent('AWS Service Event via CloudTrail', 'transition')));
+    expect(parsed.ok && parsed.lifecycle?.map((e) => e.action)).toEqual(['ARCHIVE', 'ARCHIVE']);
+  });
+
+  it('fails another CloudTrail event with a reason that names what is wrong', () => {
+    const event = policyExecutionEvent();
+    (event.detail as Record<string, unknown>).eventName = 'PutImage';
+    const parsed = parsePushRecord(record(event));
+    expect(parsed.ok).toBe(false);
+    expect(!parsed.ok && parsed.reason).toMatch(/^not an ECR lifecycle PolicyExecutionEvent: detail\.eventName/);
+  });
+
+  it('fails an image whose digest is not sha256', () => {
+    const event = policyExecutionEvent();
+    event.detail.serviceEventDetails.lifecycleEventImageActions[0]!.lifecycleEventImage.digest = 'sha256:nope';
+    const parsed = parsePushRecord(record(event));
+    expect(!parsed.ok && parsed.reason).toMatch(/lifecycleEventImageActions\.0\.lifecycleEventImage\.digest/);
   });
 });

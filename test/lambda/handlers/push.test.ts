@@ -38,8 +38,13 @@ const pushEvent = {
 describe('readPushHandlerConfig', () => {
   it('reads a valid environment', () => {
     expect(readPushHandlerConfig({ ...validEnv, DRY_RUN: 'TRUE', REPOSITORIES: ' app , team/api ,' })).toEqual({
-      topicArn: validEnv.TOPIC_ARN, region: 'eu-west-1', tagPrefix: 'digest-guard', dryRun: true, repositories: ['app', 'team/api'],
+      topicArn: validEnv.TOPIC_ARN, region: 'eu-west-1', tagPrefix: 'digest-guard', dryRun: true, repositories: ['app', 'team/api'], lookupPushers: false,
     });
+  });
+
+  it('turns the CloudTrail lookup of who pushed on with LOOKUP_PUSHERS=true, and refuses anything but true or false', () => {
+    expect(readPushHandlerConfig({ ...validEnv, LOOKUP_PUSHERS: 'TRUE' }).lookupPushers).toBe(true);
+    expect(() => readPushHandlerConfig({ ...validEnv, LOOKUP_PUSHERS: 'yes' })).toThrow(/LOOKUP_PUSHERS must be "true" or "false", got "yes"/);
   });
 
   it('fails the cold start with every problem named', () => {

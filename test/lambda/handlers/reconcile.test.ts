@@ -36,7 +36,7 @@ describe('readReconcileHandlerConfig', () => {
   it('reads the push settings and the grace period; unset or 0 means never release', () => {
     expect(readReconcileHandlerConfig({ ...validEnv, RELEASE_AFTER_DAYS: '30', REPOSITORIES: 'app' })).toEqual({
       topicArn: validEnv.TOPIC_ARN, region: 'eu-west-1', tagPrefix: 'digest-guard', dryRun: false, repositories: ['app'], releaseAfterDays: 30,
-      lifecycleCheck: 'evaluate', installLifecycleShield: false,
+      lifecycleCheck: 'evaluate', installLifecycleShield: false, lookupPushers: false,
     });
     expect(readReconcileHandlerConfig(validEnv).releaseAfterDays).toBeUndefined();
     expect(readReconcileHandlerConfig({ ...validEnv, RELEASE_AFTER_DAYS: '0' }).releaseAfterDays).toBeUndefined();
