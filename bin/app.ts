@@ -1,6 +1,7 @@
 /**
  * The CDK app: `npx cdk synth -c alertEmail=ops@example.com [-c repositories=app,api] [-c tagPrefix=…]
- * [-c dryRun=true] [-c reconcile=false | -c reconcileSchedule="rate(6 hours)" -c releaseAfterDays=30]`.
+ * [-c dryRun=true] [-c reconcile=false | -c reconcileSchedule="rate(6 hours)" -c releaseAfterDays=30]
+ * [-c watchLifecycleExpiry=true (needs a CloudTrail trail)] [-c lookupPushers=true]`.
  * Deploys one guard into the account and region of the current credentials.
  */
 import { App, Validations } from 'aws-cdk-lib';

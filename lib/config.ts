@@ -1,7 +1,7 @@
 /**
  * The typed configuration of one deployment, and how it is read from CDK context
  * (`cdk synth -c alertEmail=ops@example.com -c repositories=app,api -c dryRun=true
- * -c reconcileSchedule="rate(6 hours)" -c releaseAfterDays=30`).
+ * -c reconcileSchedule="rate(6 hours)" -c releaseAfterDays=30 -c watchLifecycleExpiry=true -c lookupPushers=true`).
  */
 import {
   emailProblem,
@@ -31,6 +31,10 @@ export interface DigestGuardConfig {
   readonly lifecycleCheck?: 'off' | 'evaluate' | 'preview';
   /** Opt-in: add the shield rule to lifecycle policies at risk; the construct's default (false) when absent. */
   readonly installLifecycleShield?: boolean;
+  /** Opt-in: page on lifecycle expiry of in-use images (needs a CloudTrail trail); the construct's default (false) when absent. */
+  readonly watchLifecycleExpiry?: boolean;
+  /** Opt-in: name who pushed, from CloudTrail event history; the construct's default (false) when absent. */
+  readonly lookupPushers?: boolean;
 }
 
 /** The context keys the app reads. */
@@ -44,6 +48,8 @@ export const CONTEXT_KEYS = {
   releaseAfterDays: 'releaseAfterDays',
   lifecycleCheck: 'lifecycleCheck',
   installLifecycleShield: 'installLifecycleShield',
+  watchLifecycleExpiry: 'watchLifecycleExpiry',
+  lookupPushers: 'lookupPushers',
 } as const;
 
 /** Thrown with every problem found, one per line, so a user fixes them in one pass. */
@@ -133,6 +139,11 @@ export function configFromContext(read: (key: string) => unknown): DigestGuardCo
     problems.push(`${CONTEXT_KEYS.installLifecycleShield} is true but the shield is installed only by the reconcile's lifecycle check; turn on ${CONTEXT_KEYS.reconcile} and ${CONTEXT_KEYS.lifecycleCheck}`);
   }
 
+  const rawWatch = read(CONTEXT_KEYS.watchLifecycleExpiry);
+  const watchLifecycleExpiry = rawWatch === undefined || rawWatch === null ? undefined : booleanValue(rawWatch, CONTEXT_KEYS.watchLifecycleExpiry, problems);
+  const rawLookup = read(CONTEXT_KEYS.lookupPushers);
+  const lookupPushers = rawLookup === undefined || rawLookup === null ? undefined : booleanValue(rawLookup, CONTEXT_KEYS.lookupPushers, problems);
+
   if (reconcile === false) {
     if (reconcileSchedule !== undefined) {
       problems.push(`${CONTEXT_KEYS.reconcileSchedule} is set but ${CONTEXT_KEYS.reconcile} is false; drop one of them`);
@@ -157,6 +168,8 @@ export function configFromContext(read: (key: string) => unknown): DigestGuardCo
     ...(releaseAfterDays !== undefined ? { releaseAfterDays } : {}),
     ...(lifecycleCheck !== undefined ? { lifecycleCheck } : {}),
     ...(installLifecycleShield !== undefined ? { installLifecycleShield } : {}),
+    ...(watchLifecycleExpiry !== undefined ? { watchLifecycleExpiry } : {}),
+    ...(lookupPushers !== undefined ? { lookupPushers } : {}),
   };
 }
 

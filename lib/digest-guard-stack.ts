@@ -33,6 +33,8 @@ export class DigestGuardStack extends Stack {
       ...(config.releaseAfterDays !== undefined ? { releaseAfterDays: config.releaseAfterDays } : {}),
       ...(config.lifecycleCheck !== undefined ? { lifecycleCheck: config.lifecycleCheck } : {}),
       ...(config.installLifecycleShield !== undefined ? { installLifecycleShield: config.installLifecycleShield } : {}),
+      ...(config.watchLifecycleExpiry !== undefined ? { watchLifecycleExpiry: config.watchLifecycleExpiry } : {}),
+      ...(config.lookupPushers !== undefined ? { lookupPushers: config.lookupPushers } : {}),
     });
   }
 }

@@ -14,7 +14,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { buildPushEventPattern } from './event-pattern';
+import { buildLifecycleExpiryEventPattern, buildPushEventPattern } from './event-pattern';
 import {
   emailProblem,
   reconcileScheduleProblem,
@@ -153,6 +153,33 @@ export interface DigestGuardProps {
    * @default false
    */
   readonly installLifecycleShield?: boolean;
+
+  /**
+   * Opt-in: also page when a lifecycle rule expires (or archives) an in-use image, from the
+   * `PolicyExecutionEvent` CloudTrail logs for each lifecycle action (one per up to 10 images). A second
+   * rule, in state `ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS` (it is a read-only management event,
+   * which a plain ENABLED rule does not receive), sends it to the same queue.
+   * Needs a CloudTrail trail in this account and Region that logs management events, read events included
+   * (the EventBridge guide requires a trail for CloudTrail-delivered API call events; *inference* that
+   * service events need one too). A rule in this state also receives, and is billed for, nothing else: its
+   * pattern selects only ECR's `PolicyExecutionEvent`.
+   * See: https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-service-event-cloudtrail-management.html
+   * See: https://docs.aws.amazon.com/AmazonECR/latest/userguide/logging-using-cloudtrail.html
+   * @default false
+   */
+  readonly watchLifecycleExpiry?: boolean;
+
+  /**
+   * Opt-in: in an alert that is sent anyway, name who pushed the tags that moved, from CloudTrail event
+   * history (`LookupEvents` for `PutImage` around the pushes: at most 3 requests, never retried, and the
+   * alert goes out without names when CloudTrail throttles or fails). Off by default because
+   * `cloudtrail:LookupEvents` cannot be limited to a resource: the push role could then read every
+   * management event of the account and Region; and because event history lags the push by minutes, so
+   * a lookup made as the alert goes out often finds nothing yet (the alert then gives the command).
+   * See: https://docs.aws.amazon.com/awscloudtrail/latest/APIReference/API_LookupEvents.html
+   * @default false
+   */
+  readonly lookupPushers?: boolean;
 }
 
 /** How the reconcile checks lifecycle policies (see `lifecycleCheck`). */
@@ -227,8 +254,10 @@ export const RECONCILE_MAX_EVENT_AGE = Duration.hours(1);
  * schedule ─► EventBridge rule ─► reconcile function (async, retried; failures ─► DLQ) ─► ECR, SNS alert
  */
 export class DigestGuard extends Construct {
-  /** Selects successful pushes (of the repositories in scope), minus the guard's own tags. */
+  /** Selects successful pushes (of the repositories in scope), minus the guard's own tags, and deletions. */
   public readonly rule: events.Rule;
+  /** Selects ECR lifecycle `PolicyExecutionEvent`s delivered by CloudTrail; undefined without `watchLifecycleExpiry`. */
+  public readonly lifecycleExpiryRule?: events.Rule;
   /** Buffers push events between EventBridge and the function, so bursts become batches. */
   public readonly queue: sqs.Queue;
   /** Push events the function failed on `MAX_RECEIVE_COUNT` times. */
@@ -313,7 +342,7 @@ export class DigestGuard extends Construct {
     // --- Trigger ----------------------------------------------------------------------------------
     const pattern = buildPushEventPattern({ tagPrefix: settings.tagPrefix, repositories: settings.repositories });
     this.rule = new events.Rule(this, 'PushRule', {
-      description: 'Successful ECR pushes the digest guard checks (never its own protective tags)',
+      description: 'Successful ECR pushes (never the guard\'s own protective tags) and deletions the digest guard checks',
       eventPattern: {
         source: [...pattern.source],
         detailType: [...pattern['detail-type']],
@@ -323,6 +352,18 @@ export class DigestGuard extends Construct {
     // The target adds a queue policy that lets events.amazonaws.com send only for this rule's ARN.
     this.rule.addTarget(new targets.SqsQueue(this.queue));
 
+    if (settings.watchLifecycleExpiry) {
+      const lifecycle = buildLifecycleExpiryEventPattern({ repositories: settings.repositories });
+      this.lifecycleExpiryRule = new events.Rule(this, 'LifecycleExpiryRule', {
+        description: 'ECR lifecycle actions (CloudTrail PolicyExecutionEvent) the digest guard checks for in-use images',
+        eventPattern: { source: [...lifecycle.source], detailType: [...lifecycle['detail-type']], detail: lifecycle.detail },
+      });
+      // Read-only management events reach only rules in this state; `events.Rule` has no prop for it.
+      // See: https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutRule.html (State)
+      (this.lifecycleExpiryRule.node.defaultChild as events.CfnRule).state = 'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS';
+      this.lifecycleExpiryRule.addTarget(new targets.SqsQueue(this.queue));
+    }
+
     // --- Push function ----------------------------------------------------------------------------
     const push = this.createGuardFunction(settings, {
       ids: { logGroup: 'LogGroup', role: 'FunctionRole', function: 'PushFunction' },
@@ -330,7 +371,7 @@ export class DigestGuard extends Construct {
       description: 'Protects in-use ECR digests that a push left without a tag',
       entry: PUSH_HANDLER_ENTRY,
       timeout: settings.timeout,
-      environment: {},
+      environment: { LOOKUP_PUSHERS: String(settings.lookupPushers) },
     });
     this.logGroup = push.logGroup;
     this.function = push.fn;
@@ -348,7 +389,12 @@ export class DigestGuard extends Construct {
     this.grantProtect(role, settings.repositories);
     this.grantInventoryReads(role);
     this.topic.grantPublish(role);
-    this.acknowledgeWildcards(role, settings.repositories.length === 0);
+    if (settings.lookupPushers) {
+      // LookupEvents has no resource type in the Service Authorization Reference: `*` is the only resource.
+      // See: https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscloudtrail.html
+      role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'LookUpWhoPushed', actions: ['cloudtrail:LookupEvents'], resources: ['*'] }));
+    }
+    this.acknowledgeWildcards(role, settings.repositories.length === 0, settings.lookupPushers);
 
     // --- Scheduled reconcile ----------------------------------------------------------------------
     if (settings.reconcile) {
@@ -678,7 +724,7 @@ export class DigestGuard extends Construct {
    * cdk-nag names a wildcard finding after the resource as synthesized: pseudo parameters that are still
    * tokens appear as `<AWS::Region>`, concrete values (a stack with an explicit env) as themselves.
    */
-  private acknowledgeWildcards(role: iam.Role, allRepositories: boolean): void {
+  private acknowledgeWildcards(role: iam.Role, allRepositories: boolean, lookupPushers = false): void {
     const stack = Stack.of(this);
     const shown = (value: string, pseudo: string): string => (Token.isUnresolved(value) ? `<${pseudo}>` : value);
     const arnStart = (service: string): string =>
@@ -696,7 +742,10 @@ export class DigestGuard extends Construct {
     }
     acknowledge(
       'Resource::*',
-      'ecs:ListClusters, ecs:ListServices, ecs:DescribeTaskDefinition and lambda:ListFunctions have no resource type in the Service Authorization Reference; ecs:ListTasks must see Fargate tasks, which have no container instance. All are read-only.',
+      'ecs:ListClusters, ecs:ListServices, ecs:DescribeTaskDefinition and lambda:ListFunctions have no resource type in the Service Authorization Reference; ecs:ListTasks must see Fargate tasks, which have no container instance. All are read-only.' +
+        (lookupPushers
+          ? ' cloudtrail:LookupEvents (opt-in lookupPushers) has no resource type either; it reads event history to name who pushed a tag, at most 3 requests per alert.'
+          : ''),
     );
     acknowledge(
       ecs('service'),
@@ -774,6 +823,8 @@ interface ResolvedSettings {
   readonly releaseAfterDays: number;
   readonly lifecycleCheck: DigestGuardLifecycleCheck;
   readonly installLifecycleShield: boolean;
+  readonly watchLifecycleExpiry: boolean;
+  readonly lookupPushers: boolean;
 }
 
 const LIFECYCLE_CHECKS: readonly DigestGuardLifecycleCheck[] = ['off', 'evaluate', 'preview'];
@@ -888,5 +939,7 @@ function validateProps(props: DigestGuardProps): ResolvedSettings {
     releaseAfterDays,
     lifecycleCheck,
     installLifecycleShield,
+    watchLifecycleExpiry: props.watchLifecycleExpiry ?? false,
+    lookupPushers: props.lookupPushers ?? false,
   };
 }

@@ -1,9 +1,10 @@
 /**
- * The EventBridge pattern that selects the ECR pushes the guard reacts to.
+ * The EventBridge patterns that select the events the guard reacts to.
  *
  * Kept free of CDK types so that a contract test can feed exactly this JSON to an EventBridge emulator
  * (`PutRule` + `PutEvents`) and check which events it lets through.
  */
+import { CLOUDTRAIL_DETAIL_TYPES } from '../lambda/core/push-event';
 
 /** The EventBridge `anything-but` prefix operator. */
 export interface AnythingButPrefix {
@@ -15,10 +16,13 @@ export interface PushEventPattern {
   readonly source: readonly ['aws.ecr'];
   readonly 'detail-type': readonly ['ECR Image Action'];
   readonly detail: {
-    readonly 'action-type': readonly ['PUSH'];
     readonly result: readonly ['SUCCESS'];
     readonly 'repository-name'?: readonly string[];
-    readonly 'image-tag': readonly [AnythingButPrefix];
+    /** either branch matches: pushes of any tag but the guard's own, or any deletion */
+    readonly $or: readonly [
+      { readonly 'action-type': readonly ['PUSH']; readonly 'image-tag': readonly [AnythingButPrefix] },
+      { readonly 'action-type': readonly ['DELETE'] },
+    ];
   };
 }
 
@@ -38,14 +42,18 @@ export function protectiveTagStart(tagPrefix: string): string {
 }
 
 /**
- * Successful ECR pushes, optionally of some repositories only, minus the pushes of the guard's own
- * protective tags (adding a tag with `PutImage` emits its own PUSH event; reacting to it would be a loop).
- *
- * A push by digest alone carries no `image-tag` and moves no tag. EventBridge matches a pattern field
- * only against a field the event has (only `exists: false` matches an absent one), so such pushes are
- * not selected, which is what the guard wants; the emulator contract test pins this.
+ * Successful ECR pushes and deletions, optionally of some repositories only:
+ * - pushes minus those of the guard's own protective tags (adding a tag with `PutImage` emits its own
+ *   PUSH event; reacting to it would be a loop). A push by digest alone carries no `image-tag` and moves
+ *   no tag. EventBridge matches a pattern field only against a field the event has (only `exists: false`
+ *   matches an absent one), so such pushes are not selected, which is what the guard wants;
+ * - every deletion, by tag or by digest, of any tag: deleting an image that runs is what the guard pages
+ *   about, and deleting a protective tag is one way to do it (removing an image's last tag deletes the
+ *   image). The reconcile's release deletes protective tags only of digests nothing uses, so the guard
+ *   finds nothing in use there and sends nothing.
+ * The emulator contract test pins both branches.
  * See: https://docs.aws.amazon.com/AmazonECR/latest/userguide/ecr-eventbridge.html
- * See: https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-create-pattern-operators.html
+ * See: https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-create-pattern-operators.html (`$or`, `anything-but`)
  */
 export function buildPushEventPattern(options: PushEventPatternOptions): PushEventPattern {
   const repositories = options.repositories ?? [];
@@ -53,10 +61,43 @@ export function buildPushEventPattern(options: PushEventPatternOptions): PushEve
     source: ['aws.ecr'],
     'detail-type': ['ECR Image Action'],
     detail: {
-      'action-type': ['PUSH'],
       result: ['SUCCESS'],
       ...(repositories.length > 0 ? { 'repository-name': [...repositories] } : {}),
-      'image-tag': [{ 'anything-but': { prefix: protectiveTagStart(options.tagPrefix) } }],
+      $or: [
+        { 'action-type': ['PUSH'], 'image-tag': [{ 'anything-but': { prefix: protectiveTagStart(options.tagPrefix) } }] },
+        { 'action-type': ['DELETE'] },
+      ],
+    },
+  };
+}
+
+export interface LifecycleExpiryEventPattern {
+  readonly source: readonly ['aws.ecr'];
+  readonly 'detail-type': readonly string[];
+  readonly detail: {
+    readonly eventSource: readonly ['ecr.amazonaws.com'];
+    readonly eventName: readonly ['PolicyExecutionEvent'];
+    readonly serviceEventDetails?: { readonly repositoryName: readonly string[] };
+  };
+}
+
+/**
+ * ECR lifecycle actions as CloudTrail logs them (`PolicyExecutionEvent`, one per up to 10 images). It is a
+ * read-only management event, so only a rule in state `ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS`
+ * receives it (the construct sets that state).
+ * See: https://docs.aws.amazon.com/AmazonECR/latest/userguide/logging-using-cloudtrail.html
+ * See: https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-service-event-cloudtrail-management.html
+ */
+export function buildLifecycleExpiryEventPattern(options: { readonly repositories?: readonly string[] } = {}): LifecycleExpiryEventPattern {
+  const repositories = options.repositories ?? [];
+  return {
+    source: ['aws.ecr'],
+    // the detail-types the handler's parser accepts for it (see CLOUDTRAIL_DETAIL_TYPES there)
+    'detail-type': [...CLOUDTRAIL_DETAIL_TYPES],
+    detail: {
+      eventSource: ['ecr.amazonaws.com'],
+      eventName: ['PolicyExecutionEvent'],
+      ...(repositories.length > 0 ? { serviceEventDetails: { repositoryName: [...repositories] } } : {}),
     },
   };
 }

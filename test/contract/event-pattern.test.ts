@@ -1,13 +1,20 @@
 /**
- * Contract: the EventBridge rule our stack synthesizes lets through exactly the ECR pushes the guard
- * must look at, checked by an independent matcher (moto_server's EventBridge with an SQS target).
+ * Contract: the EventBridge rules our stack synthesizes let through exactly the ECR pushes and deletions
+ * (and, opt-in, the lifecycle PolicyExecutionEvents) the guard must look at, checked by an independent
+ * matcher (moto_server's EventBridge with an SQS target).
  *
  * moto is faithful for "EventBridge rule pattern matching with SQS targets via put_events" (aws-notes.md,
  * section "moto"); real EventBridge refuses PutEvents with an `aws.*` source, which is why an emulator is
  * the place to replay ECR's own events. moto's ECR emits no events itself, so they are put by hand.
  *
  * Event shape: the "Event for a completed image push" example of
- * https://docs.aws.amazon.com/AmazonECR/latest/userguide/ecr-eventbridge.html
+ * https://docs.aws.amazon.com/AmazonECR/latest/userguide/ecr-eventbridge.html, and its "Event for a
+ * completed image deletion" (the same detail with `action-type: DELETE`); the lifecycle event is the
+ * "Image lifecycle policy action" record of https://docs.aws.amazon.com/AmazonECR/latest/userguide/logging-using-cloudtrail.html
+ * as the detail of a CloudTrail-delivered event (source `aws.ecr`, eventSource `ecr.amazonaws.com`:
+ * https://docs.aws.amazon.com/eventbridge/latest/ref/events-ref-ecr.html).
+ * moto is not asked about the rule state ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS (who receives
+ * read-only management events is AWS's routing, not pattern matching); the CDK assertions pin the state.
  * Matching: "the event must contain all the field names listed in the event pattern", and
  * `anything-but` with `prefix`: https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-patterns.html,
  * https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-create-pattern-operators.html
@@ -59,8 +66,8 @@ function ecrEvent(changes: Partial<Record<string, string | undefined>>): { sourc
 
 const PROTECTIVE_TAG = `digest-guard-sha256-${'9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08'}`;
 
-/** The `EventPattern` of the push rule (the one rule with a pattern; the reconcile rule is a schedule). */
-function synthesizedPushPattern(config: Partial<DigestGuardConfig>): unknown {
+/** The `EventPattern` of the rule whose pattern has this detail-type (the reconcile rule is a schedule). */
+function synthesizedPattern(config: Partial<DigestGuardConfig>, detailType: string): unknown {
   // Bundling is skipped: the pattern does not depend on the function's code, and esbuild would only slow
   // this file down. (`aws:cdk:bundling-stacks: []` is the CDK's own switch for that.)
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
@@ -68,12 +75,14 @@ function synthesizedPushPattern(config: Partial<DigestGuardConfig>): unknown {
     env: { account: '123456789012', region: 'us-east-1' },
     config: { alertEmails: ['platform-team@example.com'], repositories: [], dryRun: false, ...config },
   });
-  const rules = Object.values(Template.fromStack(stack).findResources('AWS::Events::Rule')).filter(
-    (rule) => (rule as { Properties: { EventPattern?: unknown } }).Properties.EventPattern !== undefined,
+  const rules = Object.values(Template.fromStack(stack).findResources('AWS::Events::Rule')).filter((rule) =>
+    ((rule as { Properties: { EventPattern?: { 'detail-type'?: string[] } } }).Properties.EventPattern?.['detail-type'] ?? []).includes(detailType),
   );
   expect(rules).toHaveLength(1);
   return (rules[0] as { Properties: { EventPattern: unknown } }).Properties.EventPattern;
 }
+
+const synthesizedPushPattern = (config: Partial<DigestGuardConfig>) => synthesizedPattern(config, 'ECR Image Action');
 
 describe.skipIf(shouldSkipMotoTests())('the synthesized push rule, matched by moto EventBridge', () => {
   const moto = useMotoServer();
@@ -95,7 +104,7 @@ describe.skipIf(shouldSkipMotoTests())('the synthesized push rule, matched by mo
    * Creates a rule with `pattern` and an SQS target, puts `events` (each marked by its image digest), and
    * returns the digests of the events the queue received. moto delivers during PutEvents.
    */
-  async function deliveredDigests(pattern: unknown, events: ReturnType<typeof ecrEvent>[]): Promise<string[]> {
+  async function deliveredDigests(pattern: unknown, events: readonly { source: string; detailType: string; detail: unknown }[]): Promise<string[]> {
     counter += 1;
     const eventBridge = new EventBridgeClient(moto().clientConfig);
     const sqs = new SQSClient(moto().clientConfig);
@@ -187,22 +196,64 @@ describe.skipIf(shouldSkipMotoTests())('the synthesized push rule, matched by mo
     expect(delivered).toEqual([digest(1)]);
   });
 
-  it('does not deliver deletions', async () => {
+  it('delivers successful deletions: by tag, by digest (no image-tag), and of a protective tag', async () => {
+    const delivered = await deliveredDigests(unscopedPattern, [
+      ecrEvent({ 'image-digest': digest(1), 'action-type': 'DELETE' }),
+      ecrEvent({ 'image-digest': digest(2), 'action-type': 'DELETE', 'image-tag': undefined }),
+      ecrEvent({ 'image-digest': digest(3), 'action-type': 'DELETE', 'image-tag': PROTECTIVE_TAG }),
+    ]);
+
+    expect(delivered).toEqual([digest(1), digest(2), digest(3)]);
+  });
+
+  it('does not deliver failed pushes or failed deletions', async () => {
     const delivered = await deliveredDigests(unscopedPattern, [
       ecrEvent({ 'image-digest': digest(1) }),
-      ecrEvent({ 'image-digest': digest(2), 'action-type': 'DELETE' }),
+      ecrEvent({ 'image-digest': digest(2), result: 'FAILURE' }),
+      ecrEvent({ 'image-digest': digest(3), 'action-type': 'DELETE', result: 'FAILURE' }),
     ]);
 
     expect(delivered).toEqual([digest(1)]);
   });
 
-  it('does not deliver failed pushes', async () => {
-    const delivered = await deliveredDigests(unscopedPattern, [
-      ecrEvent({ 'image-digest': digest(1) }),
-      ecrEvent({ 'image-digest': digest(2), result: 'FAILURE' }),
+  it('scoped to repositories, delivers deletions only of those repositories', async () => {
+    const delivered = await deliveredDigests(scopedPattern, [
+      ecrEvent({ 'image-digest': digest(1), 'repository-name': 'team/web', 'action-type': 'DELETE' }),
+      ecrEvent({ 'image-digest': digest(2), 'repository-name': 'sandbox/anything', 'action-type': 'DELETE' }),
     ]);
 
     expect(delivered).toEqual([digest(1)]);
+  });
+
+  it('with the lifecycle watch on, delivers the documented PolicyExecutionEvent of a repository in scope, and no other CloudTrail event', async () => {
+    const pattern = synthesizedPattern({ repositories: ['testrepo'], watchLifecycleExpiry: true }, 'AWS Service Event via CloudTrail');
+    const lifecycle = (repositoryName: string, eventName = 'PolicyExecutionEvent', detailType = 'AWS Service Event via CloudTrail') => ({
+      source: 'aws.ecr',
+      detailType,
+      detail: {
+        eventSource: 'ecr.amazonaws.com',
+        eventName,
+        readOnly: true,
+        eventType: 'AwsServiceEvent',
+        // marked by repository in `image-digest` for deliveredDigests, beside the documented fields
+        'image-digest': repositoryName + '/' + eventName + '/' + detailType,
+        serviceEventDetails: {
+          repositoryName,
+          lifecycleEventImageActions: [
+            { lifecycleEventImage: { digest: 'sha256:ddba4d27a7ffc3f86dd6c2f92041af252a1f23a8e742c90e6e1297bfa1bc0c45', tagStatus: 'Tagged', tagList: ['alpine'], pushedAt: 1584042813000 }, rulePriority: 1 },
+          ],
+        },
+      },
+    });
+
+    const delivered = await deliveredDigests(pattern, [
+      lifecycle('testrepo'),
+      lifecycle('testrepo', 'PolicyExecutionEvent', 'AWS API Call via CloudTrail'),
+      lifecycle('other-repo'),
+      lifecycle('testrepo', 'PutImage', 'AWS API Call via CloudTrail'),
+    ]);
+
+    expect(delivered).toEqual(['testrepo/PolicyExecutionEvent/AWS API Call via CloudTrail', 'testrepo/PolicyExecutionEvent/AWS Service Event via CloudTrail']);
   });
 
   it('does not deliver a push by digest alone (no image-tag field: no tag moved)', async () => {

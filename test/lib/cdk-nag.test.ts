@@ -32,6 +32,8 @@ describe('cdk-nag AwsSolutions checks', () => {
     ['named repositories, release on, explicit account and region', { ...NAMED, releaseAfterDays: 30 }, true],
     ['every repository, reconcile off', { ...BASE, reconcile: false }, true],
     ['named repositories, reconcile off', { ...NAMED, reconcile: false }, true],
+    ['every repository, lifecycle watch and CloudTrail lookup on, environment-agnostic', { ...BASE, watchLifecycleExpiry: true, lookupPushers: true }, false],
+    ['named repositories, lifecycle watch and CloudTrail lookup on, explicit account and region', { ...NAMED, watchLifecycleExpiry: true, lookupPushers: true }, true],
   ])('find nothing unacknowledged for %s', (_case, config, withEnv) => {
     // The checks read the template, not the code: skip bundling (the CDK's own switch) to keep this fast.
     const app = appLikeCli({ 'aws:cdk:bundling-stacks': [] });

@@ -158,6 +158,19 @@ describe('configFromContext', () => {
     );
   });
 
+  it('reads the opt-in lifecycle expiry watch and CloudTrail lookup of who pushed, absent = the construct default', () => {
+    expect(configFromContext(contextOf({ alertEmail: 'a@example.com', watchLifecycleExpiry: 'true', lookupPushers: true }))).toMatchObject({
+      watchLifecycleExpiry: true,
+      lookupPushers: true,
+    });
+    const defaults = configFromContext(contextOf({ alertEmail: 'a@example.com' }));
+    expect(defaults).not.toHaveProperty('watchLifecycleExpiry');
+    expect(defaults).not.toHaveProperty('lookupPushers');
+    expect(() => configFromContext(contextOf({ alertEmail: 'a@example.com', watchLifecycleExpiry: 'on', lookupPushers: 'yes' }))).toThrow(
+      /watchLifecycleExpiry must be true or false, got "on"[\s\S]*lookupPushers must be true or false, got "yes"/,
+    );
+  });
+
   it('refuses context values of the wrong type', () => {
     expect(problemsOf({ alertEmail: 42 })).toEqual(['alertEmail must be a comma-separated string or a list of strings, got 42']);
     expect(problemsOf({ alertEmail: 'a@example.com', tagPrefix: 7 })).toEqual(['tagPrefix must be a string, got 7']);

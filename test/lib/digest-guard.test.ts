@@ -52,19 +52,29 @@ describe('DigestGuard with defaults (every repository)', () => {
   });
 
   describe('trigger', () => {
-    it("listens to successful ECR pushes of any repository, except pushes of the guard's own tags", () => {
+    it("listens to successful ECR pushes of any repository, except pushes of the guard's own tags, and to every successful deletion", () => {
+      // DELETE: "Event for a completed image deletion", https://docs.aws.amazon.com/AmazonECR/latest/userguide/ecr-eventbridge.html
       s.template.hasResourceProperties('AWS::Events::Rule', {
         EventPattern: {
           source: ['aws.ecr'],
           'detail-type': ['ECR Image Action'],
           detail: {
-            'action-type': ['PUSH'],
             result: ['SUCCESS'],
             'repository-name': Match.absent(),
-            'image-tag': [{ 'anything-but': { prefix: 'digest-guard-' } }],
+            $or: [
+              { 'action-type': ['PUSH'], 'image-tag': [{ 'anything-but': { prefix: 'digest-guard-' } }] },
+              { 'action-type': ['DELETE'] },
+            ],
           },
         },
       });
+    });
+
+    it('watches no lifecycle event and looks nobody up in CloudTrail unless asked', () => {
+      expect(s.guard.lifecycleExpiryRule).toBeUndefined();
+      s.template.resourcePropertiesCountIs('AWS::Events::Rule', { State: 'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS' }, 0);
+      expect(statementsWithAction(s.template, 'cloudtrail:LookupEvents')).toEqual([]);
+      s.template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ LOOKUP_PUSHERS: 'false' }) } });
     });
 
     it('sends matching events to the buffer queue, which accepts them only from this rule', () => {
@@ -350,7 +360,7 @@ describe('DigestGuard scoped to some repositories, with its own prefix, in dry-r
       EventPattern: {
         detail: {
           'repository-name': ['app', 'team/api'],
-          'image-tag': [{ 'anything-but': { prefix: 'keep-' } }],
+          $or: [{ 'action-type': ['PUSH'], 'image-tag': [{ 'anything-but': { prefix: 'keep-' } }] }, { 'action-type': ['DELETE'] }],
         },
       },
     });
@@ -386,6 +396,59 @@ describe('DigestGuard scoped to some repositories, with its own prefix, in dry-r
       MetricName: 'ApproximateAgeOfOldestMessage',
       Threshold: 1800,
     });
+  });
+});
+
+describe('DigestGuard with the lifecycle expiry watch and the CloudTrail lookup of who pushed', () => {
+  let s: Synthesized;
+  beforeAll(() => {
+    s = synthesize({ repositories: ['app'], watchLifecycleExpiry: true, lookupPushers: true });
+  });
+
+  it('routes ECR lifecycle PolicyExecutionEvents to the buffer with a rule that receives read-only management events', () => {
+    // "Enable the rule so that EventBridge matches all events against the rule, including read-only management
+    // events delivered through CloudTrail" = ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS;
+    // https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-service-event-cloudtrail-management.html
+    // PolicyExecutionEvent is `readOnly: true`: https://docs.aws.amazon.com/AmazonECR/latest/userguide/logging-using-cloudtrail.html
+    const queueId = logicalIdOf(s.stack, s.guard.queue);
+    s.template.hasResourceProperties('AWS::Events::Rule', {
+      State: 'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS',
+      EventPattern: {
+        source: ['aws.ecr'],
+        'detail-type': ['AWS Service Event via CloudTrail', 'AWS API Call via CloudTrail'],
+        detail: { eventSource: ['ecr.amazonaws.com'], eventName: ['PolicyExecutionEvent'], serviceEventDetails: { repositoryName: ['app'] } },
+      },
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [queueId, 'Arn'] } })],
+    });
+    // the push rule keeps the plain state: it needs no management event
+    s.template.hasResourceProperties('AWS::Events::Rule', {
+      State: 'ENABLED',
+      EventPattern: Match.objectLike({ 'detail-type': ['ECR Image Action'] }),
+    });
+  });
+
+  it('lets the buffer accept messages from the lifecycle rule too, limited to that rule\'s ARN', () => {
+    const lifecycleRuleId = logicalIdOf(s.stack, s.guard.lifecycleExpiryRule!);
+    s.template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: Match.arrayWith(['sqs:SendMessage']),
+            Principal: { Service: 'events.amazonaws.com' },
+            Condition: { ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': [lifecycleRuleId, 'Arn'] } } },
+          }),
+        ]),
+      },
+    });
+  });
+
+  it('lets only the push role call cloudtrail:LookupEvents, on `*` (the action has no resource type), and tells its handler to', () => {
+    const lookups = statementsWithAction(s.template, 'cloudtrail:LookupEvents');
+    expect(lookups).toHaveLength(1);
+    expect(actionsOf(lookups[0]!)).toEqual(['cloudtrail:LookupEvents']);
+    expect(resourcesOf(lookups[0]!)).toEqual(['*']);
+    expect(pushStatements(s).some((st) => actionsOf(st).includes('cloudtrail:LookupEvents'))).toBe(true);
+    s.template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ LOOKUP_PUSHERS: 'true' }) } });
   });
 });
 

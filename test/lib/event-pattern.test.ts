@@ -4,19 +4,22 @@
  * Event fields: https://docs.aws.amazon.com/AmazonECR/latest/userguide/ecr-eventbridge.html
  */
 import { describe, expect, it } from 'vitest';
-import { buildPushEventPattern, protectiveTagStart } from '../../lib/event-pattern';
+import { buildLifecycleExpiryEventPattern, buildPushEventPattern, protectiveTagStart } from '../../lib/event-pattern';
 
 describe('buildPushEventPattern', () => {
-  it('selects successful ECR pushes of every repository when none are named', () => {
+  it('selects successful ECR pushes (not of its own tags) and every successful deletion, of every repository when none are named', () => {
+    // DELETE: "Event for a completed image deletion", https://docs.aws.amazon.com/AmazonECR/latest/userguide/ecr-eventbridge.html
     const pattern = buildPushEventPattern({ tagPrefix: 'digest-guard' });
 
     expect(pattern).toEqual({
       source: ['aws.ecr'],
       'detail-type': ['ECR Image Action'],
       detail: {
-        'action-type': ['PUSH'],
         result: ['SUCCESS'],
-        'image-tag': [{ 'anything-but': { prefix: 'digest-guard-' } }],
+        $or: [
+          { 'action-type': ['PUSH'], 'image-tag': [{ 'anything-but': { prefix: 'digest-guard-' } }] },
+          { 'action-type': ['DELETE'] },
+        ],
       },
     });
   });
@@ -36,7 +39,7 @@ describe('buildPushEventPattern', () => {
   it("ignores pushes of the guard's own tags by their prefix plus a dash, so similar user tags still count", () => {
     const pattern = buildPushEventPattern({ tagPrefix: 'guard' });
 
-    expect(pattern.detail['image-tag']).toEqual([{ 'anything-but': { prefix: 'guard-' } }]);
+    expect(pattern.detail.$or[0]['image-tag']).toEqual([{ 'anything-but': { prefix: 'guard-' } }]);
     expect('guardian-1'.startsWith(protectiveTagStart('guard'))).toBe(false);
     expect(`guard-sha256-${'a'.repeat(64)}`.startsWith(protectiveTagStart('guard'))).toBe(true);
   });
@@ -47,5 +50,21 @@ describe('buildPushEventPattern', () => {
     repositories.push('other');
 
     expect(pattern.detail['repository-name']).toEqual(['app']);
+  });
+});
+
+describe('buildLifecycleExpiryEventPattern', () => {
+  it('selects ECR lifecycle PolicyExecutionEvents delivered by CloudTrail, under both CloudTrail detail-types', () => {
+    // eventSource/eventName: https://docs.aws.amazon.com/AmazonECR/latest/userguide/logging-using-cloudtrail.html
+    // detail-types: https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-service-event-cloudtrail.html
+    expect(buildLifecycleExpiryEventPattern()).toEqual({
+      source: ['aws.ecr'],
+      'detail-type': ['AWS Service Event via CloudTrail', 'AWS API Call via CloudTrail'],
+      detail: { eventSource: ['ecr.amazonaws.com'], eventName: ['PolicyExecutionEvent'] },
+    });
+  });
+
+  it('names the repositories in scope by serviceEventDetails.repositoryName', () => {
+    expect(buildLifecycleExpiryEventPattern({ repositories: ['app'] }).detail.serviceEventDetails).toEqual({ repositoryName: ['app'] });
   });
 });
