@@ -2,9 +2,11 @@
  * Scenario tests: the real push handler, adapters and SDK clients against the stateful simulated account.
  * Each scenario states the AWS behaviour it relies on; the simulated account pins those in test/sim.
  */
+import { BatchDeleteImageCommand, ECRClient } from '@aws-sdk/client-ecr';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { protectiveTagFor } from '../../lambda/core/protective-tag';
 import { SimulatedAccount } from '../sim/account';
+import { toLifecycleEventBridgeEvent, type EcrImageActionEvent } from '../sim/events';
 import { dockerManifest, ociIndex, ociManifest } from '../sim/manifests';
 import { guardOnSim, type GuardOnSim } from '../support/guard-on-sim';
 
@@ -278,5 +280,133 @@ describe('scale', () => {
     expect(tagsOf('app', a)).toEqual([protectiveTagFor(a, 'digest-guard')]);
     expect(account.callCount('ecs', 'ListServices')).toBeGreaterThanOrEqual(2);
     expect(account.callCount('ecs', 'DescribeTasks')).toBeGreaterThanOrEqual(2);
+  });
+});
+
+/** BatchDeleteImage through the real SDK client, as a person or a pipeline would call it. */
+async function batchDeleteImage(repository: string, imageId: { imageTag?: string; imageDigest?: string }) {
+  return new ECRClient(account.clientConfig()).send(new BatchDeleteImageCommand({ repositoryName: repository, imageIds: [imageId] }));
+}
+
+describe('deleted anyway: an in-use image is deleted or expired', () => {
+  it('pages CRITICAL at once when BatchDeleteImage deletes a digest a service runs, naming the service and the fix', async () => {
+    // "action-type": "DELETE": https://docs.aws.amazon.com/AmazonECR/latest/userguide/ecr-eventbridge.html;
+    // deleting by digest removes the image and every tag (BatchDeleteImage, botocore ecr service-2.json).
+    const guard = guardOnSim(account);
+    const a = pushBuild('app', 'prod', 'build-1');
+    deployService('prod', 'web', 'app', 'prod');
+    await guard.deliverNewEvents(); // the push: nothing lost a tag
+    account.clock.advance(60_000);
+    await batchDeleteImage('app', { imageDigest: a });
+    expect(tagsOf('app', a)).toBeUndefined();
+
+    const response = await guard.deliverNewEvents();
+
+    expect(response.batchItemFailures).toEqual([]);
+    const [alert, ...more] = alertsOf(guard);
+    expect(more).toEqual([]);
+    expect(alert!.subject).toBe('ECR digest guard: CRITICAL: 1 in-use image deleted from app');
+    expect(alert!.messageAttributes.severity!.stringValue).toBe('CRITICAL');
+    expect(alert!.body.email).toContain(`Image ${a} was deleted (ECR DELETE event at 2026-11-26T10:01:00.000Z, tag "prod"), but it is still in use:`);
+    expect(alert!.body.email).toContain('ECS service prod/web');
+    expect(alert!.body.email).toMatch(/NOW: redeploy the workloads above to an image that exists/);
+    expect(alert!.body.email).toMatch(/aws cloudtrail lookup-events --region eu-west-1 --lookup-attributes AttributeKey=EventName,AttributeValue=BatchDeleteImage/);
+    const json = JSON.parse(alert!.body.default) as { events: string[]; pushes: unknown[]; deletes: { action: string; digest: string; tag: string }[] };
+    expect(json.events).toEqual(['digest-gone']);
+    expect(json.pushes).toEqual([]); // a deletion is not presented as a push
+    expect(json.deletes).toMatchObject([{ action: 'DELETE', digest: a, tag: 'prod' }]);
+  });
+
+  it('changes nothing and sends nothing for a DELETE by tag of an in-use digest that keeps another tag', async () => {
+    // BatchDeleteImage by tag removes that tag only, while the image has another one (aws-notes, ECR images and tags).
+    const guard = guardOnSim(account);
+    const a = pushBuild('app', 'prod', 'build-1');
+    pushBuild('app', 'v1', 'build-1'); // the same manifest: a second tag on A
+    deployService('prod', 'web', 'app', 'prod');
+    await guard.deliverNewEvents();
+    await batchDeleteImage('app', { imageTag: 'v1' });
+
+    const response = await guard.deliverNewEvents();
+
+    expect(response.batchItemFailures).toEqual([]);
+    expect(tagsOf('app', a)).toEqual(['prod']);
+    expect(account.callCount('ecr', 'PutImage')).toBe(0);
+    expect(alertsOf(guard)).toEqual([]);
+  });
+
+  it('pages when someone deletes the protective tag that was an in-use image\'s only tag (which deletes the image)', async () => {
+    // "BatchDeleteImage by tag removes that tag; removing an image's last tag deletes the image" (aws-notes).
+    const guard = guardOnSim(account);
+    const a = pushBuild('app', 'prod', 'build-1');
+    deployService('prod', 'web', 'app', 'prod');
+    pushBuild('app', 'prod', 'build-2');
+    await guard.deliverNewEvents();
+    expect(tagsOf('app', a)).toEqual([protectiveTagFor(a, 'digest-guard')]);
+
+    await batchDeleteImage('app', { imageTag: protectiveTagFor(a, 'digest-guard') });
+    await guard.deliverNewEvents();
+
+    const alerts = alertsOf(guard);
+    expect(alerts).toHaveLength(2);
+    expect(alerts[1]!.subject).toBe('ECR digest guard: CRITICAL: 1 in-use image deleted from app');
+    expect(alerts[1]!.body.email).toContain(`tag "${protectiveTagFor(a, 'digest-guard')}"`);
+  });
+
+  it('pages CRITICAL when a lifecycle rule expired an in-use digest, from the PolicyExecutionEvent alone', async () => {
+    // PolicyExecutionEvent, one per up to 10 images with digest, tags and pushedAt:
+    // https://docs.aws.amazon.com/AmazonECR/latest/userguide/logging-using-cloudtrail.html
+    const guard = guardOnSim(account, { dryRun: true }); // dry run: the guard saw the risk and changed nothing
+    const a = pushBuild('app', 'prod', 'build-1');
+    deployService('prod', 'web', 'app', 'prod');
+    pushBuild('app', 'prod', 'build-2');
+    await guard.deliverNewEvents();
+    account.clock.advanceDays(2);
+    const [execution] = account.ecr.runLifecycleExpireUntagged('app');
+    expect(tagsOf('app', a)).toBeUndefined();
+
+    // guardOnSim types a batch as ECR Image Action events; the handler takes any EventBridge event body.
+    const lifecycleEvent = toLifecycleEventBridgeEvent(execution!, { account: account.accountId, region: account.region });
+    const response = await guard.deliver([lifecycleEvent as unknown as EcrImageActionEvent]);
+
+    expect(response.batchItemFailures).toEqual([]);
+    const last = alertsOf(guard).at(-1)!;
+    expect(last.subject).toBe('ECR digest guard: CRITICAL: 1 in-use image expired from app');
+    expect(last.body.email).toContain(`Image ${a} was expired by a lifecycle rule (PolicyExecutionEvent at 2026-11-28T10:00:00.000Z, untagged), but it is still in use:`);
+    expect(last.body.email).toContain('ECS service prod/web');
+    expect(last.body.email).toMatch(/Find the lifecycle rule that expired an in-use image/);
+    expect((JSON.parse(last.body.default) as { deletes: { action: string }[] }).deletes.map((d) => d.action)).toEqual(['EXPIRE']);
+  });
+});
+
+describe('root cause across batches', () => {
+  it('says the tag moved soon after the in-use digest was pushed, though the two pushes came in different batches', async () => {
+    // imagePushedAt of the in-use digest (DescribeImages) against the time of the push that moved its tag.
+    const guard = guardOnSim(account);
+    pushBuild('app', 'prod', 'build-1');
+    deployService('prod', 'web', 'app', 'prod');
+    await guard.deliverNewEvents();
+    account.clock.advance(40_000);
+    pushBuild('app', 'prod', 'build-2');
+
+    await guard.deliverNewEvents();
+
+    const [alert] = alertsOf(guard);
+    expect(alert!.body.email).toMatch(/Likely cause: tag "prod" moved from sha256:[a-f0-9]{12}… to sha256:[a-f0-9]{12}… 40 s after/);
+    expect((JSON.parse(alert!.body.default) as { quickTagMoves: { tag: string }[] }).quickTagMoves).toMatchObject([{ tag: 'prod' }]);
+  });
+
+  it('says nothing of a race when the in-use digest was pushed long before its tag moved', async () => {
+    const guard = guardOnSim(account);
+    pushBuild('app', 'prod', 'build-1');
+    deployService('prod', 'web', 'app', 'prod');
+    await guard.deliverNewEvents();
+    account.clock.advanceDays(3);
+    pushBuild('app', 'prod', 'build-2');
+
+    await guard.deliverNewEvents();
+
+    const [alert] = alertsOf(guard);
+    expect(alert!.subject).toBe('ECR digest guard: Protected 1 in-use image in app');
+    expect(alert!.body.email).not.toMatch(/Likely cause/);
   });
 });

@@ -20,6 +20,7 @@ import type { ReconcileCheckpoint } from '../../lambda/core/reconcile-ports';
 import { runReconcile, type ReconcileHandlerDependencies } from '../../lambda/handlers/reconcile';
 import { SimulatedAccount } from '../sim/account';
 import { dockerManifest, ociIndex, ociManifest } from '../sim/manifests';
+import { guardOnSim } from '../support/guard-on-sim';
 
 const PREFIX = 'digest-guard';
 let account: SimulatedAccount;
@@ -176,6 +177,27 @@ describe('release after the grace period', () => {
     const released = alerts().filter((m) => m.subject?.includes('protection released'));
     expect(released.map((m) => [m.subject, m.severity])).toEqual([['ECR digest guard: protection released on 2 images in app', 'INFO']]);
     expect(released[0]!.email).toContain('it was its last tag, so the image is deleted');
+  });
+
+  it('sends no page from the push path for the DELETE events of its own release (the released digests are not in use)', async () => {
+    // The push rule lets every successful DELETE through, protective tags included; the release removes
+    // protection only from digests nothing uses, so the push path's inventory finds nothing to report.
+    const { a } = await protectThenStopUsing();
+    const push = guardOnSim(account);
+    account.clock.advanceDays(40);
+    const before = account.events.length;
+    const alertsBefore = alerts().length;
+
+    await reconcile(wire({ releaseAfterDays: 30 }));
+    const releaseDeletes = account.events.slice(before).filter((e) => e.detail['action-type'] === 'DELETE');
+    expect(releaseDeletes.map((e) => [e.detail['image-digest'], e.detail['image-tag']])).toEqual([[a, protectiveTagFor(a, PREFIX)]]);
+    const afterRelease = alerts().length;
+    expect(afterRelease).toBe(alertsBefore + 1); // the reconcile's own INFO "protection released"
+
+    const response = await push.deliver(releaseDeletes);
+
+    expect(response.batchItemFailures).toEqual([]);
+    expect(alerts()).toHaveLength(afterRelease);
   });
 
   it('keeps a protection whose digest was pulled within the grace period plus the 24-hour refresh lag', async () => {

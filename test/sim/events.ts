@@ -4,6 +4,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
+import type { PolicyExecutionEvent } from './ecr';
 
 /**
  * An `ECR Image Action` event as EventBridge carries it.
@@ -75,4 +76,64 @@ export function toSqsRecord(event: { readonly account: string; readonly region: 
 /** A batch of EventBridge events delivered through one SQS queue, in order. */
 export function toSqsEvent(events: readonly { readonly account: string; readonly region: string }[], options: SqsDeliveryOptions = {}): SQSEvent {
   return { Records: events.map((e) => toSqsRecord(e, options)) };
+}
+
+/**
+ * A lifecycle expiry the simulated registry recorded, as EventBridge would deliver it from CloudTrail: the
+ * "Image lifecycle policy action" record of https://docs.aws.amazon.com/AmazonECR/latest/userguide/logging-using-cloudtrail.html
+ * as `detail`, in the envelope of a CloudTrail-delivered service event (`AWS Service Event via CloudTrail`,
+ * https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-service-event-cloudtrail.html). The rule
+ * (`untagged`, `sinceImagePushed`) is the one `SimEcr.runLifecycleExpireUntagged` applies.
+ */
+export function toLifecycleEventBridgeEvent(
+  execution: PolicyExecutionEvent,
+  where: { readonly account: string; readonly region: string },
+): { readonly account: string; readonly region: string; readonly [key: string]: unknown } {
+  return {
+    version: '0',
+    id: randomUUID(),
+    'detail-type': 'AWS Service Event via CloudTrail',
+    source: 'aws.ecr',
+    account: where.account,
+    time: execution.eventTime,
+    region: where.region,
+    resources: [],
+    detail: {
+      eventVersion: '1.05',
+      userIdentity: { accountId: where.account, invokedBy: 'AWS Internal' },
+      eventTime: execution.eventTime,
+      eventSource: execution.eventSource,
+      eventName: execution.eventName,
+      awsRegion: where.region,
+      sourceIPAddress: 'AWS Internal',
+      userAgent: 'AWS Internal',
+      requestParameters: null,
+      responseElements: null,
+      eventID: randomUUID(),
+      readOnly: execution.readOnly,
+      resources: [{ ARN: `arn:aws:ecr:${where.region}:${where.account}:repository/${execution.repositoryName}`, accountId: where.account, type: 'AWS::ECR::Repository' }],
+      eventType: 'AwsServiceEvent',
+      recipientAccountId: where.account,
+      serviceEventDetails: {
+        repositoryName: execution.repositoryName,
+        lifecycleEventPolicy: {
+          lifecycleEventRules: [
+            { rulePriority: 1, description: 'expire untagged images', lifecycleEventSelection: { tagStatus: 'Untagged', countType: 'Since image pushed' }, action: 'expire' },
+          ],
+          lastEvaluatedAt: 0,
+          policyVersion: 1,
+          policyId: randomUUID(),
+        },
+        lifecycleEventImageActions: execution.images.map((image) => ({
+          lifecycleEventImage: {
+            digest: image.digest,
+            tagStatus: image.tags.length ? 'Tagged' : 'Untagged',
+            ...(image.tags.length ? { tagList: [...image.tags] } : {}),
+            pushedAt: image.pushedAt.getTime(),
+          },
+          rulePriority: 1,
+        })),
+      },
+    },
+  };
 }
