@@ -68,3 +68,45 @@ describe('buildRepositoryAlert', () => {
     expect(alert.text).toMatch(/COVERAGE NOTES\n {2}- service prod\/old/);
   });
 });
+
+describe('buildRepositoryAlert: root cause', () => {
+  const window = { from: new Date('2026-11-26T09:58:01Z'), to: new Date('2026-11-26T10:02:03Z') };
+
+  it('names the principals CloudTrail recorded for the pushes, in push order, with the role behind a session', () => {
+    const alert = buildRepositoryAlert({
+      ...base,
+      pushers: {
+        ...window,
+        complete: true,
+        callers: [
+          { tag: 'prod', digest: d('b'), time: new Date('2026-11-26T10:00:03Z'), principal: 'arn:aws:sts::111122223333:assumed-role/pipeline-b/run-7', sessionIssuer: 'arn:aws:iam::111122223333:role/pipeline-b' },
+          { tag: 'prod', digest: d('a'), time: new Date('2026-11-26T10:00:01Z'), principal: 'arn:aws:iam::111122223333:user/Mary_Major' },
+        ],
+      },
+    })!;
+
+    expect(alert.text).toContain(
+      [
+        '  Who pushed (CloudTrail PutImage events):',
+        `    - tag "prod" -> sha256:${'a'.repeat(12)}… at 2026-11-26T10:00:01.000Z by arn:aws:iam::111122223333:user/Mary_Major`,
+        `    - tag "prod" -> sha256:${'b'.repeat(12)}… at 2026-11-26T10:00:03.000Z by arn:aws:sts::111122223333:assumed-role/pipeline-b/run-7 (role arn:aws:iam::111122223333:role/pipeline-b)`,
+      ].join('\n'),
+    );
+    expect(alert.text).not.toContain('To look yourself');
+    expect((alert.json as { pushers: { callers: { principal: string }[] } }).pushers.callers.map((c) => c.principal)).toHaveLength(2);
+  });
+
+  it('says why nobody was named, and gives the lookup to run, when CloudTrail had nothing or gave up', () => {
+    const alert = buildRepositoryAlert({ ...base, pushers: { ...window, complete: false, callers: [], note: 'CloudTrail throttled the lookup' } })!;
+
+    expect(alert.text).toContain('  Who pushed: not found (CloudTrail throttled the lookup). To look yourself:');
+    expect(alert.text).toContain(
+      '    aws cloudtrail lookup-events --region eu-west-1 --lookup-attributes AttributeKey=EventName,AttributeValue=PutImage --start-time 2026-11-26T09:58:01.000Z --end-time 2026-11-26T10:02:03.000Z',
+    );
+  });
+
+  it('says nothing about who pushed when nobody looked', () => {
+    expect(buildRepositoryAlert(base)!.text).not.toContain('Who pushed');
+    expect((buildRepositoryAlert(base)!.json as { pushers: unknown }).pushers).toBeNull();
+  });
+});

@@ -199,3 +199,52 @@ describe('guardPushedRepositories', () => {
     expect(alerts[0]).toMatchObject({ severity: 'CRITICAL', events: ['digest-gone'] });
   });
 });
+
+describe('guardPushedRepositories: who pushed (best effort, only for an alert that goes out anyway)', () => {
+  const caller = { tag: 'prod', digest: d('b'), time: new Date('2026-11-26T10:00:00Z'), principal: 'arn:aws:sts::111122223333:assumed-role/pipeline-b/run-7', sessionIssuer: 'arn:aws:iam::111122223333:role/pipeline-b' };
+
+  it('asks for the pushes of the tag the affected service was deployed with, and names the principal in the alert', async () => {
+    const asked: { repository: string; pushes: readonly { tag: string; digest: string }[] }[] = [];
+    deps = {
+      ...deps,
+      pushers: {
+        findPutImageCallers: async (repository, pushes) => {
+          asked.push({ repository, pushes });
+          return { callers: [caller], complete: true, from: new Date('2026-11-26T09:58:00Z'), to: new Date('2026-11-26T10:02:00Z') };
+        },
+      },
+    };
+
+    await guardPushedRepositories([push('app', 'prod', d('b'), 'm1')], settings, deps);
+
+    expect(asked).toEqual([{ repository: 'app', pushes: [{ tag: 'prod', digest: d('b'), time: new Date('2026-11-26T10:00:00Z') }] }]);
+    expect(alerts[0]!.text).toContain('by arn:aws:sts::111122223333:assumed-role/pipeline-b/run-7 (role arn:aws:iam::111122223333:role/pipeline-b)');
+  });
+
+  it('never looks anyone up when there is nothing to alert', async () => {
+    let lookups = 0;
+    deps = { ...deps, pushers: { findPutImageCallers: async () => { lookups += 1; throw new Error('unexpected'); } } };
+
+    await guardPushedRepositories([push('api', 'v1', d('c'), 'm2')], settings, deps);
+
+    expect(lookups).toBe(0);
+    expect(alerts).toEqual([]);
+  });
+
+  it('still protects and alerts, without names, when the lookup throws', async () => {
+    const warnings: string[] = [];
+    deps = {
+      ...deps,
+      logger: { ...deps.logger, warn: (message) => void warnings.push(message) },
+      pushers: { findPutImageCallers: async () => { throw new Error('ThrottlingException'); } },
+    };
+
+    const outcome = await guardPushedRepositories([push('app', 'prod', d('b'), 'm1')], settings, deps);
+
+    expect(outcome.failedMessageIds).toEqual([]);
+    expect(ecr.puts).toHaveLength(1);
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]!.text).not.toContain('Who pushed');
+    expect(warnings).toContain('could not look up who pushed; the alert goes out without names');
+  });
+});
