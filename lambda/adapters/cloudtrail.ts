@@ -9,7 +9,7 @@
  *   exceeded, a throttling error occurs." "The default number of results returned is 50, with a maximum of
  *   50"; one lookup attribute per request; event history holds the last 90 days of management events
  *   without a trail. https://docs.aws.amazon.com/awscloudtrail/latest/APIReference/API_LookupEvents.html
- *   (botocore/data/cloudtrail/2013-11-01/service-2.json, `LookupEvents`, `LookupAttributesList` max 1)
+ *   (and the SDK's LookupEventsCommand docs: `LookupAttributes` "can contain only one item")
  * - `Event.CloudTrailEvent` is the whole record as a JSON string; a `PutImage` record carries
  *   `requestParameters.repositoryName`, `requestParameters.imageTag`, `responseElements.image.imageId.imageDigest`
  *   and `userIdentity` ("Example: Image push action",

@@ -3,7 +3,7 @@
  * LookupEvents: one lookup attribute, at most 50 events a page, NextToken paging, "two per second, per
  * account, per Region. If this limit is exceeded, a throttling error occurs."
  * https://docs.aws.amazon.com/awscloudtrail/latest/APIReference/API_LookupEvents.html
- * (botocore/data/cloudtrail/2013-11-01/service-2.json: LookupEvents, LookupAttributesList max 1, MaxResults 1..50)
+ * (@aws-sdk/client-cloudtrail LookupEventsCommand docs: LookupAttributes "can contain only one item", 50 results at most)
  * PutImage record shape: "Example: Image push action",
  * https://docs.aws.amazon.com/AmazonECR/latest/userguide/logging-using-cloudtrail.html
  */
