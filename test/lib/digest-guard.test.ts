@@ -151,7 +151,7 @@ describe('DigestGuard with defaults (every repository)', () => {
       s.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
         EventSourceArn: { 'Fn::GetAtt': [logicalIdOf(s.stack, s.guard.queue), 'Arn'] },
         FunctionName: { Ref: logicalIdOf(s.stack, s.guard.function) },
-        BatchSize: 100,
+        BatchSize: 10000,
         MaximumBatchingWindowInSeconds: 30,
         FunctionResponseTypes: ['ReportBatchItemFailures'],
         ScalingConfig: { MaximumConcurrency: MAX_CONCURRENCY },
