@@ -56,10 +56,11 @@ async function replay(withGuard: boolean): Promise<void> {
 
   if (guard) {
     account.clock.advance(20_000);
-    const [ecsBefore, ecrBefore] = [account.callCount('ecs'), account.callCount('ecr')];
+    const [ecsBefore, lambdaBefore, ecrBefore] = [account.callCount('ecs'), account.callCount('lambda'), account.callCount('ecr')];
     const response = await guard.deliverNewEvents();
     say(`guard handles the 2 push events as one batch: ${response.batchItemFailures.length} failed; ` +
-      `it made ${account.callCount('ecs') - ecsBefore} ECS calls (one inventory) and ${account.callCount('ecr') - ecrBefore} ECR calls`);
+      `one inventory took ${account.callCount('ecs') - ecsBefore} ECS and ${account.callCount('lambda') - lambdaBefore} Lambda calls; ` +
+      `then ${account.callCount('ecr') - ecrBefore} ECR calls`);
     say(`pinned image ${short(a)} now has ${describeTags(a)}`);
   }
 
