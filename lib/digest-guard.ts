@@ -197,6 +197,11 @@ export interface DigestGuardAlarms {
   readonly functionThrottles: cloudwatch.Alarm;
   /** The buffer queue's oldest message is older than `maxEventAge`. */
   readonly eventsWaitingTooLong: cloudwatch.Alarm;
+  /**
+   * Alerts that SNS refused after the SDK's retries (the protection stands; the alert text is in the logs).
+   * It notifies the same topic, so it may not reach email while SNS fails: it also shows in the console.
+   */
+  readonly alertPublishFailures: cloudwatch.Alarm;
   /** Reconcile invocations that failed as a whole (each failed attempt counts); undefined without `reconcile`. */
   readonly reconcileErrors?: cloudwatch.Alarm;
   /** Scheduled reconciles that failed every attempt, or were never delivered; undefined without `reconcile`. */
@@ -227,6 +232,9 @@ const RECONCILE_HANDLER_ENTRY = path.join(__dirname, '..', 'lambda', 'handlers',
 
 /** How often the reconcile runs unless `reconcileSchedule` says otherwise. */
 export const DEFAULT_RECONCILE_SCHEDULE = events.Schedule.rate(Duration.hours(6));
+/** The Powertools service name and metrics namespace of both functions. */
+export const SERVICE_NAME = 'ecr-digest-guard';
+export const METRICS_NAMESPACE = 'EcrDigestGuard';
 /** Push events per invocation, at most (see `batchSize`). */
 export const DEFAULT_BATCH_SIZE = 10_000;
 /** How long the event source gathers push events (see `maxBatchingWindow`). */
@@ -472,6 +480,16 @@ export class DigestGuard extends Construct {
       created.addAlarmAction(notify);
       return created;
     };
+    // A dead-letter queue holds work the guard could not do: one record is one alarm.
+    const queueNotEmpty = (alarmId: string, queue: sqs.IQueue, alarmDescription: string): cloudwatch.Alarm =>
+      alarm(alarmId, {
+        alarmDescription,
+        metric: queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: cloudwatch.Stats.MAXIMUM }),
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
     let reconcileAlarms: Pick<DigestGuardAlarms, 'reconcileErrors' | 'reconcileDeadLetterQueueNotEmpty'> = {};
     if (this.reconcileFunction && this.reconcileDeadLetterQueue) {
       reconcileAlarms = {
@@ -484,34 +502,20 @@ export class DigestGuard extends Construct {
           evaluationPeriods: 1,
           treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
         }),
-        reconcileDeadLetterQueueNotEmpty: alarm('ReconcileDeadLetterQueueAlarm', {
-          alarmDescription:
-            'ECR digest guard: a scheduled reconcile failed every attempt or could not be delivered; in-use digests the push path missed may be unprotected until a run succeeds. Check the reconcile function logs and the dead-letter records.',
-          metric: this.reconcileDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
-            period: Duration.minutes(1),
-            statistic: cloudwatch.Stats.MAXIMUM,
-          }),
-          threshold: 1,
-          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-          evaluationPeriods: 1,
-          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        }),
+        reconcileDeadLetterQueueNotEmpty: queueNotEmpty(
+          'ReconcileDeadLetterQueueAlarm',
+          this.reconcileDeadLetterQueue,
+          'ECR digest guard: a scheduled reconcile failed every attempt or could not be delivered; in-use digests the push path missed may be unprotected until a run succeeds. Check the reconcile function logs and the dead-letter records.',
+        ),
       };
     }
     this.alarms = {
       ...reconcileAlarms,
-      deadLetterQueueNotEmpty: alarm('DeadLetterQueueAlarm', {
-        alarmDescription:
-          'ECR digest guard: push events failed repeatedly and wait in the dead-letter queue. Digests they name may be unprotected; check the function logs, fix, then redrive.',
-        metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
-          period: Duration.minutes(1),
-          statistic: cloudwatch.Stats.MAXIMUM,
-        }),
-        threshold: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      }),
+      deadLetterQueueNotEmpty: queueNotEmpty(
+        'DeadLetterQueueAlarm',
+        this.deadLetterQueue,
+        'ECR digest guard: push events failed repeatedly and wait in the dead-letter queue. Digests they name may be unprotected; check the function logs, fix, then redrive.',
+      ),
       functionErrors: alarm('FunctionErrorsAlarm', {
         alarmDescription: 'ECR digest guard: the push function failed; events will be retried, then dead-lettered.',
         metric: this.function.metricErrors({ period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM }),
@@ -536,6 +540,22 @@ export class DigestGuard extends Construct {
         }),
         threshold: settings.maxEventAge.toSeconds(),
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+      alertPublishFailures: alarm('AlertPublishFailuresAlarm', {
+        alarmDescription:
+          'ECR digest guard: SNS refused an alert after retries. What the guard did stands; the alert text is in the function logs (search "could not publish an alert"). Check sns:Publish and the topic key policy.',
+        // Powertools Metrics: the namespace and service the functions are given, `service` as the dimension.
+        metric: new cloudwatch.Metric({
+          namespace: METRICS_NAMESPACE,
+          metricName: 'AlertPublishFailures',
+          dimensionsMap: { service: SERVICE_NAME },
+          period: Duration.minutes(5),
+          statistic: cloudwatch.Stats.SUM,
+        }),
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         evaluationPeriods: 1,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       }),
@@ -570,8 +590,8 @@ export class DigestGuard extends Construct {
         TAG_PREFIX: settings.tagPrefix,
         DRY_RUN: String(settings.dryRun),
         REPOSITORIES: settings.repositories.join(','),
-        POWERTOOLS_SERVICE_NAME: 'ecr-digest-guard',
-        POWERTOOLS_METRICS_NAMESPACE: 'EcrDigestGuard',
+        POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
         POWERTOOLS_LOG_LEVEL: settings.logLevel,
         NODE_OPTIONS: '--enable-source-maps',
         ...spec.environment,

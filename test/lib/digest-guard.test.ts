@@ -256,15 +256,17 @@ describe('DigestGuard with defaults (every repository)', () => {
       }
     });
 
-    it('alarms to the topic on dead-lettered events, function errors, throttles and events waiting over 15 minutes', () => {
+    it('alarms to the topic on dead-lettered events, function errors, throttles, events waiting over 15 minutes and refused alerts', () => {
       const topicRef = { Ref: s.stack.getLogicalId(s.guard.topic.node.defaultChild as never) };
-      // Four for the push path, two for the scheduled reconcile (test/lib/reconcile.test.ts).
-      s.template.resourceCountIs('AWS::CloudWatch::Alarm', 6);
+      // Five for the push path, two for the scheduled reconcile (test/lib/reconcile.test.ts).
+      s.template.resourceCountIs('AWS::CloudWatch::Alarm', 7);
       const expectations = [
         { MetricName: 'ApproximateNumberOfMessagesVisible', Namespace: 'AWS/SQS', Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' },
         { MetricName: 'Errors', Namespace: 'AWS/Lambda', Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' },
         { MetricName: 'Throttles', Namespace: 'AWS/Lambda', Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' },
         { MetricName: 'ApproximateAgeOfOldestMessage', Namespace: 'AWS/SQS', Threshold: 900, ComparisonOperator: 'GreaterThanThreshold' },
+        // The guard counts an alert SNS refused with Powertools Metrics (lambda/core/guard.ts publishOrLog).
+        { MetricName: 'AlertPublishFailures', Namespace: 'EcrDigestGuard', Dimensions: [{ Name: 'service', Value: 'ecr-digest-guard' }], Statistic: 'Sum', Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' },
       ];
       for (const expected of expectations) {
         s.template.hasResourceProperties('AWS::CloudWatch::Alarm', {

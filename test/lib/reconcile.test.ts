@@ -435,7 +435,7 @@ describe('DigestGuard with the reconcile turned off', () => {
     s.template.resourceCountIs('AWS::Events::Rule', 1);
     s.template.resourceCountIs('AWS::Lambda::EventInvokeConfig', 0);
     s.template.resourceCountIs('AWS::SQS::Queue', 2);
-    s.template.resourceCountIs('AWS::CloudWatch::Alarm', 4);
+    s.template.resourceCountIs('AWS::CloudWatch::Alarm', 5);
     s.template.resourceCountIs('AWS::IAM::Role', 1);
   });
 
