@@ -13,7 +13,11 @@
  * - `DescribeImages`/`ListImages` filters and paging, `imageStatus` ACTIVE|ARCHIVED|ACTIVATING;
  * - `lastRecordedPullTime`, set by `recordPull` (ECR refreshes it at least once every 24 hours, so a test
  *   can record a pull at an earlier time than the clock's to model that lag);
- * - `UpdateImageStorageClass`: ARCHIVE, and STANDARD which leaves the image ACTIVATING until `completeRestore`.
+ * - `UpdateImageStorageClass`: ARCHIVE, and STANDARD which leaves the image ACTIVATING until `completeRestore`;
+ * - `GetLifecyclePolicy`/`PutLifecyclePolicy`: one policy text per repository, stored as given. Put checks
+ *   only the length (100..30720, botocore `LifecyclePolicyText`) and that the text is JSON with a `rules`
+ *   array, not every rule property as ECR does. `lastEvaluatedAt` is the time the policy was last set
+ *   (*inference*: the simulation runs no policy). The lifecycle policy preview is not implemented.
  */
 import { randomUUID } from 'node:crypto';
 import type { EcrLookup } from './contracts';
@@ -90,6 +94,8 @@ interface StoredRepository {
   readonly images: Map<string, StoredImage>;
   readonly tags: Map<string, string>;
   readonly blobs: Map<string, number>;
+  /** the repository's lifecycle policy, absent until one is set */
+  lifecyclePolicy?: { readonly text: string; readonly lastEvaluatedAt: Date };
 }
 
 interface ImageId {
@@ -111,6 +117,9 @@ const DEFAULT_RESULTS = 100;
 const MAX_TAG_LENGTH = 300;
 const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 const DIGEST_PATTERN = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-fA-F0-9]+$/;
+// See botocore model: LifecyclePolicyText min 100, max 30720 characters.
+const MIN_LIFECYCLE_POLICY_LENGTH = 100;
+const MAX_LIFECYCLE_POLICY_LENGTH = 30_720;
 const REPOSITORY_NAME = /^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
 
 export interface SimEcrOptions {
@@ -263,6 +272,14 @@ export class SimEcr implements SimService, EcrLookup {
     return executions;
   }
 
+  /**
+   * Sets a repository's lifecycle policy text as it is, without the checks `PutLifecyclePolicy` makes (so a
+   * test can also store a policy the guard must report as unreadable).
+   */
+  setLifecyclePolicy(repository: string, text: string): void {
+    this.repo(repository).lifecyclePolicy = { text, lastEvaluatedAt: this.now() };
+  }
+
   /** Every image of a repository, in push order. */
   imagesOf(repository: string): ImageSnapshot[] {
     return [...this.repo(repository).images.values()].map((i) => ({
@@ -314,6 +331,10 @@ export class SimEcr implements SimService, EcrLookup {
         return this.batchDeleteImage(input);
       case 'UpdateImageStorageClass':
         return this.updateImageStorageClass(input);
+      case 'GetLifecyclePolicy':
+        return this.getLifecyclePolicy(input);
+      case 'PutLifecyclePolicy':
+        return this.putLifecyclePolicy(input);
       default:
         throw new SimAwsError('UnknownOperationException', `simulated ECR does not implement ${operation}`);
     }
@@ -579,6 +600,37 @@ export class SimEcr implements SimService, EcrLookup {
       throw invalid(`targetStorageClass must be ARCHIVE or STANDARD, not ${input.targetStorageClass}`);
     }
     return { registryId: this.accountId, repositoryName: repo.name, imageId: { imageDigest: image.digest }, imageStatus: image.status };
+  }
+
+  private getLifecyclePolicy(input: { repositoryName: string }) {
+    const repo = this.repo(input.repositoryName);
+    const policy = repo.lifecyclePolicy;
+    if (!policy) {
+      throw new SimAwsError(
+        'LifecyclePolicyNotFoundException',
+        `Lifecycle policy does not exist for the repository with name '${repo.name}' in the registry with id '${this.accountId}'`,
+      );
+    }
+    return { registryId: this.accountId, repositoryName: repo.name, lifecyclePolicyText: policy.text, lastEvaluatedAt: policy.lastEvaluatedAt };
+  }
+
+  private putLifecyclePolicy(input: { repositoryName: string; lifecyclePolicyText?: string }) {
+    const repo = this.repo(input.repositoryName);
+    const text = input.lifecyclePolicyText;
+    if (typeof text !== 'string' || text.length < MIN_LIFECYCLE_POLICY_LENGTH || text.length > MAX_LIFECYCLE_POLICY_LENGTH) {
+      throw invalid(`Invalid parameter at 'LifecyclePolicyText' failed to satisfy constraint: 'length must be between ${MIN_LIFECYCLE_POLICY_LENGTH} and ${MAX_LIFECYCLE_POLICY_LENGTH}'`);
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      throw invalid("Invalid parameter at 'LifecyclePolicyText' failed to satisfy constraint: 'Lifecycle policy validation failure: the text is not JSON'");
+    }
+    if (typeof parsed !== 'object' || parsed === null || !Array.isArray((parsed as { rules?: unknown }).rules)) {
+      throw invalid("Invalid parameter at 'LifecyclePolicyText' failed to satisfy constraint: 'Lifecycle policy validation failure: no rules array'");
+    }
+    repo.lifecyclePolicy = { text, lastEvaluatedAt: this.now() };
+    return { registryId: this.accountId, repositoryName: repo.name, lifecyclePolicyText: text };
   }
 
   // ───────────────────────────── helpers ─────────────────────────────
