@@ -3,6 +3,14 @@
  * machine subscribers, with message attributes for subscription filter policies.
  */
 import { PublishCommand, type MessageAttributeValue, type SNSClient } from '@aws-sdk/client-sns';
+import {
+  countOf,
+  cutTextToBytes,
+  escapedBytes,
+  fitAlertJson,
+  MAX_SUBJECT_LENGTH,
+  toAlertSubject,
+} from '../core/alert-size';
 import type { Alert, AlertPort } from '../core/ports';
 import { defaultSnsClient } from './clients';
 
@@ -17,14 +25,8 @@ export const SNS_MAX_MESSAGE_BYTES = 262_144;
 /** Room kept for how SNS counts attribute names, types and the subject, which is not documented byte by byte. */
 const SIZE_SAFETY_MARGIN_BYTES = 1_024;
 
-/**
- * Subjects must be text without line breaks or control characters and shorter than 100 characters
- * (botocore/data/sns/2010-03-31/service-2.json, `PublishInput.Subject`; older documentation says ASCII,
- * so the guard sends ASCII only).
- */
-export const SNS_MAX_SUBJECT_LENGTH = 99;
-
-const ELLIPSIS = '...';
+/** SNS subjects are shorter than 100 characters; the one function that makes them fit is `toAlertSubject`. */
+export const SNS_MAX_SUBJECT_LENGTH = MAX_SUBJECT_LENGTH;
 
 export class SnsAlertAdapter implements AlertPort {
   constructor(
@@ -50,64 +52,40 @@ export class SnsAlertAdapter implements AlertPort {
 }
 
 /**
- * The `MessageStructure: json` body: `default` and `email-json` carry the alert's JSON, `email` its text.
- * When the whole does not fit in `budgetBytes`, the email text is cut (on a code point boundary) and says
- * so; if even an empty text does not fit, the JSON is replaced by a summary that says it was too large.
+ * The `MessageStructure: json` body: `default` carries the alert's JSON, `email` its text. Every protocol
+ * without a key of its own (`email-json`, `sqs`, `lambda`, `https`) receives `default`, so the JSON is sent once:
+ * "Values have a maximum length bounded by the overall message size (so, including multiple protocols may limit
+ * message sizes)" (botocore/data/sns/2010-03-31/service-2.json, `PublishInput.Message`).
+ * When the whole does not fit in `budgetBytes`, the text keeps its whole lines up to the room the JSON leaves
+ * (at least half), then the JSON keeps its fixed fields and as many entries of each section as fit, and says
+ * what it left out (`complete: false`, `omitted`). Both say where every entry is logged (`alert.fullList`).
  */
 export function buildMessage(alert: Alert, budgetBytes: number): string {
-  const json = JSON.stringify(alert.json ?? null);
   const render = (jsonText: string, emailText: string): string =>
-    JSON.stringify({ default: jsonText, email: emailText, 'email-json': jsonText });
-
-  const full = render(json, alert.text);
+    JSON.stringify({ default: jsonText, email: emailText });
+  const jsonText = JSON.stringify(alert.json ?? null);
+  const full = render(jsonText, alert.text);
   if (utf8Bytes(full) <= budgetBytes) return full;
 
-  const fittedJson =
-    utf8Bytes(render(json, truncationNotice(0, alert.text.length))) <= budgetBytes
-      ? json
-      : JSON.stringify({
-          truncated: true,
-          reason: 'the alert details exceeded the SNS message size limit',
-          subject: alert.subject,
-          severity: alert.severity,
-          repository: alert.repository,
-          events: alert.events,
-        });
-
-  const codePoints = Array.from(alert.text);
-  const candidate = (kept: number): string =>
-    render(fittedJson, codePoints.slice(0, kept).join('') + truncationNotice(kept, codePoints.length));
-  // The longest prefix of the text that fits, found by bisection (size grows with the prefix).
-  let low = 0;
-  let high = codePoints.length;
-  while (low < high) {
-    const mid = Math.ceil((low + high) / 2);
-    if (utf8Bytes(candidate(mid)) <= budgetBytes) low = mid;
-    else high = mid - 1;
-  }
-  return candidate(low);
+  // What the two strings may take once escaped inside the envelope.
+  const room = budgetBytes - utf8Bytes(render('', ''));
+  const textRoom = Math.max(room - escapedBytes(jsonText), Math.floor(room / 2));
+  const text = cutTextToBytes(alert.text, textRoom, escapedBytes, (more) => textCutNote(more, alert));
+  const json = fitAlertJson(alert.json ?? null, room - escapedBytes(text), escapedBytes);
+  return render(JSON.stringify(json), text);
 }
 
-function truncationNotice(kept: number, total: number): string {
-  return (
-    `\n\n[Truncated: this message exceeded the SNS size limit; ${kept} of ${total} characters shown. ` +
-    'The JSON form of this alert (email-json subscribers) carries the details.]'
-  );
+function textCutNote(linesLeftOut: number, alert: Alert): string {
+  const where = alert.fullList
+    ? ` Every entry is in CloudWatch Logs${alert.fullList.logGroup ? `, log group ${alert.fullList.logGroup}` : ''}` +
+      `; CloudWatch Logs Insights query: ${alert.fullList.query}`
+    : '';
+  return `[${countOf(linesLeftOut, 'more line')} left out to fit the SNS message size limit.${where}]`;
 }
 
 /** An ASCII, single-line subject shorter than 100 characters; never empty. */
 export function toSnsSubject(subject: string): string {
-  const ascii = subject
-    .normalize('NFKD')
-    .replace(/[\u0300-\u036f]/g, '') // accents left over from decomposition
-    .replace(/[\r\n\t]+/g, ' ')
-    .replace(/[^\x20-\x7e]/g, '?')
-    .replace(/ {2,}/g, ' ')
-    .trim();
-  const text = ascii.length > 0 ? ascii : 'ecr-digest-guard alert';
-  return text.length <= SNS_MAX_SUBJECT_LENGTH
-    ? text
-    : text.slice(0, SNS_MAX_SUBJECT_LENGTH - ELLIPSIS.length).trimEnd() + ELLIPSIS;
+  return toAlertSubject(subject);
 }
 
 function messageAttributes(alert: Alert): Record<string, MessageAttributeValue> {

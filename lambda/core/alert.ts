@@ -3,14 +3,14 @@
  * a plain-text body that reads well in a mail client, and JSON for machine subscribers.
  * Returns undefined when nothing changed, so duplicates and quiet batches send nothing.
  */
+import { CONSUMERS_LISTED_PER_IMAGE, countOf, EntryLister, toAlertSubject } from './alert-size';
 import { findTagRaces, tagsNamedBy } from './decide';
 import type { Alert } from './ports';
 import { shortDigest } from './protective-tag';
 import type { Consumer, Digest, ImageEvent, PusherFindings, PushEvent } from './types';
 
 export const ALERT_SCHEMA = 'ecr-digest-guard/alert@1';
-/** SNS: "Subjects must be ASCII text … must be less than 100 characters long." */
-export const MAX_SUBJECT_LENGTH = 99;
+export { MAX_SUBJECT_LENGTH } from './alert-size';
 
 export interface ProtectedDigest {
   readonly digest: Digest;
@@ -110,13 +110,15 @@ export function buildRepositoryAlert(report: RepositoryReport): Alert | undefine
     ...(['restore-started', 'would-restore', 'restore-in-progress', 'restore-failed'] as const).filter((how) => report.restores.some((r) => r.how === how)),
     ...(report.refused.length ? ['protection-refused'] : []),
   ];
+  const lister = new EntryLister();
   return {
     subject: subjectFor(report),
-    text: textFor(report, severity),
+    text: textFor(report, severity, lister),
     json: jsonFor(report, severity, events),
     severity,
     repository: report.repository,
     events,
+    abridged: lister.leftOut > 0,
   };
 }
 
@@ -131,13 +133,7 @@ function subjectFor(report: RepositoryReport): string {
   else if (report.refused.length) headline = `CRITICAL: could not protect ${count(report.refused.length, 'image')} in`;
   else if (report.dryRun) headline = `Dry run: would protect ${count(report.protected.length, 'image')} in`;
   else headline = `Protected ${count(report.protected.length, 'image')} in`;
-  return asciiSubject(`ECR digest guard: ${headline} ${report.repository}`);
-}
-
-/** SNS subjects: ASCII, no line breaks, under 100 characters. Long repository names are cut with "...". */
-function asciiSubject(text: string): string {
-  const ascii = text.replace(/[^\x20-\x7e]/g, '?');
-  return ascii.length <= MAX_SUBJECT_LENGTH ? ascii : `${ascii.slice(0, MAX_SUBJECT_LENGTH - 3)}...`;
+  return toAlertSubject(`ECR digest guard: ${headline} `, report.repository);
 }
 
 function describeConsumer(consumer: Consumer): string {
@@ -160,8 +156,13 @@ function lastPart(arn: string | undefined): string {
   return arn ? arn.slice(arn.lastIndexOf('/') + 1) : '?';
 }
 
-function listConsumers(consumers: readonly Consumer[], indent: string): string[] {
-  return consumers.map((c) => `${indent}- ${describeConsumer(c)}`);
+function listConsumers(consumers: readonly Consumer[], indent: string, lister: EntryLister): string[] {
+  return lister.list(
+    consumers,
+    (c) => [`${indent}- ${describeConsumer(c)}`],
+    (more) => `${indent}- ... and ${countOf(more, 'more workload')}`,
+    CONSUMERS_LISTED_PER_IMAGE,
+  );
 }
 
 function whereTagWent(report: RepositoryReport, consumers: readonly Consumer[]): string[] {
@@ -174,61 +175,93 @@ function whereTagWent(report: RepositoryReport, consumers: readonly Consumer[]):
   return lines;
 }
 
-function textFor(report: RepositoryReport, severity: string): string {
+function textFor(report: RepositoryReport, severity: string, lister: EntryLister): string {
   const lines: string[] = [];
   const where = `repository ${report.repository} (account ${report.account}, ${report.region})`;
-  lines.push(`${severity}: ECR digest guard, ${where}`, '');
+  lines.push(`${severity}: ECR digest guard, ${where}`, countsLine(report), '');
   lines.push('WHAT HAPPENED');
-  for (const p of report.protected) {
-    lines.push(`  Image ${p.digest} has no tag left, but it is still in use:`);
-    lines.push(...listConsumers(p.consumers, '    '));
-    lines.push(...whereTagWent(report, p.consumers));
-  }
-  for (const g of report.gone) {
+  const moreImages = (what: string) => (more: number) =>
+    `  ... and ${countOf(more, 'more in-use image')} ${what}.`;
+  const moreTags = (what: string) => (more: number) => `  ... and ${countOf(more, 'more tag')} ${what}.`;
+  lines.push(...lister.list(report.protected, (p) => [
+    `  Image ${p.digest} has no tag left, but it is still in use:`,
+    ...listConsumers(p.consumers, '    ', lister),
+    ...whereTagWent(report, p.consumers),
+  ], moreImages('with no tag left')));
+  lines.push(...lister.list(report.gone, (g) => {
     const how = howItWent(report, g.digest);
-    lines.push(how ? `  Image ${g.digest} was ${how}, but it is still in use:` : `  Image ${g.digest} is no longer in the repository, but it is still in use:`);
-    lines.push(...listConsumers(g.consumers, '    '));
-    lines.push('    The next task launch of these workloads (a replacement after a failed health check, a scale-out) will fail');
-    lines.push('    with CannotPullContainerError ... failed to resolve ref ... not found.');
-  }
-  for (const a of report.archived) {
+    return [
+      how
+        ? `  Image ${g.digest} was ${how}, but it is still in use:`
+        : `  Image ${g.digest} is no longer in the repository, but it is still in use:`,
+      ...listConsumers(g.consumers, '    ', lister),
+      '    The next task launch of these workloads (a replacement after a failed health check, a scale-out) will fail',
+      '    with CannotPullContainerError ... failed to resolve ref ... not found.',
+    ];
+  }, moreImages('gone from the repository')));
+  lines.push(...lister.list(report.archived, (a) => {
     const how = howItWent(report, a.digest);
-    lines.push(`  Image ${a.digest} ${how ? `was ${how} and ` : ''}is in the ECR archive, which cannot be pulled, but it is still in use:`);
-    lines.push(...listConsumers(a.consumers, '    '));
-  }
-  for (const r of report.refused) {
-    lines.push(`  Image ${r.digest} has no tag left and is in use, but the guard could not protect it: ${r.reason}`);
-    lines.push(...listConsumers(r.consumers, '    '));
-  }
+    return [
+      `  Image ${a.digest} ${how ? `was ${how} and ` : ''}is in the ECR archive, which cannot be pulled, ` +
+        'but it is still in use:',
+      ...listConsumers(a.consumers, '    ', lister),
+    ];
+  }, moreImages('in the ECR archive')));
+  lines.push(...lister.list(report.refused, (r) => [
+    `  Image ${r.digest} has no tag left and is in use, but the guard could not protect it: ${r.reason}`,
+    ...listConsumers(r.consumers, '    ', lister),
+  ], moreImages('the guard could not protect')));
   const races = findTagRaces(report.pushes);
-  for (const race of races) {
+  lines.push(...lister.list(races, (race) => {
     const seconds = Math.round((race.lastAt.getTime() - race.firstAt.getTime()) / 1000);
-    lines.push(
+    return [
       `  Likely cause: tag "${race.tag}" was pushed ${race.digests.length} times with different images within ${seconds} s`,
       `  (${race.digests.map(shortDigest).join(', ')}): two writers, e.g. two pipelines, pushed the same tag.`,
-    );
-  }
-  for (const move of report.quickTagMoves ?? []) {
-    if (races.some((race) => race.tag === move.tag)) continue;
+    ];
+  }, moreTags('pushed with different images seconds apart')));
+  const quickMoves = (report.quickTagMoves ?? []).filter((move) => !races.some((race) => race.tag === move.tag));
+  lines.push(...lister.list(quickMoves, (move) => {
     const seconds = Math.max(0, Math.round((move.movedAt.getTime() - move.fromPushedAt.getTime()) / 1000));
-    lines.push(
-      `  Likely cause: tag "${move.tag}" moved from ${shortDigest(move.from)} to ${shortDigest(move.to)} ${seconds} s after ${shortDigest(move.from)}`,
+    const from = shortDigest(move.from);
+    return [
+      `  Likely cause: tag "${move.tag}" moved from ${from} to ${shortDigest(move.to)} ${seconds} s after ${from}`,
       `  was pushed (${move.fromPushedAt.toISOString()}): two writers, e.g. two pipelines, pushing the same tag within minutes.`,
-    );
-  }
+    ];
+  }, moreTags('that moved minutes after the image they named was pushed')));
   lines.push(...whoPushed(report));
   lines.push('', 'WHAT THE GUARD DID');
-  for (const p of report.protected) {
-    if (p.how === 'would-tag') lines.push(`  Dry run: would add the protective tag ${p.tag} to ${shortDigest(p.digest)}. Nothing was changed.`);
-    else lines.push(`  Added the protective tag ${p.tag} to ${shortDigest(p.digest)}: a lifecycle rule that expires untagged images can no longer delete it.`);
-  }
+  const moreProtectiveTags = (more: number) => `  ... and ${countOf(more, 'more protective tag')}`;
+  lines.push(...lister.list(report.protected, (p) => [
+    p.how === 'would-tag'
+      ? `  Dry run: would add the protective tag ${p.tag} to ${shortDigest(p.digest)}. Nothing was changed.`
+      : `  Added the protective tag ${p.tag} to ${shortDigest(p.digest)}: ` +
+        'a lifecycle rule that expires untagged images can no longer delete it.',
+  ], (more) => report.dryRun
+    ? `${moreProtectiveTags(more)} it would add (dry run: nothing was changed).`
+    : `${moreProtectiveTags(more)} added, each ${report.tagPrefix}-sha256-<the image's digest>.`));
   if (report.gone.length) lines.push('  Nothing: a deleted image cannot be restored by the guard.');
-  for (const r of report.restores) {
-    if (r.how === 'restore-started') lines.push(`  Started restoring archived image ${shortDigest(r.digest)} (UpdateImageStorageClass to STANDARD): it can be pulled again in ${RESTORE_DELAY_TEXT}; until then new tasks of the workloads above fail.`);
-    else if (r.how === 'would-restore') lines.push(`  Dry run: would restore archived image ${shortDigest(r.digest)} (takes ${RESTORE_DELAY_TEXT}). Nothing was changed.`);
-    else if (r.how === 'restore-in-progress') lines.push(`  Restore in progress for ${shortDigest(r.digest)} (ACTIVATING, ${RESTORE_DELAY_TEXT} from when it started): not restored again.`);
-    else lines.push(`  Could not restore archived image ${shortDigest(r.digest)}: ${r.detail ?? 'unknown reason'}. Redeploy the workloads above to an active image.`);
-  }
+  lines.push(...lister.list(report.restores, (r) => {
+    const image = shortDigest(r.digest);
+    if (r.how === 'restore-started') {
+      return [
+        `  Started restoring archived image ${image} (UpdateImageStorageClass to STANDARD): ` +
+          `it can be pulled again in ${RESTORE_DELAY_TEXT}; until then new tasks of the workloads above fail.`,
+      ];
+    }
+    if (r.how === 'would-restore') {
+      return [`  Dry run: would restore archived image ${image} (takes ${RESTORE_DELAY_TEXT}). Nothing was changed.`];
+    }
+    if (r.how === 'restore-in-progress') {
+      return [
+        `  Restore in progress for ${image} (ACTIVATING, ${RESTORE_DELAY_TEXT} from when it started): ` +
+          'not restored again.',
+      ];
+    }
+    return [
+      `  Could not restore archived image ${image}: ${r.detail ?? 'unknown reason'}. ` +
+        'Redeploy the workloads above to an active image.',
+    ];
+  }, (more) => `  ... and ${countOf(more, 'more archived image')} (restores: ${restoreCounts(report)}).`));
   if (report.refused.length) lines.push('  Nothing: it never moves or overwrites a tag it did not create.');
   lines.push('', 'WHAT TO DO');
   if (report.gone.length) lines.push('  - NOW: redeploy the workloads above to an image that exists (push and deploy a new tag, or a digest that is in the repository).');
@@ -250,9 +283,44 @@ function textFor(report: RepositoryReport, severity: string): string {
   }
   if (report.gaps.length) {
     lines.push('', 'COVERAGE NOTES');
-    lines.push(...report.gaps.map((gap) => `  - ${gap}`));
+    const moreNotes = (more: number) => `  - ... and ${countOf(more, 'more note')}.`;
+    lines.push(...lister.list(report.gaps, (gap) => [`  - ${gap}`], moreNotes));
   }
   return lines.join('\n');
+}
+
+/** Every count of the alert on one line: the lists below may show only the first entries of each kind. */
+function countsLine(report: RepositoryReport): string {
+  const tagged = report.protected.filter((p) => p.how === 'tagged').length;
+  const wouldTag = report.protected.length - tagged;
+  const counts = [
+    tagged ? `${countOf(tagged, 'in-use image')} protected` : '',
+    wouldTag ? `${countOf(wouldTag, 'in-use image')} the dry run would protect` : '',
+    report.gone.length ? `${countOf(report.gone.length, 'in-use image')} gone` : '',
+    report.archived.length ? `${countOf(report.archived.length, 'in-use image')} archived` : '',
+    report.restores.length ? `restores: ${restoreCounts(report)}` : '',
+    report.refused.length ? `${countOf(report.refused.length, 'in-use image')} the guard could not protect` : '',
+    report.pushes.length ? countOf(report.pushes.length, 'push', 'pushes') : '',
+    report.deletes?.length
+      ? countOf(report.deletes.length, 'deletion or lifecycle action', 'deletions or lifecycle actions')
+      : '',
+    report.gaps.length ? countOf(report.gaps.length, 'coverage note') : '',
+  ].filter((count) => count.length > 0);
+  return `In this alert: ${counts.join('; ')}.`;
+}
+
+function restoreCounts(report: RepositoryReport): string {
+  const names = {
+    'restore-started': 'started',
+    'would-restore': 'dry run',
+    'restore-in-progress': 'in progress',
+    'restore-failed': 'failed',
+  } as const;
+  return (Object.keys(names) as (keyof typeof names)[])
+    .map((how) => [names[how], report.restores.filter((r) => r.how === how).length] as const)
+    .filter(([, count]) => count > 0)
+    .map(([name, count]) => `${count} ${name}`)
+    .join(', ');
 }
 
 function jsonFor(report: RepositoryReport, severity: string, events: readonly string[]): unknown {

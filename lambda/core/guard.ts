@@ -5,6 +5,7 @@
  * Everything here is deterministic given the ports, so it runs unchanged on the simulated account.
  */
 import { buildRepositoryAlert, findQuickTagMoves, type ProtectedDigest, type RepositoryReport, type RestoreResult } from './alert';
+import { alertLogParts, countOf, cutTextToBytes, escapedBytes, withFullList } from './alert-size';
 import { INDEX_MANIFEST_MEDIA_TYPES } from './manifest-media-types';
 import { mapWithConcurrency } from './concurrency';
 import { findUntaggedInUseDigests, tagsNamedBy, type RepositoryFindings } from './decide';
@@ -41,6 +42,8 @@ export interface GuardDependencies {
   readonly pushers?: PusherLookup;
   /** repositories handled at once (ECR calls in flight) @default 4 */
   readonly concurrency?: number;
+  /** the function's log group, named in alerts as where their full list is (`AWS_LAMBDA_LOG_GROUP_NAME`) */
+  readonly alertLogGroup?: string;
 }
 
 export interface BatchOutcome {
@@ -251,27 +254,47 @@ export async function protectInUseDigests(
 /**
  * Publishes an alert. If SNS still fails after the SDK's retries, the protection already stands: failing the
  * message would only redeliver it to a guard that finds its tag in place and has nothing new to say (and
- * re-alerting every protection in place on any redelivery sends duplicates). So the alert is logged in full,
- * as an error a person can read, and counted (`AlertPublishFailures`, which has an alarm).
+ * re-alerting every protection in place on any redelivery sends duplicates). So the alert is logged, as an
+ * error a person can read, and counted (`AlertPublishFailures`, which has an alarm).
+ * Before publishing, every entry of the alert is logged in parts that each fit one CloudWatch Logs event (the
+ * text lists the first of each kind, the JSON as many as fit in an SNS message); the alert names the query that
+ * returns them.
  */
-export async function publishOrLog(alert: Alert, deps: Pick<GuardDependencies, 'alerts' | 'logger' | 'metrics'>): Promise<boolean> {
+export async function publishOrLog(
+  alert: Alert,
+  deps: Pick<GuardDependencies, 'alerts' | 'logger' | 'metrics' | 'alertLogGroup'>,
+): Promise<boolean> {
+  const delivered = withFullList(alert, deps.alertLogGroup);
+  for (const part of alertLogParts(delivered)) {
+    deps.logger.warn('alert entries: one part of the full list of an alert', { ...part });
+  }
   try {
-    await deps.alerts.publish(alert);
+    await deps.alerts.publish(delivered);
     deps.metrics?.count('AlertsPublished', 1);
     return true;
   } catch (error) {
+    const { alertId, query } = delivered.fullList;
     deps.logger.error('could not publish an alert; what it says follows, and the guard\'s changes stand', {
       repository: alert.repository,
+      alertId,
       error,
       severity: alert.severity,
       subject: alert.subject,
-      text: alert.text,
-      whatToDo: 'check sns:Publish and the topic key policy for the function role; read the alert here',
+      text: cutTextToBytes(delivered.text, LOGGED_ALERT_TEXT_BYTES, escapedBytes, (more) =>
+        `[${countOf(more, 'more line')} of this alert left out to fit one log event; ` +
+        `every entry is logged as alert ${alertId}.]`),
+      query,
+      whatToDo:
+        'check sns:Publish and the topic key policy for the function role; read the alert here, and its ' +
+        'entries with the query',
     });
     deps.metrics?.count('AlertPublishFailures', 1);
     return false;
   }
 }
+
+/** The alert text in the publish-failure log line: with the error and the Logger's keys, well within one event. */
+const LOGGED_ALERT_TEXT_BYTES = 128 * 1024;
 
 /**
  * Adds what in-use image indexes reference: a multi-platform push leaves the per-platform manifests

@@ -60,6 +60,19 @@ export interface Alert {
   readonly repository: string;
   /** what happened, for subscription filter policies: e.g. `protected`, `digest-gone` */
   readonly events: readonly string[];
+  /** the text lists only the first entries of some kind ("... and N more"): it says where the full list is */
+  readonly abridged?: boolean;
+  /** where every entry of this alert is logged; set when they were logged, just before publishing */
+  readonly fullList?: AlertFullList;
+}
+
+/** Where the complete entries of one alert are: logged in parts, found with a CloudWatch Logs Insights query. */
+export interface AlertFullList {
+  /** names this alert's logged parts (`alertId` in each log line) */
+  readonly alertId: string;
+  /** the function's log group (`AWS_LAMBDA_LOG_GROUP_NAME`), when known */
+  readonly logGroup?: string;
+  readonly query: string;
 }
 
 export interface AlertPort {

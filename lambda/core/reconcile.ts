@@ -10,6 +10,7 @@
  * the last one it reached so the next run starts after it.
  */
 import { buildRepositoryAlert, type RepositoryReport } from './alert';
+import { countOf, EntryLister, toAlertSubject } from './alert-size';
 import { mapWithConcurrency } from './concurrency';
 import { inUseWithIndexChildren, protectInUseDigests, publishOrLog, type GuardLogger, type GuardMetrics } from './guard';
 import type { Alert, AlertPort, InventoryPort } from './ports';
@@ -65,6 +66,8 @@ export interface ReconcileDependencies {
   /** repositories handled at once (ECR calls in flight) @default 4 */
   readonly concurrency?: number;
   readonly now?: () => Date;
+  /** the function's log group, named in alerts as where their full list is (`AWS_LAMBDA_LOG_GROUP_NAME`) */
+  readonly alertLogGroup?: string;
 }
 
 export interface ReconcileRun {
@@ -438,14 +441,24 @@ export function buildReconcileAlert(report: RepositoryReconcileReport, settings:
   const releases = report.releases.filter((r): r is Extract<ReleaseResult, { how: 'released' | 'would-release' }> => r.how !== 'kept');
   const lines: string[] = [];
   const events: string[] = [];
-  for (const r of releases) {
+  const lister = new EntryLister();
+  lines.push(...lister.list(releases, (r) => {
     const verb = r.how === 'released' ? 'Released' : 'Dry run: would release';
     const effect = r.imageDeleted ? 'it was its last tag, so the image is deleted' : 'its other tags stay';
-    lines.push(`  ${verb} the protection ${r.tag}: no workload uses ${shortDigest(r.digest)} and it was last used ${r.lastUsedAt ?? '?'} (more than ${settings.releaseAfterDays} days ago); ${effect}.`);
-  }
+    return [
+      `  ${verb} the protection ${r.tag}: no workload uses ${shortDigest(r.digest)} and it was last used ` +
+        `${r.lastUsedAt ?? '?'} (more than ${settings.releaseAfterDays} days ago); ${effect}.`,
+    ];
+  }, (more) => {
+    const how = releases.some((r) => r.how === 'released') ? 'released' : 'the dry run would release';
+    return `  ... and ${countOf(more, 'more protection')} ${how}.`;
+  }));
   if (releases.some((r) => r.how === 'released')) events.push('protection-released');
   if (releases.some((r) => r.how === 'would-release')) events.push('would-release');
-  for (const m of report.mismatched) lines.push(`  The tag ${m.tag} is on ${shortDigest(m.digest)}, another image than the digest it names: the guard never removes it. Check who created it.`);
+  lines.push(...lister.list(report.mismatched, (m) => [
+    `  The tag ${m.tag} is on ${shortDigest(m.digest)}, another image than the digest it names: ` +
+      'the guard never removes it. Check who created it.',
+  ], (more) => `  ... and ${countOf(more, 'more protective-looking tag')} on another image than the one it names.`));
   if (report.mismatched.length) events.push('protective-tag-mismatch');
   // An in-use image a rule claims now is imminent loss: alert every run until fixed. A rule that could claim
   // protective tags but claims no in-use image yet only rides along with an alert sent for another reason.
@@ -471,6 +484,7 @@ export function buildReconcileAlert(report: RepositoryReconcileReport, settings:
       text: lines.length ? base.text + '\n' + section : base.text,
       json: { ...(base.json as object), events: allEvents, reconcile: reconcileJson },
       events: allEvents,
+      abridged: base.abridged || lister.leftOut > 0,
     };
   }
   const severity = imminent.length ? 'CRITICAL' : report.mismatched.length ? 'WARNING' : 'INFO';
@@ -478,21 +492,22 @@ export function buildReconcileAlert(report: RepositoryReconcileReport, settings:
   const released = releases.filter((r) => r.how === 'released').length;
   const subject =
     released > 0
-      ? `ECR digest guard: protection released on ${released} image${released === 1 ? '' : 's'} in ${p.repository}`
+      ? `ECR digest guard: protection released on ${released} image${released === 1 ? '' : 's'} in `
       : releases.length > 0
-        ? `ECR digest guard: Dry run: would release protection on ${releases.length} image${releases.length === 1 ? '' : 's'} in ${p.repository}`
+        ? `ECR digest guard: Dry run: would release protection on ${countOf(releases.length, 'image')} in `
         : imminent.length
-          ? `ECR digest guard: CRITICAL: lifecycle policy would expire in-use images in ${p.repository}`
+          ? 'ECR digest guard: CRITICAL: lifecycle policy would expire in-use images in '
           : report.shield?.outcome === 'installed'
-            ? `ECR digest guard: lifecycle shield rule added in ${p.repository}`
-            : `ECR digest guard: protective tag on another image in ${p.repository}`;
+            ? 'ECR digest guard: lifecycle shield rule added in '
+            : 'ECR digest guard: protective tag on another image in ';
   return {
-    subject: subject.length <= 99 ? subject : `${subject.slice(0, 96)}...`,
+    subject: toAlertSubject(subject, p.repository),
     text: [`${severity}: ECR digest guard, repository ${p.repository} (account ${p.account}, ${p.region})`, section].join('\n'),
     json: { schema: 'ecr-digest-guard/alert@1', severity, events, account: p.account, region: p.region, repository: p.repository, dryRun: p.dryRun, reconcile: reconcileJson },
     severity,
     repository: p.repository,
     events,
+    abridged: lister.leftOut > 0,
   };
 }
 
@@ -502,7 +517,11 @@ async function alertFailures(run: ReconcileRun, failed: readonly { repository: s
     `WARNING: ECR digest guard, scheduled reconcile (account ${run.account}, ${run.region})`,
     '',
     `The reconcile could not check ${names.length} repositor${names.length === 1 ? 'y' : 'ies'}; the next scheduled run tries again:`,
-    ...failed.map((f) => `  - ${f.repository}: ${(f.error as Error)?.message ?? String(f.error)}`),
+    ...new EntryLister().list(
+      failed,
+      (f) => [`  - ${f.repository}: ${(f.error as Error)?.message ?? String(f.error)}`],
+      (more) => `  - ... and ${countOf(more, 'more repository', 'more repositories')}, each logged with its error.`,
+    ),
     '',
     'Check the function role can call ECR on these repositories, and the function logs for the full error.',
   ].join('\n');

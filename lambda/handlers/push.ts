@@ -26,6 +26,8 @@ export interface PushHandlerDependencies {
   readonly metrics?: GuardMetrics;
   /** names who pushed, in alerts (opt-in: `LOOKUP_PUSHERS`) */
   readonly pushers?: PusherLookup;
+  /** the function's log group, named in alerts as where their full list is */
+  readonly alertLogGroup?: string;
 }
 
 /** Handles one SQS batch; never throws for a bad record, reports it as that record's failure. */
@@ -89,6 +91,9 @@ function wireFromEnvironment(): { settings: GuardSettings; deps: PushHandlerDepe
       ...(config.lookupPushers ? { pushers: new CloudTrailPusherLookup({ logger }) } : {}),
       logger,
       metrics: { count: (name, value) => metrics.addMetric(name, MetricUnit.Count, value) },
+      // Set by Lambda in every function's environment.
+      // See: https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime
+      ...(process.env.AWS_LAMBDA_LOG_GROUP_NAME ? { alertLogGroup: process.env.AWS_LAMBDA_LOG_GROUP_NAME } : {}),
     },
   };
 }

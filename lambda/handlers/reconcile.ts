@@ -35,6 +35,8 @@ export interface ReconcileHandlerDependencies {
   /** time kept back when deciding whether to start another repository @default 60000 */
   readonly reserveMs?: number;
   readonly now?: () => Date;
+  /** the function's log group, named in alerts as where their full list is */
+  readonly alertLogGroup?: string;
 }
 
 /** One scheduled invocation, as it reaches the function. */
@@ -73,6 +75,7 @@ export async function runReconcile(
       ...(deps.concurrency ? { concurrency: deps.concurrency } : {}),
       ...(deps.reserveMs !== undefined ? { reserveMs: deps.reserveMs } : {}),
       ...(deps.now ? { now: deps.now } : {}),
+      ...(deps.alertLogGroup ? { alertLogGroup: deps.alertLogGroup } : {}),
     },
   );
 }
@@ -92,6 +95,9 @@ function wireFromEnvironment() {
       inventoryFor: (accountId: string, region: string) => inventoryFor(accountId, region),
       logger,
       metrics: { count: (name: string, value: number) => metrics.addMetric(name, MetricUnit.Count, value) },
+      // Set by Lambda in every function's environment.
+      // See: https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime
+      ...(process.env.AWS_LAMBDA_LOG_GROUP_NAME ? { alertLogGroup: process.env.AWS_LAMBDA_LOG_GROUP_NAME } : {}),
     },
   };
 }

@@ -20,6 +20,8 @@ import {
 } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
 import { SnsAlertAdapter } from '../../lambda/adapters/sns';
+import { buildRepositoryAlert } from '../../lambda/core/alert';
+import { publishOrLog } from '../../lambda/core/guard';
 import type { Alert } from '../../lambda/core/ports';
 import { MOTO_ACCOUNT_ID, shouldSkipMotoTests, useMotoServer } from '../support/moto';
 
@@ -134,6 +136,38 @@ describe.skipIf(shouldSkipMotoTests())('alert delivery from our SNS adapter to a
     expect(envelope!.MessageAttributes?.repository).toEqual({ Type: 'String', Value: 'team/payments-api' });
     expect(envelope!.MessageAttributes?.events?.Type).toBe('String.Array');
     expect(JSON.parse(envelope!.MessageAttributes!.events!.Value)).toEqual(['digest-gone', 'protected']);
+  });
+
+  it('an alert about 300 in-use images arrives within the size limit as JSON with its schema, counts and where the full list is', async () => {
+    // SNS: at most 262,144 bytes per message, the whole JSON envelope included (PublishInput.Message,
+    // botocore/data/sns/2010-03-31/service-2.json). moto refuses a larger message, so a delivery proves the fit.
+    const { sns, sqs, topicArn, queueUrl } = await givenTopicWithQueueSubscriber();
+    const repository = `platform-team/${'shared/'.repeat(33)}payments-api`;
+    const digest = (i: number) => `sha256:${i.toString(16).padStart(64, '0')}`;
+    const big = buildRepositoryAlert({
+      account: MOTO_ACCOUNT_ID, region: 'us-east-1', repository, dryRun: false, tagPrefix: 'digest-guard', pushes: [],
+      protected: Array.from({ length: 300 }, (_, i) => ({
+        digest: digest(i),
+        tag: `digest-guard-sha256-${digest(i).slice(7)}`,
+        how: 'tagged' as const,
+        consumers: Array.from({ length: 5 }, (__, c) => ({
+          kind: 'ecs-service' as const, cluster: 'prod', service: `svc-${i}-${c}`, container: 'app',
+          image: `${MOTO_ACCOUNT_ID}.dkr.ecr.us-east-1.amazonaws.com/${repository}:svc-${i}`,
+        })),
+      })),
+      gone: [], archived: [], restores: [], refused: [], gaps: [],
+    })!;
+    const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
+    const published = await publishOrLog(big, { alerts: new SnsAlertAdapter(topicArn, sns), logger: silent, alertLogGroup: '/aws/lambda/guard' });
+
+    expect(published).toBe(true);
+    const [envelope] = await receiveAll(sqs, queueUrl);
+    const json = JSON.parse(envelope!.Message) as Record<string, any>;
+    expect(json).toMatchObject({ schema: 'ecr-digest-guard/alert@1', repository, counts: { protected: 300 }, complete: false });
+    expect(json.fullList).toMatchObject({ logGroup: '/aws/lambda/guard', query: expect.stringContaining(json.fullList.alertId) });
+    expect(json.protected.length + json.omitted.protected).toBe(300);
+    expect(envelope!.Subject!.length).toBeLessThan(100);
   });
 
   it('a subject longer than SNS allows arrives shortened to under 100 characters instead of failing the publish', async () => {

@@ -32,8 +32,10 @@ beforeEach(() => {
 });
 
 describe('SnsAlertAdapter.publish', () => {
-  it('publishes one JSON-structured message: JSON for default and email-json, the text for email', async () => {
-    // MessageStructure json: https://docs.aws.amazon.com/sns/latest/dg/sns-send-custom-platform-specific-payloads-mobile-devices.html
+  it('publishes one JSON-structured message: the JSON once, as default (email-json gets default), the text for email', async () => {
+    // MessageStructure json: https://docs.aws.amazon.com/sns/latest/api/API_Publish.html; a protocol without a key
+    // of its own receives `default`, and every key counts against the one message size limit.
+    // See: botocore/data/sns/2010-03-31/service-2.json, PublishInput.Message
     sns.on(PublishCommand).resolves({ MessageId: 'm-1' });
     const a = alert();
 
@@ -46,7 +48,6 @@ describe('SnsAlertAdapter.publish', () => {
     expect(body).toEqual({
       default: JSON.stringify(a.json),
       email: a.text,
-      'email-json': JSON.stringify(a.json),
     });
   });
 
@@ -77,7 +78,7 @@ describe('SnsAlertAdapter.publish', () => {
     expect(subject.endsWith('...')).toBe(true);
   });
 
-  it('truncates an oversized email text to fit the 256 KiB limit and says so in the text', async () => {
+  it('cuts an oversized email text at a line boundary to fit the 256 KiB limit and says how many lines it left out', async () => {
     // Limit: 262,144 bytes, body and attributes together (botocore/data/sns/2010-03-31/service-2.json, PublishInput.Message)
     sns.on(PublishCommand).resolves({});
     const huge = 'é service web uses sha256:abc\n'.repeat(20_000); // ~640 KB of UTF-8
@@ -87,19 +88,27 @@ describe('SnsAlertAdapter.publish', () => {
     const input = sentInput();
     expect(Buffer.byteLength(input.Message!, 'utf8')).toBeLessThanOrEqual(SNS_MAX_MESSAGE_BYTES);
     const body = JSON.parse(input.Message!) as Record<string, string>;
-    expect(body.email).toMatch(/\[Truncated: this message exceeded the SNS size limit; \d+ of 600000 characters shown/);
-    expect(huge.startsWith(body.email!.slice(0, body.email!.indexOf('\n\n[Truncated')))).toBe(true);
+    const kept = body.email!.slice(0, body.email!.indexOf('\n\n['));
+    const leftOut = Number(/\[(\d+) more lines left out to fit the SNS message size limit\.\]$/.exec(body.email!)?.[1]);
+    expect(kept.split('\n').length + leftOut).toBe(huge.split('\n').length);
+    expect(huge.startsWith(`${kept}\n`)).toBe(true);
+    expect(body.email).not.toContain('JSON');
     expect(body.default).toBe(JSON.stringify(alert().json));
   });
 
-  it('replaces JSON too large to send with a summary that says it was truncated', () => {
-    const json = { digests: Array.from({ length: 20_000 }, (_, i) => `sha256:${String(i).padStart(64, '0')}`) };
+  it('keeps the first entries of a JSON too large to send, as many as fit, and says how many it left out', () => {
+    const digests = Array.from({ length: 20_000 }, (_, i) => `sha256:${String(i).padStart(64, '0')}`);
+    const json = { schema: 'ecr-digest-guard/alert@1', repository: 'team/app', digests };
 
     const message = buildMessage(alert({ json }), 200_000);
 
     expect(Buffer.byteLength(message, 'utf8')).toBeLessThanOrEqual(200_000);
+    expect(Buffer.byteLength(message, 'utf8')).toBeGreaterThan(200_000 - 100);
     const body = JSON.parse(message) as Record<string, string>;
-    expect(JSON.parse(body.default!)).toMatchObject({ truncated: true, repository: 'team/app', events: ['protected'] });
+    const sent = JSON.parse(body.default!) as { digests: string[]; omitted: { digests: number } };
+    expect(sent).toMatchObject({ schema: 'ecr-digest-guard/alert@1', repository: 'team/app', complete: false });
+    expect(sent.digests).toEqual(digests.slice(0, sent.digests.length));
+    expect(sent.digests.length + sent.omitted.digests).toBe(20_000);
   });
 
   it('never cuts a surrogate pair in half when truncating', () => {
