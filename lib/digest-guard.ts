@@ -36,8 +36,9 @@ export interface DigestGuardProps {
 
   /**
    * An existing topic to publish alerts and alarms to, instead of a topic this construct creates.
-   * If it is encrypted with a customer managed KMS key, that key's policy must allow
-   * `cloudwatch.amazonaws.com` `kms:Decrypt` and `kms:GenerateDataKey*`, or the alarms cannot notify.
+   * Its topic policy must allow `cloudwatch.amazonaws.com` `sns:Publish`, and if it is encrypted with a
+   * customer managed KMS key, that key's policy must allow it `kms:Decrypt` and `kms:GenerateDataKey*`,
+   * or the alarms cannot notify (this construct cannot change either policy of a topic it did not create).
    * @default - a new topic encrypted with a new customer managed KMS key
    */
   readonly alertTopic?: sns.ITopic;
@@ -314,12 +315,16 @@ export class DigestGuard extends Construct {
       // AWS managed key alias/aws/sns cannot be changed to allow that, hence a customer managed key.
       // See: https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services
       // See: https://repost.aws/knowledge-center/cloudwatch-configure-alarm-sns
+      // Scoped to this account's alarms so CloudWatch cannot be made to use the key (or, below, publish)
+      // on behalf of another account's alarm (confused deputy).
+      // See: https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services
       this.topicKey.addToResourcePolicy(
         new iam.PolicyStatement({
           sid: 'AllowCloudWatchAlarmsToUseTheKey',
           principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
           actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
           resources: ['*'],
+          conditions: this.fromThisAccountsAlarms(),
         }),
       );
       this.topic = new sns.Topic(this, 'AlertTopic', {
@@ -327,6 +332,20 @@ export class DigestGuard extends Construct {
         masterKey: this.topicKey,
         enforceSSL: true,
       });
+      // The topic policy CloudFormation attaches (here for enforceSSL) replaces the default one SNS creates,
+      // so without this Allow every alarm fails with "… is not authorized to perform: SNS:Publish … because
+      // no resource-based policy allows the SNS:Publish action".
+      // See: https://repost.aws/knowledge-center/cloudwatch-receive-sns-for-alarm-trigger
+      // See: https://github.com/aws-solutions/automated-security-response-on-aws/issues/43
+      this.topic.addToResourcePolicy(
+        new iam.PolicyStatement({
+          sid: 'AllowCloudWatchAlarmsToPublish',
+          principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+          actions: ['sns:Publish'],
+          resources: [this.topic.topicArn],
+          conditions: this.fromThisAccountsAlarms(),
+        }),
+      );
     }
     for (const address of settings.alertEmails) {
       this.topic.addSubscription(new subscriptions.EmailSubscription(address));
@@ -608,6 +627,17 @@ export class DigestGuard extends Construct {
       ...spec.asyncInvocation,
     });
     return { fn, role, logGroup };
+  }
+
+  /** Conditions that hold only for requests CloudWatch makes on behalf of an alarm of this account and region. */
+  private fromThisAccountsAlarms(): Record<string, Record<string, string>> {
+    const stack = Stack.of(this);
+    return {
+      StringEquals: { 'aws:SourceAccount': stack.account },
+      ArnLike: {
+        'aws:SourceArn': stack.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
+      },
+    };
   }
 
   /** Repository ARNs in scope: the named ones, or `repository/*` of this account and region. */
