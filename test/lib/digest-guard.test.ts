@@ -62,7 +62,7 @@ describe('DigestGuard with defaults (every repository)', () => {
             result: ['SUCCESS'],
             'repository-name': Match.absent(),
             $or: [
-              { 'action-type': ['PUSH'], 'image-tag': [{ 'anything-but': { prefix: 'digest-guard-' } }] },
+              { 'action-type': ['PUSH'], 'image-tag': [{ 'anything-but': { prefix: 'digest-guard-sha256-' } }] },
               { 'action-type': ['DELETE'] },
             ],
           },
@@ -362,7 +362,10 @@ describe('DigestGuard scoped to some repositories, with its own prefix, in dry-r
       EventPattern: {
         detail: {
           'repository-name': ['app', 'team/api'],
-          $or: [{ 'action-type': ['PUSH'], 'image-tag': [{ 'anything-but': { prefix: 'keep-' } }] }, { 'action-type': ['DELETE'] }],
+          $or: [
+            { 'action-type': ['PUSH'], 'image-tag': [{ 'anything-but': { prefix: 'keep-sha256-' } }] },
+            { 'action-type': ['DELETE'] },
+          ],
         },
       },
     });
