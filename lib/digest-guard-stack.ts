@@ -23,7 +23,8 @@ export class DigestGuardStack extends Stack {
     const { config } = props;
     this.guard = new DigestGuard(this, 'Guard', {
       alertEmails: [...config.alertEmails],
-      repositories: [...config.repositories],
+      // An empty list in the config means every repository, which the construct expresses by leaving it out.
+      ...(config.repositories.length > 0 ? { repositories: [...config.repositories] } : {}),
       dryRun: config.dryRun,
       ...(config.tagPrefix !== undefined ? { tagPrefix: config.tagPrefix } : {}),
       ...(config.reconcile !== undefined ? { reconcile: config.reconcile } : {}),

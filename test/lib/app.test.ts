@@ -50,7 +50,7 @@ describe('bin/app.ts', () => {
     expect(run.stderr).toContain('tagPrefix: "-x" must match');
     expect(run.stderr).toContain('repositories: "App" is not a valid ECR repository name');
     expect(run.stderr).toContain('reconcileSchedule: "hourly" is not a schedule expression');
-    expect(run.stderr).toContain('releaseAfterDays must be a whole number, got "-3"');
+    expect(run.stderr).toContain('releaseAfterDays must be a whole number of days from 0 (never release) to 3650, got -3');
   });
 
   it('synthesizes the guard stack from command-line context, scoped as asked, with cdk-nag passing', () => {
