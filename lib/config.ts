@@ -90,7 +90,8 @@ export function configFromContext(
   const present = (key: string): boolean => read(key) !== undefined && read(key) !== null;
 
   const alertEmails = listValue(read(CONTEXT_KEYS.alertEmail), CONTEXT_KEYS.alertEmail, problems);
-  const alertEmailUnreadable = present(CONTEXT_KEYS.alertEmail) && problems.some((p) => p.startsWith(CONTEXT_KEYS.alertEmail));
+  const alertEmailUnreadable =
+    present(CONTEXT_KEYS.alertEmail) && problems.some((p) => p.startsWith(CONTEXT_KEYS.alertEmail));
 
   const rawPrefix = read(CONTEXT_KEYS.tagPrefix);
   let tagPrefix: string | undefined;
@@ -132,7 +133,7 @@ export function configFromContext(
     }
   }
 
-  const releaseAfterDays = releaseDaysValue(read(CONTEXT_KEYS.releaseAfterDays), CONTEXT_KEYS.releaseAfterDays, problems);
+  const releaseAfterDays = releaseDaysValue(read(CONTEXT_KEYS.releaseAfterDays), problems);
 
   const rawLifecycleCheck = read(CONTEXT_KEYS.lifecycleCheck);
   const lifecycleCheck = !present(CONTEXT_KEYS.lifecycleCheck)
@@ -144,7 +145,8 @@ export function configFromContext(
   const watchLifecycleExpiry = optionalBoolean(CONTEXT_KEYS.watchLifecycleExpiry);
   const lookupPushers = optionalBoolean(CONTEXT_KEYS.lookupPushers);
 
-  const noRecipientProblem = `${CONTEXT_KEYS.alertEmail} is required: pass -c ${CONTEXT_KEYS.alertEmail}=ops@example.com (comma-separate several)`;
+  const noRecipientProblem =
+    `${CONTEXT_KEYS.alertEmail} is required: pass -c ${CONTEXT_KEYS.alertEmail}=ops@example.com (comma-separate several)`;
   const shared = sharedSettingsProblems(
       {
         alertEmails,
@@ -176,7 +178,10 @@ export function configFromContext(
     ...(reconcile !== undefined ? { reconcile } : {}),
     ...(reconcileSchedule !== undefined ? { reconcileSchedule } : {}),
     ...(releaseAfterDays !== undefined ? { releaseAfterDays } : {}),
-    ...(lifecycleCheck !== undefined ? { lifecycleCheck: lifecycleCheck as NonNullable<DigestGuardConfig['lifecycleCheck']> } : {}),
+    // the shared validation refused anything but off, evaluate and preview above
+    ...(lifecycleCheck !== undefined
+      ? { lifecycleCheck: lifecycleCheck as NonNullable<DigestGuardConfig['lifecycleCheck']> }
+      : {}),
     ...(installLifecycleShield !== undefined ? { installLifecycleShield } : {}),
     ...(watchLifecycleExpiry !== undefined ? { watchLifecycleExpiry } : {}),
     ...(lookupPushers !== undefined ? { lookupPushers } : {}),
@@ -226,11 +231,14 @@ function editDistance(a: string, b: string): number {
  * A number from cdk.json, or from `-c key=value` (any decimal, so `-3` and `1.5` reach the range check and
  * its message instead of a bare "not a number"); `undefined` when absent.
  */
-function releaseDaysValue(raw: unknown, key: string, problems: string[]): number | undefined {
+function releaseDaysValue(raw: unknown, problems: string[]): number | undefined {
   if (raw === undefined || raw === null) return undefined;
   if (typeof raw === 'number') return raw;
   if (typeof raw === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(raw)) return Number(raw);
-  problems.push(`${key} must be a whole number of days from 0 (never release) to ${MAX_RELEASE_AFTER_DAYS}, got ${JSON.stringify(raw)}`);
+  problems.push(
+    `${CONTEXT_KEYS.releaseAfterDays} must be a whole number of days from 0 (never release) to ${MAX_RELEASE_AFTER_DAYS}, ` +
+      `got ${JSON.stringify(raw)}`,
+  );
   return undefined;
 }
 

@@ -29,11 +29,12 @@ export interface CronTiming {
 class CronFieldError extends Error {}
 
 /** Values of a plain field (minutes, hours, month, year): lists of values, ranges and steps. */
-function plainValues(field: string, min: number, max: number, names: readonly string[] = [], nameBase = 1): Set<number> {
+function plainValues(field: string, min: number, max: number, names: readonly string[] = []): Set<number> {
   const values = new Set<number>();
   const value = (text: string): number => {
     const named = names.indexOf(text.toUpperCase());
-    const number = named >= 0 ? named + nameBase : /^\d+$/.test(text) ? Number(text) : NaN;
+    // Names count from 1 in both named fields: JAN = 1, SUN = 1.
+    const number = named >= 0 ? named + 1 : /^\d+$/.test(text) ? Number(text) : NaN;
     if (!Number.isInteger(number) || number < min || number > max) {
       throw new CronFieldError(`"${text}" is not a value from ${min} to ${max}`);
     }

@@ -98,7 +98,10 @@ export function reconcileScheduleProblem(expression: string, now: Date = new Dat
     }
     const gap = timing.shortestGapMinutes(now);
     if (gap !== undefined && gap < MIN_RECONCILE_INTERVAL_MINUTES) {
-      return `"${expression}" fires as little as ${gap} minute${gap === 1 ? '' : 's'} apart; runs must be at least ${MIN_RECONCILE_INTERVAL_MINUTES} minutes apart (the reconcile timeout, so runs do not overlap), as a rate must`;
+      return (
+        `"${expression}" fires as little as ${gap} minute${gap === 1 ? '' : 's'} apart; runs must be at least ` +
+        `${MIN_RECONCILE_INTERVAL_MINUTES} minutes apart (the reconcile timeout, so runs do not overlap), as a rate must`
+      );
     }
     return undefined;
   }
@@ -171,7 +174,8 @@ export function sharedSettingsProblems(settings: SharedSettings, options: Shared
 
   if (settings.repositories !== undefined && settings.repositories.length === 0) {
     problems.push(
-      `${name('repositories')} is set but names no repository; leave it out to guard every repository of the account and region, or name them`,
+      `${name('repositories')} is set but names no repository; ` +
+        'leave it out to guard every repository of the account and region, or name them',
     );
   }
   for (const repository of settings.repositories ?? []) {
@@ -194,7 +198,8 @@ export function sharedSettingsProblems(settings: SharedSettings, options: Shared
   }
   if (settings.installLifecycleShield && (!reconcile || lifecycleCheck === 'off')) {
     problems.push(
-      `${name('installLifecycleShield')} is true but the shield is installed only by the reconcile's lifecycle check; turn on ${name('reconcile')} and ${name('lifecycleCheck')}`,
+      `${name('installLifecycleShield')} is true but the shield is installed only by the reconcile's lifecycle check; ` +
+        `turn on ${name('reconcile')} and ${name('lifecycleCheck')}`,
     );
   }
   if (!reconcile) {
@@ -203,7 +208,8 @@ export function sharedSettingsProblems(settings: SharedSettings, options: Shared
     }
     if (settings.releaseAfterDays !== undefined && settings.releaseAfterDays > 0) {
       problems.push(
-        `${name('releaseAfterDays')} is ${settings.releaseAfterDays} but ${name('reconcile')} is false; protections are released only by the scheduled reconcile`,
+        `${name('releaseAfterDays')} is ${settings.releaseAfterDays} but ${name('reconcile')} is false; ` +
+          'protections are released only by the scheduled reconcile',
       );
     }
     if (lifecycleCheck !== undefined) {
