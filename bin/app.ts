@@ -2,28 +2,17 @@
  * The CDK app: `npx cdk synth -c alertEmail=ops@example.com [-c repositories=app,api] [-c tagPrefix=…]
  * [-c dryRun=true] [-c reconcile=false | -c reconcileSchedule="rate(6 hours)" -c releaseAfterDays=30]
  * [-c watchLifecycleExpiry=true (needs a CloudTrail trail)] [-c lookupPushers=true]`.
- * Deploys one guard into the account and region of the current credentials.
+ * Deploys one guard into the account and region of the current credentials. `npx cdk destroy` needs no context.
  */
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { ConfigError, configFromContext } from '../lib/config';
-import { DigestGuardStack } from '../lib/digest-guard-stack';
+import { guardStackFromContext } from '../lib/digest-guard-stack';
 
 const app = new App();
 
-let config;
-try {
-  config = configFromContext((key) => app.node.tryGetContext(key));
-} catch (error) {
-  if (error instanceof ConfigError) {
-    console.error(error.message);
-    process.exit(1);
-  }
-  throw error;
-}
-
-new DigestGuardStack(app, 'EcrDigestGuard', {
-  config,
+// Configuration problems become error annotations on the stack rather than an exception, so that
+// `cdk destroy` and `cdk ls` need no configuration while `cdk synth` and `cdk deploy` list every problem.
+guardStackFromContext(app, 'EcrDigestGuard', {
   env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
 });
 

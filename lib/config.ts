@@ -4,20 +4,21 @@
  * -c reconcileSchedule="rate(6 hours)" -c releaseAfterDays=30 -c watchLifecycleExpiry=true -c lookupPushers=true`).
  */
 import {
-  emailProblem,
-  reconcileScheduleProblem,
-  releaseAfterDaysProblem,
-  repositoryNameProblem,
+  ConfigError,
+  type SharedSettingName,
+  sharedSettingsProblems,
   splitList,
-  tagPrefixProblem,
+  MAX_RELEASE_AFTER_DAYS,
 } from './validation';
+
+export { ConfigError };
 
 export interface DigestGuardConfig {
   /** Who receives alerts and alarms (at least one address). */
   readonly alertEmails: readonly string[];
   /** Prefix of the protective tags; the construct's default when absent. */
   readonly tagPrefix?: string;
-  /** Repositories in scope; empty = every repository of the account and region. */
+  /** Repositories in scope; empty = every repository of the account and region (the key left out). */
   readonly repositories: readonly string[];
   /** Detect and alert only. */
   readonly dryRun: boolean;
@@ -52,108 +53,119 @@ export const CONTEXT_KEYS = {
   lookupPushers: 'lookupPushers',
 } as const;
 
-/** Thrown with every problem found, one per line, so a user fixes them in one pass. */
-export class ConfigError extends Error {
-  constructor(public readonly problems: readonly string[]) {
-    super(`Invalid ecr-digest-guard configuration:\n  - ${problems.join('\n  - ')}`);
-    this.name = 'ConfigError';
-  }
+/** How the shared validation names each setting here: by its context key. */
+const CONTEXT_KEY_OF: Record<SharedSettingName, string> = {
+  alertEmails: CONTEXT_KEYS.alertEmail,
+  noAlertSubscription: 'noAlertSubscription (a construct prop; not a context key)',
+  tagPrefix: CONTEXT_KEYS.tagPrefix,
+  repositories: CONTEXT_KEYS.repositories,
+  reconcile: CONTEXT_KEYS.reconcile,
+  reconcileSchedule: CONTEXT_KEYS.reconcileSchedule,
+  releaseAfterDays: CONTEXT_KEYS.releaseAfterDays,
+  lifecycleCheck: CONTEXT_KEYS.lifecycleCheck,
+  installLifecycleShield: CONTEXT_KEYS.installLifecycleShield,
+};
+
+export interface ConfigFromContextOptions {
+  /**
+   * Every context key the app was given (`app.node.getAllContext()`), to refuse a misspelt key of ours
+   * instead of ignoring it: `-c dryrun=true` would otherwise deploy with dry run off.
+   */
+  readonly keys?: readonly string[];
+  /** When a cron schedule starts to count; the current time by default. */
+  readonly now?: Date;
 }
 
 /**
  * Reads and validates the configuration. `read` is `app.node.tryGetContext`: values from `-c key=value`
- * arrive as strings, values from cdk.json may be strings, arrays or booleans; both are accepted.
+ * arrive as strings, values from cdk.json may be strings, arrays or booleans; both are accepted. The
+ * values are parsed here and then checked by `sharedSettingsProblems`, the validation the construct runs too.
  * @throws ConfigError listing every problem
  */
-export function configFromContext(read: (key: string) => unknown): DigestGuardConfig {
-  const problems: string[] = [];
+export function configFromContext(
+  read: (key: string) => unknown,
+  options: ConfigFromContextOptions = {},
+): DigestGuardConfig {
+  const problems: string[] = unknownContextKeyProblems(options.keys ?? []);
+  const present = (key: string): boolean => read(key) !== undefined && read(key) !== null;
 
   const alertEmails = listValue(read(CONTEXT_KEYS.alertEmail), CONTEXT_KEYS.alertEmail, problems);
-  if (alertEmails.length === 0 && !problems.some((p) => p.startsWith(CONTEXT_KEYS.alertEmail))) {
-    problems.push(
-      `${CONTEXT_KEYS.alertEmail} is required: pass -c ${CONTEXT_KEYS.alertEmail}=ops@example.com (comma-separate several)`,
-    );
-  }
-  for (const address of alertEmails) {
-    const problem = emailProblem(address);
-    if (problem) problems.push(`${CONTEXT_KEYS.alertEmail}: ${problem}`);
-  }
+  const alertEmailUnreadable =
+    present(CONTEXT_KEYS.alertEmail) && problems.some((p) => p.startsWith(CONTEXT_KEYS.alertEmail));
 
   const rawPrefix = read(CONTEXT_KEYS.tagPrefix);
   let tagPrefix: string | undefined;
-  if (rawPrefix !== undefined) {
+  if (present(CONTEXT_KEYS.tagPrefix)) {
     if (typeof rawPrefix !== 'string') {
       problems.push(`${CONTEXT_KEYS.tagPrefix} must be a string, got ${JSON.stringify(rawPrefix)}`);
     } else {
       tagPrefix = rawPrefix.trim();
-      const problem = tagPrefixProblem(tagPrefix);
-      if (problem) problems.push(`${CONTEXT_KEYS.tagPrefix}: ${problem}`);
     }
   }
 
-  const repositories = listValue(read(CONTEXT_KEYS.repositories), CONTEXT_KEYS.repositories, problems);
-  for (const name of repositories) {
-    const problem = repositoryNameProblem(name);
-    if (problem) problems.push(`${CONTEXT_KEYS.repositories}: ${problem}`);
+  // Present but empty (`-c repositories=`) stays an empty list, which the shared check refuses: it would
+  // otherwise silently mean every repository.
+  let repositories: string[] | undefined;
+  if (present(CONTEXT_KEYS.repositories)) {
+    const known = problems.length;
+    const value = listValue(read(CONTEXT_KEYS.repositories), CONTEXT_KEYS.repositories, problems);
+    if (problems.length === known) repositories = value;
   }
 
   const dryRun = booleanValue(read(CONTEXT_KEYS.dryRun), CONTEXT_KEYS.dryRun, problems);
 
-  // Absent: the construct's default (on). Unreadable: reported, and no cross-check against it.
-  const rawReconcile = read(CONTEXT_KEYS.reconcile);
-  let reconcile: boolean | undefined;
-  if (rawReconcile !== undefined && rawReconcile !== null) {
+  // Absent: the construct's default. Unreadable: reported, and no cross-check against it.
+  const optionalBoolean = (key: string): boolean | undefined => {
+    if (!present(key)) return undefined;
     const known = problems.length;
-    const value = booleanValue(rawReconcile, CONTEXT_KEYS.reconcile, problems);
-    if (problems.length === known) reconcile = value;
-  }
+    const value = booleanValue(read(key), key, problems);
+    return problems.length === known ? value : undefined;
+  };
+  const reconcile = optionalBoolean(CONTEXT_KEYS.reconcile);
 
   const rawSchedule = read(CONTEXT_KEYS.reconcileSchedule);
   let reconcileSchedule: string | undefined;
-  if (rawSchedule !== undefined && rawSchedule !== null) {
+  if (present(CONTEXT_KEYS.reconcileSchedule)) {
     if (typeof rawSchedule !== 'string') {
       problems.push(`${CONTEXT_KEYS.reconcileSchedule} must be a string, got ${JSON.stringify(rawSchedule)}`);
     } else {
       reconcileSchedule = rawSchedule.trim();
-      const problem = reconcileScheduleProblem(reconcileSchedule);
-      if (problem) problems.push(`${CONTEXT_KEYS.reconcileSchedule}: ${problem}`);
     }
   }
 
-  const releaseAfterDays = wholeNumberValue(read(CONTEXT_KEYS.releaseAfterDays), CONTEXT_KEYS.releaseAfterDays, problems);
-  if (releaseAfterDays !== undefined) {
-    const problem = releaseAfterDaysProblem(releaseAfterDays);
-    if (problem) problems.push(`${CONTEXT_KEYS.releaseAfterDays} ${problem}`);
-  }
+  const releaseAfterDays = releaseDaysValue(read(CONTEXT_KEYS.releaseAfterDays), problems);
 
   const rawLifecycleCheck = read(CONTEXT_KEYS.lifecycleCheck);
-  let lifecycleCheck: 'off' | 'evaluate' | 'preview' | undefined;
-  if (rawLifecycleCheck !== undefined && rawLifecycleCheck !== null) {
-    const value = typeof rawLifecycleCheck === 'string' ? rawLifecycleCheck.trim() : rawLifecycleCheck;
-    if (value === 'off' || value === 'evaluate' || value === 'preview') lifecycleCheck = value;
-    else problems.push(`${CONTEXT_KEYS.lifecycleCheck} must be off, evaluate or preview, got ${JSON.stringify(rawLifecycleCheck)}`);
-  }
-  const rawShield = read(CONTEXT_KEYS.installLifecycleShield);
-  const installLifecycleShield = rawShield === undefined || rawShield === null ? undefined : booleanValue(rawShield, CONTEXT_KEYS.installLifecycleShield, problems);
-  if (installLifecycleShield && (reconcile === false || lifecycleCheck === 'off')) {
-    problems.push(`${CONTEXT_KEYS.installLifecycleShield} is true but the shield is installed only by the reconcile's lifecycle check; turn on ${CONTEXT_KEYS.reconcile} and ${CONTEXT_KEYS.lifecycleCheck}`);
-  }
+  const lifecycleCheck = !present(CONTEXT_KEYS.lifecycleCheck)
+    ? undefined
+    : typeof rawLifecycleCheck === 'string'
+      ? rawLifecycleCheck.trim()
+      : JSON.stringify(rawLifecycleCheck);
+  const installLifecycleShield = optionalBoolean(CONTEXT_KEYS.installLifecycleShield);
+  const watchLifecycleExpiry = optionalBoolean(CONTEXT_KEYS.watchLifecycleExpiry);
+  const lookupPushers = optionalBoolean(CONTEXT_KEYS.lookupPushers);
 
-  const rawWatch = read(CONTEXT_KEYS.watchLifecycleExpiry);
-  const watchLifecycleExpiry = rawWatch === undefined || rawWatch === null ? undefined : booleanValue(rawWatch, CONTEXT_KEYS.watchLifecycleExpiry, problems);
-  const rawLookup = read(CONTEXT_KEYS.lookupPushers);
-  const lookupPushers = rawLookup === undefined || rawLookup === null ? undefined : booleanValue(rawLookup, CONTEXT_KEYS.lookupPushers, problems);
-
-  if (reconcile === false) {
-    if (reconcileSchedule !== undefined) {
-      problems.push(`${CONTEXT_KEYS.reconcileSchedule} is set but ${CONTEXT_KEYS.reconcile} is false; drop one of them`);
-    }
-    if (releaseAfterDays !== undefined && releaseAfterDays > 0) {
-      problems.push(
-        `${CONTEXT_KEYS.releaseAfterDays} is ${releaseAfterDays} but ${CONTEXT_KEYS.reconcile} is false; protections are released only by the scheduled reconcile`,
-      );
-    }
-  }
+  const noRecipientProblem =
+    `${CONTEXT_KEYS.alertEmail} is required: pass -c ${CONTEXT_KEYS.alertEmail}=ops@example.com (comma-separate several)`;
+  const shared = sharedSettingsProblems(
+      {
+        alertEmails,
+        ...(tagPrefix !== undefined ? { tagPrefix } : {}),
+        ...(repositories !== undefined ? { repositories } : {}),
+        ...(reconcile !== undefined ? { reconcile } : {}),
+        ...(reconcileSchedule !== undefined ? { reconcileSchedule } : {}),
+        ...(releaseAfterDays !== undefined ? { releaseAfterDays } : {}),
+        ...(lifecycleCheck !== undefined ? { lifecycleCheck } : {}),
+        ...(installLifecycleShield !== undefined ? { installLifecycleShield } : {}),
+      },
+      {
+        nameOf: (setting) => CONTEXT_KEY_OF[setting],
+        noRecipientProblem,
+        ...(options.now ? { now: options.now } : {}),
+      },
+  );
+  // An unreadable address list is reported already; "required" would only repeat it.
+  problems.push(...shared.filter((problem) => !(alertEmailUnreadable && problem === noRecipientProblem)));
 
   if (problems.length > 0) {
     throw new ConfigError(problems);
@@ -161,24 +173,72 @@ export function configFromContext(read: (key: string) => unknown): DigestGuardCo
   return {
     alertEmails,
     ...(tagPrefix !== undefined ? { tagPrefix } : {}),
-    repositories,
+    repositories: repositories ?? [],
     dryRun,
     ...(reconcile !== undefined ? { reconcile } : {}),
     ...(reconcileSchedule !== undefined ? { reconcileSchedule } : {}),
     ...(releaseAfterDays !== undefined ? { releaseAfterDays } : {}),
-    ...(lifecycleCheck !== undefined ? { lifecycleCheck } : {}),
+    // the shared validation refused anything but off, evaluate and preview above
+    ...(lifecycleCheck !== undefined
+      ? { lifecycleCheck: lifecycleCheck as NonNullable<DigestGuardConfig['lifecycleCheck']> }
+      : {}),
     ...(installLifecycleShield !== undefined ? { installLifecycleShield } : {}),
     ...(watchLifecycleExpiry !== undefined ? { watchLifecycleExpiry } : {}),
     ...(lookupPushers !== undefined ? { lookupPushers } : {}),
   };
 }
 
-/** A whole number from cdk.json (a number) or from `-c key=value` (digits); `undefined` when absent. */
-function wholeNumberValue(raw: unknown, key: string, problems: string[]): number | undefined {
+/**
+ * Context keys that are not ours but look like one of ours (same letters ignoring case and separators, a
+ * small edit distance, or a part of one), each with the key it probably meant. Anything else is left alone:
+ * the CDK's own keys (`@aws-cdk/…` feature flags, `aws:cdk:…`, lookups such as `availability-zones:…`,
+ * `cli-telemetry`, `acknowledged-issue-numbers`) and keys other tools read from the same cdk.json.
+ */
+export function unknownContextKeyProblems(keys: readonly string[]): string[] {
+  const ours = Object.values(CONTEXT_KEYS) as string[];
+  const normalized = (key: string): string => key.toLowerCase().replace(/[-_. ]/g, '');
+  const problems: string[] = [];
+  for (const key of keys) {
+    if (ours.includes(key) || /[:/@]/.test(key)) continue;
+    const given = normalized(key);
+    const likely = ours.filter((our) => {
+      const candidate = normalized(our);
+      if (given === candidate) return true;
+      if (editDistance(given, candidate) <= Math.max(1, Math.floor(candidate.length / 4))) return true;
+      return given.length >= 5 && candidate.includes(given);
+    });
+    if (likely.length > 0) {
+      problems.push(`${key} is not a setting of this app; did you mean ${likely.join(' or ')}?`);
+    }
+  }
+  return problems;
+}
+
+/** Levenshtein distance: insertions, deletions and substitutions of one character. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i += 1) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j += 1) {
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
+}
+
+/**
+ * A number from cdk.json, or from `-c key=value` (any decimal, so `-3` and `1.5` reach the range check and
+ * its message instead of a bare "not a number"); `undefined` when absent.
+ */
+function releaseDaysValue(raw: unknown, problems: string[]): number | undefined {
   if (raw === undefined || raw === null) return undefined;
   if (typeof raw === 'number') return raw;
-  if (typeof raw === 'string' && /^\s*\d+\s*$/.test(raw)) return Number(raw);
-  problems.push(`${key} must be a whole number, got ${JSON.stringify(raw)}`);
+  if (typeof raw === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(raw)) return Number(raw);
+  problems.push(
+    `${CONTEXT_KEYS.releaseAfterDays} must be a whole number of days from 0 (never release) to ${MAX_RELEASE_AFTER_DAYS}, ` +
+      `got ${JSON.stringify(raw)}`,
+  );
   return undefined;
 }
 

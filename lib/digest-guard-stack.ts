@@ -1,8 +1,10 @@
-import { Stack, StackProps } from 'aws-cdk-lib';
+import { Annotations, App, Stack, StackProps, Validations } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import { Construct } from 'constructs';
-import type { DigestGuardConfig } from './config';
+import { ConfigError, configFromContext, type DigestGuardConfig } from './config';
 import { DigestGuard } from './digest-guard';
+
+const DESCRIPTION = 'ecr-digest-guard: keeps ECR image digests that workloads still run from being deleted';
 
 export type { DigestGuardConfig } from './config';
 
@@ -16,14 +18,12 @@ export class DigestGuardStack extends Stack {
   public readonly guard: DigestGuard;
 
   constructor(scope: Construct, id: string, props: DigestGuardStackProps) {
-    super(scope, id, {
-      description: 'ecr-digest-guard: keeps ECR image digests that workloads still run from being deleted',
-      ...props,
-    });
+    super(scope, id, { description: DESCRIPTION, ...props });
     const { config } = props;
     this.guard = new DigestGuard(this, 'Guard', {
       alertEmails: [...config.alertEmails],
-      repositories: [...config.repositories],
+      // An empty list in the config means every repository, which the construct expresses by leaving it out.
+      ...(config.repositories.length > 0 ? { repositories: [...config.repositories] } : {}),
       dryRun: config.dryRun,
       ...(config.tagPrefix !== undefined ? { tagPrefix: config.tagPrefix } : {}),
       ...(config.reconcile !== undefined ? { reconcile: config.reconcile } : {}),
@@ -36,5 +36,37 @@ export class DigestGuardStack extends Stack {
       ...(config.watchLifecycleExpiry !== undefined ? { watchLifecycleExpiry: config.watchLifecycleExpiry } : {}),
       ...(config.lookupPushers !== undefined ? { lookupPushers: config.lookupPushers } : {}),
     });
+  }
+}
+
+/**
+ * The guard stack as the CLI runs the app: configured from CDK context, or, when the context has problems, a
+ * stack of the same name that carries each problem as an error annotation and nothing else.
+ *
+ * Why not throw: the CLI fails `cdk synth`, `deploy` and `diff` on error annotations of the stacks they
+ * select, but `cdk destroy` and `cdk ls` select stacks without that check (aws-cdk 2.1148: the toolkit's
+ * `_destroy` and `list` call `selectStacks` and never `validateStacks`). So `npx cdk destroy` works without
+ * `-c alertEmail`, while a deploy with a bad configuration still stops before touching AWS. Should someone
+ * deploy it anyway (`--ignore-errors`), the template has no resources, which CloudFormation refuses.
+ */
+export function guardStackFromContext(app: App, id: string, props: StackProps = {}): Stack {
+  try {
+    const config = configFromContext((key) => app.node.tryGetContext(key), {
+      keys: Object.keys(app.node.getAllContext()),
+    });
+    return new DigestGuardStack(app, id, { ...props, config });
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    const stack = new Stack(app, id, { description: DESCRIPTION, ...props, analyticsReporting: false });
+    for (const problem of error.problems) {
+      Annotations.of(stack).addError(`Invalid ecr-digest-guard configuration: ${problem}`);
+    }
+    Validations.of(stack).acknowledge({
+      id: 'CloudFormation-Validate::F0001',
+      reason:
+        'This empty stack only stands in for the guard while the configuration has problems, so that cdk destroy ' +
+        'and cdk ls work; its error annotations stop synth and deploy, and CloudFormation refuses an empty template.',
+    });
+    return stack;
   }
 }

@@ -15,13 +15,7 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { buildLifecycleExpiryEventPattern, buildPushEventPattern } from './event-pattern';
-import {
-  emailProblem,
-  reconcileScheduleProblem,
-  releaseAfterDaysProblem,
-  repositoryNameProblem,
-  tagPrefixProblem,
-} from './validation';
+import { ConfigError, sharedSettingsProblems } from './validation';
 
 /** Log levels Powertools for AWS Lambda understands (`POWERTOOLS_LOG_LEVEL`). */
 export type DigestGuardLogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
@@ -30,14 +24,24 @@ export interface DigestGuardProps {
   /**
    * Email addresses that receive the guard's alerts and its alarms; each gets an SNS email subscription
    * (the recipient confirms it once).
-   * @default - no email subscription
+   * At least one address is required unless `alertTopic` is given or `noAlertSubscription` is true, so a
+   * guard is never deployed that tells nobody.
+   * @default - none: then `alertTopic` or `noAlertSubscription: true` is required
    */
   readonly alertEmails?: string[];
 
   /**
+   * Say explicitly that the construct should subscribe nobody to the topic it creates, because you subscribe
+   * to `topic` yourself (chat, a pager, a queue). Cannot be combined with `alertEmails`.
+   * @default false
+   */
+  readonly noAlertSubscription?: boolean;
+
+  /**
    * An existing topic to publish alerts and alarms to, instead of a topic this construct creates.
-   * If it is encrypted with a customer managed KMS key, that key's policy must allow
-   * `cloudwatch.amazonaws.com` `kms:Decrypt` and `kms:GenerateDataKey*`, or the alarms cannot notify.
+   * Its topic policy must allow `cloudwatch.amazonaws.com` `sns:Publish`, and if it is encrypted with a
+   * customer managed KMS key, that key's policy must allow it `kms:Decrypt` and `kms:GenerateDataKey*`,
+   * or the alarms cannot notify (this construct cannot change either policy of a topic it did not create).
    * @default - a new topic encrypted with a new customer managed KMS key
    */
   readonly alertTopic?: sns.ITopic;
@@ -122,7 +126,8 @@ export interface DigestGuardProps {
   /**
    * When the reconcile runs. A rate must lie between 15 minutes (the reconcile's timeout, so runs do not
    * overlap) and 12 hours (lifecycle rules expire what they select within 24 hours, so at least two runs
-   * fall into any such window); a cron expression is checked for form only. Only with `reconcile`.
+   * fall into any such window); a cron expression must never fire less than 15 minutes apart either, and
+   * must fire again after the synth (a year already past is refused). Only with `reconcile`.
    * See: https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-scheduled-rule-pattern.html
    * @default events.Schedule.rate(Duration.hours(6)) - four runs a day: up to three of them, with their
    * retries, fall into each 24-hour expiry window, at a quarter of the inventories an hourly run would take
@@ -260,6 +265,21 @@ export const RECONCILE_RETRY_ATTEMPTS = 2;
 export const RECONCILE_MAX_EVENT_AGE = Duration.hours(1);
 
 /**
+ * One reconcile at a time: two runs would take two inventories against the shared ECS request budget, and a
+ * release deciding on one run's picture while the other protects is a race nobody needs. A scheduled event
+ * that arrives while a run is still going is throttled; EventBridge invokes asynchronously, so the invoke
+ * itself succeeds and Lambda keeps the event in its queue and retries the throttle with back-off (1 second
+ * up to 5 minutes; up to 6 hours by default, here `RECONCILE_MAX_EVENT_AGE`), so it runs once the other
+ * ends, or after an hour goes to the dead-letter queue, which alarms.
+ * See: https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html
+ * Reserving takes from the account's unreserved concurrency, of which Lambda keeps 100 for other functions:
+ * in an account whose limit leaves no room (new accounts can start low), the deploy fails with "… decreases
+ * account's UnreservedConcurrentExecution below its minimum value"; ask for a higher limit then.
+ * See: https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html
+ */
+export const RECONCILE_RESERVED_CONCURRENCY = 1;
+
+/**
  * Keeps image digests that workloads still run from being deleted by ECR lifecycle policies: a push that
  * moves a tag away from an in-use digest makes the guard tag that digest and send an alert; a scheduled
  * reconcile catches what the push path missed.
@@ -314,12 +334,16 @@ export class DigestGuard extends Construct {
       // AWS managed key alias/aws/sns cannot be changed to allow that, hence a customer managed key.
       // See: https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services
       // See: https://repost.aws/knowledge-center/cloudwatch-configure-alarm-sns
+      // Scoped to this account's alarms so CloudWatch cannot be made to use the key (or, below, publish)
+      // on behalf of another account's alarm (confused deputy).
+      // See: https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services
       this.topicKey.addToResourcePolicy(
         new iam.PolicyStatement({
           sid: 'AllowCloudWatchAlarmsToUseTheKey',
           principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
           actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
           resources: ['*'],
+          conditions: this.fromThisAccountsAlarms(),
         }),
       );
       this.topic = new sns.Topic(this, 'AlertTopic', {
@@ -327,6 +351,20 @@ export class DigestGuard extends Construct {
         masterKey: this.topicKey,
         enforceSSL: true,
       });
+      // The topic policy CloudFormation attaches (here for enforceSSL) replaces the default one SNS creates,
+      // so without this Allow every alarm fails with "… is not authorized to perform: SNS:Publish … because
+      // no resource-based policy allows the SNS:Publish action".
+      // See: https://repost.aws/knowledge-center/cloudwatch-receive-sns-for-alarm-trigger
+      // See: https://github.com/aws-solutions/automated-security-response-on-aws/issues/43
+      this.topic.addToResourcePolicy(
+        new iam.PolicyStatement({
+          sid: 'AllowCloudWatchAlarmsToPublish',
+          principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+          actions: ['sns:Publish'],
+          resources: [this.topic.topicArn],
+          conditions: this.fromThisAccountsAlarms(),
+        }),
+      );
     }
     for (const address of settings.alertEmails) {
       this.topic.addSubscription(new subscriptions.EmailSubscription(address));
@@ -436,6 +474,7 @@ export class DigestGuard extends Construct {
           LIFECYCLE_CHECK: settings.lifecycleCheck,
           INSTALL_LIFECYCLE_SHIELD: String(settings.installLifecycleShield),
         },
+        reservedConcurrentExecutions: RECONCILE_RESERVED_CONCURRENCY,
         asyncInvocation: {
           retryAttempts: RECONCILE_RETRY_ATTEMPTS,
           maxEventAge: RECONCILE_MAX_EVENT_AGE,
@@ -606,8 +645,22 @@ export class DigestGuard extends Construct {
         bundleAwsSDK: true,
       },
       ...spec.asyncInvocation,
+      ...(spec.reservedConcurrentExecutions !== undefined
+        ? { reservedConcurrentExecutions: spec.reservedConcurrentExecutions }
+        : {}),
     });
     return { fn, role, logGroup };
+  }
+
+  /** Conditions that hold only for requests CloudWatch makes on behalf of an alarm of this account and region. */
+  private fromThisAccountsAlarms(): Record<string, Record<string, string>> {
+    const stack = Stack.of(this);
+    return {
+      StringEquals: { 'aws:SourceAccount': stack.account },
+      ArnLike: {
+        'aws:SourceArn': stack.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
+      },
+    };
   }
 
   /** Repository ARNs in scope: the named ones, or `repository/*` of this account and region. */
@@ -824,6 +877,8 @@ interface GuardFunctionSpec {
   /** variables on top of the shared ones */
   readonly environment: Record<string, string>;
   readonly asyncInvocation?: Pick<lambda.FunctionOptions, 'retryAttempts' | 'maxEventAge' | 'onFailure'>;
+  /** runs at most this many at once; unreserved when absent */
+  readonly reservedConcurrentExecutions?: number;
 }
 
 interface GuardFunction {
@@ -853,8 +908,6 @@ interface ResolvedSettings {
   readonly lookupPushers: boolean;
 }
 
-const LIFECYCLE_CHECKS: readonly DigestGuardLifecycleCheck[] = ['off', 'evaluate', 'preview'];
-
 function wholeSecondsWithin(duration: Duration, minSeconds: number, maxSeconds: number): boolean {
   const millis = duration.toMilliseconds();
   return millis % 1000 === 0 && millis >= minSeconds * 1000 && millis <= maxSeconds * 1000;
@@ -862,27 +915,43 @@ function wholeSecondsWithin(duration: Duration, minSeconds: number, maxSeconds: 
 
 const LOG_LEVELS: readonly DigestGuardLogLevel[] = ['DEBUG', 'INFO', 'WARN', 'ERROR'];
 
-/** Applies defaults and throws, naming the prop, on the first value AWS or the guard would refuse. */
+/**
+ * Applies defaults, and throws one ConfigError that names every prop AWS or the guard would refuse: the
+ * settings the app's context also carries go through `sharedSettingsProblems` (the same check, the same
+ * words), the construct-only ones are checked here.
+ */
 function validateProps(props: DigestGuardProps): ResolvedSettings {
-  const fail = (prop: string, problem: string): never => {
-    throw new Error(`DigestGuard: ${prop} ${problem}`);
+  const problems: string[] = [];
+  const fail = (prop: string, problem: string): void => {
+    problems.push(`${prop} ${problem}`);
   };
 
-  const alertEmails = props.alertEmails ?? [];
-  for (const address of alertEmails) {
-    const problem = emailProblem(address);
-    if (problem) fail('alertEmails', problem);
-  }
-
-  const tagPrefix = props.tagPrefix ?? DEFAULT_TAG_PREFIX;
-  const tagProblem = tagPrefixProblem(tagPrefix);
-  if (tagProblem) fail('tagPrefix', tagProblem);
-
-  const repositories = [...new Set(props.repositories ?? [])];
-  for (const name of repositories) {
-    const problem = repositoryNameProblem(name);
-    if (problem) fail('repositories', problem);
-  }
+  const scheduleExpression = props.reconcileSchedule?.expressionString;
+  problems.push(
+    ...sharedSettingsProblems(
+      {
+        ...(props.alertEmails !== undefined ? { alertEmails: props.alertEmails } : {}),
+        alertTopicGiven: props.alertTopic !== undefined,
+        ...(props.noAlertSubscription !== undefined ? { noAlertSubscription: props.noAlertSubscription } : {}),
+        ...(props.tagPrefix !== undefined ? { tagPrefix: props.tagPrefix } : {}),
+        ...(props.repositories !== undefined ? { repositories: props.repositories } : {}),
+        ...(props.reconcile !== undefined ? { reconcile: props.reconcile } : {}),
+        reconcileScheduleGiven: props.reconcileSchedule !== undefined,
+        // A token (a CloudFormation parameter) is only known at deploy time; EventBridge checks it then.
+        ...(scheduleExpression !== undefined && !Token.isUnresolved(scheduleExpression)
+          ? { reconcileSchedule: scheduleExpression }
+          : {}),
+        ...(props.releaseAfterDays !== undefined ? { releaseAfterDays: props.releaseAfterDays } : {}),
+        ...(props.lifecycleCheck !== undefined ? { lifecycleCheck: props.lifecycleCheck } : {}),
+        ...(props.installLifecycleShield !== undefined ? { installLifecycleShield: props.installLifecycleShield } : {}),
+      },
+      {
+        nameOf: (setting) => setting,
+        noRecipientProblem:
+          'alertEmails is empty and no alertTopic is given, so nobody would receive alerts or alarms; name an address, pass alertTopic, or set noAlertSubscription: true and subscribe to guard.topic yourself',
+      },
+    ),
+  );
 
   // Milliseconds first: Duration.toSeconds() itself throws, without naming the prop, on fractions.
   const timeout = props.timeout ?? Duration.minutes(5);
@@ -896,16 +965,16 @@ function validateProps(props: DigestGuardProps): ResolvedSettings {
   }
 
   const maxBatchingWindow = props.maxBatchingWindow ?? DEFAULT_MAX_BATCHING_WINDOW;
-  if (!wholeSecondsWithin(maxBatchingWindow, 0, 300)) {
+  const windowValid = wholeSecondsWithin(maxBatchingWindow, 0, 300);
+  if (!windowValid) {
     fail('maxBatchingWindow', `must be a whole number of seconds between 0 and 5 minutes, got ${maxBatchingWindow.toHumanString()}`);
   }
-  const windowSeconds = maxBatchingWindow.toSeconds();
 
   const batchSize = props.batchSize ?? DEFAULT_BATCH_SIZE;
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10000) {
     fail('batchSize', `must be a whole number between 1 and 10000, got ${batchSize}`);
   }
-  if (batchSize > 10 && windowSeconds < 1) {
+  if (windowValid && batchSize > 10 && maxBatchingWindow.toSeconds() < 1) {
     fail('batchSize', `above 10 (got ${batchSize}) needs a maxBatchingWindow of at least 1 second`);
   }
 
@@ -919,39 +988,12 @@ function validateProps(props: DigestGuardProps): ResolvedSettings {
     fail('maxEventAge', `must be a whole number of seconds between 1 minute and 1 day, got ${maxEventAge.toHumanString()}`);
   }
 
-  const reconcile = props.reconcile ?? true;
-  if (!reconcile && props.reconcileSchedule !== undefined) {
-    fail('reconcileSchedule', 'is set but reconcile is false; drop one of them');
-  }
-  const reconcileSchedule = props.reconcileSchedule ?? DEFAULT_RECONCILE_SCHEDULE;
-  if (!Token.isUnresolved(reconcileSchedule.expressionString)) {
-    const problem = reconcileScheduleProblem(reconcileSchedule.expressionString);
-    if (problem) fail('reconcileSchedule', problem);
-  }
-
-  const releaseAfterDays = props.releaseAfterDays ?? 0;
-  const releaseProblem = releaseAfterDaysProblem(releaseAfterDays);
-  if (releaseProblem) fail('releaseAfterDays', releaseProblem);
-  if (!reconcile && releaseAfterDays > 0) {
-    fail('releaseAfterDays', `is ${releaseAfterDays} but reconcile is false; protections are released only by the scheduled reconcile`);
-  }
-
-  const lifecycleCheck = props.lifecycleCheck ?? 'evaluate';
-  if (!LIFECYCLE_CHECKS.includes(lifecycleCheck)) {
-    fail('lifecycleCheck', `must be one of ${LIFECYCLE_CHECKS.join(', ')}, got ${String(lifecycleCheck)}`);
-  }
-  const installLifecycleShield = props.installLifecycleShield ?? false;
-  if (installLifecycleShield && (!reconcile || lifecycleCheck === 'off')) {
-    fail('installLifecycleShield', 'is true but the shield is installed only by the reconcile\'s lifecycle check; turn on reconcile and lifecycleCheck');
-  }
-  if (!reconcile && props.lifecycleCheck !== undefined) {
-    fail('lifecycleCheck', 'is set but reconcile is false; drop one of them');
-  }
+  if (problems.length > 0) throw new ConfigError(problems, 'DigestGuard props');
 
   return {
-    alertEmails,
-    tagPrefix,
-    repositories,
+    alertEmails: props.alertEmails ?? [],
+    tagPrefix: props.tagPrefix ?? DEFAULT_TAG_PREFIX,
+    repositories: [...new Set(props.repositories ?? [])],
     dryRun: props.dryRun ?? false,
     batchSize,
     maxBatchingWindow,
@@ -960,11 +1002,11 @@ function validateProps(props: DigestGuardProps): ResolvedSettings {
     memorySize,
     logLevel,
     maxEventAge,
-    reconcile,
-    reconcileSchedule,
-    releaseAfterDays,
-    lifecycleCheck,
-    installLifecycleShield,
+    reconcile: props.reconcile ?? true,
+    reconcileSchedule: props.reconcileSchedule ?? DEFAULT_RECONCILE_SCHEDULE,
+    releaseAfterDays: props.releaseAfterDays ?? 0,
+    lifecycleCheck: props.lifecycleCheck ?? 'evaluate',
+    installLifecycleShield: props.installLifecycleShield ?? false,
     watchLifecycleExpiry: props.watchLifecycleExpiry ?? false,
     lookupPushers: props.lookupPushers ?? false,
   };

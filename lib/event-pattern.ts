@@ -18,7 +18,7 @@ export interface PushEventPattern {
   readonly detail: {
     readonly result: readonly ['SUCCESS'];
     readonly 'repository-name'?: readonly string[];
-    /** either branch matches: pushes of any tag but the guard's own, or any deletion */
+    /** either branch matches: pushes of any tag but the guard's protective ones, or any deletion */
     readonly $or: readonly [
       { readonly 'action-type': readonly ['PUSH']; readonly 'image-tag': readonly [AnythingButPrefix] },
       { readonly 'action-type': readonly ['DELETE'] },
@@ -34,17 +34,20 @@ export interface PushEventPatternOptions {
 }
 
 /**
- * The start of every protective tag: `<tagPrefix>-`. A protective tag is `<tagPrefix>-sha256-<64 hex>`;
- * the trailing dash keeps a prefix such as `guard` from also hiding a user's tag `guardian-1`.
+ * The start of every protective tag: `<tagPrefix>-sha256-`. A protective tag is `<tagPrefix>-sha256-<64 hex>`;
+ * excluding only this form keeps a user's `digest-guard-staging` (or, with the prefix `prod`, every `prod-*`
+ * tag) in view. EventBridge matches no character class or length, so a user tag `<tagPrefix>-sha256-` plus
+ * anything other than 64 hex is dropped too, although the handler's `isProtectiveTag` would treat it as a
+ * user's tag; the reconcile still protects such a digest when its last other tag moves.
  */
 export function protectiveTagStart(tagPrefix: string): string {
-  return `${tagPrefix}-`;
+  return `${tagPrefix}-sha256-`;
 }
 
 /**
  * Successful ECR pushes and deletions, optionally of some repositories only:
- * - pushes minus those of the guard's own protective tags (adding a tag with `PutImage` emits its own
- *   PUSH event; reacting to it would be a loop). A push by digest alone carries no `image-tag` and moves
+ * - pushes minus those of the guard's own protective tags `<tagPrefix>-sha256-…` (adding a tag with
+ *   `PutImage` emits its own PUSH event; reacting to it would be a loop). A push by digest alone carries no `image-tag` and moves
  *   no tag. EventBridge matches a pattern field only against a field the event has (only `exists: false`
  *   matches an absent one), so such pushes are not selected, which is what the guard wants;
  * - every deletion, by tag or by digest, of any tag: deleting an image that runs is what the guard pages

@@ -4,10 +4,13 @@
  * the prop or context key the value came from.
  */
 import { ECR_REPOSITORY_NAME } from '../lambda/core/image-uri';
+import { tagPrefixProblem } from '../lambda/core/protective-tag';
+import { cronTiming } from './schedule-expression';
 // The reconcile function reads RELEASE_AFTER_DAYS with the same bound, so both refuse the same values.
 import { MAX_RELEASE_AFTER_DAYS } from '../lambda/handlers/reconcile-config';
 
-export { MAX_TAG_PREFIX_LENGTH, tagPrefixProblem } from '../lambda/core/protective-tag';
+export { MAX_TAG_PREFIX_LENGTH } from '../lambda/core/protective-tag';
+export { tagPrefixProblem };
 export { MAX_RELEASE_AFTER_DAYS };
 
 /** ECR repository names: lowercase path components separated by `/`, 2 to 256 characters.
@@ -57,10 +60,13 @@ const CRON_FIELD = /^[0-9A-Za-z,\-*/?#]+$/;
 /**
  * An EventBridge schedule expression for the reconcile: `rate(value unit)` with the unit singular for 1 and
  * plural above, between 15 minutes and 12 hours; or `cron(minutes hours day-of-month month day-of-week year)`
- * with `?` in exactly one of the two day fields. Cron expressions are checked for form, not frequency.
+ * with `?` in exactly one of the two day fields, whose firings are never less than 15 minutes apart (the same
+ * floor as a rate) and which fires again after `now`. Cron expressions are not held to the 12-hour ceiling:
+ * a calendar schedule (weekdays only, say) has longer gaps by design.
  * See: https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-scheduled-rule-pattern.html
+ * @param now when the schedule starts to count; a cron that never fires after it is refused
  */
-export function reconcileScheduleProblem(expression: string): string | undefined {
+export function reconcileScheduleProblem(expression: string, now: Date = new Date()): string | undefined {
   const rate = RATE.exec(expression);
   if (rate) {
     const value = Number(rate[1]);
@@ -85,14 +91,141 @@ export function reconcileScheduleProblem(expression: string): string | undefined
     if ((fields[2] === '?') === (fields[4] === '?')) {
       return `"${expression}" must have ? in exactly one of day-of-month and day-of-week`;
     }
+    const timing = cronTiming(fields);
+    if (typeof timing === 'string') return `"${expression}" cannot be read: ${timing}`;
+    if (!timing.nextAfter(now)) {
+      return `"${expression}" never fires after ${now.toISOString()}, so the reconcile would never run`;
+    }
+    const gap = timing.shortestGapMinutes(now);
+    if (gap !== undefined && gap < MIN_RECONCILE_INTERVAL_MINUTES) {
+      return (
+        `"${expression}" fires as little as ${gap} minute${gap === 1 ? '' : 's'} apart; runs must be at least ` +
+        `${MIN_RECONCILE_INTERVAL_MINUTES} minutes apart (the reconcile timeout, so runs do not overlap), as a rate must`
+      );
+    }
     return undefined;
   }
   return `"${expression}" is not a schedule expression: use rate(6 hours) or cron(0 */6 * * ? *)`;
 }
 
-
 export function releaseAfterDaysProblem(days: number): string | undefined {
   return Number.isInteger(days) && days >= 0 && days <= MAX_RELEASE_AFTER_DAYS
     ? undefined
     : `must be a whole number of days from 0 (never release) to ${MAX_RELEASE_AFTER_DAYS}, got ${days}`;
+}
+
+/** How the reconcile checks lifecycle policies (see the construct's `lifecycleCheck`). */
+export const LIFECYCLE_CHECKS = ['off', 'evaluate', 'preview'] as const;
+
+/** The settings the construct's props and the app's context share, after the context's strings are parsed. */
+export interface SharedSettings {
+  readonly alertEmails?: readonly string[];
+  /** an existing topic receives the alerts: its subscribers are the recipients */
+  readonly alertTopicGiven?: boolean;
+  /** the caller says, explicitly, that the construct should subscribe nobody */
+  readonly noAlertSubscription?: boolean;
+  readonly tagPrefix?: string;
+  readonly repositories?: readonly string[];
+  readonly reconcile?: boolean;
+  /** set at all (even as a value only known at deploy time) */
+  readonly reconcileScheduleGiven?: boolean;
+  /** the expression, when known at synth time */
+  readonly reconcileSchedule?: string;
+  readonly releaseAfterDays?: number;
+  readonly lifecycleCheck?: string;
+  readonly installLifecycleShield?: boolean;
+}
+
+export type SharedSettingName = Exclude<keyof SharedSettings, 'alertTopicGiven' | 'reconcileScheduleGiven'>;
+
+export interface SharedSettingsOptions {
+  /** How the caller names each setting: prop names for the construct, context keys for the app. */
+  readonly nameOf: (setting: SharedSettingName) => string;
+  /** What to tell a caller who named nobody to alert, in the caller's terms. */
+  readonly noRecipientProblem: string;
+  /** When the schedule starts to count (see `reconcileScheduleProblem`). */
+  readonly now?: Date;
+}
+
+/**
+ * Every problem of the shared settings, each naming the setting as the caller knows it: the one validation
+ * that both the construct and the app's context path run, so both refuse the same values with the same words.
+ */
+export function sharedSettingsProblems(settings: SharedSettings, options: SharedSettingsOptions): string[] {
+  const problems: string[] = [];
+  const name = options.nameOf;
+  const alertEmails = settings.alertEmails ?? [];
+
+  if (alertEmails.length === 0 && !settings.alertTopicGiven && !settings.noAlertSubscription) {
+    problems.push(options.noRecipientProblem);
+  }
+  if (settings.noAlertSubscription && alertEmails.length > 0) {
+    problems.push(`${name('noAlertSubscription')} is true but ${name('alertEmails')} names addresses; drop one of them`);
+  }
+  for (const address of alertEmails) {
+    const problem = emailProblem(address);
+    if (problem) problems.push(`${name('alertEmails')}: ${problem}`);
+  }
+
+  if (settings.tagPrefix !== undefined) {
+    const problem = tagPrefixProblem(settings.tagPrefix);
+    if (problem) problems.push(`${name('tagPrefix')}: ${problem}`);
+  }
+
+  if (settings.repositories !== undefined && settings.repositories.length === 0) {
+    problems.push(
+      `${name('repositories')} is set but names no repository; ` +
+        'leave it out to guard every repository of the account and region, or name them',
+    );
+  }
+  for (const repository of settings.repositories ?? []) {
+    const problem = repositoryNameProblem(repository);
+    if (problem) problems.push(`${name('repositories')}: ${problem}`);
+  }
+
+  const reconcile = settings.reconcile ?? true;
+  if (settings.reconcileSchedule !== undefined) {
+    const problem = reconcileScheduleProblem(settings.reconcileSchedule, options.now);
+    if (problem) problems.push(`${name('reconcileSchedule')}: ${problem}`);
+  }
+  if (settings.releaseAfterDays !== undefined) {
+    const problem = releaseAfterDaysProblem(settings.releaseAfterDays);
+    if (problem) problems.push(`${name('releaseAfterDays')} ${problem}`);
+  }
+  const lifecycleCheck = settings.lifecycleCheck;
+  if (lifecycleCheck !== undefined && !(LIFECYCLE_CHECKS as readonly string[]).includes(lifecycleCheck)) {
+    problems.push(`${name('lifecycleCheck')} must be off, evaluate or preview, got ${JSON.stringify(lifecycleCheck)}`);
+  }
+  if (settings.installLifecycleShield && (!reconcile || lifecycleCheck === 'off')) {
+    problems.push(
+      `${name('installLifecycleShield')} is true but the shield is installed only by the reconcile's lifecycle check; ` +
+        `turn on ${name('reconcile')} and ${name('lifecycleCheck')}`,
+    );
+  }
+  if (!reconcile) {
+    if (settings.reconcileScheduleGiven || settings.reconcileSchedule !== undefined) {
+      problems.push(`${name('reconcileSchedule')} is set but ${name('reconcile')} is false; drop one of them`);
+    }
+    if (settings.releaseAfterDays !== undefined && settings.releaseAfterDays > 0) {
+      problems.push(
+        `${name('releaseAfterDays')} is ${settings.releaseAfterDays} but ${name('reconcile')} is false; ` +
+          'protections are released only by the scheduled reconcile',
+      );
+    }
+    if (lifecycleCheck !== undefined) {
+      problems.push(`${name('lifecycleCheck')} is set but ${name('reconcile')} is false; drop one of them`);
+    }
+  }
+  return problems;
+}
+
+/** Thrown with every problem found, one per line, so a user fixes them in one pass. */
+export class ConfigError extends Error {
+  constructor(
+    public readonly problems: readonly string[],
+    subject = 'ecr-digest-guard configuration',
+  ) {
+    super(`Invalid ${subject}:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
 }

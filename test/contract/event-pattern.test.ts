@@ -190,10 +190,34 @@ describe.skipIf(shouldSkipMotoTests())('the synthesized push rule, matched by mo
   it('still delivers a user tag that only starts like the prefix word (`digest-guardian`), since the filter ends with a dash', async () => {
     const delivered = await deliveredDigests(unscopedPattern, [
       ecrEvent({ 'image-digest': digest(1), 'image-tag': 'digest-guardian' }),
-      ecrEvent({ 'image-digest': digest(2), 'image-tag': 'digest-guard-' }),
+      ecrEvent({ 'image-digest': digest(2), 'image-tag': PROTECTIVE_TAG }),
     ]);
 
     expect(delivered).toEqual([digest(1)]);
+  });
+
+  it('given user tags that start with the prefix and a dash, when pushed, then the rule delivers them', async () => {
+    // Only the protective form `<prefix>-sha256-` is the guard's own; `digest-guard-staging` is a user's tag.
+    const delivered = await deliveredDigests(unscopedPattern, [
+      ecrEvent({ 'image-digest': digest(1), 'image-tag': 'digest-guard-staging' }),
+      ecrEvent({ 'image-digest': digest(2), 'image-tag': 'digest-guard-' }),
+      ecrEvent({ 'image-digest': digest(3), 'image-tag': 'digest-guard-sha256' }),
+      ecrEvent({ 'image-digest': digest(4), 'image-tag': PROTECTIVE_TAG }),
+    ]);
+
+    expect(delivered).toEqual([digest(1), digest(2), digest(3)]);
+  });
+
+  it('given the custom prefix `prod`, when `prod-*` tags are pushed, then all but protective ones are delivered', async () => {
+    const prodPattern = synthesizedPushPattern({ tagPrefix: 'prod' });
+
+    const delivered = await deliveredDigests(prodPattern, [
+      ecrEvent({ 'image-digest': digest(1), 'image-tag': 'prod-api' }),
+      ecrEvent({ 'image-digest': digest(2), 'image-tag': 'prod-2026-11-30' }),
+      ecrEvent({ 'image-digest': digest(3), 'image-tag': `prod-sha256-${'b'.repeat(64)}` }),
+    ]);
+
+    expect(delivered).toEqual([digest(1), digest(2)]);
   });
 
   it('delivers successful deletions: by tag, by digest (no image-tag), and of a protective tag', async () => {

@@ -1,8 +1,10 @@
 /**
  * The CDK app as the CLI runs it (`npx tsx bin/app.ts` with context in CDK_CONTEXT_JSON, the way the CLI
- * passes `-c key=value`): it fails fast on bad context and otherwise writes a template that cdk-nag let through.
+ * passes `-c key=value`): bad context becomes error annotations on an empty stack, which the CLI refuses
+ * to synthesize or deploy but lets `cdk destroy` and `cdk ls` select; good context gives a template that
+ * cdk-nag let through. The last tests run the pinned CLI itself (offline: nothing reaches AWS).
  */
-import { spawnSync } from 'child_process';
+import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -10,6 +12,25 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 const ROOT = path.join(__dirname, '..', '..');
 const outdirs: string[] = [];
+/** Each run starts tsx and, for a valid configuration, bundles both functions: slow on a busy machine. */
+const APP_RUN_TIMEOUT = 120_000;
+
+/** The error annotations the CLI would report for the synthesized stack (manifest metadata `aws:cdk:error`). */
+function errorAnnotations(outdir: string): string[] {
+  const manifest = JSON.parse(fs.readFileSync(path.join(outdir, 'manifest.json'), 'utf8'));
+  const artifact = manifest.artifacts.EcrDigestGuard;
+  // The cloud assembly keeps a stack's metadata inline or, in newer versions, in a file of its own.
+  const metadata: Record<string, { type: string; data: string }[]> = {
+    ...(artifact.metadata ?? {}),
+    ...(artifact.additionalMetadataFile
+      ? JSON.parse(fs.readFileSync(path.join(outdir, artifact.additionalMetadataFile), 'utf8'))
+      : {}),
+  };
+  return Object.values(metadata)
+    .flat()
+    .filter((entry) => entry.type === 'aws:cdk:error')
+    .map((entry) => entry.data);
+}
 
 function runApp(context: Record<string, unknown>): { status: number | null; stderr: string; outdir: string } {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'digest-guard-app-'));
@@ -28,13 +49,16 @@ afterAll(() => {
 });
 
 describe('bin/app.ts', () => {
-  it('stops before synthesizing when no alert address is given, and says which context key is missing', () => {
+  it('given no alert address, when the app runs, then the stack carries the problem as an error and no resource', () => {
     const run = runApp({});
 
-    expect(run.status).toBe(1);
-    expect(run.stderr).toContain('alertEmail is required: pass -c alertEmail=ops@example.com');
-    expect(fs.readdirSync(run.outdir)).toEqual([]);
-  });
+    expect(run.status).toBe(0);
+    expect(errorAnnotations(run.outdir)).toEqual([
+      'Invalid ecr-digest-guard configuration: alertEmail is required: pass -c alertEmail=ops@example.com (comma-separate several)',
+    ]);
+    const template = JSON.parse(fs.readFileSync(path.join(run.outdir, 'EcrDigestGuard.template.json'), 'utf8'));
+    expect(template.Resources).toBeUndefined();
+  }, APP_RUN_TIMEOUT);
 
   it('lists every bad context value at once', () => {
     const run = runApp({
@@ -43,15 +67,17 @@ describe('bin/app.ts', () => {
       repositories: 'App',
       reconcileSchedule: 'hourly',
       releaseAfterDays: '-3',
+      dryrun: 'true',
     });
 
-    expect(run.status).toBe(1);
-    expect(run.stderr).toContain('alertEmail: "ops.example.com" is not an email address');
-    expect(run.stderr).toContain('tagPrefix: "-x" must match');
-    expect(run.stderr).toContain('repositories: "App" is not a valid ECR repository name');
-    expect(run.stderr).toContain('reconcileSchedule: "hourly" is not a schedule expression');
-    expect(run.stderr).toContain('releaseAfterDays must be a whole number, got "-3"');
-  });
+    const errors = errorAnnotations(run.outdir).join('\n');
+    expect(errors).toContain('dryrun is not a setting of this app; did you mean dryRun?');
+    expect(errors).toContain('alertEmail: "ops.example.com" is not an email address');
+    expect(errors).toContain('tagPrefix: "-x" must match');
+    expect(errors).toContain('repositories: "App" is not a valid ECR repository name');
+    expect(errors).toContain('reconcileSchedule: "hourly" is not a schedule expression');
+    expect(errors).toContain('releaseAfterDays must be a whole number of days from 0 (never release) to 3650, got -3');
+  }, APP_RUN_TIMEOUT);
 
   it('synthesizes the guard stack from command-line context, scoped as asked, with cdk-nag passing', () => {
     const run = runApp({
@@ -76,7 +102,7 @@ describe('bin/app.ts', () => {
       'cron(30 */3 * * ? *)',
     );
     expect(resources.filter((r) => r.Type === 'AWS::SNS::Subscription')).toHaveLength(2);
-  });
+  }, APP_RUN_TIMEOUT);
 
   it('synthesizes only the push path with -c reconcile=false', () => {
     const run = runApp({ alertEmail: 'ops@example.com', reconcile: 'false' });
@@ -86,5 +112,46 @@ describe('bin/app.ts', () => {
     const types = (Object.values(template.Resources) as { Type: string }[]).map((r) => r.Type);
     expect(types.filter((t) => t === 'AWS::Lambda::Function')).toHaveLength(1);
     expect(types.filter((t) => t === 'AWS::Events::Rule')).toHaveLength(1);
+  }, APP_RUN_TIMEOUT);
+});
+
+/** Runs the pinned CDK CLI (cdk.json's app) without AWS credentials and without a terminal. */
+function runCli(args: string[]): Promise<{ status: number | null; output: string }> {
+  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'digest-guard-cli-'));
+  outdirs.push(outdir);
+  const env: NodeJS.ProcessEnv = { ...process.env, AWS_EC2_METADATA_DISABLED: 'true', CI: 'true' };
+  for (const key of Object.keys(env)) if (/^(AWS_(ACCESS|SECRET|SESSION|PROFILE)|CDK_CONTEXT_JSON|CDK_OUTDIR)/.test(key)) delete env[key];
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [path.join(ROOT, 'node_modules', 'aws-cdk', 'bin', 'cdk'), ...args, '-o', outdir], {
+      cwd: ROOT,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk) => (output += chunk));
+    child.stderr.on('data', (chunk) => (output += chunk));
+    child.on('close', (status) => resolve({ status, output }));
   });
+}
+
+describe('the CDK CLI on the app without -c alertEmail', () => {
+  it('given no configuration, when destroying, synthesizing and deploying, then only synth and deploy refuse', async () => {
+    // Run together: each starts the CLI and the app (about 10 s each on an idle machine, minutes on a busy one).
+    const [destroy, synth, deploy] = await Promise.all([
+      runCli(['destroy', 'EcrDigestGuard']),
+      runCli(['synth']),
+      runCli(['deploy', 'EcrDigestGuard', '--require-approval', 'never']),
+    ]);
+
+    // destroy selected the stack without checking the configuration and stopped only at its confirmation,
+    // which a run without a terminal cannot give (with --force it would go on to delete the stack).
+    expect(destroy.output).toContain('Destroying stacks is an irreversible action');
+    expect(destroy.output).not.toContain('alertEmail is required');
+    expect(destroy.output).not.toContain('Synthesis finished with errors');
+    for (const refused of [synth, deploy]) {
+      expect(refused.status).not.toBe(0);
+      expect(refused.output).toContain('alertEmail is required: pass -c alertEmail=ops@example.com');
+      expect(refused.output).toContain('Synthesis finished with errors');
+    }
+  }, 240_000);
 });

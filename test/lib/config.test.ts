@@ -2,16 +2,20 @@
  * Reading the deployment's configuration from CDK context: `-c key=value` gives strings, cdk.json may give
  * lists and booleans; every problem is reported at once, naming the context key.
  */
+import * as cxapi from 'aws-cdk-lib/cx-api';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, configFromContext } from '../../lib/config';
+import { ConfigError, configFromContext, unknownContextKeyProblems } from '../../lib/config';
+
+/** Today, fixed, so the schedule checks that look ahead do not change with the day the tests run. */
+const NOW = new Date('2026-11-30T09:00:00Z');
 
 function contextOf(values: Record<string, unknown>): (key: string) => unknown {
   return (key) => values[key];
 }
 
-function problemsOf(values: Record<string, unknown>): readonly string[] {
+function problemsOf(values: Record<string, unknown>, now: Date = NOW): readonly string[] {
   try {
-    configFromContext(contextOf(values));
+    configFromContext(contextOf(values), { keys: Object.keys(values), now });
   } catch (error) {
     if (error instanceof ConfigError) return error.problems;
     throw error;
@@ -63,11 +67,12 @@ describe('configFromContext', () => {
       dryRun: 'yes',
     });
 
+    // Values that cannot be read come first, then what the shared validation finds in the readable ones.
     expect(problems).toHaveLength(4);
-    expect(problems[0]).toMatch(/^alertEmail: "ops\.example\.com" is not an email address$/);
-    expect(problems[1]).toMatch(/^tagPrefix: "-bad" must match \[a-zA-Z0-9_\]/);
-    expect(problems[2]).toMatch(/^repositories: "App" is not a valid ECR repository name/);
-    expect(problems[3]).toBe('dryRun must be true or false, got "yes"');
+    expect(problems[0]).toBe('dryRun must be true or false, got "yes"');
+    expect(problems[1]).toMatch(/^alertEmail: "ops\.example\.com" is not an email address$/);
+    expect(problems[2]).toMatch(/^tagPrefix: "-bad" must match \[a-zA-Z0-9_\]/);
+    expect(problems[3]).toMatch(/^repositories: "App" is not a valid ECR repository name/);
   });
 
   it('refuses a prefix that would make protective tags longer than 128 characters', () => {
@@ -118,7 +123,7 @@ describe('configFromContext', () => {
 
   it('refuses a grace period that is not a whole number, and a schedule that is not an expression', () => {
     expect(problemsOf({ alertEmail: 'a@example.com', releaseAfterDays: '30d' })).toEqual([
-      'releaseAfterDays must be a whole number, got "30d"',
+      'releaseAfterDays must be a whole number of days from 0 (never release) to 3650, got "30d"',
     ]);
     expect(problemsOf({ alertEmail: 'a@example.com', releaseAfterDays: 1.5 })).toEqual([
       'releaseAfterDays must be a whole number of days from 0 (never release) to 3650, got 1.5',
@@ -151,7 +156,7 @@ describe('configFromContext', () => {
     });
     expect(configFromContext(contextOf({ alertEmail: 'a@example.com' }))).not.toHaveProperty('lifecycleCheck');
     expect(() => configFromContext(contextOf({ alertEmail: 'a@example.com', lifecycleCheck: 'always', installLifecycleShield: 'yes' }))).toThrow(
-      /lifecycleCheck must be off, evaluate or preview, got "always"[\s\S]*installLifecycleShield must be true or false, got "yes"/,
+      /installLifecycleShield must be true or false, got "yes"[\s\S]*lifecycleCheck must be off, evaluate or preview, got "always"/,
     );
     expect(() => configFromContext(contextOf({ alertEmail: 'a@example.com', lifecycleCheck: 'off', installLifecycleShield: true }))).toThrow(
       /installLifecycleShield is true but the shield is installed only by the reconcile's lifecycle check/,
@@ -176,9 +181,82 @@ describe('configFromContext', () => {
     expect(problemsOf({ alertEmail: 'a@example.com', tagPrefix: 7 })).toEqual(['tagPrefix must be a string, got 7']);
   });
 
+  it('given -c dryrun=true, when the config is read, then it is refused with "did you mean dryRun?"', () => {
+    // Ignored, the misspelt key would deploy with dry run off: the guard would tag while the user meant to watch.
+    expect(problemsOf({ alertEmail: 'a@example.com', dryrun: 'true' })).toEqual([
+      'dryrun is not a setting of this app; did you mean dryRun?',
+    ]);
+  });
+
+  it('given keys that look like ours (case, separators, a typo, a part), when read, then each names the key it meant', () => {
+    expect(unknownContextKeyProblems(['DRY_RUN', 'alertEmails', 'repository', 'tag-prefix', 'releaseAfterDay', 'schedule'])).toEqual([
+      'DRY_RUN is not a setting of this app; did you mean dryRun?',
+      'alertEmails is not a setting of this app; did you mean alertEmail?',
+      'repository is not a setting of this app; did you mean repositories?',
+      'tag-prefix is not a setting of this app; did you mean tagPrefix?',
+      'releaseAfterDay is not a setting of this app; did you mean releaseAfterDays?',
+      'schedule is not a setting of this app; did you mean reconcileSchedule?',
+    ]);
+  });
+
+  it("given the CDK's own context keys and unrelated ones, when the config is read, then none is refused", () => {
+    const cdkKeys = [
+      ...Object.keys(cxapi.NEW_PROJECT_DEFAULT_CONTEXT),
+      ...Object.keys(cxapi.CURRENTLY_RECOMMENDED_FLAGS),
+      ...Object.keys(cxapi.CURRENT_VERSION_FLAG_DEFAULTS),
+      ...cxapi.FUTURE_FLAGS_EXPIRED,
+      ...(Object.entries(cxapi).filter(([name, value]) => /_CONTEXT(_KEY)?$|_KEY$/.test(name) && typeof value === 'string')
+        .map(([, value]) => value as string)),
+      'cli-telemetry',
+      'acknowledged-issue-numbers',
+      'availability-zones:account=111122223333:region=eu-west-1',
+      'aws:cdk:enable-path-metadata',
+      'aws:cdk:bundling-stacks',
+      'stage',
+      'costCenter',
+    ];
+    expect(cdkKeys.length).toBeGreaterThan(50);
+
+    expect(unknownContextKeyProblems(cdkKeys)).toEqual([]);
+  });
+
+  it('given releaseAfterDays=-3, when the config is read, then the problem says the allowed range', () => {
+    expect(problemsOf({ alertEmail: 'a@example.com', releaseAfterDays: '-3' })).toEqual([
+      'releaseAfterDays must be a whole number of days from 0 (never release) to 3650, got -3',
+    ]);
+  });
+
+  it('given an empty -c repositories=, when the config is read, then it is refused instead of meaning every repository', () => {
+    for (const empty of ['', ' , ', []]) {
+      expect(problemsOf({ alertEmail: 'a@example.com', repositories: empty })).toEqual([
+        'repositories is set but names no repository; leave it out to guard every repository of the account and region, or name them',
+      ]);
+    }
+    expect(configFromContext(contextOf({ alertEmail: 'a@example.com' })).repositories).toEqual([]);
+  });
+
+  it('given a cron that fires more often than every 15 minutes, when the config is read, then it is refused like rate(1 minute)', () => {
+    expect(problemsOf({ alertEmail: 'a@example.com', reconcileSchedule: 'cron(* * * * ? *)' })).toEqual([
+      'reconcileSchedule: "cron(* * * * ? *)" fires as little as 1 minute apart; runs must be at least 15 minutes apart (the reconcile timeout, so runs do not overlap), as a rate must',
+    ]);
+  });
+
+  it('given a cron whose only year is past, when the config is read on a fixed date, then it is refused as never firing', () => {
+    expect(problemsOf({ alertEmail: 'a@example.com', reconcileSchedule: 'cron(0 */6 * * ? 2025)' })).toEqual([
+      'reconcileSchedule: "cron(0 */6 * * ? 2025)" never fires after 2026-11-30T09:00:00.000Z, so the reconcile would never run',
+    ]);
+    // The same expression is fine the day before it stops: "now" is a parameter, not the clock.
+    expect(problemsOf({ alertEmail: 'a@example.com', reconcileSchedule: 'cron(0 */6 * * ? 2026)', dryRun: 'x' })).toEqual([
+      'dryRun must be true or false, got "x"',
+    ]);
+    expect(
+      problemsOf({ alertEmail: 'a@example.com', reconcileSchedule: 'cron(0 */6 * * ? 2026)' }, new Date('2027-01-01T00:00:00Z')),
+    ).toHaveLength(1);
+  });
+
   it('puts every problem into the error message, one per line', () => {
     expect(() => configFromContext(contextOf({ dryRun: 'maybe' }))).toThrow(
-      /Invalid ecr-digest-guard configuration:\n {2}- alertEmail is required.*\n {2}- dryRun must be true or false/,
+      /Invalid ecr-digest-guard configuration:\n {2}- dryRun must be true or false.*\n {2}- alertEmail is required/,
     );
   });
 });

@@ -6,6 +6,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import { ConfigError } from '../../lib/validation';
+import * as events from 'aws-cdk-lib/aws-events';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -62,7 +64,7 @@ describe('DigestGuard with defaults (every repository)', () => {
             result: ['SUCCESS'],
             'repository-name': Match.absent(),
             $or: [
-              { 'action-type': ['PUSH'], 'image-tag': [{ 'anything-but': { prefix: 'digest-guard-' } }] },
+              { 'action-type': ['PUSH'], 'image-tag': [{ 'anything-but': { prefix: 'digest-guard-sha256-' } }] },
               { 'action-type': ['DELETE'] },
             ],
           },
@@ -362,7 +364,10 @@ describe('DigestGuard scoped to some repositories, with its own prefix, in dry-r
       EventPattern: {
         detail: {
           'repository-name': ['app', 'team/api'],
-          $or: [{ 'action-type': ['PUSH'], 'image-tag': [{ 'anything-but': { prefix: 'keep-' } }] }, { 'action-type': ['DELETE'] }],
+          $or: [
+            { 'action-type': ['PUSH'], 'image-tag': [{ 'anything-but': { prefix: 'keep-sha256-' } }] },
+            { 'action-type': ['DELETE'] },
+          ],
         },
       },
     });
@@ -404,7 +409,7 @@ describe('DigestGuard scoped to some repositories, with its own prefix, in dry-r
 describe('DigestGuard with the lifecycle expiry watch and the CloudTrail lookup of who pushed', () => {
   let s: Synthesized;
   beforeAll(() => {
-    s = synthesize({ repositories: ['app'], watchLifecycleExpiry: true, lookupPushers: true });
+    s = synthesize({ alertEmails: ['ops@example.com'], repositories: ['app'], watchLifecycleExpiry: true, lookupPushers: true });
   });
 
   it('routes ECR lifecycle PolicyExecutionEvents to the buffer with a rule that receives read-only management events', () => {
@@ -479,31 +484,83 @@ describe('DigestGuard with an existing alert topic', () => {
 
 describe('DigestGuard prop validation', () => {
   function build(props: DigestGuardProps): () => DigestGuard {
-    return () => new DigestGuard(new Stack(appLikeCli(), 'Invalid'), 'Guard', props);
+    return () => new DigestGuard(new Stack(appLikeCli(), 'Invalid'), 'Guard', { alertEmails: ['ops@example.com'], ...props });
+  }
+
+  /** Every problem the construct reports for these props (with an alert address unless they name recipients). */
+  function problemsOf(props: DigestGuardProps): readonly string[] {
+    try {
+      build(props)();
+    } catch (error) {
+      if (error instanceof ConfigError) return error.problems;
+      throw error;
+    }
+    throw new Error('expected a ConfigError');
   }
 
   it.each<[string, DigestGuardProps, RegExp]>([
-    ['an empty tag prefix', { tagPrefix: '' }, /^DigestGuard: tagPrefix must not be empty$/],
-    ['a tag prefix that starts with a dash', { tagPrefix: '-guard' }, /^DigestGuard: tagPrefix "-guard" must match \[a-zA-Z0-9_\]\[a-zA-Z0-9._-\]\*/],
-    ['a tag prefix with a slash', { tagPrefix: 'digest/guard' }, /^DigestGuard: tagPrefix "digest\/guard" must match/],
-    ['a 57-character tag prefix', { tagPrefix: 'a'.repeat(57) }, /^DigestGuard: tagPrefix "a{57}" is 57 characters; at most 56 keep "<prefix>-sha256-<64 hex>" within the 128-character tag limit$/],
-    ['an uppercase repository name', { repositories: ['App'] }, /^DigestGuard: repositories "App" is not a valid ECR repository name/],
-    ['a one-character repository name', { repositories: ['a'] }, /^DigestGuard: repositories "a" must be 2 to 256 characters long$/],
-    ['a repository name with an empty path part', { repositories: ['team//api'] }, /^DigestGuard: repositories "team\/\/api" is not a valid ECR repository name/],
-    ['an address without @', { alertEmails: ['ops.example.com'] }, /^DigestGuard: alertEmails "ops\.example\.com" is not an email address$/],
-    ['a timeout over 15 minutes', { timeout: Duration.minutes(16) }, /^DigestGuard: timeout must be a whole number of seconds between 1 second and 15 minutes, got 16 minutes$/],
-    ['a timeout under a second', { timeout: Duration.millis(500) }, /^DigestGuard: timeout must be a whole number of seconds between 1 second and 15 minutes, got 500 millis$/],
-    ['a timeout in fractions of a second', { timeout: Duration.millis(1500) }, /^DigestGuard: timeout must be a whole number of seconds/],
-    ['too little memory', { memorySize: 64 }, /^DigestGuard: memorySize must be a whole number of MiB between 128 and 10240, got 64$/],
-    ['fractional memory', { memorySize: 256.5 }, /^DigestGuard: memorySize must be a whole number/],
-    ['a batch of zero', { batchSize: 0 }, /^DigestGuard: batchSize must be a whole number between 1 and 10000, got 0$/],
-    ['a batch over 10000', { batchSize: 10001 }, /^DigestGuard: batchSize must be a whole number between 1 and 10000, got 10001$/],
-    ['a batch over 10 without a batching window', { batchSize: 11, maxBatchingWindow: Duration.seconds(0) }, /^DigestGuard: batchSize above 10 \(got 11\) needs a maxBatchingWindow of at least 1 second$/],
-    ['a batching window over 5 minutes', { maxBatchingWindow: Duration.minutes(6) }, /^DigestGuard: maxBatchingWindow must be a whole number of seconds between 0 and 5 minutes, got 6 minutes$/],
-    ['an event age under a minute', { maxEventAge: Duration.seconds(30) }, /^DigestGuard: maxEventAge must be a whole number of seconds between 1 minute and 1 day, got 30 seconds$/],
-    ['an unknown log level', { logLevel: 'TRACE' as never }, /^DigestGuard: logLevel must be one of DEBUG, INFO, WARN, ERROR, got TRACE$/],
+    ['an empty tag prefix', { tagPrefix: '' }, /^tagPrefix: must not be empty$/],
+    ['a tag prefix that starts with a dash', { tagPrefix: '-guard' }, /^tagPrefix: "-guard" must match \[a-zA-Z0-9_\]\[a-zA-Z0-9._-\]\*/],
+    ['a tag prefix with a slash', { tagPrefix: 'digest/guard' }, /^tagPrefix: "digest\/guard" must match/],
+    ['a 57-character tag prefix', { tagPrefix: 'a'.repeat(57) }, /^tagPrefix: "a{57}" is 57 characters; at most 56 keep "<prefix>-sha256-<64 hex>" within the 128-character tag limit$/],
+    ['an uppercase repository name', { repositories: ['App'] }, /^repositories: "App" is not a valid ECR repository name/],
+    ['a one-character repository name', { repositories: ['a'] }, /^repositories: "a" must be 2 to 256 characters long$/],
+    ['a repository name with an empty path part', { repositories: ['team//api'] }, /^repositories: "team\/\/api" is not a valid ECR repository name/],
+    ['an address without @', { alertEmails: ['ops.example.com'] }, /^alertEmails: "ops\.example\.com" is not an email address$/],
+    ['a timeout over 15 minutes', { timeout: Duration.minutes(16) }, /^timeout must be a whole number of seconds between 1 second and 15 minutes, got 16 minutes$/],
+    ['a timeout under a second', { timeout: Duration.millis(500) }, /^timeout must be a whole number of seconds between 1 second and 15 minutes, got 500 millis$/],
+    ['a timeout in fractions of a second', { timeout: Duration.millis(1500) }, /^timeout must be a whole number of seconds/],
+    ['too little memory', { memorySize: 64 }, /^memorySize must be a whole number of MiB between 128 and 10240, got 64$/],
+    ['fractional memory', { memorySize: 256.5 }, /^memorySize must be a whole number/],
+    ['a batch of zero', { batchSize: 0 }, /^batchSize must be a whole number between 1 and 10000, got 0$/],
+    ['a batch over 10000', { batchSize: 10001 }, /^batchSize must be a whole number between 1 and 10000, got 10001$/],
+    ['a batch over 10 without a batching window', { batchSize: 11, maxBatchingWindow: Duration.seconds(0) }, /^batchSize above 10 \(got 11\) needs a maxBatchingWindow of at least 1 second$/],
+    ['a batching window over 5 minutes', { maxBatchingWindow: Duration.minutes(6) }, /^maxBatchingWindow must be a whole number of seconds between 0 and 5 minutes, got 6 minutes$/],
+    ['an event age under a minute', { maxEventAge: Duration.seconds(30) }, /^maxEventAge must be a whole number of seconds between 1 minute and 1 day, got 30 seconds$/],
+    ['an unknown log level', { logLevel: 'TRACE' as never }, /^logLevel must be one of DEBUG, INFO, WARN, ERROR, got TRACE$/],
   ])('refuses %s, naming the prop', (_case, props, message) => {
-    expect(build(props)).toThrow(message);
+    expect(problemsOf(props)).toEqual([expect.stringMatching(message)]);
+  });
+
+  it('given no recipient at all (new DigestGuard(stack, "G", {})), when built, then it is refused and says how to name one', () => {
+    expect(() => new DigestGuard(new Stack(appLikeCli(), 'Nobody'), 'Guard', {})).toThrow(
+      /^Invalid DigestGuard props:\n {2}- alertEmails is empty and no alertTopic is given, so nobody would receive alerts or alarms; name an address, pass alertTopic, or set noAlertSubscription: true/,
+    );
+    expect(problemsOf({ alertEmails: [] })).toHaveLength(1);
+  });
+
+  it('given noAlertSubscription: true, when built without addresses, then it creates the topic and subscribes nobody', () => {
+    const app = appLikeCli({ 'aws:cdk:bundling-stacks': [] });
+    const stack = new Stack(app, 'Explicit');
+    const guard = new DigestGuard(stack, 'Guard', { noAlertSubscription: true });
+
+    expect(guard.topic).toBeDefined();
+    Template.fromStack(stack).resourceCountIs('AWS::SNS::Subscription', 0);
+    expect(problemsOf({ noAlertSubscription: true })).toEqual([
+      'noAlertSubscription is true but alertEmails names addresses; drop one of them',
+    ]);
+  });
+
+  it('given several bad props, when built, then every problem is reported at once through the shared validation', () => {
+    const problems = problemsOf({
+      alertEmails: ['ops.example.com'],
+      tagPrefix: '-x',
+      repositories: [],
+      memorySize: 64,
+      reconcile: false,
+      releaseAfterDays: 30,
+      reconcileSchedule: events.Schedule.expression('cron(* * * * ? *)'),
+    });
+
+    expect(problems).toEqual([
+      'alertEmails: "ops.example.com" is not an email address',
+      expect.stringMatching(/^tagPrefix: "-x" must match/),
+      'repositories is set but names no repository; leave it out to guard every repository of the account and region, or name them',
+      expect.stringMatching(/^reconcileSchedule: "cron\(\* \* \* \* \? \*\)" fires as little as 1 minute apart/),
+      'reconcileSchedule is set but reconcile is false; drop one of them',
+      'releaseAfterDays is 30 but reconcile is false; protections are released only by the scheduled reconcile',
+      'memorySize must be a whole number of MiB between 128 and 10240, got 64',
+    ]);
   });
 
   it('accepts the longest tag prefix that keeps protective tags within 128 characters', () => {

@@ -3,7 +3,9 @@
  * events this way is pinned by the emulator contract test (test/contract/event-pattern.test.ts).
  * Event fields: https://docs.aws.amazon.com/AmazonECR/latest/userguide/ecr-eventbridge.html
  */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { isProtectiveTag, protectiveTagFor } from '../../lambda/core/protective-tag';
 import { buildLifecycleExpiryEventPattern, buildPushEventPattern, protectiveTagStart } from '../../lib/event-pattern';
 
 describe('buildPushEventPattern', () => {
@@ -17,7 +19,7 @@ describe('buildPushEventPattern', () => {
       detail: {
         result: ['SUCCESS'],
         $or: [
-          { 'action-type': ['PUSH'], 'image-tag': [{ 'anything-but': { prefix: 'digest-guard-' } }] },
+          { 'action-type': ['PUSH'], 'image-tag': [{ 'anything-but': { prefix: 'digest-guard-sha256-' } }] },
           { 'action-type': ['DELETE'] },
         ],
       },
@@ -36,12 +38,31 @@ describe('buildPushEventPattern', () => {
     expect(pattern.detail['repository-name']).toEqual(['app', 'team/api']);
   });
 
-  it("ignores pushes of the guard's own tags by their prefix plus a dash, so similar user tags still count", () => {
+  it('given any prefix, when the pattern is built, then it excludes only pushes of the form <prefix>-sha256-', () => {
     const pattern = buildPushEventPattern({ tagPrefix: 'guard' });
 
-    expect(pattern.detail.$or[0]['image-tag']).toEqual([{ 'anything-but': { prefix: 'guard-' } }]);
-    expect('guardian-1'.startsWith(protectiveTagStart('guard'))).toBe(false);
-    expect(`guard-sha256-${'a'.repeat(64)}`.startsWith(protectiveTagStart('guard'))).toBe(true);
+    expect(pattern.detail.$or[0]['image-tag']).toEqual([{ 'anything-but': { prefix: 'guard-sha256-' } }]);
+    for (const userTag of ['guardian-1', 'guard-staging', 'guard-', 'guard-sha256']) {
+      expect(userTag.startsWith(protectiveTagStart('guard'))).toBe(false);
+    }
+  });
+
+  it('given any tag the handler treats as protective, when it is pushed, then the rule drops it too', () => {
+    // The handler skips pushes of `isProtectiveTag` tags (lambda/core/guard.ts); the rule must drop at least
+    // those, or every protective tag the guard adds would come back as a push to check.
+    const prefix = fc.stringMatching(/^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,20}$/);
+    const digest = fc.stringMatching(/^[a-f0-9]{64}$/).map((hex) => `sha256:${hex}`);
+    fc.assert(
+      fc.property(prefix, digest, (p, d) => {
+        const tag = protectiveTagFor(d, p);
+        return isProtectiveTag(tag, p) && tag.startsWith(protectiveTagStart(p));
+      }),
+    );
+    fc.assert(
+      fc.property(prefix, fc.string({ maxLength: 80 }), (p, tag) => {
+        return !isProtectiveTag(tag, p) || tag.startsWith(protectiveTagStart(p));
+      }),
+    );
   });
 
   it('does not share its repository array with the caller', () => {

@@ -7,6 +7,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import { ConfigError } from '../../lib/validation';
 import * as events from 'aws-cdk-lib/aws-events';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -34,7 +35,8 @@ function synthesize(props: DigestGuardProps, options: { bundle: boolean }): Synt
     options.bundle ? { 'aws:cdk:enable-asset-metadata': true } : { 'aws:cdk:bundling-stacks': [] },
   );
   const stack = new Stack(app, 'ReconcileTest', { env: ENV });
-  const guard = new DigestGuard(stack, 'Guard', props);
+  // Someone to alert, as the construct requires; these tests are about the reconcile, not the recipients.
+  const guard = new DigestGuard(stack, 'Guard', { alertEmails: ['ops@example.com'], ...props });
   return { stack, guard, template: Template.fromStack(stack), outdir: app.outdir };
 }
 
@@ -119,6 +121,19 @@ describe('DigestGuard reconcile with defaults (every repository, release off)', 
         Handler: 'index.handler',
         MemorySize: 512,
         Timeout: 900,
+      });
+    });
+
+    it('given a run still going when the next schedule fires, then Lambda holds the event: one reconcile at a time', () => {
+      // Reserved concurrency 1 throttles a second run; EventBridge invokes asynchronously, so Lambda keeps the
+      // event and retries the throttle (up to the event age, an hour here), and the run starts once the other
+      // ends. See: https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html
+      expect(reconcileFunctionProperties(s).ReservedConcurrentExecutions).toBe(1);
+      const push = s.template.toJSON().Resources[logicalIdOf(s.stack, s.guard.function)].Properties;
+      expect(push.ReservedConcurrentExecutions).toBeUndefined();
+      s.template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+        FunctionName: { Ref: logicalIdOf(s.stack, s.guard.reconcileFunction) },
+        MaximumEventAgeInSeconds: 3600,
       });
     });
 
@@ -449,29 +464,43 @@ describe('DigestGuard with the reconcile turned off', () => {
 
 describe('DigestGuard reconcile prop validation', () => {
   function build(props: DigestGuardProps): () => DigestGuard {
-    return () => new DigestGuard(new Stack(appLikeCli(), 'Invalid'), 'Guard', props);
+    return () => new DigestGuard(new Stack(appLikeCli(), 'Invalid'), 'Guard', { alertEmails: ['ops@example.com'], ...props });
+  }
+
+  /** Every problem the construct reports for these props (with an alert address unless they name recipients). */
+  function problemsOf(props: DigestGuardProps): readonly string[] {
+    try {
+      build(props)();
+    } catch (error) {
+      if (error instanceof ConfigError) return error.problems;
+      throw error;
+    }
+    throw new Error('expected a ConfigError');
   }
 
   it.each<[string, DigestGuardProps, RegExp]>([
-    ['a negative grace period', { releaseAfterDays: -1 }, /^DigestGuard: releaseAfterDays must be a whole number of days from 0 \(never release\) to 3650, got -1$/],
-    ['a fractional grace period', { releaseAfterDays: 1.5 }, /^DigestGuard: releaseAfterDays must be a whole number of days from 0 \(never release\) to 3650, got 1\.5$/],
-    ['a grace period over ten years (hours typed as days?)', { releaseAfterDays: 3651 }, /^DigestGuard: releaseAfterDays must be a whole number of days .* got 3651$/],
-    ['a release without the reconcile', { reconcile: false, releaseAfterDays: 30 }, /^DigestGuard: releaseAfterDays is 30 but reconcile is false; protections are released only by the scheduled reconcile$/],
-    ['a schedule without the reconcile', { reconcile: false, reconcileSchedule: DEFAULT_RECONCILE_SCHEDULE }, /^DigestGuard: reconcileSchedule is set but reconcile is false; drop one of them$/],
-    ['a rate under 15 minutes', { reconcileSchedule: events.Schedule.rate(Duration.minutes(5)) }, /^DigestGuard: reconcileSchedule "rate\(5 minutes\)" must be between 15 minutes \(the reconcile timeout, so runs do not overlap\) and 12 hours/],
-    ['a daily rate', { reconcileSchedule: events.Schedule.rate(Duration.days(1)) }, /^DigestGuard: reconcileSchedule "rate\(1 day\)" must be between 15 minutes .* and 12 hours/],
-    ['a rate with the wrong plural', { reconcileSchedule: events.Schedule.expression('rate(6 hour)') }, /^DigestGuard: reconcileSchedule "rate\(6 hour\)" must use the singular unit for 1 and the plural above/],
-    ['a five-field cron', { reconcileSchedule: events.Schedule.expression('cron(0 */6 * * ?)') }, /^DigestGuard: reconcileSchedule "cron\(0 \*\/6 \* \* \?\)" must have six fields/],
-    ['a cron with both day fields set', { reconcileSchedule: events.Schedule.expression('cron(0 6 * * MON *)') }, /^DigestGuard: reconcileSchedule "cron\(0 6 \* \* MON \*\)" must have \? in exactly one of day-of-month and day-of-week$/],
-    ['an unknown lifecycle check', { lifecycleCheck: 'sometimes' as never }, /^DigestGuard: lifecycleCheck must be one of off, evaluate, preview, got sometimes$/],
-    ['a shield install without the check', { lifecycleCheck: 'off', installLifecycleShield: true }, /^DigestGuard: installLifecycleShield is true but the shield is installed only by the reconcile's lifecycle check; turn on reconcile and lifecycleCheck$/],
-    ['a lifecycle check without the reconcile', { reconcile: false, lifecycleCheck: 'preview' }, /^DigestGuard: lifecycleCheck is set but reconcile is false; drop one of them$/],
-    ['something that is no schedule', { reconcileSchedule: events.Schedule.expression('every 6 hours') }, /^DigestGuard: reconcileSchedule "every 6 hours" is not a schedule expression: use rate\(6 hours\) or cron\(0 \*\/6 \* \* \? \*\)$/],
+    ['a negative grace period', { releaseAfterDays: -1 }, /^releaseAfterDays must be a whole number of days from 0 \(never release\) to 3650, got -1$/],
+    ['a fractional grace period', { releaseAfterDays: 1.5 }, /^releaseAfterDays must be a whole number of days from 0 \(never release\) to 3650, got 1\.5$/],
+    ['a grace period over ten years (hours typed as days?)', { releaseAfterDays: 3651 }, /^releaseAfterDays must be a whole number of days .* got 3651$/],
+    ['a release without the reconcile', { reconcile: false, releaseAfterDays: 30 }, /^releaseAfterDays is 30 but reconcile is false; protections are released only by the scheduled reconcile$/],
+    ['a schedule without the reconcile', { reconcile: false, reconcileSchedule: DEFAULT_RECONCILE_SCHEDULE }, /^reconcileSchedule is set but reconcile is false; drop one of them$/],
+    ['a rate under 15 minutes', { reconcileSchedule: events.Schedule.rate(Duration.minutes(5)) }, /^reconcileSchedule: "rate\(5 minutes\)" must be between 15 minutes \(the reconcile timeout, so runs do not overlap\) and 12 hours/],
+    ['a daily rate', { reconcileSchedule: events.Schedule.rate(Duration.days(1)) }, /^reconcileSchedule: "rate\(1 day\)" must be between 15 minutes .* and 12 hours/],
+    ['a rate with the wrong plural', { reconcileSchedule: events.Schedule.expression('rate(6 hour)') }, /^reconcileSchedule: "rate\(6 hour\)" must use the singular unit for 1 and the plural above/],
+    ['a five-field cron', { reconcileSchedule: events.Schedule.expression('cron(0 */6 * * ?)') }, /^reconcileSchedule: "cron\(0 \*\/6 \* \* \?\)" must have six fields/],
+    ['a cron with both day fields set', { reconcileSchedule: events.Schedule.expression('cron(0 6 * * MON *)') }, /^reconcileSchedule: "cron\(0 6 \* \* MON \*\)" must have \? in exactly one of day-of-month and day-of-week$/],
+    ['an unknown lifecycle check', { lifecycleCheck: 'sometimes' as never }, /^lifecycleCheck must be off, evaluate or preview, got "sometimes"$/],
+    ['a shield install without the check', { lifecycleCheck: 'off', installLifecycleShield: true }, /^installLifecycleShield is true but the shield is installed only by the reconcile's lifecycle check; turn on reconcile and lifecycleCheck$/],
+    ['a lifecycle check without the reconcile', { reconcile: false, lifecycleCheck: 'preview' }, /^lifecycleCheck is set but reconcile is false; drop one of them$/],
+    ['a cron that fires every minute', { reconcileSchedule: events.Schedule.expression('cron(* * * * ? *)') }, /^reconcileSchedule: "cron\(\* \* \* \* \? \*\)" fires as little as 1 minute apart; runs must be at least 15 minutes apart/],
+    ['a cron 10 minutes apart across midnight', { reconcileSchedule: events.Schedule.expression('cron(5,55 0,23 * * ? *)') }, /^reconcileSchedule: "cron\(5,55 0,23 \* \* \? \*\)" fires as little as 10 minutes apart/],
+    ['a cron in a past year', { reconcileSchedule: events.Schedule.expression('cron(0 6 * * ? 2020)') }, /^reconcileSchedule: "cron\(0 6 \* \* \? 2020\)" never fires after .*, so the reconcile would never run$/],
+    ['something that is no schedule', { reconcileSchedule: events.Schedule.expression('every 6 hours') }, /^reconcileSchedule: "every 6 hours" is not a schedule expression: use rate\(6 hours\) or cron\(0 \*\/6 \* \* \? \*\)$/],
   ])('refuses %s, naming the prop', (_case, props, message) => {
-    expect(build(props)).toThrow(message);
+    expect(problemsOf(props)).toEqual([expect.stringMatching(message)]);
   });
 
-  it('accepts the bounds: 0 and 3650 days, rates of 15 minutes and 12 hours, and turning the reconcile off alone', () => {
+  it('accepts the bounds: 0 and 3650 days, rates of 15 minutes and 12 hours, crons 15 minutes apart or more, and the reconcile off', () => {
     expect(MAX_RELEASE_AFTER_DAYS).toBe(3650);
     const options: DigestGuardProps[] = [
       { releaseAfterDays: 0 },
@@ -479,11 +508,14 @@ describe('DigestGuard reconcile prop validation', () => {
       { reconcileSchedule: events.Schedule.rate(Duration.minutes(15)) },
       { reconcileSchedule: events.Schedule.rate(Duration.hours(12)) },
       { reconcileSchedule: events.Schedule.rate(Duration.hours(1)) },
+      { reconcileSchedule: events.Schedule.expression('cron(0/15 * * * ? *)') },
+      { reconcileSchedule: events.Schedule.expression('cron(0 12 ? * MON-FRI *)') },
+      { reconcileSchedule: events.Schedule.expression('cron(0 12 L * ? *)') },
       { reconcile: false, releaseAfterDays: 0 },
     ];
     const app = appLikeCli({ 'aws:cdk:bundling-stacks': [] });
     options.forEach((props, index) => {
-      expect(() => new DigestGuard(new Stack(app, `Valid${index}`), 'Guard', props)).not.toThrow();
+      expect(() => new DigestGuard(new Stack(app, `Valid${index}`), 'Guard', { alertEmails: ['ops@example.com'], ...props })).not.toThrow();
     });
   });
 });
