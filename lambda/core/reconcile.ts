@@ -13,6 +13,7 @@ import { buildRepositoryAlert, type RepositoryReport } from './alert';
 import { countOf, EntryLister, toAlertSubject } from './alert-size';
 import { mapWithConcurrency } from './concurrency';
 import { inUseWithIndexChildren, protectInUseDigests, publishOrLog, type GuardLogger, type GuardMetrics } from './guard';
+import { gapsConcerning } from './inventory';
 import type { Alert, AlertPort, InventoryPort } from './ports';
 import { assessLifecycleRisk, installShieldRule, type InstallOutcome, type InUseImage, type LifecycleFindings, type LifecyclePolicyPort } from './lifecycle-risk';
 import { isProtectiveTag, protectiveTagFor, shortDigest } from './protective-tag';
@@ -267,7 +268,12 @@ async function reconcileRepository(
   const { report, states, inUse } = await protectInUseDigests(
     repository,
     inventory.byRepository.get(repository) ?? new Map(),
-    { account: run.account, region: run.region, pushes: [], gaps: inventory.gaps },
+    {
+      account: run.account,
+      region: run.region,
+      pushes: [],
+      gaps: gapsConcerning(inventory.gaps, repository).map((gap) => gap.reason),
+    },
     settings,
     deps,
   );
