@@ -373,6 +373,10 @@ async function findReleaseCandidates(
   }
   for (const image of images) {
     for (const tag of image.tags.filter((t) => isProtectiveTag(t, settings.tagPrefix))) {
+      // Only the exact form `<tagPrefix>-sha256-<this image's digest>` is ever released. Who put a tag is not
+      // knowable here: ECR keeps no author or time per tag, and CloudTrail LookupEvents reaches back only 90
+      // days (https://docs.aws.amazon.com/awscloudtrail/latest/APIReference/API_LookupEvents.html), less than
+      // most protections live. So a person's tag of exactly this form is released like the guard's own.
       if (tag !== protectiveTagFor(image.digest, settings.tagPrefix)) {
         deps.logger.warn('a protective-looking tag names another image than the digest it encodes; never removed', { repository: work.repository, tag, digest: image.digest });
         work.mismatched.push({ digest: image.digest, tag });

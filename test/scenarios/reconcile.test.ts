@@ -285,6 +285,37 @@ describe('release after the grace period', () => {
     expect(alerts().at(-1)!.subject).toBe('ECR digest guard: protective tag on another image in app');
   });
 
+  it('given look-alike tags, when releasing, then only `<prefix>-sha256-<its own digest>` goes', async () => {
+    // ECR keeps no record of who put a tag, so a tag a person created in exactly the protective form is
+    // released like the guard's own; every other tag stays, whatever it resembles.
+    const bare = (seed: string, tags: (digest: string) => string[]): string => {
+      const manifest = dockerManifest({ seed });
+      for (const tag of tags(manifest.digest)) {
+        const { text, mediaType } = manifest;
+        account.ecr.pushImage('app', { tag, manifest: text, mediaType, pushedAt: longAgo });
+      }
+      return manifest.digest;
+    };
+    const hex = (digest: string) => digest.slice('sha256:'.length);
+    const exactByHand = bare('exact', (d) => [protectiveTagFor(d, PREFIX), 'v1']);
+    const otherPrefix = bare('other-prefix', (d) => [`other-sha256-${hex(d)}`]);
+    const otherCase = bare('other-case', (d) => [`Digest-Guard-sha256-${hex(d)}`]);
+    const suffixed = bare('suffixed', (d) => [`${protectiveTagFor(d, PREFIX)}-old`]);
+    const upperHex = bare('upper-hex', (d) => [`${PREFIX}-sha256-${hex(d).toUpperCase()}`]);
+    const foreign = `sha256:${'e'.repeat(64)}`;
+    const mismatched = bare('mismatched', () => [protectiveTagFor(foreign, PREFIX)]);
+    const before = new Map(account.ecr.imagesOf('app').map((image) => [image.digest, [...image.tags]]));
+    account.clock.advanceDays(40);
+
+    await reconcile(wire({ releaseAfterDays: 30 }));
+
+    expect(account.callCount('ecr', 'BatchDeleteImage')).toBe(1);
+    expect(tagsOf('app', exactByHand)).toEqual(['v1']);
+    for (const digest of [otherPrefix, otherCase, suffixed, upperHex, mismatched]) {
+      expect(tagsOf('app', digest)).toEqual(before.get(digest));
+    }
+  });
+
   it('never releases when no grace period is set (the default)', async () => {
     const { a } = await protectThenStopUsing();
     account.clock.advanceDays(400);
