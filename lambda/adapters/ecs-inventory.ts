@@ -40,7 +40,7 @@ import {
 } from '@aws-sdk/client-ecs';
 import { parseImageUri } from '../core/image-uri';
 import type { InventoryPort } from '../core/ports';
-import type { Consumer, Digest, Inventory } from '../core/types';
+import type { Consumer, Digest, Inventory, InventoryGap } from '../core/types';
 import { defaultEcsClient } from './clients';
 import { chunks, createLimiter, type Limiter } from '../core/concurrency';
 import { InventoryCollector } from '../core/inventory';
@@ -140,7 +140,8 @@ export class EcsInventoryAdapter implements InventoryPort {
 
 /** The state of one inventory: what was seen so far and what could not be seen. */
 class InventoryRun {
-  readonly gaps: string[] = [];
+  /** Only a gap whose image is known names its repository; any other could hide a digest of any repository. */
+  readonly gaps: InventoryGap[] = [];
   private readonly collector = new InventoryCollector();
 
   constructor(
@@ -189,7 +190,8 @@ class InventoryRun {
     for (const result of [services, tasks]) {
       if (result.status === 'rejected') {
         if (result.reason instanceof ClusterNotFoundException) {
-          this.gaps.push(`cluster ${clusterName(clusterArn)} was deleted while the inventory was taken; skipped`);
+          const reason = `cluster ${clusterName(clusterArn)} was deleted while the inventory was taken; skipped`;
+          this.gaps.push({ reason });
           return undefined;
         }
         throw result.reason;
@@ -265,7 +267,7 @@ class InventoryRun {
       // A service or cluster deleted meanwhile may fail the whole batch: ask one by one so the others count.
       if (!(error instanceof ClusterNotFoundException || error instanceof ServiceNotFoundException)) throw error;
       if (batch.length === 1) {
-        this.gaps.push(`service revision ${batch[0]} could not be described: ${error.name}`);
+        this.gaps.push({ reason: `service revision ${batch[0]} could not be described: ${error.name}` });
         return [];
       }
       const singles = await Promise.all(batch.map((arn) => this.describeRevisionBatch([arn])));
@@ -298,11 +300,13 @@ class InventoryRun {
             image,
           });
         } else if (!running.some((task) => (task.containers ?? []).some((c) => c.name === container.name && c.imageDigest))) {
-          this.gaps.push(
-            `service ${clusterName(scan.clusterArn)}/${service.serviceName ?? service.serviceArn}: the digest behind ` +
-              `${image} (container ${container.name ?? '?'}) is unknown: its service revision cannot be described ` +
-              '(revisions created before 2024-10-25 cannot) and no running task shows it',
-          );
+          this.gaps.push({
+            reason:
+              `service ${clusterName(scan.clusterArn)}/${service.serviceName ?? service.serviceArn}: the digest ` +
+              `behind ${image} (container ${container.name ?? '?'}) is unknown: its service revision cannot be ` +
+              'described (revisions created before 2024-10-25 cannot) and no running task shows it',
+            repositories: [repository],
+          });
         }
       }
     }
@@ -351,7 +355,8 @@ class InventoryRun {
       const revision = known.get(arn) ?? fetched.get(arn);
       const service = deployment.serviceDeploymentArn ? byArn.get(deployment.serviceDeploymentArn) : undefined;
       if (!revision || !service) {
-        this.gaps.push(`rollback revision ${arn} could not be described; a rollback may relaunch digests not listed`);
+        const reason = `rollback revision ${arn} could not be described; a rollback may relaunch digests not listed`;
+        this.gaps.push({ reason });
         continue;
       }
       this.recordRevision('ecs-rollback', deployment.clusterArn ?? revision.clusterArn ?? '', service, revision, []);
@@ -387,10 +392,12 @@ class InventoryRun {
         )
       ) {
         // e.g. versionConsistency disabled: ECS did not pin the tag, and no running task shows a digest.
-        this.gaps.push(
-          `service ${clusterName(clusterArn)}/${service.serviceName ?? service.serviceArn}: revision ` +
+        this.gaps.push({
+          reason:
+            `service ${clusterName(clusterArn)}/${service.serviceName ?? service.serviceArn}: revision ` +
             `${revision.serviceRevisionArn} names ${image} without a digest and no running task shows it`,
-        );
+          repositories: [repository],
+        });
       }
     }
   }
@@ -416,9 +423,11 @@ class InventoryRun {
   private recordFailures(call: string, cluster: string | undefined, failures: readonly Failure[] | undefined): void {
     for (const failure of failures ?? []) {
       const where = cluster ? ` in cluster ${clusterName(cluster)}` : '';
-      this.gaps.push(
-        `${call}${where}: ${failure.arn ?? '?'} ${failure.reason ?? 'failed'}${failure.detail ? ` (${failure.detail})` : ''}`,
-      );
+      this.gaps.push({
+        reason:
+          `${call}${where}: ${failure.arn ?? '?'} ${failure.reason ?? 'failed'}` +
+          `${failure.detail ? ` (${failure.detail})` : ''}`,
+      });
     }
   }
 

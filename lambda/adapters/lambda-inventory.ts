@@ -38,7 +38,7 @@ import { createLimiter, type Limiter } from '../core/concurrency';
 import { InventoryCollector } from '../core/inventory';
 import { parseImageUri } from '../core/image-uri';
 import type { InventoryPort } from '../core/ports';
-import type { Consumer, EcrImageRef, Inventory } from '../core/types';
+import type { Consumer, EcrImageRef, Inventory, InventoryGap } from '../core/types';
 import { defaultLambdaClient } from './clients';
 
 /** ListFunctions: "returns a maximum of 50 items in each response, even if you set the number higher"
@@ -107,7 +107,8 @@ export class LambdaInventoryAdapter implements InventoryPort {
 
 /** The state of one inventory: what was seen so far and what could not be seen. */
 class LambdaInventoryRun {
-  readonly gaps: string[] = [];
+  /** Only a gap whose image is known names its repository; any other could hide a digest of any repository. */
+  readonly gaps: InventoryGap[] = [];
   readonly collector = new InventoryCollector();
 
   constructor(
@@ -142,7 +143,7 @@ class LambdaInventoryRun {
       [latest, aliases] = await Promise.all([this.getFunction(id), this.listAliases(id)]);
     } catch (error) {
       if (!(error instanceof ResourceNotFoundException)) throw error;
-      this.gaps.push(`Lambda function ${name} was deleted while the inventory was taken: skipped`);
+      this.gaps.push({ reason: `Lambda function ${name} was deleted while the inventory was taken: skipped` });
       return;
     }
     const functionArn = latest.Configuration?.FunctionArn ?? id;
@@ -168,10 +169,11 @@ class LambdaInventoryRun {
             answer = await this.getFunction(id, version);
           } catch (error) {
             if (!(error instanceof ResourceNotFoundException)) throw error;
-            this.gaps.push(
-              `Lambda function ${name} version ${version} (alias ${routedBy.map((a) => a.Name ?? '?').join(', ')}) ` +
+            this.gaps.push({
+              reason:
+                `Lambda function ${name} version ${version} (alias ${routedBy.map((a) => a.Name ?? '?').join(', ')}) ` +
                 'was deleted while the inventory was taken: skipped',
-            );
+            });
             return;
           }
         }
@@ -213,10 +215,12 @@ class LambdaInventoryRun {
     }
     const writtenRef = written ? parseImageUri(written) : undefined;
     if (writtenRef && this.isOurs(writtenRef)) {
-      this.gaps.push(
-        `${label}: Lambda reports no resolved digest for ${written} (state ${answer.Configuration?.State ?? '?'}); ` +
+      this.gaps.push({
+        reason:
+          `${label}: Lambda reports no resolved digest for ${written} (state ${answer.Configuration?.State ?? '?'}); ` +
           'the image it runs is unknown',
-      );
+        repositories: [writtenRef.repository],
+      });
     }
   }
 

@@ -7,7 +7,7 @@ import { CONSUMERS_LISTED_PER_IMAGE, countOf, EntryLister, toAlertSubject } from
 import { findTagRaces, tagsNamedBy } from './decide';
 import type { Alert } from './ports';
 import { shortDigest } from './protective-tag';
-import type { Consumer, Digest, ImageEvent, PusherFindings, PushEvent } from './types';
+import type { Consumer, Digest, ImageEvent, InventoryGap, PusherFindings, PushEvent } from './types';
 
 export const ALERT_SCHEMA = 'ecr-digest-guard/alert@1';
 export { MAX_SUBJECT_LENGTH } from './alert-size';
@@ -54,6 +54,20 @@ export interface RepositoryReport {
   /** digests the guard could not protect, with why (tag taken by another digest, unsupported media type) */
   readonly refused: readonly { digest: Digest; consumers: readonly Consumer[]; reason: string }[];
   readonly gaps: readonly string[];
+  /**
+   * digests deleted, expired or archived that no workload is known to use, while the inventory could not see
+   * everything that may use this repository: they may have been in use
+   */
+  readonly possiblyInUse?: readonly PossiblyInUse[];
+}
+
+/** A digest that went away while a gap in the inventory could hide a workload that uses it. */
+export interface PossiblyInUse {
+  readonly digest: Digest;
+  /** `gone`: no longer in the repository; `archived`: in the archive, which cannot be pulled */
+  readonly state: 'gone' | 'archived';
+  /** the inventory's gaps that concern this repository */
+  readonly gaps: readonly InventoryGap[];
 }
 
 /**
@@ -98,7 +112,10 @@ export function findQuickTagMoves(
 }
 
 export function buildRepositoryAlert(report: RepositoryReport): Alert | undefined {
-  const changed = report.protected.length + report.gone.length + report.archived.length + report.refused.length;
+  const possiblyInUse = report.possiblyInUse ?? [];
+  const changed =
+    report.protected.length + report.gone.length + report.archived.length + report.refused.length +
+    possiblyInUse.length;
   if (changed === 0) return undefined;
   const critical = report.gone.length + report.archived.length + report.refused.length > 0;
   const severity = critical ? 'CRITICAL' : 'WARNING';
@@ -109,6 +126,7 @@ export function buildRepositoryAlert(report: RepositoryReport): Alert | undefine
     ...(report.archived.length ? ['digest-archived'] : []),
     ...(['restore-started', 'would-restore', 'restore-in-progress', 'restore-failed'] as const).filter((how) => report.restores.some((r) => r.how === how)),
     ...(report.refused.length ? ['protection-refused'] : []),
+    ...(possiblyInUse.length ? ['possibly-in-use'] : []),
   ];
   const lister = new EntryLister();
   return {
@@ -131,6 +149,7 @@ function subjectFor(report: RepositoryReport): string {
   }
   else if (report.archived.length) headline = `CRITICAL: ${count(report.archived.length, 'image')} archived in`;
   else if (report.refused.length) headline = `CRITICAL: could not protect ${count(report.refused.length, 'image')} in`;
+  else if (report.possiblyInUse?.length) headline = possiblyInUseHeadline(report);
   else if (report.dryRun) headline = `Dry run: would protect ${count(report.protected.length, 'image')} in`;
   else headline = `Protected ${count(report.protected.length, 'image')} in`;
   return toAlertSubject(`ECR digest guard: ${headline} `, report.repository);
@@ -211,6 +230,7 @@ function textFor(report: RepositoryReport, severity: string, lister: EntryLister
     `  Image ${r.digest} has no tag left and is in use, but the guard could not protect it: ${r.reason}`,
     ...listConsumers(r.consumers, '    ', lister),
   ], moreImages('the guard could not protect')));
+  lines.push(...possiblyInUseLines(report, lister));
   const races = findTagRaces(report.pushes);
   lines.push(...lister.list(races, (race) => {
     const seconds = Math.round((race.lastAt.getTime() - race.firstAt.getTime()) / 1000);
@@ -263,6 +283,9 @@ function textFor(report: RepositoryReport, severity: string, lister: EntryLister
     ];
   }, (more) => `  ... and ${countOf(more, 'more archived image')} (restores: ${restoreCounts(report)}).`));
   if (report.refused.length) lines.push('  Nothing: it never moves or overwrites a tag it did not create.');
+  if (report.possiblyInUse?.length) {
+    lines.push('  Nothing: it cannot tell whether a workload it could not see uses these images.');
+  }
   lines.push('', 'WHAT TO DO');
   if (report.gone.length) lines.push('  - NOW: redeploy the workloads above to an image that exists (push and deploy a new tag, or a digest that is in the repository).');
   const deletedAt = report.gone.map((g) => lastActionOn(report, g.digest)).filter((e) => e?.action === 'DELETE');
@@ -275,6 +298,12 @@ function textFor(report: RepositoryReport, severity: string, lister: EntryLister
   if (report.restores.some((r) => r.how !== 'restore-started' && r.how !== 'restore-in-progress')) lines.push(`  - Restore the archived images (UpdateImageStorageClass to STANDARD; takes ${RESTORE_DELAY_TEXT}) or redeploy to an active image.`);
   if (report.archived.length) lines.push('  - Find the lifecycle rule that archives in-use images (a transition rule) and keep in-use images out of it (the scheduled reconcile\'s lifecycle check names such rules).');
   if (report.refused.length) lines.push('  - Check who created the conflicting tag, then tag the in-use image yourself or redeploy to a tagged image.');
+  if (report.possiblyInUse?.length) {
+    lines.push('  - Check the workloads the gaps above name: one that runs or may relaunch these images must');
+    lines.push('    be redeployed to an image that exists (or restored, if archived). Then close the gap:');
+    lines.push('    redeploy a service whose revision cannot be described (ECS then records one the guard');
+    lines.push('    can read), or pin the image by digest.');
+  }
   if (report.protected.length || report.gone.length) {
     lines.push('  - Stop reusing one mutable tag across deployments: use one tag per build (e.g. the commit SHA) or per environment,');
     lines.push('    or make the repository\'s tags immutable, so a push can never leave a running image untagged.');
@@ -300,6 +329,7 @@ function countsLine(report: RepositoryReport): string {
     report.archived.length ? `${countOf(report.archived.length, 'in-use image')} archived` : '',
     report.restores.length ? `restores: ${restoreCounts(report)}` : '',
     report.refused.length ? `${countOf(report.refused.length, 'in-use image')} the guard could not protect` : '',
+    report.possiblyInUse?.length ? `${countOf(report.possiblyInUse.length, 'image')} possibly in use` : '',
     report.pushes.length ? countOf(report.pushes.length, 'push', 'pushes') : '',
     report.deletes?.length
       ? countOf(report.deletes.length, 'deletion or lifecycle action', 'deletions or lifecycle actions')
@@ -352,6 +382,10 @@ function jsonFor(report: RepositoryReport, severity: string, events: readonly st
     restores: report.restores,
     refused: report.refused,
     gaps: report.gaps,
+    possiblyInUse: (report.possiblyInUse ?? []).map((p) => {
+      const last = lastActionOn(report, p.digest);
+      return { ...p, action: last?.action ?? null, tag: last?.tag ?? null, time: last?.time.toISOString() ?? null };
+    }),
   };
 }
 
@@ -398,5 +432,35 @@ function whoPushed(report: RepositoryReport): string[] {
     lines.push(`  Who pushed: ${findings.callers.length ? 'not every push was found' : 'not found'} (${why}). To look yourself:`);
     lines.push(`    ${lookupCommand(report.region, 'PutImage', [findings.from, findings.to], 0)}`);
   }
+  return lines;
+}
+
+function possiblyInUseHeadline(report: RepositoryReport): string {
+  const items = report.possiblyInUse ?? [];
+  const verbOf = (p: PossiblyInUse): string =>
+    p.state === 'archived' ? 'archived' : lastActionOn(report, p.digest)?.action === 'EXPIRE' ? 'expired' : 'deleted';
+  const actions = new Set(items.map(verbOf));
+  const verb = actions.size === 1 ? [...actions][0]! : 'deleted or archived';
+  return `${items.length} ${verb} image${items.length === 1 ? '' : 's'} possibly in use in`;
+}
+
+/**
+ * The digests that went away while the inventory could not see everything, then once the gaps that could hide
+ * their use (every digest of a repository shares the repository's gaps).
+ */
+function possiblyInUseLines(report: RepositoryReport, lister: EntryLister): string[] {
+  const items = report.possiblyInUse ?? [];
+  if (items.length === 0) return [];
+  const lines = lister.list(items, (p) => {
+    const how = howItWent(report, p.digest) ?? (p.state === 'archived' ? 'archived' : 'removed from the repository');
+    return [`  Image ${p.digest} was ${how}; no workload the guard can see uses it.`];
+  }, (more) => `  ... and ${countOf(more, 'more image')} gone or archived that no workload the guard can see uses.`);
+  const gaps = [...new Map(items.flatMap((p) => p.gaps).map((gap) => [gap.reason, gap])).values()];
+  lines.push(
+    `  But ${items.length === 1 ? 'it' : 'they'} may be in use: the inventory could not see everything that may use ` +
+      'this repository:',
+  );
+  const moreGaps = (more: number) => `    - ... and ${countOf(more, 'more')}.`;
+  lines.push(...lister.list(gaps, (gap) => [`    - ${gap.reason}`], moreGaps));
   return lines;
 }

@@ -5,14 +5,17 @@
  * Everything here is deterministic given the ports, so it runs unchanged on the simulated account.
  */
 import { buildRepositoryAlert, findQuickTagMoves, type ProtectedDigest, type RepositoryReport, type RestoreResult } from './alert';
+import type { PossiblyInUse } from './alert';
 import { alertLogParts, countOf, cutTextToBytes, escapedBytes, withFullList } from './alert-size';
 import { INDEX_MANIFEST_MEDIA_TYPES } from './manifest-media-types';
 import { mapWithConcurrency } from './concurrency';
 import { findUntaggedInUseDigests, tagsNamedBy, type RepositoryFindings } from './decide';
 import { RepositoryNotFoundError } from './errors';
+import { gapsConcerning } from './inventory';
 import type { Alert, AlertPort, EcrPort, InventoryPort } from './ports';
 import { isProtectiveTag } from './protective-tag';
 import { isPush, type Consumer, type Digest, type GuardSettings, type ImageEvent, type ImageState, type Inventory, type PusherFindings, type PushEvent } from './types';
+import type { InventoryGap } from './types';
 
 export interface GuardLogger {
   info(message: string, ...extra: Record<string, unknown>[]): void;
@@ -125,16 +128,23 @@ async function guardRepository(
   const first = events[0]!;
   const inUse = inventory.byRepository.get(repository) ?? new Map();
   const pushes = events.filter(isPush);
+  const deletes = events.filter((e) => !isPush(e));
+  const openGaps = gapsConcerning(inventory.gaps, repository);
   const protection = await protectInUseDigests(
     repository,
     inUse,
-    { account: first.account, region: first.region, pushes, deletes: events.filter((e) => !isPush(e)), gaps: inventory.gaps },
+    { account: first.account, region: first.region, pushes, deletes, gaps: openGaps.map((gap) => gap.reason) },
     settings,
     deps,
   );
-  if (inUse.size === 0) return protection.report;
+  const possiblyInUse = await findPossiblyInUse(repository, deletes, protection.inUse, openGaps, deps);
+  if (protection.inUse.size === 0 && possiblyInUse.length === 0) return protection.report;
 
-  let report: RepositoryReport = { ...protection.report, quickTagMoves: quickTagMovesOf(protection.report, protection.states) };
+  let report: RepositoryReport = {
+    ...protection.report,
+    quickTagMoves: quickTagMovesOf(protection.report, protection.states),
+    ...(possiblyInUse.length ? { possiblyInUse } : {}),
+  };
   let alert = buildRepositoryAlert(report);
   if (alert && deps.pushers) {
     const pushers = await lookUpPushers(report, deps.pushers, deps.logger);
@@ -147,6 +157,42 @@ async function guardRepository(
   deps.metrics?.count('ProtectedDigests', report.protected.filter((p) => p.how === 'tagged').length);
   deps.metrics?.count('GoneDigests', report.gone.length);
   return report;
+}
+
+/**
+ * A deletion, expiry or archive of a digest no workload is known to use is harmless only if the inventory saw
+ * everything. Where a gap could hide a workload of this repository, the digests such events name that are now
+ * gone or archived are reported as possibly in use (one DescribeImages per 100, only then).
+ */
+async function findPossiblyInUse(
+  repository: string,
+  deletes: readonly ImageEvent[],
+  inUse: ReadonlyMap<Digest, readonly Consumer[]>,
+  openGaps: readonly InventoryGap[],
+  deps: Pick<GuardDependencies, 'ecr' | 'logger'>,
+): Promise<PossiblyInUse[]> {
+  if (openGaps.length === 0) return [];
+  const unknown = [...new Set(deletes.map((e) => e.digest))].filter((digest) => !inUse.has(digest));
+  if (unknown.length === 0) return [];
+  let states: ImageState[];
+  try {
+    states = await deps.ecr.describeDigests(repository, unknown);
+  } catch (error) {
+    if (!(error instanceof RepositoryNotFoundError)) throw error;
+    states = unknown.map((digest): ImageState => ({ digest, present: false }));
+  }
+  const found: PossiblyInUse[] = [];
+  for (const state of states) {
+    if (!state.present) found.push({ digest: state.digest, state: 'gone', gaps: openGaps });
+    else if (state.storageStatus === 'ARCHIVED') {
+      found.push({ digest: state.digest, state: 'archived', gaps: openGaps });
+    }
+  }
+  for (const p of found) {
+    const message = 'a digest went away while the inventory could not see everything: possibly in use';
+    deps.logger.warn(message, { repository, ...p });
+  }
+  return found;
 }
 
 /** Where the in-use digests of one repository were found, and what the report should carry besides them. */

@@ -2,7 +2,7 @@
  * Combining inventories taken by different adapters (ECS, Lambda) into the one inventory a batch decides on.
  * Pure: no SDK, no clock.
  */
-import type { Consumer, Digest, Inventory } from './types';
+import type { Consumer, Digest, Inventory, InventoryGap } from './types';
 
 /** Two consumers with the same key are the same workload seen twice (e.g. by two adapters or two pages). */
 export function consumerKey(consumer: Consumer): string {
@@ -58,4 +58,14 @@ export function mergeInventories(inventories: readonly Inventory[]): Inventory {
     byRepository: collector.byRepository(),
     gaps: inventories.flatMap((inventory) => inventory.gaps),
   };
+}
+
+/** True when the gap may hide an in-use digest of `repository`: it names it, or names no repository at all. */
+export function gapConcerns(gap: InventoryGap, repository: string): boolean {
+  return gap.repositories === undefined || gap.repositories.includes(repository);
+}
+
+/** The gaps of an inventory that may hide an in-use digest of `repository`. */
+export function gapsConcerning(gaps: readonly InventoryGap[], repository: string): InventoryGap[] {
+  return gaps.filter((gap) => gapConcerns(gap, repository));
 }

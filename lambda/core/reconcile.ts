@@ -13,11 +13,12 @@ import { buildRepositoryAlert, type RepositoryReport } from './alert';
 import { countOf, EntryLister, toAlertSubject } from './alert-size';
 import { mapWithConcurrency } from './concurrency';
 import { inUseWithIndexChildren, protectInUseDigests, publishOrLog, type GuardLogger, type GuardMetrics } from './guard';
+import { gapsConcerning } from './inventory';
 import type { Alert, AlertPort, InventoryPort } from './ports';
 import { assessLifecycleRisk, installShieldRule, type InstallOutcome, type InUseImage, type LifecycleFindings, type LifecyclePolicyPort } from './lifecycle-risk';
 import { isProtectiveTag, protectiveTagFor, shortDigest } from './protective-tag';
 import type { ProtectedImage, ReconcileCheckpoint, ReconcileEcrPort, ReleaseOutcome } from './reconcile-ports';
-import type { Consumer, Digest, GuardSettings, ImageState, Inventory } from './types';
+import type { Consumer, Digest, GuardSettings, ImageState, Inventory, InventoryGap } from './types';
 
 const DAY_MS = 86_400_000;
 /**
@@ -27,6 +28,21 @@ const DAY_MS = 86_400_000;
  */
 export const PULL_TIME_REFRESH_LAG_MS = DAY_MS;
 const GOLDEN_RATIO_CONJUGATE = (Math.sqrt(5) - 1) / 2;
+/**
+ * No release starts more than this long after the start of the complete inventory that found its digest unused;
+ * an older check is re-taken first. A workload can start using a digest between that inventory and the release
+ * (a deployment or rollback by digest, a scale-out of a service the inventory did not see yet), so this bounds
+ * the window in which the guard can delete an image that came into use. One minute: a complete inventory of a
+ * large account (2,000 services, 10,000 tasks) takes 9-16 s with ECS throttling, so a check leaves most of the
+ * minute for releases, and re-taking at most once a minute keeps the reconcile within the push path's budget of
+ * inventories (at most two a minute) on the ECS API that deploy tools share.
+ */
+export const RELEASE_CHECK_MAX_AGE_MS = 60_000;
+/**
+ * No release (and no re-take of the check) starts once less than this is left of the time box: what is left
+ * publishes the alerts that name the releases made (one SNS Publish each, with the SDK's retries).
+ */
+export const ALERT_RESERVE_MS = 15_000;
 
 export interface ReconcileSettings extends GuardSettings {
   /**
@@ -61,7 +77,10 @@ export interface ReconcileDependencies {
   readonly checkpoint?: ReconcileCheckpoint;
   /** milliseconds left before the function is stopped (`context.getRemainingTimeInMillis`) */
   readonly remainingTimeMs?: () => number;
-  /** a repository is started only while more than this is left; the rest is kept for releases and alerts @default 60000 */
+  /**
+   * a repository is started only while more than this is left; the rest is kept for releases and alerts;
+   * releases stop when `ALERT_RESERVE_MS` is left @default 60000
+   */
   readonly reserveMs?: number;
   /** repositories handled at once (ECR calls in flight) @default 4 */
   readonly concurrency?: number;
@@ -96,6 +115,11 @@ export interface RepositoryReconcileReport {
   readonly lifecycle?: LifecycleFindings;
   /** what the opt-in shield install did, when it ran */
   readonly shield?: InstallOutcome;
+  /**
+   * protections that were due for release but kept because the inventory could not see everything that may
+   * use this repository, with the gaps that stopped them
+   */
+  readonly releasesPaused?: { readonly digests: readonly Digest[]; readonly gaps: readonly InventoryGap[] };
 }
 
 export interface ReconcileOutcome {
@@ -172,27 +196,32 @@ export async function reconcileAccount(run: ReconcileRun, settings: ReconcileSet
   const reachedInOrder = results.filter((r) => !('notReached' in r)).map((r) => r.repository);
   const cursor = notReached.length > 0 ? reachedInOrder.at(-1) : undefined;
 
-  const releasesByRepository = releaseEnabled ? await releaseCandidates(works, settings, deps) : new Map<string, ReleaseResult[]>();
-
   let alertsPublished = 0;
-  const reports: RepositoryReconcileReport[] = [];
-  for (const work of works) {
+  const reportOf = new Map<RepositoryWork, RepositoryReconcileReport>();
+  const finish = async (work: RepositoryWork, released: ReleasePhaseResult): Promise<void> => {
     const report: RepositoryReconcileReport = {
       repository: work.repository,
       protection: work.protection,
-      releases: [...(releasesByRepository.get(work.repository) ?? []), ...work.kept],
+      releases: [...released.releases, ...work.kept],
       mismatched: work.mismatched,
       ...(work.lifecycle ? { lifecycle: work.lifecycle } : {}),
       ...(work.shield ? { shield: work.shield } : {}),
+      ...(released.paused ? { releasesPaused: released.paused } : {}),
     };
-    reports.push(report);
+    reportOf.set(work, report);
     const alert = buildReconcileAlert(report, settings);
-    if (!alert) continue;
+    if (!alert) return;
     if (await publishOrLog(alert, deps)) alertsPublished += 1;
     deps.metrics?.count('ProtectedDigests', work.protection.protected.filter((p) => p.how === 'tagged').length);
     deps.metrics?.count('ReleasedProtections', report.releases.filter((r) => r.how === 'released').length);
     deps.metrics?.count('RestoresStarted', work.protection.restores.filter((r) => r.how === 'restore-started').length);
-  }
+  };
+  // Alerts of repositories with nothing to release go out before any release: a release phase the timeout cuts
+  // short must not take them with it. Each repository's releases are alerted as soon as they are done.
+  const releasing = releaseEnabled ? works.filter((w) => w.candidates.length > 0) : [];
+  for (const work of works) if (!releasing.includes(work)) await finish(work, { releases: [] });
+  if (releasing.length > 0) await releaseCandidates(releasing, inventory, settings, deps, remaining, finish);
+  const reports = works.map((work) => reportOf.get(work)!);
 
   if (notReached.length > 0) {
     logger.warn('reconcile stopped before the function timeout; the next run continues after the last repository reached', {
@@ -267,7 +296,12 @@ async function reconcileRepository(
   const { report, states, inUse } = await protectInUseDigests(
     repository,
     inventory.byRepository.get(repository) ?? new Map(),
-    { account: run.account, region: run.region, pushes: [], gaps: inventory.gaps },
+    {
+      account: run.account,
+      region: run.region,
+      pushes: [],
+      gaps: gapsConcerning(inventory.gaps, repository).map((gap) => gap.reason),
+    },
     settings,
     deps,
   );
@@ -339,6 +373,10 @@ async function findReleaseCandidates(
   }
   for (const image of images) {
     for (const tag of image.tags.filter((t) => isProtectiveTag(t, settings.tagPrefix))) {
+      // Only the exact form `<tagPrefix>-sha256-<this image's digest>` is ever released. Who put a tag is not
+      // knowable here: ECR keeps no author or time per tag, and CloudTrail LookupEvents reaches back only 90
+      // days (https://docs.aws.amazon.com/awscloudtrail/latest/APIReference/API_LookupEvents.html), less than
+      // most protections live. So a person's tag of exactly this form is released like the guard's own.
       if (tag !== protectiveTagFor(image.digest, settings.tagPrefix)) {
         deps.logger.warn('a protective-looking tag names another image than the digest it encodes; never removed', { repository: work.repository, tag, digest: image.digest });
         work.mismatched.push({ digest: image.digest, tag });
@@ -360,42 +398,157 @@ async function findReleaseCandidates(
   }
 }
 
+interface ReleasePhaseResult {
+  readonly releases: readonly ReleaseResult[];
+  readonly paused?: { readonly digests: readonly Digest[]; readonly gaps: readonly InventoryGap[] };
+}
+
+/** One complete inventory taken after the release decisions, to check the candidates against. */
+interface InUseCheck {
+  readonly inventory: Inventory;
+  /** when it started, on the reconcile's clock: its age bounds how late a release may rely on it */
+  readonly startedAt: number;
+}
+
+/** The run is too close to its time limit to start a release or an inventory. */
+class TimeBoxSpentError extends Error {
+  override readonly name = 'TimeBoxSpentError';
+}
+
 /**
- * Releases the candidates of every repository. Removing an image's last tag deletes the image, so the
- * inventory is taken again right before, and a digest in use then (or referenced by an index in use) is kept.
+ * The in-use checks of one release phase, shared by the repositories it releases in: the current check while it
+ * is younger than `RELEASE_CHECK_MAX_AGE_MS`, else a new one (one re-take, however many repositories notice).
+ * A re-take is started only when the time box still holds it and the alerts after it.
+ */
+class InUseChecks {
+  private current: Promise<InUseCheck> | undefined;
+  private lastDurationMs = 0;
+
+  constructor(
+    private readonly inventory: InventoryPort,
+    private readonly clock: () => number,
+    private readonly remaining: () => number,
+  ) {}
+
+  /** A check to release on; it can still be too old when the inventory itself took longer than the bound. */
+  async fresh(): Promise<InUseCheck> {
+    const pending = (this.current ??= this.take());
+    const check = await pending;
+    if (this.clock() - check.startedAt <= RELEASE_CHECK_MAX_AGE_MS) return check;
+    if (this.current === pending) this.current = this.take();
+    return this.current;
+  }
+
+  private async take(): Promise<InUseCheck> {
+    if (this.remaining() <= ALERT_RESERVE_MS + this.lastDurationMs) {
+      throw new TimeBoxSpentError('no time left for the in-use check');
+    }
+    const startedAt = this.clock();
+    const inventory = await this.inventory.takeInventory();
+    this.lastDurationMs = this.clock() - startedAt;
+    return { inventory, startedAt };
+  }
+}
+
+/**
+ * Releases the candidates of every repository and hands each repository's results to `finish` (which alerts)
+ * as soon as they are done. Removing an image's last tag deletes the image, so a release happens only on a
+ * complete picture: no gap of the decision's inventory or of the check may concern the repository, the check
+ * started after the decision and at most `RELEASE_CHECK_MAX_AGE_MS` before the release, and a digest in use
+ * then (or referenced by an index in use) is kept. Nothing is started once the time box is nearly spent.
  */
 async function releaseCandidates(
   works: readonly RepositoryWork[],
+  decision: Inventory,
   settings: ReconcileSettings,
   deps: ReconcileDependencies,
-): Promise<Map<string, ReleaseResult[]>> {
-  const results = new Map<string, ReleaseResult[]>();
-  const withCandidates = works.filter((w) => w.candidates.length > 0);
-  if (withCandidates.length === 0) return results;
-  let fresh: Inventory;
-  try {
-    fresh = await deps.inventory.takeInventory();
-  } catch (error) {
-    deps.logger.error('could not re-take the inventory before releasing: nothing released this run', { error });
-    for (const w of withCandidates) {
-      results.set(w.repository, w.candidates.map((c) => ({ digest: c.digest, tag: c.tag, how: 'kept' as const, reason: 'the in-use check right before release failed' })));
-    }
-    return results;
-  }
-  await mapWithConcurrency(withCandidates, deps.concurrency ?? 4, async (work) => {
-    const list: ReleaseResult[] = [];
-    results.set(work.repository, list);
-    try {
-      const inUseNow = await inUseWithIndexChildren(work.repository, fresh.byRepository.get(work.repository) ?? new Map(), deps.ecr);
-      for (const candidate of work.candidates) list.push(await releaseOne(work.repository, candidate, inUseNow, settings, deps));
-    } catch (error) {
-      deps.logger.error('could not release protective tags of a repository', { repository: work.repository, error });
-      for (const c of work.candidates.filter((c) => !list.some((r) => r.tag === c.tag))) {
-        list.push({ digest: c.digest, tag: c.tag, how: 'kept', reason: `release failed: ${(error as Error).message}` });
-      }
-    }
+  remaining: () => number,
+  finish: (work: RepositoryWork, released: ReleasePhaseResult) => Promise<void>,
+): Promise<void> {
+  const now = deps.now ?? (() => new Date());
+  const checks = new InUseChecks(deps.inventory, () => now().getTime(), remaining);
+  await mapWithConcurrency(works, deps.concurrency ?? 4, async (work) => {
+    await finish(work, await releaseInRepository(work, decision, checks, settings, deps, remaining));
   });
-  return results;
+}
+
+async function releaseInRepository(
+  work: RepositoryWork,
+  decision: Inventory,
+  checks: InUseChecks,
+  settings: ReconcileSettings,
+  deps: ReconcileDependencies,
+  remaining: () => number,
+): Promise<ReleasePhaseResult> {
+  const { repository } = work;
+  const now = deps.now ?? (() => new Date());
+  const list: ReleaseResult[] = [];
+  const keepTheRest = (reason: string): void => {
+    for (const c of work.candidates.slice(list.length)) {
+      list.push({ digest: c.digest, tag: c.tag, how: 'kept', reason });
+    }
+  };
+  const pause = (gaps: readonly InventoryGap[]): ReleasePhaseResult => {
+    const digests = work.candidates.slice(list.length).map((c) => c.digest);
+    const why = 'the inventory could not see everything that may use this repository';
+    deps.logger.warn(`releases paused: ${why}`, { repository, digests, gaps });
+    deps.metrics?.count('ReleasesPaused', digests.length);
+    keepTheRest(`releases paused: ${why} (${gaps.map((g) => g.reason).join('; ')})`);
+    return { releases: list, paused: { digests, gaps } };
+  };
+  const decisionGaps = gapsConcerning(decision.gaps, repository);
+  if (decisionGaps.length > 0) return pause(decisionGaps);
+
+  let basis: { check: InUseCheck; inUse: ReadonlyMap<Digest, readonly Consumer[]> } | undefined;
+  try {
+    for (const candidate of work.candidates) {
+      if (remaining() <= ALERT_RESERVE_MS) throw new TimeBoxSpentError('no time left for another release');
+      let check: InUseCheck;
+      try {
+        check = await checks.fresh();
+      } catch (error) {
+        if (error instanceof TimeBoxSpentError) throw error;
+        deps.logger.error('could not re-take the inventory before releasing: nothing more released here this run', {
+          repository,
+          error,
+        });
+        keepTheRest('the in-use check right before release failed');
+        break;
+      }
+      const checkGaps = gapsConcerning(check.inventory.gaps, repository);
+      if (checkGaps.length > 0) return pause(checkGaps);
+      if (basis?.check !== check) {
+        const listed = check.inventory.byRepository.get(repository) ?? new Map<Digest, readonly Consumer[]>();
+        basis = { check, inUse: await inUseWithIndexChildren(repository, listed, deps.ecr) };
+      }
+      if (now().getTime() - check.startedAt > RELEASE_CHECK_MAX_AGE_MS) {
+        deps.logger.warn('the in-use check took longer than a release may rely on it: releases deferred', {
+          repository,
+          maxAgeMs: RELEASE_CHECK_MAX_AGE_MS,
+        });
+        deps.metrics?.count('ReleasesDeferred', work.candidates.length - list.length);
+        keepTheRest(
+          `the in-use check took longer than ${RELEASE_CHECK_MAX_AGE_MS / 1000} s, so it cannot vouch for the ` +
+            'release; the next run tries again',
+        );
+        break;
+      }
+      list.push(await releaseOne(repository, candidate, basis.inUse, settings, deps));
+    }
+  } catch (error) {
+    if (error instanceof TimeBoxSpentError) {
+      deps.logger.warn('the run is near its time limit: the remaining releases wait for the next run', {
+        repository,
+        left: work.candidates.length - list.length,
+      });
+      deps.metrics?.count('ReleasesDeferred', work.candidates.length - list.length);
+      keepTheRest('not released this run: the run was near its time limit; the next run tries again');
+    } else {
+      deps.logger.error('could not release protective tags of a repository', { repository, error });
+      keepTheRest(`release failed: ${(error as Error).message}`);
+    }
+  }
+  return { releases: list };
 }
 
 async function releaseOne(
@@ -460,6 +613,11 @@ export function buildReconcileAlert(report: RepositoryReconcileReport, settings:
       'the guard never removes it. Check who created it.',
   ], (more) => `  ... and ${countOf(more, 'more protective-looking tag')} on another image than the one it names.`));
   if (report.mismatched.length) events.push('protective-tag-mismatch');
+  const paused = report.releasesPaused;
+  if (paused) {
+    events.push('releases-paused');
+    lines.push(...releasesPausedSection(paused, settings, lister));
+  }
   // An in-use image a rule claims now is imminent loss: alert every run until fixed. A rule that could claim
   // protective tags but claims no in-use image yet only rides along with an alert sent for another reason.
   const imminent = (report.lifecycle?.risks ?? []).filter((r) => r.digests.length > 0);
@@ -475,6 +633,7 @@ export function buildReconcileAlert(report: RepositoryReconcileReport, settings:
     mismatched: report.mismatched,
     ...(report.lifecycle ? { lifecycle: report.lifecycle } : {}),
     ...(report.shield ? { shield: report.shield } : {}),
+    ...(paused ? { releasesPaused: paused } : {}),
   };
   if (base) {
     const allEvents = [...base.events, ...events];
@@ -487,7 +646,7 @@ export function buildReconcileAlert(report: RepositoryReconcileReport, settings:
       abridged: base.abridged || lister.leftOut > 0,
     };
   }
-  const severity = imminent.length ? 'CRITICAL' : report.mismatched.length ? 'WARNING' : 'INFO';
+  const severity = imminent.length ? 'CRITICAL' : report.mismatched.length || paused ? 'WARNING' : 'INFO';
   const p = report.protection;
   const released = releases.filter((r) => r.how === 'released').length;
   const subject =
@@ -499,7 +658,9 @@ export function buildReconcileAlert(report: RepositoryReconcileReport, settings:
           ? 'ECR digest guard: CRITICAL: lifecycle policy would expire in-use images in '
           : report.shield?.outcome === 'installed'
             ? 'ECR digest guard: lifecycle shield rule added in '
-            : 'ECR digest guard: protective tag on another image in ';
+            : paused
+              ? 'ECR digest guard: releases paused (incomplete inventory) in '
+              : 'ECR digest guard: protective tag on another image in ';
   return {
     subject: toAlertSubject(subject, p.repository),
     text: [`${severity}: ECR digest guard, repository ${p.repository} (account ${p.account}, ${p.region})`, section].join('\n'),
@@ -539,6 +700,31 @@ async function alertFailures(run: ReconcileRun, failed: readonly { repository: s
     deps.logger.error('could not publish the reconcile failure alert', { error });
     return 0;
   }
+}
+
+/** Why protections due for release were kept, what could not be seen, and how to let releases resume. */
+function releasesPausedSection(
+  paused: NonNullable<RepositoryReconcileReport['releasesPaused']>,
+  settings: ReconcileSettings,
+  lister: EntryLister,
+): string[] {
+  const n = paused.digests.length;
+  return [
+    `  Releases paused: ${n} protection${n === 1 ? ' is' : 's are'} due for release (no known use for more than ` +
+      `${settings.releaseAfterDays} days),`,
+    ...lister.list(paused.digests, (digest) => [`    - ${digest}`], (more) => `    - ... and ${countOf(more, 'more')}`),
+    '  but the inventory could not see everything that may use this repository, and a release on an incomplete',
+    '  picture can delete an image a workload still needs. What could not be seen:',
+    ...lister.list(
+      paused.gaps,
+      (gap) => [`    - ${gap.reason}${gap.repositories ? '' : ' (could concern any repository)'}`],
+      (more) => `    - ... and ${countOf(more, 'more')}`,
+    ),
+    '  What to do: close these gaps. For a service whose revision cannot be described, redeploy the service',
+    '  (ECS then records a service revision the guard can read) or name its image by digest; a resource deleted',
+    '  or a call that failed while the inventory was taken clears by itself. Releases resume on the first run',
+    '  that sees everything.',
+  ];
 }
 
 /** The lifecycle part of an alert: which rule, why, and the fix to paste (or what the opt-in install did). */

@@ -44,6 +44,20 @@ export interface EcrImageRef {
 }
 
 /**
+ * Something the inventory could not see, so a digest of the repositories it names may be in use without
+ * being listed. Releases pause where a gap could apply, and alerts say where coverage is partial.
+ */
+export interface InventoryGap {
+  /** what could not be seen and why, for people */
+  readonly reason: string;
+  /**
+   * the repositories whose in-use digests it may hide, when the adapter knows them (e.g. the repository of
+   * an image a workload names by tag); absent: it could concern any repository
+   */
+  readonly repositories?: readonly string[];
+}
+
+/**
  * The digests in use, per repository of this account and region, taken at `takenAt`.
  * `gaps` lists what could not be read (e.g. a service revision that predates revisions),
  * so an alert can say where coverage is partial instead of pretending it is complete.
@@ -52,7 +66,7 @@ export interface Inventory {
   readonly takenAt: Date;
   /** repository name → digest → consumers */
   readonly byRepository: ReadonlyMap<string, ReadonlyMap<Digest, readonly Consumer[]>>;
-  readonly gaps: readonly string[];
+  readonly gaps: readonly InventoryGap[];
 }
 
 /** What ECR says about one digest of a repository right now. */

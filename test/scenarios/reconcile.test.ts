@@ -15,7 +15,7 @@ import { SnsAlertAdapter } from '../../lambda/adapters/sns';
 import type { GuardLogger } from '../../lambda/core/guard';
 import type { InventoryPort } from '../../lambda/core/ports';
 import { protectiveTagFor } from '../../lambda/core/protective-tag';
-import type { ReconcileSettings } from '../../lambda/core/reconcile';
+import { RELEASE_CHECK_MAX_AGE_MS, type ReconcileSettings } from '../../lambda/core/reconcile';
 import type { ReconcileCheckpoint } from '../../lambda/core/reconcile-ports';
 import { runReconcile, type ReconcileHandlerDependencies } from '../../lambda/handlers/reconcile';
 import { SimulatedAccount } from '../sim/account';
@@ -233,6 +233,47 @@ describe('release after the grace period', () => {
     ]);
   });
 
+  it('given a deployment onto a due digest mid-release, when the check is too old, then it re-checks', async () => {
+    const { a } = await protectThenStopUsing();
+    // E: a second image whose only tag is its protection, nobody uses it: due for release with A.
+    const hotfix = dockerManifest({ seed: 'build-hotfix' });
+    const e = account.ecr.pushImage('app', {
+      tag: protectiveTagFor(hotfix.digest, PREFIX),
+      manifest: hotfix.text,
+      mediaType: hotfix.mediaType,
+      pushedAt: longAgo,
+    });
+    account.clock.advanceDays(40);
+    // The first release is slow (SDK retries, say): 90 s pass, more than the check may be relied on
+    // (RELEASE_CHECK_MAX_AGE_MS), and meanwhile someone deploys the other digest.
+    let deployedOnto: string | undefined;
+    const remove = account.transport.addInterceptor(async (call, answer) => {
+      const output = await answer();
+      if (call.operation === 'BatchDeleteImage' && !deployedOnto) {
+        const released = call.input.imageIds[0].imageTag as string;
+        deployedOnto = released === protectiveTagFor(a, PREFIX) ? e : a;
+        account.clock.advance(90_000);
+        deployService('prod', 'rollback', 'app', `@${deployedOnto}`);
+      }
+      return output;
+    });
+
+    const outcome = await reconcile(wire({ releaseAfterDays: 30 }));
+    remove();
+
+    expect(deployedOnto).toBeDefined();
+    expect(tagsOf('app', deployedOnto!)).toEqual([protectiveTagFor(deployedOnto!, PREFIX)]);
+    expect(account.callCount('ecr', 'BatchDeleteImage')).toBe(1);
+    expect(account.ecs.launchReplacementTask('prod', 'rollback')).toMatchObject({ ok: true });
+    expect(outcome.reports.find((r) => r.repository === 'app')!.releases).toContainEqual({
+      digest: deployedOnto,
+      tag: protectiveTagFor(deployedOnto!, PREFIX),
+      how: 'kept',
+      reason: 'in use again at the check right before release',
+    });
+    expect(90_000).toBeGreaterThan(RELEASE_CHECK_MAX_AGE_MS);
+  });
+
   it('never removes a protective-looking tag that names another digest than it encodes', async () => {
     const other = pushBuild('app', 'prod', 'other', longAgo);
     const squatted = protectiveTagFor(`sha256:${'e'.repeat(64)}`, PREFIX);
@@ -242,6 +283,37 @@ describe('release after the grace period', () => {
     expect(tagsOf('app', other)).toEqual(['prod', squatted]);
     expect(account.callCount('ecr', 'BatchDeleteImage')).toBe(0);
     expect(alerts().at(-1)!.subject).toBe('ECR digest guard: protective tag on another image in app');
+  });
+
+  it('given look-alike tags, when releasing, then only `<prefix>-sha256-<its own digest>` goes', async () => {
+    // ECR keeps no record of who put a tag, so a tag a person created in exactly the protective form is
+    // released like the guard's own; every other tag stays, whatever it resembles.
+    const bare = (seed: string, tags: (digest: string) => string[]): string => {
+      const manifest = dockerManifest({ seed });
+      for (const tag of tags(manifest.digest)) {
+        const { text, mediaType } = manifest;
+        account.ecr.pushImage('app', { tag, manifest: text, mediaType, pushedAt: longAgo });
+      }
+      return manifest.digest;
+    };
+    const hex = (digest: string) => digest.slice('sha256:'.length);
+    const exactByHand = bare('exact', (d) => [protectiveTagFor(d, PREFIX), 'v1']);
+    const otherPrefix = bare('other-prefix', (d) => [`other-sha256-${hex(d)}`]);
+    const otherCase = bare('other-case', (d) => [`Digest-Guard-sha256-${hex(d)}`]);
+    const suffixed = bare('suffixed', (d) => [`${protectiveTagFor(d, PREFIX)}-old`]);
+    const upperHex = bare('upper-hex', (d) => [`${PREFIX}-sha256-${hex(d).toUpperCase()}`]);
+    const foreign = `sha256:${'e'.repeat(64)}`;
+    const mismatched = bare('mismatched', () => [protectiveTagFor(foreign, PREFIX)]);
+    const before = new Map(account.ecr.imagesOf('app').map((image) => [image.digest, [...image.tags]]));
+    account.clock.advanceDays(40);
+
+    await reconcile(wire({ releaseAfterDays: 30 }));
+
+    expect(account.callCount('ecr', 'BatchDeleteImage')).toBe(1);
+    expect(tagsOf('app', exactByHand)).toEqual(['v1']);
+    for (const digest of [otherPrefix, otherCase, suffixed, upperHex, mismatched]) {
+      expect(tagsOf('app', digest)).toEqual(before.get(digest));
+    }
   });
 
   it('never releases when no grace period is set (the default)', async () => {
@@ -361,5 +433,93 @@ describe('a large account', () => {
     expect(saved).toBeUndefined();
     expect(second.reports.map((r) => r.repository).slice(0, 7)).toEqual(names.slice(5));
     for (const name of names) expect(tagsOf(name, lost[name]!)).toEqual([protectiveTagFor(lost[name]!, PREFIX)]);
+  });
+});
+
+describe('release on an incomplete inventory', () => {
+  const longAgo = new Date('2026-06-01T00:00:00Z');
+
+  /**
+   * The issue's reproduction: `web` was deployed before 2024-10-25, so its service revision cannot be
+   * described ("You can't describe a service revision that was created before October 25, 2024.",
+   * https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DescribeServiceRevisions.html), and its
+   * task definition names `app:prod` by tag. A was protected while a task ran it; then no task runs and
+   * the only record of A is the undescribable revision.
+   */
+  async function preRevisionServiceWithNoTask(): Promise<string> {
+    const a = pushBuild('app', 'prod', 'build-1', longAgo);
+    deployService('prod', 'web', 'app', ':prod');
+    account.ecs.markServiceAsPreRevisions('prod', 'web');
+    pushBuild('app', 'prod', 'build-2', longAgo);
+    await reconcile(wire());
+    expect(tagsOf('app', a)).toEqual([protectiveTagFor(a, PREFIX)]);
+    account.ecs.stopAllTasks('prod', 'web');
+    account.clock.advanceDays(40);
+    return a;
+  }
+
+  it('given a gap in the repository, when a protection is due, then it is kept and the alert says why', async () => {
+    const a = await preRevisionServiceWithNoTask();
+    const alertsBefore = alerts().length;
+
+    const outcome = await reconcile(wire({ releaseAfterDays: 30 }));
+
+    expect(tagsOf('app', a)).toEqual([protectiveTagFor(a, PREFIX)]);
+    expect(account.callCount('ecr', 'BatchDeleteImage')).toBe(0);
+    expect(account.ecs.launchReplacementTask('prod', 'web')).toMatchObject({ ok: true });
+    expect(outcome.reports.find((r) => r.repository === 'app')!.releases).toEqual([
+      expect.objectContaining({ digest: a, how: 'kept', reason: expect.stringMatching(/^releases paused: /) }),
+    ]);
+    const paused = alerts().slice(alertsBefore);
+    expect(paused.map((m) => [m.subject, m.severity])).toEqual([
+      ['ECR digest guard: releases paused (incomplete inventory) in app', 'WARNING'],
+    ]);
+    expect(paused[0]!.email).toContain('Releases paused: 1 protection');
+    expect(paused[0]!.email).toMatch(/service prod\/web: the digest behind .*\/app:prod .* is unknown/);
+    expect(paused[0]!.email).toMatch(/redeploy the service/);
+    expect(paused[0]!.json.events).toEqual(['releases-paused']);
+    expect(paused[0]!.json.reconcile).toMatchObject({
+      releasesPaused: { gaps: [expect.objectContaining({ repositories: ['app'] })] },
+    });
+  });
+
+  it('given a gap concerning only another repository, when a protection is due, then it releases here', async () => {
+    await preRevisionServiceWithNoTask();
+    account.ecr.createRepository('api');
+    const c = pushBuild('api', 'old', 'api-1', longAgo);
+    const manifest = dockerManifest({ seed: 'api-1' }).text;
+    account.ecr.pushImage('api', { tag: protectiveTagFor(c, PREFIX), manifest });
+    pushBuild('api', 'old', 'api-2', longAgo);
+
+    await reconcile(wire({ releaseAfterDays: 30 }));
+
+    expect(tagsOf('api', c)).toBeUndefined();
+  });
+
+  it('given a gap in the repository, when an unlisted digest is deleted, then it is possibly in use', async () => {
+    const a = await preRevisionServiceWithNoTask();
+    const push = guardOnSim(account);
+    const before = account.events.length;
+    account.ecr.deleteImage('app', a);
+    const deletes = account.events.slice(before);
+    const alertsBefore = alerts().length;
+
+    const response = await push.deliver(deletes);
+
+    expect(response.batchItemFailures).toEqual([]);
+    const sent = alerts().slice(alertsBefore); // the push path publishes to the same topic
+    expect(sent.map((m) => [m.subject, m.severity])).toEqual([
+      ['ECR digest guard: 1 deleted image possibly in use in app', 'WARNING'],
+    ]);
+    expect(sent[0]!.email).toContain(`Image ${a} was deleted`);
+    expect(sent[0]!.email).toMatch(/the digest behind .*\/app:prod .* is unknown/);
+    expect(sent[0]!.json.events).toEqual(['possibly-in-use']);
+    expect(sent[0]!.json.possiblyInUse).toEqual([
+      expect.objectContaining({
+        digest: a,
+        action: 'DELETE',
+        gaps: [expect.objectContaining({ repositories: ['app'] })],
+      }),
+    ]);
   });
 });

@@ -412,8 +412,12 @@ describe('EcsInventoryAdapter: what counts as in use', () => {
     const inventory = await adapter().takeInventory();
 
     expect(inventory.byRepository.size).toBe(0);
-    expect(inventory.gaps).toHaveLength(1);
-    expect(inventory.gaps[0]).toMatch(/prod\/web: revision .* names .*web:latest without a digest/);
+    expect(inventory.gaps).toEqual([
+      {
+        reason: expect.stringMatching(/prod\/web: revision .* names .*web:latest without a digest/),
+        repositories: ['web'],
+      },
+    ]);
   });
 });
 
@@ -462,8 +466,10 @@ describe('EcsInventoryAdapter: services whose revision cannot be described', () 
 
     const inventory = await adapter().takeInventory();
 
-    expect(inventory.gaps).toHaveLength(1);
-    expect(inventory.gaps[0]).toMatch(/prod\/web.*web:prod.*unknown/);
+    // The image names its repository: the gap concerns only `web`, so releases elsewhere go on.
+    expect(inventory.gaps).toEqual([
+      { reason: expect.stringMatching(/prod\/web.*web:prod.*unknown/), repositories: ['web'] },
+    ]);
   });
 
   it('needs no gap when a running task of that service shows the digest', async () => {
@@ -490,7 +496,8 @@ describe('EcsInventoryAdapter: failures', () => {
 
     const inventory = await adapter().takeInventory();
 
-    expect(inventory.gaps).toEqual(['DescribeTasks in cluster cluster-0: arn:…:task/prod/gone MISSING']);
+    // A task that could not be described could run any image: the gap names no repository (concerns all).
+    expect(inventory.gaps).toEqual([{ reason: 'DescribeTasks in cluster cluster-0: arn:…:task/prod/gone MISSING' }]);
   });
 
   it('skips a cluster deleted during the inventory and records a gap; other clusters still count', async () => {
@@ -502,7 +509,9 @@ describe('EcsInventoryAdapter: failures', () => {
 
     const inventory = await adapter().takeInventory();
 
-    expect(inventory.gaps).toEqual(['cluster cluster-0 was deleted while the inventory was taken; skipped']);
+    expect(inventory.gaps).toEqual([
+      { reason: 'cluster cluster-0 was deleted while the inventory was taken; skipped' },
+    ]);
     expect(inventory.byRepository.has('app-0')).toBe(false);
     expect(inventory.byRepository.get('app-1')?.size).toBe(4);
   });

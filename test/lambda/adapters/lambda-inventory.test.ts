@@ -231,7 +231,12 @@ describe('image functions: $LATEST', () => {
 
     expect(inventory.byRepository.size).toBe(0);
     expect(inventory.gaps).toEqual([
-      `Lambda function pending: Lambda reports no resolved digest for ${HOST}/app:prod (state Pending); the image it runs is unknown`,
+      {
+        reason:
+          `Lambda function pending: Lambda reports no resolved digest for ${HOST}/app:prod (state Pending); ` +
+          'the image it runs is unknown',
+        repositories: ['app'],
+      },
     ]);
   });
 });
@@ -317,7 +322,9 @@ describe('functions that change while the inventory is taken, and errors', () =>
     const inventory = await adapter().takeInventory();
 
     expect([...inventory.byRepository.get('app')!.keys()]).toEqual([digest(2)]);
-    expect(inventory.gaps).toEqual(['Lambda function gone was deleted while the inventory was taken: skipped']);
+    expect(inventory.gaps).toEqual([
+      { reason: 'Lambda function gone was deleted while the inventory was taken: skipped' },
+    ]);
   });
 
   it('skips an aliased version that vanished, with a gap naming the alias', async () => {
@@ -328,7 +335,9 @@ describe('functions that change while the inventory is taken, and errors', () =>
     const inventory = await adapter().takeInventory();
 
     expect([...inventory.byRepository.get('app')!.keys()]).toEqual([digest(2)]);
-    expect(inventory.gaps).toEqual(['Lambda function api version 7 (alias live) was deleted while the inventory was taken: skipped']);
+    expect(inventory.gaps).toEqual([
+      { reason: 'Lambda function api version 7 (alias live) was deleted while the inventory was taken: skipped' },
+    ]);
   });
 
   it('rethrows every other error, so the batch is retried instead of deciding on half a picture', async () => {

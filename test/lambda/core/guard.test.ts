@@ -4,6 +4,7 @@ import { guardPushedRepositories, type GuardDependencies } from '../../../lambda
 import type { Alert, EcrPort, ProtectOutcome, RestoreOutcome } from '../../../lambda/core/ports';
 import { protectiveTagFor } from '../../../lambda/core/protective-tag';
 import type { Consumer, GuardSettings, ImageState, Inventory, PushEvent } from '../../../lambda/core/types';
+import type { ImageEvent, InventoryGap } from '../../../lambda/core/types';
 
 const d = (c: string) => `sha256:${c.repeat(64)}`;
 const web: Consumer = { kind: 'ecs-service', cluster: 'prod', service: 'web', container: 'web', image: '111122223333.dkr.ecr.eu-west-1.amazonaws.com/app:prod' };
@@ -60,6 +61,7 @@ let inventoriesTaken: number;
 let deps: GuardDependencies;
 let inventoryFails: boolean;
 let publishFails: boolean;
+let openGaps: InventoryGap[];
 
 beforeEach(() => {
   // Given: app:prod moved from A to B; A is still pinned by service web. api is tagged and in use.
@@ -74,13 +76,14 @@ beforeEach(() => {
   inventoriesTaken = 0;
   inventoryFails = false;
   publishFails = false;
+  openGaps = [];
   const inventory: Inventory = {
     takenAt: new Date(),
     byRepository: new Map([
       ['app', new Map([[d('a'), [web]]])],
       ['api', new Map([[d('c'), [{ ...web, service: 'api', image: '111122223333.dkr.ecr.eu-west-1.amazonaws.com/api:v1' }]]])],
     ]),
-    gaps: [],
+    gaps: openGaps,
   };
   deps = {
     ecr,
@@ -246,5 +249,57 @@ describe('guardPushedRepositories: who pushed (best effort, only for an alert th
     expect(alerts).toHaveLength(1);
     expect(alerts[0]!.text).not.toContain('Who pushed');
     expect(warnings).toContain('could not look up who pushed; the alert goes out without names');
+  });
+});
+
+describe('guardPushedRepositories: deletions while the inventory has a gap', () => {
+  const deleted = (repository: string, digest: string, messageId: string, tag?: string): ImageEvent => ({
+    ...push(repository, tag ?? '', digest, messageId),
+    action: 'DELETE',
+    ...(tag ? { tag } : { tag: undefined }),
+  });
+  const gapInIdle: InventoryGap = {
+    reason: 'service prod/old: the digest behind …/idle:prod is unknown',
+    repositories: ['idle'],
+  };
+
+  it('given a gap naming the repository, when an unlisted digest is deleted, then it is possibly in use', async () => {
+    openGaps.push(gapInIdle);
+    ecr.images.get('idle')!.delete(d('e'));
+
+    const outcome = await guardPushedRepositories([deleted('idle', d('e'), 'm1')], settings, deps);
+
+    expect(outcome.failedMessageIds).toEqual([]);
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]).toMatchObject({
+      severity: 'WARNING',
+      events: ['possibly-in-use'],
+      subject: 'ECR digest guard: 1 deleted image possibly in use in idle',
+    });
+    expect(alerts[0]!.text).toContain(gapInIdle.reason);
+    expect((alerts[0]!.json as { possiblyInUse: unknown[] }).possiblyInUse).toEqual([
+      { digest: d('e'), state: 'gone', gaps: [gapInIdle], action: 'DELETE', tag: null, time: '2026-11-26T10:00:00.000Z' },
+    ]);
+  });
+
+  it('given a gap that names no repository, then a deletion anywhere is reported as possibly in use', async () => {
+    openGaps.push({ reason: 'DescribeTasks in cluster prod: arn:…:task/prod/t1 MISSING' });
+    ecr.images.get('idle')!.delete(d('e'));
+    await guardPushedRepositories([deleted('idle', d('e'), 'm1')], settings, deps);
+    expect(alerts.map((a) => a.events)).toEqual([['possibly-in-use']]);
+  });
+
+  it('given a gap naming only another repository, then the deletion sends nothing', async () => {
+    openGaps.push({ ...gapInIdle, repositories: ['api'] });
+    ecr.images.get('idle')!.delete(d('e'));
+    await guardPushedRepositories([deleted('idle', d('e'), 'm1')], settings, deps);
+    expect(alerts).toEqual([]);
+  });
+
+  it('given a gap naming the repository, when a deletion only removed a tag, then it sends nothing', async () => {
+    openGaps.push(gapInIdle);
+    ecr.images.get('idle')!.set(d('e'), ['v2']);
+    await guardPushedRepositories([deleted('idle', d('e'), 'm1', 'v1')], settings, deps);
+    expect(alerts).toEqual([]);
   });
 });

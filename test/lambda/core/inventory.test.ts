@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { InventoryCollector, consumerKey, mergeInventories } from '../../../lambda/core/inventory';
-import type { Consumer, Inventory } from '../../../lambda/core/types';
+import { InventoryCollector, consumerKey, gapConcerns, mergeInventories } from '../../../lambda/core/inventory';
+import type { Consumer, Inventory, InventoryGap } from '../../../lambda/core/types';
 
 const HOST = '111122223333.dkr.ecr.eu-west-1.amazonaws.com';
 const digest = (n: number): string => `sha256:${n.toString(16).padStart(64, '0')}`;
@@ -10,7 +10,7 @@ const service: Consumer = { kind: 'ecs-service', cluster: 'prod', service: 'web'
 const task: Consumer = { kind: 'ecs-task', cluster: 'prod', service: 'web', arn: 'arn:task/1', container: 'web', image: `${HOST}/app:prod` };
 const fn: Consumer = { kind: 'lambda-function', arn: 'arn:aws:lambda:eu-west-1:111122223333:function:thumbs', image: `${HOST}/app:prod` };
 
-function inventory(takenAt: string, entries: [string, string, Consumer[]][], gaps: string[] = []): Inventory {
+function inventory(takenAt: string, entries: [string, string, Consumer[]][], gaps: InventoryGap[] = []): Inventory {
   const byRepository = new Map<string, Map<string, Consumer[]>>();
   for (const [repository, d, consumers] of entries) {
     const byDigest = byRepository.get(repository) ?? new Map<string, Consumer[]>();
@@ -59,10 +59,16 @@ describe('mergeInventories: one inventory from the ECS and Lambda parts', () => 
 
   it('reports every gap of every part, in order', () => {
     const merged = mergeInventories([
-      inventory('2026-11-26T10:00:00Z', [], ['ecs gap']),
-      inventory('2026-11-26T10:00:00Z', [], ['lambda gap 1', 'lambda gap 2']),
+      inventory('2026-11-26T10:00:00Z', [], [{ reason: 'ecs gap' }]),
+      inventory('2026-11-26T10:00:00Z', [], [
+        { reason: 'lambda gap 1', repositories: ['app'] }, { reason: 'lambda 2' },
+      ]),
     ]);
-    expect(merged.gaps).toEqual(['ecs gap', 'lambda gap 1', 'lambda gap 2']);
+    expect(merged.gaps).toEqual([
+      { reason: 'ecs gap' },
+      { reason: 'lambda gap 1', repositories: ['app'] },
+      { reason: 'lambda 2' },
+    ]);
   });
 
   it('is as fresh as its oldest part: takenAt is the earliest', () => {
@@ -75,10 +81,10 @@ describe('mergeInventories: one inventory from the ECS and Lambda parts', () => 
   });
 
   it('does not change its inputs', () => {
-    const ecs = inventory('2026-11-26T10:00:00Z', [['app', digest(1), [service]]], ['g']);
+    const ecs = inventory('2026-11-26T10:00:00Z', [['app', digest(1), [service]]], [{ reason: 'g' }]);
     mergeInventories([ecs, inventory('2026-11-26T10:00:00Z', [['app', digest(1), [fn]]])]);
     expect(ecs.byRepository.get('app')!.get(digest(1))).toEqual([service]);
-    expect(ecs.gaps).toEqual(['g']);
+    expect(ecs.gaps).toEqual([{ reason: 'g' }]);
   });
 
   it('drops a digest listed with no consumer: nothing to name in an alert, nothing in use', () => {
@@ -136,5 +142,17 @@ describe('InventoryCollector', () => {
       api: { [digest(2)]: [consumerKey(service)] },
     });
     expect(collector.byRepository().get('app')!.get(digest(1))).toEqual([fn, task]);
+  });
+});
+
+describe('gapConcerns', () => {
+  it('given a gap that names repositories, then it concerns those and no other', () => {
+    const gap: InventoryGap = { reason: 'app:prod unknown', repositories: ['app'] };
+    expect(gapConcerns(gap, 'app')).toBe(true);
+    expect(gapConcerns(gap, 'api')).toBe(false);
+  });
+
+  it('given a gap that names no repository, then it concerns every repository', () => {
+    expect(gapConcerns({ reason: 'DescribeTasks MISSING' }, 'anything')).toBe(true);
   });
 });

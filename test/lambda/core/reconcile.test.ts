@@ -6,8 +6,9 @@ import { describe, expect, it } from 'vitest';
 import type { Alert } from '../../../lambda/core/ports';
 import { protectiveTagFor } from '../../../lambda/core/protective-tag';
 import { PULL_TIME_REFRESH_LAG_MS, ReconcileNotPossibleError, reconcileAccount, type ReconcileDependencies } from '../../../lambda/core/reconcile';
+import { ALERT_RESERVE_MS } from '../../../lambda/core/reconcile';
 import type { ProtectedImage, ReconcileEcrPort, ReleaseOutcome } from '../../../lambda/core/reconcile-ports';
-import type { Consumer, Digest, ImageState, Inventory } from '../../../lambda/core/types';
+import type { Consumer, Digest, ImageState, Inventory, InventoryGap } from '../../../lambda/core/types';
 
 const digest = (n: number): Digest => `sha256:${n.toString(16).padStart(64, '0')}`;
 const NOW = new Date('2026-11-26T10:00:00Z');
@@ -127,6 +128,119 @@ describe('release after the grace period', () => {
     expect(published.map((p) => [p.subject, p.severity, p.events])).toEqual([
       ['ECR digest guard: protection released on 1 image in app', 'INFO', ['protection-released']],
     ]);
+  });
+});
+
+describe('release only on a complete picture', () => {
+  const settings = { tagPrefix: PREFIX, dryRun: false, releaseAfterDays: 30 };
+  const due = (n: number): ProtectedImage => ({
+    digest: digest(n),
+    tags: [protectiveTagFor(digest(n), PREFIX)],
+    pushedAt: new Date(0),
+  });
+  const withGaps = (inventory: Inventory, gaps: InventoryGap[]): Inventory => ({ ...inventory, gaps });
+
+  it('given a gap naming no repository, then releases pause in every repository, saying why', async () => {
+    const ecr = new FakeEcr();
+    ecr.repositories = ['api', 'app'];
+    ecr.protectedImages = { api: [due(1)], app: [due(2)] };
+    const missing = 'DescribeTasks in cluster prod: arn:…:task/prod/t1 MISSING';
+    const { d, published } = deps(ecr, [withGaps(inventoryOf({}), [{ reason: missing }])]);
+
+    const outcome = await reconcileAccount(run, settings, d);
+
+    expect(ecr.calls.filter((c) => c.startsWith('release'))).toEqual([]);
+    expect(outcome.reports.map((r) => r.releasesPaused?.digests)).toEqual([[digest(1)], [digest(2)]]);
+    expect(published.map((p) => [p.subject, p.severity, p.events])).toEqual([
+      ['ECR digest guard: releases paused (incomplete inventory) in api', 'WARNING', ['releases-paused']],
+      ['ECR digest guard: releases paused (incomplete inventory) in app', 'WARNING', ['releases-paused']],
+    ]);
+    expect(published[0]!.text).toContain(`${missing} (could concern any repository)`);
+  });
+
+  it('given a gap only in the check right before release, then that repository keeps its protections', async () => {
+    const ecr = new FakeEcr();
+    ecr.repositories = ['api', 'app'];
+    ecr.protectedImages = { api: [due(1)], app: [due(2)] };
+    const gap: InventoryGap = { reason: 'Lambda function thumbs: no digest for …/app:prod', repositories: ['app'] };
+    const { d } = deps(ecr, [inventoryOf({}), withGaps(inventoryOf({}), [gap])]);
+
+    const outcome = await reconcileAccount(run, settings, d);
+
+    const releases = ecr.calls.filter((c) => c.startsWith('release'));
+    expect(releases).toEqual([`release api ${protectiveTagFor(digest(1), PREFIX)}`]);
+    const app = outcome.reports.find((r) => r.repository === 'app')!;
+    expect(app.releasesPaused).toEqual({ digests: [digest(2)], gaps: [gap] });
+  });
+});
+
+describe('release within the time box', () => {
+  const settings = { tagPrefix: PREFIX, dryRun: false, releaseAfterDays: 30 };
+
+  it('given time runs out mid-release, then it stops in time and alerts each release by the deadline', async () => {
+    // The function's clock: each release costs 10 s of a time box that has 70 s left when releases begin.
+    let left = 70_000;
+    class SlowEcr extends FakeEcr {
+      override async releaseProtectiveTag(repository: string, d: Digest, tag: string): Promise<ReleaseOutcome> {
+        left -= 10_000;
+        return super.releaseProtectiveTag(repository, d, tag);
+      }
+    }
+    const ecr = new SlowEcr();
+    ecr.repositories = ['app'];
+    ecr.protectedImages = {
+      app: Array.from({ length: 8 }, (_, i) => ({
+        digest: digest(i + 1),
+        tags: [protectiveTagFor(digest(i + 1), PREFIX)],
+        pushedAt: new Date(0),
+      })),
+    };
+    const publishedWithLeft: { alert: Alert; left: number }[] = [];
+    const { d } = deps(ecr, [inventoryOf({})], {
+      remainingTimeMs: () => left,
+      reserveMs: 30_000,
+      alerts: { publish: async (alert) => void publishedWithLeft.push({ alert, left }) },
+    });
+
+    const outcome = await reconcileAccount(run, settings, d);
+
+    const released = ecr.calls.filter((c) => c.startsWith('release'));
+    // started with 70, 60, 50, 40, 30 and 20 s left; not with 10 s ≤ ALERT_RESERVE_MS
+    expect(released.length).toBe(6);
+    expect(left).toBeGreaterThan(0);
+    expect(publishedWithLeft).toHaveLength(1);
+    expect(publishedWithLeft[0]!.left).toBeGreaterThan(0);
+    expect(publishedWithLeft[0]!.alert.subject).toBe('ECR digest guard: protection released on 6 images in app');
+    const kept = outcome.reports[0]!.releases.filter((r) => r.how === 'kept');
+    expect(kept.map((r) => (r as { reason: string }).reason)).toEqual([
+      'not released this run: the run was near its time limit; the next run tries again',
+      'not released this run: the run was near its time limit; the next run tries again',
+    ]);
+    expect(ALERT_RESERVE_MS).toBeGreaterThan(10_000);
+  });
+
+  it('given a repository with nothing to release, then its alert goes out before the first release', async () => {
+    const ecr = new FakeEcr();
+    ecr.repositories = ['app', 'web'];
+    ecr.protectedImages = {
+      app: [{ digest: digest(1), tags: [protectiveTagFor(digest(1), PREFIX)], pushedAt: new Date(0) }],
+    };
+    const order: string[] = [];
+    const base = ecr.releaseProtectiveTag.bind(ecr);
+    ecr.releaseProtectiveTag = async (repository, dg, tag) => {
+      order.push(`release ${repository}`);
+      return base(repository, dg, tag);
+    };
+    // web: an in-use digest with no tag left, protected in this run, so web has an alert of its own.
+    ecr.describeDigests = async (_repository, digests) =>
+      digests.map((dg) => ({ digest: dg, present: true, tags: [], storageStatus: 'ACTIVE' }));
+    const { d } = deps(ecr, [inventoryOf({ web: [digest(9)] })], {
+      alerts: { publish: async (alert) => void order.push(`alert ${alert.repository}`) },
+    });
+
+    await reconcileAccount(run, settings, d);
+
+    expect(order).toEqual(['alert web', 'release app', 'alert app']);
   });
 });
 
