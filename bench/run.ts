@@ -42,7 +42,9 @@ function option(name: string): string | undefined {
 }
 
 async function main(): Promise<void> {
-  if (process.argv.includes('--no-write')) throw new Error('--no-write is gone: a run writes no file unless given --record');
+  if (process.argv.includes('--no-write')) {
+    throw new Error('--no-write is gone: a run writes no file unless given --record');
+  }
   const parts = new Set<Part>((option('part')?.split(',') as Part[] | undefined) ?? PARTS);
   for (const part of parts) if (!PARTS.includes(part)) throw new Error(`unknown part "${part}"; parts: ${PARTS.join(', ')}`);
   const shapes: Shape[] = process.argv.includes('--small') ? [SMALL] : process.argv.includes('--large') ? [LARGE] : [SMALL, LARGE];

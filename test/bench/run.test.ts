@@ -11,7 +11,8 @@ const root = path.resolve(__dirname, '..', '..');
 const figures = path.join(root, 'bench', 'results', 'latest.json');
 
 function bench(...args: string[]): string {
-  return execFileSync(path.join(root, 'node_modules', '.bin', 'tsx'), ['bench/run.ts', '--part=requests', '--small', ...args], {
+  const tsx = path.join(root, 'node_modules', '.bin', 'tsx');
+  return execFileSync(tsx, ['bench/run.ts', '--part=requests', '--small', ...args], {
     cwd: root,
     encoding: 'utf8',
     env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },

@@ -91,10 +91,13 @@ describe('the incident race: two pushes of one tag, in either order, in one or t
 });
 
 describe('the invariant checkers catch a broken guard', () => {
-  it('(a) catches a port that says "tagged" without calling PutImage: the lifecycle deletes the in-use digest', async () => {
-    const result = await runScenario(incidentThenLifecycle, { wrapEcr: withBrokenPut(skipsPutImage) });
-    expect(result.violations.some((v) => v.startsWith('(a) lifecycle deleted in-use app@sha256:'))).toBe(true);
-  });
+  it(
+    '(a) catches a port that says "tagged" without calling PutImage: the lifecycle deletes the in-use digest',
+    async () => {
+      const result = await runScenario(incidentThenLifecycle, { wrapEcr: withBrokenPut(skipsPutImage) });
+      expect(result.violations.some((v) => v.startsWith('(a) lifecycle deleted in-use app@sha256:'))).toBe(true);
+    },
+  );
 
   it('(b) catches a port that moves the workload tag instead of adding a protective one', async () => {
     const result = await runScenario(incidentThenLifecycle, { wrapEcr: withBrokenPut(movesTheDeployTag) });
@@ -185,11 +188,15 @@ describe('a seeded run is reproducible to the last count', () => {
     };
 
   // Run 309 of seed 20261126 is the scenario below: SDK retries in two concurrent invocations.
-  it('given one seed, when the harness runs twice and the machine stalls during the second, then every run counts the same', async () => {
-    const calm = await countsOfEveryRun(310);
-    const stalling = await countsOfEveryRun(310, { onAccount: stallOnEveryCall(1.1) });
-    expect(stalling).toEqual(calm);
-  }, 120_000);
+  it(
+    'given one seed, when the harness runs twice, the machine stalling in the second, then every run counts the same',
+    async () => {
+      const calm = await countsOfEveryRun(310);
+      const stalling = await countsOfEveryRun(310, { onAccount: stallOnEveryCall(1.1) });
+      expect(stalling).toEqual(calm);
+    },
+    120_000,
+  );
 
   // Answers lost after the service acted, in two invocations at once: each SDK retry waits on a timer while the
   // other invocation runs on. The order the two meet in decided whether a third redelivery round was needed.
@@ -208,13 +215,16 @@ describe('a seeded run is reproducible to the last count', () => {
     schedulerSeed: 1342834586,
   };
 
-  it('given SDK retries in two concurrent invocations, when the scenario reruns calm and on a stalling machine, then the counts never change', async () => {
-    const outcomes = new Set<string>();
-    for (let i = 0; i < 5; i += 1) {
-      outcomes.add(JSON.stringify(await runScenario(retriesInTwoInvocations)));
-      outcomes.add(JSON.stringify(await runScenario(retriesInTwoInvocations, { onAccount: stallOnEveryCall(2) })));
-    }
-    expect([...outcomes]).toHaveLength(1);
-    expect(JSON.parse([...outcomes][0]!)).toMatchObject({ violations: [] });
-  });
+  it(
+    'given SDK retries in two invocations at once, when rerun calm and stalling, the counts never change',
+    async () => {
+      const outcomes = new Set<string>();
+      for (let i = 0; i < 5; i += 1) {
+        outcomes.add(JSON.stringify(await runScenario(retriesInTwoInvocations)));
+        outcomes.add(JSON.stringify(await runScenario(retriesInTwoInvocations, { onAccount: stallOnEveryCall(2) })));
+      }
+      expect([...outcomes]).toHaveLength(1);
+      expect(JSON.parse([...outcomes][0]!)).toMatchObject({ violations: [] });
+    },
+  );
 });

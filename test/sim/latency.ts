@@ -63,7 +63,12 @@ class VirtualTimeout {
  * timers) are not requests: they may stay open for the whole process and are not waited for.
  * See: https://nodejs.org/docs/latest-v20.x/api/process.html#processgetactiveresourcesinfo
  */
-const REAL_IO_REQUEST = /^(FSReqCallback|FSReqPromise|FileHandleCloseReq|GetAddrInfoReqWrap|GetNameInfoReqWrap|QueryReqWrap|\w*ConnectWrap|WriteWrap|ShutdownWrap|SendWrap)$/;
+const REAL_IO_REQUEST = new RegExp(
+  `^(${[
+    'FSReqCallback', 'FSReqPromise', 'FileHandleCloseReq', 'GetAddrInfoReqWrap', 'GetNameInfoReqWrap', 'QueryReqWrap',
+    '\\w*ConnectWrap', 'WriteWrap', 'ShutdownWrap', 'SendWrap',
+  ].join('|')})$`,
+);
 
 /** The real I/O requests in flight in this process, by kind (empty when none). */
 export function realIoInFlight(): string[] {
@@ -209,7 +214,8 @@ export class VirtualClock {
       const inFlight = realIoInFlight();
       if (inFlight.length === 0) return;
       if (performance.now() - startedMs > this.realIoLimitMs) {
-        throw new Error(`VirtualClock.run: real I/O still in flight after ${this.realIoLimitMs} ms of real time (${inFlight.join(', ')})`);
+        const pending = inFlight.join(', ');
+        throw new Error(`VirtualClock.run: real I/O still in flight after ${this.realIoLimitMs} real ms: ${pending}`);
       }
       await new Promise<void>((resolve) => this.realSetTimeout(resolve, 1));
     }
