@@ -8,7 +8,10 @@
  *   npm run bench -- --small | --large             # only one account shape (requests, memory)
  *   npm run bench -- --burst=all                   # every burst setting (adds batch 100 with 10 s / 60 s windows)
  *   npm run bench -- --runs=15                     # fresh-process runs per bundle variant (default 15)
- *   npm run bench -- --no-write                    # do not write bench/results/latest.json
+ *   npm run bench:record                           # the same, and write the figures to bench/results/latest.json
+ *
+ * The figures file is tracked: a run writes it only when asked (`--record`), so that a run to look at the
+ * figures leaves the working tree as it was.
  *
  * 1. requests: one batch (10 / 100 pushes) on the small and large account: requests vs the computed lower
  *    bound (design.md, "Performance reference"), and simulated time (per-call latency, 4 in flight, ECS
@@ -39,6 +42,9 @@ function option(name: string): string | undefined {
 }
 
 async function main(): Promise<void> {
+  if (process.argv.includes('--no-write')) {
+    throw new Error('--no-write is gone: a run writes no file unless given --record');
+  }
   const parts = new Set<Part>((option('part')?.split(',') as Part[] | undefined) ?? PARTS);
   for (const part of parts) if (!PARTS.includes(part)) throw new Error(`unknown part "${part}"; parts: ${PARTS.join(', ')}`);
   const shapes: Shape[] = process.argv.includes('--small') ? [SMALL] : process.argv.includes('--large') ? [LARGE] : [SMALL, LARGE];
@@ -95,7 +101,7 @@ async function main(): Promise<void> {
 
   const totalS = (performance.now() - started) / 1000;
   console.log(`\nbench done in ${totalS.toFixed(0)} s (wall)`);
-  if (!process.argv.includes('--no-write')) {
+  if (process.argv.includes('--record')) {
     const cpus = os.cpus();
     const file = path.join(__dirname, 'results', 'latest.json');
     mkdirSync(path.dirname(file), { recursive: true });
@@ -108,6 +114,8 @@ async function main(): Promise<void> {
     };
     writeFileSync(file, `${JSON.stringify(document, (_, v) => (v === Number.POSITIVE_INFINITY ? 'Infinity' : v), 2)}\n`);
     console.log(`figures written to ${path.relative(process.cwd(), file)}`);
+  } else {
+    console.log('figures not written (npm run bench:record writes bench/results/latest.json)');
   }
 }
 

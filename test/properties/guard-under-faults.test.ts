@@ -9,7 +9,14 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { EcrPort } from '../../lambda/core/ports';
 import type { SimulatedAccount } from '../sim/account';
-import { guardUnderFaultsProperty, runScenario, type Action, type Scenario } from './guard-under-faults';
+import {
+  guardUnderFaultsProperty,
+  runScenario,
+  scenarioArb,
+  type Action,
+  type Scenario,
+  type ScenarioOptions,
+} from './guard-under-faults';
 
 /** The incident, then a lifecycle pass after the guard had its chance. */
 const incidentThenLifecycle: Scenario = {
@@ -84,10 +91,13 @@ describe('the incident race: two pushes of one tag, in either order, in one or t
 });
 
 describe('the invariant checkers catch a broken guard', () => {
-  it('(a) catches a port that says "tagged" without calling PutImage: the lifecycle deletes the in-use digest', async () => {
-    const result = await runScenario(incidentThenLifecycle, { wrapEcr: withBrokenPut(skipsPutImage) });
-    expect(result.violations.some((v) => v.startsWith('(a) lifecycle deleted in-use app@sha256:'))).toBe(true);
-  });
+  it(
+    '(a) catches a port that says "tagged" without calling PutImage: the lifecycle deletes the in-use digest',
+    async () => {
+      const result = await runScenario(incidentThenLifecycle, { wrapEcr: withBrokenPut(skipsPutImage) });
+      expect(result.violations.some((v) => v.startsWith('(a) lifecycle deleted in-use app@sha256:'))).toBe(true);
+    },
+  );
 
   it('(b) catches a port that moves the workload tag instead of adding a protective one', async () => {
     const result = await runScenario(incidentThenLifecycle, { wrapEcr: withBrokenPut(movesTheDeployTag) });
@@ -143,4 +153,78 @@ describe('bugs the property found, fixed and pinned', () => {
     );
     expect(result.violations).toEqual([]);
   });
+});
+
+describe('a seeded run is reproducible to the last count', () => {
+  /** Every run's counts and violations, in run order, for one seed. */
+  const countsOfEveryRun = async (numRuns: number, options: ScenarioOptions = {}): Promise<string[]> => {
+    const runs: string[] = [];
+    const property = fc.asyncProperty(scenarioArb, async (scenario) => {
+      const { stats, violations } = await runScenario(scenario, options);
+      runs.push(JSON.stringify({ stats, violations }));
+    });
+    await fc.check(property, { seed: 20261126, numRuns });
+    return runs;
+  };
+
+  const busyFor = (ms: number): void => {
+    const until = performance.now() + ms;
+    while (performance.now() < until) {
+      // busy: nothing else on this thread runs, and real timers fall due meanwhile
+    }
+  };
+
+  /** A busy machine: the thread is taken elsewhere for `ms` of real time before each call is answered. */
+  const stallOnEveryCall =
+    (ms: number) =>
+    (account: SimulatedAccount): void => {
+      account.transport.addInterceptor(
+        async (_call, answer) => {
+          busyFor(ms);
+          return answer();
+        },
+        { outermost: true },
+      );
+    };
+
+  // Run 309 of seed 20261126 is the scenario below: SDK retries in two concurrent invocations.
+  it(
+    'given one seed, when the harness runs twice, the machine stalling in the second, then every run counts the same',
+    async () => {
+      const calm = await countsOfEveryRun(310);
+      const stalling = await countsOfEveryRun(310, { onAccount: stallOnEveryCall(1.1) });
+      expect(stalling).toEqual(calm);
+    },
+    120_000,
+  );
+
+  // Answers lost after the service acted, in two invocations at once: each SDK retry waits on a timer while the
+  // other invocation runs on. The order the two meet in decided whether a third redelivery round was needed.
+  const retriesInTwoInvocations: Scenario = {
+    actions: [
+      { kind: 'fault', fault: 'timeout-after', target: 6, times: 3 },
+      { kind: 'lifecycle', repo: 1 },
+      { kind: 'incident', service: 2, repo: 1, tag: 1, builds: [3, 5, 1] },
+      { kind: 'push-race', repo: 0, tag: 0, builds: [3, 4] },
+      { kind: 'lifecycle', repo: 0 },
+      { kind: 'fault', fault: 'timeout-after', target: 3, times: 3 },
+      { kind: 'complete-deployment', service: 1 },
+      { kind: 'deliver', concurrency: 2, batchSize: 2 },
+      { kind: 'deploy', service: 2, repo: 0, tag: 1, complete: false },
+    ],
+    schedulerSeed: 1342834586,
+  };
+
+  it(
+    'given SDK retries in two invocations at once, when rerun calm and stalling, the counts never change',
+    async () => {
+      const outcomes = new Set<string>();
+      for (let i = 0; i < 5; i += 1) {
+        outcomes.add(JSON.stringify(await runScenario(retriesInTwoInvocations)));
+        outcomes.add(JSON.stringify(await runScenario(retriesInTwoInvocations, { onAccount: stallOnEveryCall(2) })));
+      }
+      expect([...outcomes]).toHaveLength(1);
+      expect(JSON.parse([...outcomes][0]!)).toMatchObject({ violations: [] });
+    },
+  );
 });

@@ -26,7 +26,7 @@ import type { EcrImageActionEvent } from '../sim/events';
 import { faultInjector, failImageIds, interleave, type FaultKind } from '../sim/faults';
 import { dockerManifest } from '../sim/manifests';
 import { SimQueue } from '../sim/queue';
-import { seededRandom } from '../sim/latency';
+import { VirtualClock, seededRandom } from '../sim/latency';
 import {
   auditGuard,
   checkAtMostOneAlertPerProtection,
@@ -155,6 +155,8 @@ export const scenarioArb: fc.Arbitrary<Scenario> = fc.record({
 export interface ScenarioOptions {
   /** replace the ECR port the handler uses, e.g. with a deliberately broken one to show a checker fails */
   readonly wrapEcr?: (real: EcrPort, account: SimulatedAccount) => EcrPort;
+  /** called once the account exists, before any action: e.g. to model a machine that stalls on every call */
+  readonly onAccount?: (account: SimulatedAccount) => void;
 }
 
 export interface ScenarioResult {
@@ -167,10 +169,31 @@ export { seededRandom } from '../sim/latency';
 
 const silentLogger: GuardLogger = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
-/** Runs one scenario and checks every invariant. Violations are sentences; none = the property holds. */
+const SCENARIO_START = new Date('2026-11-26T10:00:00Z');
+
+/**
+ * Runs one scenario and checks every invariant. Violations are sentences; none = the property holds.
+ *
+ * The scenario runs on a virtual clock, so that the same scenario gives the same result to the last count on
+ * any machine: the SDK's retries wait on `setTimeout` (0 ms here, which node makes 1 ms of real time), and
+ * whether that timer fell due before or after the other invocation's turns depended on how busy the machine
+ * was; the order decided how many redeliveries, protections and dead letters a run counted. On the clock a
+ * timer fires only when nothing else is ready to run, and `Date.now` (the account's clock) and `Math.random`
+ * (seeded with the scenario's `schedulerSeed`) no longer read the machine. Scenarios must not run concurrently.
+ */
 export async function runScenario(scenario: Scenario, options: ScenarioOptions = {}): Promise<ScenarioResult> {
+  const clock = new VirtualClock(SCENARIO_START);
+  clock.install(scenario.schedulerSeed);
+  try {
+    return await clock.run(() => runOnClock(scenario, options));
+  } finally {
+    clock.uninstall();
+  }
+}
+
+async function runOnClock(scenario: Scenario, options: ScenarioOptions): Promise<ScenarioResult> {
   const random = seededRandom(scenario.schedulerSeed);
-  const account = new SimulatedAccount({ startAt: new Date('2026-11-26T10:00:00Z') });
+  const account = new SimulatedAccount({ startAt: SCENARIO_START });
   const host = account.ecr.registryHost;
   for (const repository of REPOSITORIES) account.ecr.createRepository(repository);
   account.ecs.createCluster('prod');
@@ -202,6 +225,7 @@ export async function runScenario(scenario: Scenario, options: ScenarioOptions =
   const audit = auditGuard(account);
   const queue = new SimQueue({ clock: account.clock, random, duplicateDeliveryRate: 0.2 });
   const violations: string[] = [];
+  options.onAccount?.(account);
 
   // ── the oracle: what is in use, and since when each digest has had no tag ──
   const services = new Map<number, { repository: string; digests: string[] }>();

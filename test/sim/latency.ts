@@ -9,6 +9,11 @@
  * adaptive rate limiter wait through them), `Date.now` (the rate limiter, the ECS token buckets when given
  * `now: () => clock.now()`, and `SimClock` all read it) and `Math.random`. `new Date()` without arguments,
  * `performance.now()` and `setImmediate` keep real time: nothing whose timing matters here reads them.
+ *
+ * Real I/O takes no simulated time: while a file read, a DNS lookup or a socket write is in flight, the clock
+ * fires no timer and waits for it, however long a busy machine makes it take. The SDK does such I/O on a
+ * client's first call (it reads the shared config files, `~/.aws/config` and `~/.aws/credentials`, found or
+ * not), so without this rule a run's figures, or whether it finishes at all, depended on the machine's load.
  */
 import type { HttpRequest, HttpResponse } from '@smithy/protocol-http';
 
@@ -52,14 +57,41 @@ class VirtualTimeout {
   }
 }
 
+/**
+ * The kinds of libuv request `process.getActiveResourcesInfo()` lists while real I/O is owed an answer: file
+ * system calls, DNS lookups, connects, writes and shutdowns. Long-lived handles (servers, open sockets, pipes,
+ * timers) are not requests: they may stay open for the whole process and are not waited for.
+ * See: https://nodejs.org/docs/latest-v20.x/api/process.html#processgetactiveresourcesinfo
+ */
+const REAL_IO_REQUEST = new RegExp(
+  `^(${[
+    'FSReqCallback', 'FSReqPromise', 'FileHandleCloseReq', 'GetAddrInfoReqWrap', 'GetNameInfoReqWrap', 'QueryReqWrap',
+    '\\w*ConnectWrap', 'WriteWrap', 'ShutdownWrap', 'SendWrap',
+  ].join('|')})$`,
+);
+
+/** The real I/O requests in flight in this process, by kind (empty when none). */
+export function realIoInFlight(): string[] {
+  return process.getActiveResourcesInfo().filter((kind) => REAL_IO_REQUEST.test(kind));
+}
+
 export class VirtualClock {
   private nowMs: number;
   private seq = 0;
   private readonly heap: Timer[] = [];
   private readonly byId = new Map<number, Timer>();
   private restore: (() => void) | undefined;
+  /** the real `setTimeout`, to wait on real I/O while the global one is replaced */
+  private realSetTimeout: typeof setTimeout = globalThis.setTimeout;
 
-  constructor(startAt: Date) {
+  /**
+   * @param realIoLimitMs real milliseconds `run` waits for real I/O to come back before it gives up (only a
+   *   request that never completes reaches it; a busy machine only makes I/O slow)
+   */
+  constructor(
+    startAt: Date,
+    private readonly realIoLimitMs = 60_000,
+  ) {
     this.nowMs = startAt.getTime();
   }
 
@@ -105,6 +137,7 @@ export class VirtualClock {
       if (timeout instanceof VirtualTimeout) this.cancel(timeout.id);
       else if (typeof timeout === 'number') this.cancel(timeout);
     };
+    this.realSetTimeout = saved.setTimeout;
     globalThis.setTimeout = fakeSetTimeout as unknown as typeof globalThis.setTimeout;
     globalThis.clearTimeout = fakeClearTimeout as unknown as typeof globalThis.clearTimeout;
     Date.now = () => this.nowMs;
@@ -123,9 +156,11 @@ export class VirtualClock {
   }
 
   /**
-   * Runs `work` to completion on simulated time: lets every ready promise, tick and immediate run, then
-   * moves the clock to the earliest timer and fires every timer due then, and again, until `work` settles.
-   * Throws when `work` is still pending with no timer left (it waits on something outside the simulation).
+   * Runs `work` to completion on simulated time: lets every ready promise, tick and immediate run and every
+   * real I/O request in flight come back, then moves the clock to the earliest timer and fires every timer
+   * due then, and again, until `work` settles. Throws when `work` is still pending with no timer and no real
+   * I/O left (it waits on something outside the simulation), or when real I/O is not back within
+   * `realIoLimitMs` of real time.
    */
   async run<T>(work: () => Promise<T>): Promise<T> {
     let settled = false;
@@ -139,12 +174,13 @@ export class VirtualClock {
         return { error };
       },
     );
+    const isSettled = () => settled;
     for (;;) {
-      await settle();
+      await this.quiesce(isSettled);
       if (settled) break;
       let next = this.pop();
       for (let idle = 0; !next && !settled && idle < 50; idle++) {
-        await settle();
+        await this.quiesce(isSettled);
         next = this.pop();
       }
       if (settled) {
@@ -163,6 +199,26 @@ export class VirtualClock {
     const result = await outcome;
     if ('error' in result) throw result.error;
     return result.value;
+  }
+
+  /**
+   * Lets ready work run, and waits (in real time) while real I/O is in flight, so that no timer fires, and
+   * simulated time does not move, before the I/O is back: where it lands among the timers then never depends
+   * on how long the machine took to serve it.
+   */
+  private async quiesce(isSettled: () => boolean): Promise<void> {
+    const startedMs = performance.now();
+    for (;;) {
+      await settle();
+      if (isSettled()) return;
+      const inFlight = realIoInFlight();
+      if (inFlight.length === 0) return;
+      if (performance.now() - startedMs > this.realIoLimitMs) {
+        const pending = inFlight.join(', ');
+        throw new Error(`VirtualClock.run: real I/O still in flight after ${this.realIoLimitMs} real ms: ${pending}`);
+      }
+      await new Promise<void>((resolve) => this.realSetTimeout(resolve, 1));
+    }
   }
 
   private fire(timer: Timer): void {
