@@ -59,13 +59,16 @@ class VirtualTimeout {
 
 /**
  * The kinds of libuv request `process.getActiveResourcesInfo()` lists while real I/O is owed an answer: file
- * system calls, DNS lookups, connects, writes and shutdowns. Long-lived handles (servers, open sockets, pipes,
- * timers) are not requests: they may stay open for the whole process and are not waited for.
+ * system calls (a `fs.promises` file handle's close shows as `CloseReq`, and `readFile` resolves only after it:
+ * without it a timer could fire between the read and its answer), DNS lookups, connects, writes and shutdowns.
+ * Long-lived handles (servers, open sockets, pipes, timers) are not requests: they may stay open for the whole
+ * process and are not waited for.
  * See: https://nodejs.org/docs/latest-v20.x/api/process.html#processgetactiveresourcesinfo
  */
 const REAL_IO_REQUEST = new RegExp(
   `^(${[
-    'FSReqCallback', 'FSReqPromise', 'FileHandleCloseReq', 'GetAddrInfoReqWrap', 'GetNameInfoReqWrap', 'QueryReqWrap',
+    'FSReqCallback', 'FSReqPromise', 'FileHandleCloseReq', 'CloseReq',
+    'GetAddrInfoReqWrap', 'GetNameInfoReqWrap', 'QueryReqWrap',
     '\\w*ConnectWrap', 'WriteWrap', 'ShutdownWrap', 'SendWrap',
   ].join('|')})$`,
 );
