@@ -2,9 +2,9 @@
  * The simulated accounts the benchmarks run on, and the lower bound of requests against which they are
  * judged (design.md, "Performance reference"), written out here apart from the adapter on purpose.
  */
-import { SimulatedAccount, type SimulatedAccountOptions } from '../test/sim/account';
-import { populateFleet, type Fleet } from '../test/sim/fleet';
-import { dockerManifest } from '../test/sim/manifests';
+import { SimulatedAccount, type SimulatedAccountOptions } from '../sim/account';
+import { populateFleet, type Fleet } from '../sim/fleet';
+import { dockerManifest } from '../sim/manifests';
 
 export interface Shape {
   readonly name: 'small' | 'large';

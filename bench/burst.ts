@@ -24,9 +24,9 @@ import { DEFAULT_BATCH_SIZE, DEFAULT_MAX_BATCHING_WINDOW, MAX_CONCURRENCY, MAX_R
 import type { InventoryPort } from '../lambda/core/ports';
 import type { Inventory } from '../lambda/core/types';
 import { handlePushBatch } from '../lambda/handlers/push';
-import { toSqsRecord, type EcrImageActionEvent } from '../test/sim/events';
-import { ASSUMED_MEDIANS_MS, VirtualClock, perOperationLatency, seededRandom } from '../test/sim/latency';
-import { dockerManifest } from '../test/sim/manifests';
+import { toSqsRecord, type EcrImageActionEvent } from '../sim/events';
+import { ASSUMED_MEDIANS_MS, VirtualClock, perOperationLatency, seededRandom } from '../sim/latency';
+import { dockerManifest } from '../sim/manifests';
 import { LARGE, START_AT, buildAccount } from './accounts';
 import { fmt, quantile, seconds } from './stats';
 import { SETTINGS, simWire, type Environment } from './wiring';

@@ -7,7 +7,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { HttpRequest } from '@smithy/protocol-http';
-import type { SimulatedAccount } from '../test/sim/account';
+import type { SimulatedAccount } from '../sim/account';
 
 /** SigV4 signing name → the host prefix the simulated wire routes on. */
 const HOST_PREFIX: Readonly<Record<string, string>> = { ecr: 'api.ecr', ecs: 'ecs', sns: 'sns', lambda: 'lambda' };

@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { toSqsEvent } from '../test/sim/events';
+import { toSqsEvent } from '../sim/events';
 import { buildAccount, pushNewProd, type Shape } from './accounts';
 import { OUT_DIR } from './bundle';
 import { serveAccount } from './loopback';

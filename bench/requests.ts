@@ -5,9 +5,9 @@
  * buckets on or off) against the shortest duration those same calls allow.
  */
 import { handlePushBatch } from '../lambda/handlers/push';
-import { toSqsEvent } from '../test/sim/events';
-import { ASSUMED_MEDIANS_MS, VirtualClock, perOperationLatency, type TimedCall } from '../test/sim/latency';
-import { ECS_THROTTLING_CATEGORIES } from '../test/sim/throttling';
+import { toSqsEvent } from '../sim/events';
+import { ASSUMED_MEDIANS_MS, VirtualClock, perOperationLatency, type TimedCall } from '../sim/latency';
+import { ECS_THROTTLING_CATEGORIES } from '../sim/throttling';
 import { START_AT, buildAccount, inventoryLowerBound, pushNewProd, type Shape } from './accounts';
 import { fmt, ratio, seconds } from './stats';
 import { SETTINGS, simWire } from './wiring';

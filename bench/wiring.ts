@@ -18,8 +18,8 @@ import type { InventoryPort } from '../lambda/core/ports';
 import { DEFAULT_TAG_PREFIX } from '../lambda/core/protective-tag';
 import type { GuardSettings } from '../lambda/core/types';
 import type { PushHandlerDependencies } from '../lambda/handlers/push';
-import type { SimulatedAccount } from '../test/sim/account';
-import { withLatency, type LatencyModel, type TimedCall, type VirtualClock } from '../test/sim/latency';
+import type { SimulatedAccount } from '../sim/account';
+import { withLatency, type LatencyModel, type TimedCall, type VirtualClock } from '../sim/latency';
 
 export const SETTINGS: GuardSettings = { tagPrefix: DEFAULT_TAG_PREFIX, dryRun: false };
 

@@ -5,9 +5,9 @@
  * state or from what the guard returned: nothing is narrated that did not happen.
  */
 import { DescribeServiceRevisionsCommand, DescribeServicesCommand, ECSClient } from '@aws-sdk/client-ecs';
-import { SimulatedAccount } from '../test/sim/account';
-import { dockerManifest } from '../test/sim/manifests';
-import { guardOnSim } from '../test/support/guard-on-sim';
+import { SimulatedAccount } from '../sim/account';
+import { dockerManifest } from '../sim/manifests';
+import { guardOnSim } from '../sim/guard-on-sim';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 

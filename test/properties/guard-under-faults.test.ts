@@ -8,7 +8,7 @@ import { BatchGetImageCommand, ECRClient, PutImageCommand } from '@aws-sdk/clien
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { EcrPort } from '../../lambda/core/ports';
-import type { SimulatedAccount } from '../sim/account';
+import type { SimulatedAccount } from '../../sim/account';
 import {
   guardUnderFaultsProperty,
   runScenario,

@@ -21,12 +21,12 @@ import type { EcrPort } from '../../lambda/core/ports';
 import { DEFAULT_TAG_PREFIX } from '../../lambda/core/protective-tag';
 import type { GuardSettings } from '../../lambda/core/types';
 import { handlePushBatch } from '../../lambda/handlers/push';
-import { SimulatedAccount } from '../sim/account';
-import type { EcrImageActionEvent } from '../sim/events';
-import { faultInjector, failImageIds, interleave, type FaultKind } from '../sim/faults';
-import { dockerManifest } from '../sim/manifests';
-import { SimQueue } from '../sim/queue';
-import { VirtualClock, seededRandom } from '../sim/latency';
+import { SimulatedAccount } from '../../sim/account';
+import type { EcrImageActionEvent } from '../../sim/events';
+import { faultInjector, failImageIds, interleave, type FaultKind } from '../../sim/faults';
+import { dockerManifest } from '../../sim/manifests';
+import { SimQueue } from '../../sim/queue';
+import { VirtualClock, seededRandom } from '../../sim/latency';
 import {
   auditGuard,
   checkAtMostOneAlertPerProtection,
@@ -165,7 +165,7 @@ export interface ScenarioResult {
 }
 
 /** The queue's and the interleaving's deterministic generator: the one the simulated clock uses. */
-export { seededRandom } from '../sim/latency';
+export { seededRandom } from '../../sim/latency';
 
 const silentLogger: GuardLogger = { info: () => undefined, warn: () => undefined, error: () => undefined };
 

@@ -7,10 +7,10 @@ import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { ConfiguredRetryStrategy } from '@smithy/core/retry';
 import type { SQSEvent } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
-import { SimulatedAccount } from '../sim/account';
-import { failImageIds, faultInjector } from '../sim/faults';
-import { dockerManifest } from '../sim/manifests';
-import { SimQueue } from '../sim/queue';
+import { SimulatedAccount } from '../../sim/account';
+import { failImageIds, faultInjector } from '../../sim/faults';
+import { dockerManifest } from '../../sim/manifests';
+import { SimQueue } from '../../sim/queue';
 import {
   auditGuard,
   checkAtMostOneAlertPerProtection,

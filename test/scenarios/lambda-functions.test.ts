@@ -12,9 +12,9 @@
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import { protectiveTagFor } from '../../lambda/core/protective-tag';
-import { SimulatedAccount } from '../sim/account';
-import { dockerManifest } from '../sim/manifests';
-import { guardOnSim, type GuardOnSim } from '../support/guard-on-sim';
+import { SimulatedAccount } from '../../sim/account';
+import { dockerManifest } from '../../sim/manifests';
+import { guardOnSim, type GuardOnSim } from '../../sim/guard-on-sim';
 
 let account: SimulatedAccount;
 let host: string;

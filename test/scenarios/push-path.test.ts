@@ -5,10 +5,10 @@
 import { BatchDeleteImageCommand, ECRClient } from '@aws-sdk/client-ecr';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { protectiveTagFor } from '../../lambda/core/protective-tag';
-import { SimulatedAccount } from '../sim/account';
-import { toLifecycleEventBridgeEvent, type EcrImageActionEvent } from '../sim/events';
-import { dockerManifest, ociIndex, ociManifest } from '../sim/manifests';
-import { guardOnSim, type GuardOnSim } from '../support/guard-on-sim';
+import { SimulatedAccount } from '../../sim/account';
+import { toLifecycleEventBridgeEvent, type EcrImageActionEvent } from '../../sim/events';
+import { dockerManifest, ociIndex, ociManifest } from '../../sim/manifests';
+import { guardOnSim, type GuardOnSim } from '../../sim/guard-on-sim';
 
 let account: SimulatedAccount;
 let host: string;

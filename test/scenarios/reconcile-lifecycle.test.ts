@@ -23,8 +23,8 @@ import { shieldRuleFor } from '../../lambda/core/lifecycle-risk';
 import { protectiveTagFor } from '../../lambda/core/protective-tag';
 import type { ReconcileSettings } from '../../lambda/core/reconcile';
 import { runReconcile, type ReconcileHandlerDependencies } from '../../lambda/handlers/reconcile';
-import { SimulatedAccount } from '../sim/account';
-import { dockerManifest } from '../sim/manifests';
+import { SimulatedAccount } from '../../sim/account';
+import { dockerManifest } from '../../sim/manifests';
 
 const PREFIX = 'digest-guard';
 let account: SimulatedAccount;

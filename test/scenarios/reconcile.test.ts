@@ -18,9 +18,9 @@ import { protectiveTagFor } from '../../lambda/core/protective-tag';
 import { RELEASE_CHECK_MAX_AGE_MS, type ReconcileSettings } from '../../lambda/core/reconcile';
 import type { ReconcileCheckpoint } from '../../lambda/core/reconcile-ports';
 import { runReconcile, type ReconcileHandlerDependencies } from '../../lambda/handlers/reconcile';
-import { SimulatedAccount } from '../sim/account';
-import { dockerManifest, ociIndex, ociManifest } from '../sim/manifests';
-import { guardOnSim } from '../support/guard-on-sim';
+import { SimulatedAccount } from '../../sim/account';
+import { dockerManifest, ociIndex, ociManifest } from '../../sim/manifests';
+import { guardOnSim } from '../../sim/guard-on-sim';
 
 const PREFIX = 'digest-guard';
 let account: SimulatedAccount;

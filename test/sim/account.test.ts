@@ -9,9 +9,9 @@ import { BatchGetImageCommand, DescribeImagesCommand, ECRClient, ECRServiceExcep
 import { ECSClient, ListClustersCommand } from '@aws-sdk/client-ecs';
 import { InvalidParameterException, NotFoundException, PublishCommand, SNSClient, ThrottledException } from '@aws-sdk/client-sns';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { SimulatedAccount } from './account';
-import { toSqsEvent } from './events';
-import { dockerManifest } from './manifests';
+import { SimulatedAccount } from '../../sim/account';
+import { toSqsEvent } from '../../sim/events';
+import { dockerManifest } from '../../sim/manifests';
 
 let account: SimulatedAccount;
 let sns: SNSClient;

@@ -13,7 +13,7 @@ import {
   RepositoryNotFoundException,
 } from '@aws-sdk/client-ecr';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { SimulatedAccount } from './account';
+import { SimulatedAccount } from '../../sim/account';
 
 const POLICY = JSON.stringify({
   rules: [

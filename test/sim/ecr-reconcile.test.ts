@@ -9,8 +9,8 @@ import {
   UpdateImageStorageClassCommand,
 } from '@aws-sdk/client-ecr';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { SimulatedAccount } from './account';
-import { dockerManifest, ociIndex, ociManifest } from './manifests';
+import { SimulatedAccount } from '../../sim/account';
+import { dockerManifest, ociIndex, ociManifest } from '../../sim/manifests';
 
 let account: SimulatedAccount;
 let ecr: ECRClient;

@@ -25,8 +25,8 @@ import {
   paginateListImages,
 } from '@aws-sdk/client-ecr';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { SimulatedAccount } from './account';
-import { MediaType, digestOf, dockerManifest, dockerManifestList, ociIndex, ociManifest } from './manifests';
+import { SimulatedAccount } from '../../sim/account';
+import { MediaType, digestOf, dockerManifest, dockerManifestList, ociIndex, ociManifest } from '../../sim/manifests';
 
 const ALL_MANIFEST_TYPES = [MediaType.dockerManifest, MediaType.dockerManifestList, MediaType.ociManifest, MediaType.ociIndex];
 

@@ -23,10 +23,10 @@ import {
 } from '@aws-sdk/client-ecs';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { FAKE_ACCOUNT, FAKE_REGION, FAKE_REGISTRY_HOST, FakeRegistry } from './fake-registry';
-import { SimEcs } from './ecs';
-import { populateFleet } from './fleet';
-import { createEcsThrottle } from './throttling';
-import { SimTransport } from './transport';
+import { SimEcs } from '../../sim/ecs';
+import { populateFleet } from '../../sim/fleet';
+import { createEcsThrottle } from '../../sim/throttling';
+import { SimTransport } from '../../sim/transport';
 
 const ACCOUNT = FAKE_ACCOUNT;
 const REGION = FAKE_REGION;

@@ -2,7 +2,7 @@
  * A registry small enough to read in a test, for the simulated ECS and Lambda's own tests: tags that can
  * move, digests that can disappear. The scenario tests use the real simulated ECR instead.
  */
-import type { EcrLookup } from './contracts';
+import type { EcrLookup } from '../../sim/contracts';
 
 export const FAKE_ACCOUNT = '111122223333';
 export const FAKE_REGION = 'eu-west-1';

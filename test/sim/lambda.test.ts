@@ -16,8 +16,8 @@ import {
 } from '@aws-sdk/client-lambda';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { FAKE_ACCOUNT, FAKE_REGION, FAKE_REGISTRY_HOST, FakeRegistry } from './fake-registry';
-import { SimLambda } from './lambda';
-import { SimTransport } from './transport';
+import { SimLambda } from '../../sim/lambda';
+import { SimTransport } from '../../sim/transport';
 
 const ACCOUNT = FAKE_ACCOUNT;
 const REGION = FAKE_REGION;

@@ -6,7 +6,7 @@
 import { pbkdf2 } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { VirtualClock } from './latency';
+import { VirtualClock } from '../../sim/latency';
 
 const START = new Date('2026-11-26T10:00:00Z');
 

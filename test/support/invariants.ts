@@ -5,10 +5,10 @@
  * Tests of the checkers themselves feed them a deliberately broken guard (see test/properties).
  */
 import { isProtectiveTag, protectiveTagFor } from '../../lambda/core/protective-tag';
-import type { SimulatedAccount } from '../sim/account';
-import { digestOf } from '../sim/manifests';
-import { SimAwsError } from '../sim/transport';
-import type { SimQueue } from '../sim/queue';
+import type { SimulatedAccount } from '../../sim/account';
+import { digestOf } from '../../sim/manifests';
+import { SimAwsError } from '../../sim/transport';
+import type { SimQueue } from '../../sim/queue';
 
 /** The tags of every image of one repository at one moment: digest → tags. */
 export type RepositoryTags = ReadonlyMap<string, readonly string[]>;

@@ -17,7 +17,7 @@
  * the guard only reaches this class through the API operations in `handle`.
  */
 import { randomBytes } from 'node:crypto';
-import { parseImageUri } from '../../lambda/core/image-uri';
+import { parseImageUri } from '../lambda/core/image-uri';
 import type { EcrLookup } from './contracts';
 import { SimAwsError, type SimService } from './transport';
 

@@ -8,15 +8,15 @@ import { ECSClient } from '@aws-sdk/client-ecs';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SNSClient } from '@aws-sdk/client-sns';
 import type { SQSBatchResponse } from 'aws-lambda';
-import { EcrAdapter } from '../../lambda/adapters/ecr';
-import { inventoryFor } from '../../lambda/adapters/inventory';
-import { SnsAlertAdapter } from '../../lambda/adapters/sns';
-import type { GuardLogger } from '../../lambda/core/guard';
-import { DEFAULT_TAG_PREFIX } from '../../lambda/core/protective-tag';
-import type { GuardSettings } from '../../lambda/core/types';
-import { handlePushBatch } from '../../lambda/handlers/push';
-import type { SimulatedAccount } from '../sim/account';
-import { toSqsEvent, type EcrImageActionEvent } from '../sim/events';
+import { EcrAdapter } from '../lambda/adapters/ecr';
+import { inventoryFor } from '../lambda/adapters/inventory';
+import { SnsAlertAdapter } from '../lambda/adapters/sns';
+import type { GuardLogger } from '../lambda/core/guard';
+import { DEFAULT_TAG_PREFIX } from '../lambda/core/protective-tag';
+import type { GuardSettings } from '../lambda/core/types';
+import { handlePushBatch } from '../lambda/handlers/push';
+import type { SimulatedAccount } from './account';
+import { toSqsEvent, type EcrImageActionEvent } from './events';
 
 export interface LogLine {
   readonly level: 'info' | 'warn' | 'error';

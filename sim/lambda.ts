@@ -16,7 +16,7 @@
  *   digest is only visible through `GetFunction`.
  */
 import { randomUUID } from 'node:crypto';
-import { parseImageUri } from '../../lambda/core/image-uri';
+import { parseImageUri } from '../lambda/core/image-uri';
 import type { EcrLookup } from './contracts';
 import { SimAwsError, type SimService } from './transport';
 
