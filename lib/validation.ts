@@ -191,7 +191,9 @@ export function sharedSettingsProblems(settings: SharedSettings, options: Shared
   }
   const lifecycleCheck = settings.lifecycleCheck;
   if (lifecycleCheck !== undefined && !(LIFECYCLE_CHECKS as readonly string[]).includes(lifecycleCheck)) {
-    problems.push(`${name('lifecycleCheck')} must be ${oneOf(LIFECYCLE_CHECKS)}, got ${JSON.stringify(lifecycleCheck)}`);
+    problems.push(
+      `${name('lifecycleCheck')} must be ${oneOf(LIFECYCLE_CHECKS)}, got ${JSON.stringify(lifecycleCheck)}`,
+    );
   }
   if (settings.installLifecycleShield && (!reconcile || lifecycleCheck === 'off')) {
     problems.push(
