@@ -10,7 +10,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import type { DigestGuardConfig } from '../../lib/config';
 import { DigestGuardStack } from '../../lib/digest-guard-stack';
-import { appLikeCli } from './support';
+import { appLikeCli, SKIP_BUNDLING } from '../support/cdk-app';
 
 const BASE: DigestGuardConfig = { alertEmails: ['ops@example.com'], repositories: [], dryRun: false };
 
@@ -36,7 +36,7 @@ describe('cdk-nag AwsSolutions checks', () => {
     ['named repositories, lifecycle watch and CloudTrail lookup on, explicit account and region', { ...NAMED, watchLifecycleExpiry: true, lookupPushers: true }, true],
   ])('find nothing unacknowledged for %s', (_case, config, withEnv) => {
     // The checks read the template, not the code: skip bundling (the CDK's own switch) to keep this fast.
-    const app = appLikeCli({ 'aws:cdk:bundling-stacks': [] });
+    const app = appLikeCli(SKIP_BUNDLING);
     const stack = new DigestGuardStack(app, 'EcrDigestGuard', {
       config,
       ...(withEnv ? { env: { account: '111122223333', region: 'eu-west-1' } } : {}),
@@ -54,7 +54,7 @@ describe('cdk-nag AwsSolutions checks', () => {
   });
 
   it('still reports a wildcard nobody acknowledged (the check can fail)', () => {
-    const app = appLikeCli();
+    const app = appLikeCli(SKIP_BUNDLING);
     const stack = new DigestGuardStack(app, 'EcrDigestGuard', { config: BASE });
     const stray = new iam.Role(stack, 'Stray', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
     stray.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['ecr:*'], resources: ['*'] }));
