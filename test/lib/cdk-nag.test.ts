@@ -9,7 +9,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import type { DigestGuardConfig } from '../../lib/config';
-import { DigestGuardStack } from '../../lib/digest-guard-stack';
+import { configureGuardApp, DigestGuardStack } from '../../lib/digest-guard-stack';
 import { appLikeCli, SKIP_BUNDLING } from '../support/cdk-app';
 
 const BASE: DigestGuardConfig = { alertEmails: ['ops@example.com'], repositories: [], dryRun: false };
@@ -46,9 +46,9 @@ describe('cdk-nag AwsSolutions checks', () => {
   });
 
   it('lets the app synthesize with the checks registered as the app registers them', () => {
-    const app = appLikeCli();
-    new DigestGuardStack(app, 'EcrDigestGuard', { config: BASE });
-    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    // The one synth here that bundles both functions, as `cdk synth` does: the app's own wiring, end to end.
+    const app = appLikeCli({ alertEmail: 'ops@example.com' });
+    configureGuardApp(app);
 
     expect(() => app.synth()).not.toThrow();
   });
