@@ -3,6 +3,7 @@
  * (`cdk synth -c alertEmail=ops@example.com -c repositories=app,api -c dryRun=true
  * -c reconcileSchedule="rate(6 hours)" -c releaseAfterDays=30 -c watchLifecycleExpiry=true -c lookupPushers=true`).
  */
+import type { LifecycleCheck } from '../lambda/core/defaults';
 import {
   ConfigError,
   type SharedSettingName,
@@ -29,7 +30,7 @@ export interface DigestGuardConfig {
   /** Release protections after this many days unused (0 = never); the construct's default (never) when absent. */
   readonly releaseAfterDays?: number;
   /** `off`, `evaluate` or `preview`; the construct's default (`evaluate`) when absent. */
-  readonly lifecycleCheck?: 'off' | 'evaluate' | 'preview';
+  readonly lifecycleCheck?: LifecycleCheck;
   /** Opt-in: add the shield rule to lifecycle policies at risk; the construct's default (false) when absent. */
   readonly installLifecycleShield?: boolean;
   /** Opt-in: page on lifecycle expiry of in-use images (needs a CloudTrail trail); the construct's default (false) when absent. */
@@ -178,10 +179,8 @@ export function configFromContext(
     ...(reconcile !== undefined ? { reconcile } : {}),
     ...(reconcileSchedule !== undefined ? { reconcileSchedule } : {}),
     ...(releaseAfterDays !== undefined ? { releaseAfterDays } : {}),
-    // the shared validation refused anything but off, evaluate and preview above
-    ...(lifecycleCheck !== undefined
-      ? { lifecycleCheck: lifecycleCheck as NonNullable<DigestGuardConfig['lifecycleCheck']> }
-      : {}),
+    // the shared validation refused anything outside LIFECYCLE_CHECKS above
+    ...(lifecycleCheck !== undefined ? { lifecycleCheck: lifecycleCheck as LifecycleCheck } : {}),
     ...(installLifecycleShield !== undefined ? { installLifecycleShield } : {}),
     ...(watchLifecycleExpiry !== undefined ? { watchLifecycleExpiry } : {}),
     ...(lookupPushers !== undefined ? { lookupPushers } : {}),

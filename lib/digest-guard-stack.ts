@@ -1,10 +1,14 @@
 import { Annotations, App, Stack, StackProps, Validations } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
+import { AwsSolutionsChecks } from 'cdk-nag';
 import { Construct } from 'constructs';
 import { ConfigError, configFromContext, type DigestGuardConfig } from './config';
 import { DigestGuard } from './digest-guard';
 
 const DESCRIPTION = 'ecr-digest-guard: keeps ECR image digests that workloads still run from being deleted';
+
+/** The id of the stack the app deploys (`npx cdk destroy EcrDigestGuard`). */
+export const GUARD_STACK_ID = 'EcrDigestGuard';
 
 export type { DigestGuardConfig } from './config';
 
@@ -69,4 +73,19 @@ export function guardStackFromContext(app: App, id: string, props: StackProps = 
     });
     return stack;
   }
+}
+
+/**
+ * What the CDK app (bin/app.ts) builds, callable in process: the guard stack from the app's context, in the
+ * account and region of the current credentials, with cdk-nag registered so that every finding fails the synth.
+ */
+export function configureGuardApp(app: App): Stack {
+  // Configuration problems become error annotations on the stack rather than an exception, so that
+  // `cdk destroy` and `cdk ls` need no configuration while `cdk synth` and `cdk deploy` list every problem.
+  const stack = guardStackFromContext(app, GUARD_STACK_ID, {
+    env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
+  });
+  // Every finding fails the synth; each accepted one is acknowledged, with its reason, where it arises.
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  return stack;
 }

@@ -3,15 +3,15 @@
  * Each returns a problem description, or `undefined` when the value is fine; callers prefix the name of
  * the prop or context key the value came from.
  */
+// Only pure core modules: the rules the functions apply at run time, so the app refuses the same values.
+import { LIFECYCLE_CHECKS, MAX_RELEASE_AFTER_DAYS } from '../lambda/core/defaults';
 import { ECR_REPOSITORY_NAME } from '../lambda/core/image-uri';
 import { tagPrefixProblem } from '../lambda/core/protective-tag';
 import { cronTiming } from './schedule-expression';
-// The reconcile function reads RELEASE_AFTER_DAYS with the same bound, so both refuse the same values.
-import { MAX_RELEASE_AFTER_DAYS } from '../lambda/handlers/reconcile-config';
 
 export { MAX_TAG_PREFIX_LENGTH } from '../lambda/core/protective-tag';
 export { tagPrefixProblem };
-export { MAX_RELEASE_AFTER_DAYS };
+export { LIFECYCLE_CHECKS, MAX_RELEASE_AFTER_DAYS };
 
 /** ECR repository names: lowercase path components separated by `/`, 2 to 256 characters.
  * See: https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_CreateRepository.html */
@@ -114,9 +114,6 @@ export function releaseAfterDaysProblem(days: number): string | undefined {
     : `must be a whole number of days from 0 (never release) to ${MAX_RELEASE_AFTER_DAYS}, got ${days}`;
 }
 
-/** How the reconcile checks lifecycle policies (see the construct's `lifecycleCheck`). */
-export const LIFECYCLE_CHECKS = ['off', 'evaluate', 'preview'] as const;
-
 /** The settings the construct's props and the app's context share, after the context's strings are parsed. */
 export interface SharedSettings {
   readonly alertEmails?: readonly string[];
@@ -194,7 +191,9 @@ export function sharedSettingsProblems(settings: SharedSettings, options: Shared
   }
   const lifecycleCheck = settings.lifecycleCheck;
   if (lifecycleCheck !== undefined && !(LIFECYCLE_CHECKS as readonly string[]).includes(lifecycleCheck)) {
-    problems.push(`${name('lifecycleCheck')} must be off, evaluate or preview, got ${JSON.stringify(lifecycleCheck)}`);
+    problems.push(
+      `${name('lifecycleCheck')} must be ${oneOf(LIFECYCLE_CHECKS)}, got ${JSON.stringify(lifecycleCheck)}`,
+    );
   }
   if (settings.installLifecycleShield && (!reconcile || lifecycleCheck === 'off')) {
     problems.push(
@@ -217,6 +216,11 @@ export function sharedSettingsProblems(settings: SharedSettings, options: Shared
     }
   }
   return problems;
+}
+
+/** `a, b or c`: the allowed values as a sentence names them. */
+function oneOf(values: readonly string[]): string {
+  return values.length < 2 ? values.join('') : `${values.slice(0, -1).join(', ')} or ${values[values.length - 1]}`;
 }
 
 /** Thrown with every problem found, one per line, so a user fixes them in one pass. */

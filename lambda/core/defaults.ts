@@ -13,6 +13,12 @@ export const SERVICE_NAME = 'ecr-digest-guard';
 export const METRICS_NAMESPACE = 'EcrDigestGuard';
 
 /**
+ * Upper bound of the release grace period in days (`releaseAfterDays`, `RELEASE_AFTER_DAYS`): ten years, to catch
+ * a value typed in hours or seconds. The app refuses above it at synth, the reconcile function at its cold start.
+ */
+export const MAX_RELEASE_AFTER_DAYS = 3650;
+
+/**
  * How the reconcile looks for lifecycle rules that could still expire or archive protected in-use images:
  * `evaluate` reads and evaluates the policy (the default), `preview` also runs ECR's lifecycle policy preview
  * where the evaluation finds a risk, `off` skips the check.

@@ -2,13 +2,14 @@
  * The reconcile function's settings: the push function's (topic, region, prefix, dry run, scope) plus the
  * release grace period. A bad value fails the cold start loudly, with every problem named.
  */
+import { MAX_RELEASE_AFTER_DAYS } from '../core/defaults';
 import type { ReconcileSettings } from '../core/reconcile';
 import { readPushHandlerConfig, type PushHandlerConfig } from './config';
 
 export interface ReconcileHandlerConfig extends PushHandlerConfig, ReconcileSettings {}
 
-/** Upper bound of RELEASE_AFTER_DAYS: ten years, to catch a value typed in hours or seconds. */
-export const MAX_RELEASE_AFTER_DAYS = 3650;
+/** Kept here for existing importers; the bound itself lives with the other shared names in core. */
+export { MAX_RELEASE_AFTER_DAYS };
 
 export function readReconcileHandlerConfig(env: NodeJS.ProcessEnv): ReconcileHandlerConfig {
   const problems: string[] = [];

@@ -9,8 +9,8 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import type { DigestGuardConfig } from '../../lib/config';
-import { DigestGuardStack } from '../../lib/digest-guard-stack';
-import { appLikeCli } from './support';
+import { configureGuardApp, DigestGuardStack } from '../../lib/digest-guard-stack';
+import { appLikeCli, SKIP_BUNDLING } from '../support/cdk-app';
 
 const BASE: DigestGuardConfig = { alertEmails: ['ops@example.com'], repositories: [], dryRun: false };
 
@@ -36,7 +36,7 @@ describe('cdk-nag AwsSolutions checks', () => {
     ['named repositories, lifecycle watch and CloudTrail lookup on, explicit account and region', { ...NAMED, watchLifecycleExpiry: true, lookupPushers: true }, true],
   ])('find nothing unacknowledged for %s', (_case, config, withEnv) => {
     // The checks read the template, not the code: skip bundling (the CDK's own switch) to keep this fast.
-    const app = appLikeCli({ 'aws:cdk:bundling-stacks': [] });
+    const app = appLikeCli(SKIP_BUNDLING);
     const stack = new DigestGuardStack(app, 'EcrDigestGuard', {
       config,
       ...(withEnv ? { env: { account: '111122223333', region: 'eu-west-1' } } : {}),
@@ -46,15 +46,15 @@ describe('cdk-nag AwsSolutions checks', () => {
   });
 
   it('lets the app synthesize with the checks registered as the app registers them', () => {
-    const app = appLikeCli();
-    new DigestGuardStack(app, 'EcrDigestGuard', { config: BASE });
-    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    // The one synth here that bundles both functions, as `cdk synth` does: the app's own wiring, end to end.
+    const app = appLikeCli({ alertEmail: 'ops@example.com' });
+    configureGuardApp(app);
 
     expect(() => app.synth()).not.toThrow();
   });
 
   it('still reports a wildcard nobody acknowledged (the check can fail)', () => {
-    const app = appLikeCli();
+    const app = appLikeCli(SKIP_BUNDLING);
     const stack = new DigestGuardStack(app, 'EcrDigestGuard', { config: BASE });
     const stray = new iam.Role(stack, 'Stray', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
     stray.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['ecr:*'], resources: ['*'] }));

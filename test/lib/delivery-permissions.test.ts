@@ -16,7 +16,7 @@ import { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DigestGuard, type DigestGuardProps } from '../../lib/digest-guard';
-import { appLikeCli } from './support';
+import { appLikeCli } from '../support/cdk-app';
 import { deliveryRequests, refusalOf, TemplateModel, walkDeliveries, type WalkEnvironment } from './policy-walk';
 
 const ENV = { account: '111122223333', region: 'eu-west-1' };

@@ -1,6 +1,7 @@
 /**
  * The DigestGuard construct as CloudFormation: one synthesized template per scenario, shared by the tests
- * of that scenario (bundling the function takes a moment per synth).
+ * of that scenario; only the default scenario bundles the code (a moment per function), the others read
+ * the template.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -12,30 +13,24 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DigestGuard, type DigestGuardProps, MAX_CONCURRENCY, MAX_RECEIVE_COUNT } from '../../lib/digest-guard';
-import { actionsOf, appLikeCli, iamPolicyStatements, resourcesOf, roleStatements, type Statement } from './support';
+import {
+  actionsOf,
+  appLikeCli,
+  ecrRepositoryArn,
+  iamPolicyStatements,
+  logicalIdOf,
+  resourcesOf,
+  roleStatements,
+  SKIP_BUNDLING,
+  type Statement,
+  synthesizeGuard,
+  type SynthesizedGuard as Synthesized,
+  TEST_ENV as ENV,
+} from '../support/cdk-app';
 
-const ENV = { account: '111122223333', region: 'eu-west-1' };
-
-interface Synthesized {
-  readonly stack: Stack;
-  readonly guard: DigestGuard;
-  readonly template: Template;
-  readonly outdir: string;
-}
-
-function synthesize(props: DigestGuardProps): Synthesized {
-  const app = appLikeCli({ 'aws:cdk:enable-asset-metadata': true });
-  const stack = new Stack(app, 'GuardTest', { env: ENV });
-  const guard = new DigestGuard(stack, 'Guard', props);
-  return { stack, guard, template: Template.fromStack(stack), outdir: app.outdir };
-}
-
-function logicalIdOf(stack: Stack, construct: { node: { defaultChild?: unknown } }): string {
-  return stack.getLogicalId(construct.node.defaultChild as never);
-}
-
-function ecrRepositoryArn(stack: Stack, name: string): unknown {
-  return stack.resolve(stack.formatArn({ service: 'ecr', resource: 'repository', resourceName: name }));
+/** Only the default variant bundles: its tests read the code; the others read the template. */
+function synthesize(props: DigestGuardProps, options: { bundle: boolean } = { bundle: false }): Synthesized {
+  return synthesizeGuard(props, { ...options, stackId: 'GuardTest' });
 }
 
 function statementsWithAction(template: Template, action: string): Statement[] {
@@ -50,7 +45,7 @@ function pushStatements(s: Synthesized): Statement[] {
 describe('DigestGuard with defaults (every repository)', () => {
   let s: Synthesized;
   beforeAll(() => {
-    s = synthesize({ alertEmails: ['ops@example.com', 'sre@example.com'] });
+    s = synthesize({ alertEmails: ['ops@example.com', 'sre@example.com'] }, { bundle: true });
   });
 
   describe('trigger', () => {
@@ -463,7 +458,7 @@ describe('DigestGuard with an existing alert topic', () => {
   const EXISTING_TOPIC_ARN = 'arn:aws:sns:eu-west-1:111122223333:platform-alerts';
   let s: Synthesized;
   beforeAll(() => {
-    const app = appLikeCli();
+    const app = appLikeCli(SKIP_BUNDLING);
     const stack = new Stack(app, 'ExistingTopic', { env: ENV });
     const alertTopic = sns.Topic.fromTopicArn(stack, 'Existing', EXISTING_TOPIC_ARN);
     const guard = new DigestGuard(stack, 'Guard', { alertTopic });
@@ -484,7 +479,9 @@ describe('DigestGuard with an existing alert topic', () => {
 
 describe('DigestGuard prop validation', () => {
   function build(props: DigestGuardProps): () => DigestGuard {
-    return () => new DigestGuard(new Stack(appLikeCli(), 'Invalid'), 'Guard', { alertEmails: ['ops@example.com'], ...props });
+    // Refused props throw before anything is bundled; accepted ones need no code either.
+    const stack = (): Stack => new Stack(appLikeCli(SKIP_BUNDLING), 'Invalid');
+    return () => new DigestGuard(stack(), 'Guard', { alertEmails: ['ops@example.com'], ...props });
   }
 
   /** Every problem the construct reports for these props (with an alert address unless they name recipients). */
@@ -530,7 +527,7 @@ describe('DigestGuard prop validation', () => {
   });
 
   it('given noAlertSubscription: true, when built without addresses, then it creates the topic and subscribes nobody', () => {
-    const app = appLikeCli({ 'aws:cdk:bundling-stacks': [] });
+    const app = appLikeCli(SKIP_BUNDLING);
     const stack = new Stack(app, 'Explicit');
     const guard = new DigestGuard(stack, 'Guard', { noAlertSubscription: true });
 

@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Duration, Stack } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Match } from 'aws-cdk-lib/assertions';
 import { ConfigError } from '../../lib/validation';
 import * as events from 'aws-cdk-lib/aws-events';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -17,36 +17,24 @@ import {
   RECONCILE_MAX_EVENT_AGE,
   RECONCILE_RETRY_ATTEMPTS,
 } from '../../lib/digest-guard';
-import { MAX_RELEASE_AFTER_DAYS } from '../../lambda/handlers/reconcile-config';
-import { actionsOf, appLikeCli, iamPolicyStatements, resourcesOf, roleStatements, type Statement } from './support';
+import { MAX_RELEASE_AFTER_DAYS } from '../../lambda/core/defaults';
+import {
+  actionsOf,
+  appLikeCli,
+  ecrRepositoryArn,
+  iamPolicyStatements,
+  logicalIdOf,
+  resourcesOf,
+  roleStatements,
+  SKIP_BUNDLING,
+  type Statement,
+  synthesizeGuard,
+  type SynthesizedGuard as Synthesized,
+} from '../support/cdk-app';
 
-const ENV = { account: '111122223333', region: 'eu-west-1' };
-
-interface Synthesized {
-  readonly stack: Stack;
-  readonly guard: DigestGuard;
-  readonly template: Template;
-  readonly outdir: string;
-}
-
+/** Someone to alert, as the construct requires; these tests are about the reconcile, not the recipients. */
 function synthesize(props: DigestGuardProps, options: { bundle: boolean }): Synthesized {
-  // `aws:cdk:bundling-stacks: []` is the CDK's switch to skip bundling where the code does not matter.
-  const app = appLikeCli(
-    options.bundle ? { 'aws:cdk:enable-asset-metadata': true } : { 'aws:cdk:bundling-stacks': [] },
-  );
-  const stack = new Stack(app, 'ReconcileTest', { env: ENV });
-  // Someone to alert, as the construct requires; these tests are about the reconcile, not the recipients.
-  const guard = new DigestGuard(stack, 'Guard', { alertEmails: ['ops@example.com'], ...props });
-  return { stack, guard, template: Template.fromStack(stack), outdir: app.outdir };
-}
-
-function logicalIdOf(stack: Stack, construct: { node: { defaultChild?: unknown } } | undefined): string {
-  if (!construct) throw new Error('construct missing');
-  return stack.getLogicalId(construct.node.defaultChild as never);
-}
-
-function ecrRepositoryArn(stack: Stack, name: string): unknown {
-  return stack.resolve(stack.formatArn({ service: 'ecr', resource: 'repository', resourceName: name }));
+  return synthesizeGuard({ alertEmails: ['ops@example.com'], ...props }, { ...options, stackId: 'ReconcileTest' });
 }
 
 function reconcileStatements(s: Synthesized): Statement[] {
@@ -464,7 +452,9 @@ describe('DigestGuard with the reconcile turned off', () => {
 
 describe('DigestGuard reconcile prop validation', () => {
   function build(props: DigestGuardProps): () => DigestGuard {
-    return () => new DigestGuard(new Stack(appLikeCli(), 'Invalid'), 'Guard', { alertEmails: ['ops@example.com'], ...props });
+    // Refused props throw before anything is bundled; accepted ones need no code either.
+    const stack = (): Stack => new Stack(appLikeCli(SKIP_BUNDLING), 'Invalid');
+    return () => new DigestGuard(stack(), 'Guard', { alertEmails: ['ops@example.com'], ...props });
   }
 
   /** Every problem the construct reports for these props (with an alert address unless they name recipients). */
@@ -513,7 +503,7 @@ describe('DigestGuard reconcile prop validation', () => {
       { reconcileSchedule: events.Schedule.expression('cron(0 12 L * ? *)') },
       { reconcile: false, releaseAfterDays: 0 },
     ];
-    const app = appLikeCli({ 'aws:cdk:bundling-stacks': [] });
+    const app = appLikeCli(SKIP_BUNDLING);
     options.forEach((props, index) => {
       expect(() => new DigestGuard(new Stack(app, `Valid${index}`), 'Guard', { alertEmails: ['ops@example.com'], ...props })).not.toThrow();
     });

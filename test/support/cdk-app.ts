@@ -1,12 +1,13 @@
 /**
  * Shared setup for the infrastructure tests: an App with the same feature flags `cdk synth` uses
- * (cdk.json's context), and helpers to read synthesized IAM statements.
+ * (cdk.json's context), one way to synthesize a guard, and helpers to read synthesized IAM statements.
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { App, type Stack } from 'aws-cdk-lib';
-import type { Template } from 'aws-cdk-lib/assertions';
+import { App, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
 import type { IRole } from 'aws-cdk-lib/aws-iam';
+import { DigestGuard, type DigestGuardProps } from '../../lib/digest-guard';
 
 const CDK_JSON = path.join(__dirname, '..', '..', 'cdk.json');
 
@@ -14,6 +15,47 @@ const CDK_JSON = path.join(__dirname, '..', '..', 'cdk.json');
 export function appLikeCli(extraContext: Record<string, unknown> = {}): App {
   const cdkJson = JSON.parse(fs.readFileSync(CDK_JSON, 'utf8')) as { context?: Record<string, unknown> };
   return new App({ context: { ...(cdkJson.context ?? {}), ...extraContext } });
+}
+
+/** The CDK's switch to skip bundling, for the many tests that read IAM and settings, not the code. */
+export const SKIP_BUNDLING = { 'aws:cdk:bundling-stacks': [] } as const;
+
+/** An account and region, for tests that need concrete ARNs. */
+export const TEST_ENV = { account: '111122223333', region: 'eu-west-1' };
+
+export interface SynthesizedGuard {
+  readonly stack: Stack;
+  readonly guard: DigestGuard;
+  readonly template: Template;
+  /** where the bundled code lands, with `bundle` */
+  readonly outdir: string;
+}
+
+export interface SynthesizeOptions {
+  /** Bundle the handlers (slow: esbuild per function) and record where the asset went. */
+  readonly bundle: boolean;
+  readonly stackId: string;
+}
+
+/**
+ * One guard in a stack with `TEST_ENV`. Synthesize each variant once per file (in a `beforeAll`) and share it:
+ * the template is the same for every test of that variant.
+ */
+export function synthesizeGuard(props: DigestGuardProps, options: SynthesizeOptions): SynthesizedGuard {
+  const app = appLikeCli(options.bundle ? { 'aws:cdk:enable-asset-metadata': true } : SKIP_BUNDLING);
+  const stack = new Stack(app, options.stackId, { env: TEST_ENV });
+  const guard = new DigestGuard(stack, 'Guard', props);
+  return { stack, guard, template: Template.fromStack(stack), outdir: app.outdir };
+}
+
+/** The logical id CloudFormation knows a construct's resource by. */
+export function logicalIdOf(stack: Stack, construct: { node: { defaultChild?: unknown } } | undefined): string {
+  if (!construct) throw new Error('construct missing');
+  return stack.getLogicalId(construct.node.defaultChild as never);
+}
+
+export function ecrRepositoryArn(stack: Stack, name: string): unknown {
+  return stack.resolve(stack.formatArn({ service: 'ecr', resource: 'repository', resourceName: name }));
 }
 
 export interface Statement {

@@ -1,0 +1,269 @@
+/**
+ * The guard's two functions and what feeds them: the push path (EventBridge rules → SQS buffer with its
+ * dead-letter queue → push function) and the scheduled reconcile (schedule rule → function, failures → its
+ * dead-letter queue), both built by one NodejsFunction factory so they share runtime, bundling and environment.
+ */
+import { Duration, Validations } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+import {
+  MAX_CONCURRENCY,
+  MAX_RECEIVE_COUNT,
+  METRICS_NAMESPACE,
+  PUSH_HANDLER_ENTRY,
+  RECONCILE_HANDLER_ENTRY,
+  RECONCILE_MAX_EVENT_AGE,
+  RECONCILE_RESERVED_CONCURRENCY,
+  RECONCILE_RETRY_ATTEMPTS,
+  RECONCILE_TIMEOUT,
+  SERVICE_NAME,
+  VISIBILITY_TIMEOUT_FACTOR,
+} from './defaults';
+import { buildLifecycleExpiryEventPattern, buildPushEventPattern } from './event-pattern';
+import type { ResolvedSettings } from './settings';
+
+/** One function with the log group and role made for it alone. */
+export interface GuardFunction {
+  readonly fn: nodejs.NodejsFunction;
+  readonly role: iam.Role;
+  readonly logGroup: logs.LogGroup;
+}
+
+export interface PushPath extends GuardFunction {
+  /** Selects successful pushes (of the repositories in scope), minus the guard's own tags, and deletions. */
+  readonly rule: events.Rule;
+  /** Selects ECR lifecycle `PolicyExecutionEvent`s; undefined without `watchLifecycleExpiry`. */
+  readonly lifecycleExpiryRule?: events.Rule;
+  readonly queue: sqs.Queue;
+  readonly deadLetterQueue: sqs.Queue;
+}
+
+export interface ReconcilePath extends GuardFunction {
+  readonly rule: events.Rule;
+  readonly deadLetterQueue: sqs.Queue;
+}
+
+/** The push path, created in `scope` with the construct ids it was first deployed with. */
+export function createPushPath(scope: Construct, settings: ResolvedSettings, topic: sns.ITopic): PushPath {
+  // SSE-SQS: encrypted at rest, and EventBridge can send to it without a key policy of ours.
+  const deadLetterQueue = new sqs.Queue(scope, 'DeadLetterQueue', {
+    encryption: sqs.QueueEncryption.SQS_MANAGED,
+    enforceSSL: true,
+    retentionPeriod: Duration.days(14),
+  });
+  const queue = new sqs.Queue(scope, 'Buffer', {
+    encryption: sqs.QueueEncryption.SQS_MANAGED,
+    enforceSSL: true,
+    visibilityTimeout: Duration.seconds(
+      VISIBILITY_TIMEOUT_FACTOR * settings.timeout.toSeconds() + settings.maxBatchingWindow.toSeconds(),
+    ),
+    retentionPeriod: Duration.days(4),
+    deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: MAX_RECEIVE_COUNT },
+  });
+  Validations.of(deadLetterQueue).acknowledge({
+    id: 'AwsSolutions-SQS3',
+    reason: 'This queue is the dead-letter queue of the buffer; a DLQ of a DLQ would only move the problem.',
+  });
+
+  const pattern = buildPushEventPattern({ tagPrefix: settings.tagPrefix, repositories: settings.repositories });
+  const rule = new events.Rule(scope, 'PushRule', {
+    description:
+      "Successful ECR pushes (never the guard's own protective tags) and deletions the digest guard checks",
+    eventPattern: {
+      source: [...pattern.source],
+      detailType: [...pattern['detail-type']],
+      detail: pattern.detail,
+    },
+  });
+  // The target adds a queue policy that lets events.amazonaws.com send only for this rule's ARN.
+  rule.addTarget(new targets.SqsQueue(queue));
+
+  let lifecycleExpiryRule: events.Rule | undefined;
+  if (settings.watchLifecycleExpiry) {
+    const lifecycle = buildLifecycleExpiryEventPattern({ repositories: settings.repositories });
+    lifecycleExpiryRule = new events.Rule(scope, 'LifecycleExpiryRule', {
+      description:
+        'ECR lifecycle actions (CloudTrail PolicyExecutionEvent) the digest guard checks for in-use images',
+      eventPattern: {
+        source: [...lifecycle.source],
+        detailType: [...lifecycle['detail-type']],
+        detail: lifecycle.detail,
+      },
+    });
+    // Read-only management events reach only rules in this state; `events.Rule` has no prop for it.
+    // See: https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutRule.html (State)
+    (lifecycleExpiryRule.node.defaultChild as events.CfnRule).state = 'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS';
+    lifecycleExpiryRule.addTarget(new targets.SqsQueue(queue));
+  }
+
+  const push = createGuardFunction(scope, settings, topic, {
+    ids: { logGroup: 'LogGroup', role: 'FunctionRole', function: 'PushFunction' },
+    roleDescription: 'ECR digest guard push function',
+    description: 'Protects in-use ECR digests that a push left without a tag',
+    entry: PUSH_HANDLER_ENTRY,
+    timeout: settings.timeout,
+    environment: { LOOKUP_PUSHERS: String(settings.lookupPushers) },
+  });
+  push.fn.addEventSource(
+    new SqsEventSource(queue, {
+      batchSize: settings.batchSize,
+      maxBatchingWindow: settings.maxBatchingWindow,
+      reportBatchItemFailures: true,
+      maxConcurrency: MAX_CONCURRENCY,
+    }),
+  );
+  return { ...push, rule, ...(lifecycleExpiryRule ? { lifecycleExpiryRule } : {}), queue, deadLetterQueue };
+}
+
+/** The scheduled reconcile, created in `scope`. */
+export function createReconcilePath(scope: Construct, settings: ResolvedSettings, topic: sns.ITopic): ReconcilePath {
+  // Failed scheduled events: from EventBridge when it could not invoke the function, from Lambda
+  // when every attempt failed or the event grew too old. SSE-SQS, so neither needs a key policy.
+  const deadLetterQueue = new sqs.Queue(scope, 'ReconcileDeadLetterQueue', {
+    encryption: sqs.QueueEncryption.SQS_MANAGED,
+    enforceSSL: true,
+    retentionPeriod: Duration.days(14),
+  });
+  Validations.of(deadLetterQueue).acknowledge({
+    id: 'AwsSolutions-SQS3',
+    reason:
+      'This queue is the dead-letter queue of the scheduled reconcile; a DLQ of a DLQ would only move the problem.',
+  });
+
+  const reconcile = createGuardFunction(scope, settings, topic, {
+    ids: { logGroup: 'ReconcileLogGroup', role: 'ReconcileRole', function: 'ReconcileFunction' },
+    roleDescription: 'ECR digest guard scheduled reconcile function',
+    description: 'Reconciles protective tags with what runs: protects, restores, releases after a grace period',
+    entry: RECONCILE_HANDLER_ENTRY,
+    timeout: RECONCILE_TIMEOUT,
+    // readReconcileHandlerConfig: unset or 0 means never release; written out so the console shows it.
+    environment: {
+      RELEASE_AFTER_DAYS: String(settings.releaseAfterDays),
+      LIFECYCLE_CHECK: settings.lifecycleCheck,
+      INSTALL_LIFECYCLE_SHIELD: String(settings.installLifecycleShield),
+    },
+    reservedConcurrentExecutions: RECONCILE_RESERVED_CONCURRENCY,
+    asyncInvocation: {
+      retryAttempts: RECONCILE_RETRY_ATTEMPTS,
+      maxEventAge: RECONCILE_MAX_EVENT_AGE,
+      onFailure: sendMessageOnlyDestination(deadLetterQueue),
+    },
+  });
+
+  // A scheduled rule rather than EventBridge Scheduler, which AWS now recommends for new schedules:
+  // the rule invokes through the function's resource policy, limited to this rule's ARN, while a
+  // schedule needs one more role that may invoke the function; the handler reads the scheduled
+  // event's account and time, which a rule passes as is; and cdk-nag has no finding on either.
+  // See: https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-run-lambda-schedule.html
+  const rule = new events.Rule(scope, 'ReconcileSchedule', {
+    description: 'Runs the ECR digest guard reconcile',
+    schedule: settings.reconcileSchedule,
+  });
+  // No input override: the handler needs the scheduled event itself (account, region, time).
+  rule.addTarget(
+    new targets.LambdaFunction(reconcile.fn, {
+      maxEventAge: RECONCILE_MAX_EVENT_AGE,
+      deadLetterQueue,
+    }),
+  );
+  return { ...reconcile, rule, deadLetterQueue };
+}
+
+interface GuardFunctionSpec {
+  /** construct ids; the push function keeps the ids it was first deployed with */
+  readonly ids: { readonly logGroup: string; readonly role: string; readonly function: string };
+  readonly roleDescription: string;
+  readonly description: string;
+  readonly entry: string;
+  readonly timeout: Duration;
+  /** variables on top of the shared ones */
+  readonly environment: Record<string, string>;
+  readonly asyncInvocation?: Pick<lambda.FunctionOptions, 'retryAttempts' | 'maxEventAge' | 'onFailure'>;
+  /** runs at most this many at once; unreserved when absent */
+  readonly reservedConcurrentExecutions?: number;
+}
+
+/**
+ * One guard function: its own log group, its own role (instead of AWSLambdaBasicExecutionRole: logs only
+ * to that log group), and the runtime, architecture, bundling and environment both handlers share.
+ */
+function createGuardFunction(
+  scope: Construct,
+  settings: ResolvedSettings,
+  topic: sns.ITopic,
+  spec: GuardFunctionSpec,
+): GuardFunction {
+  const logGroup = new logs.LogGroup(scope, spec.ids.logGroup, { retention: settings.logRetention });
+  const role = new iam.Role(scope, spec.ids.role, {
+    assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+    description: spec.roleDescription,
+  });
+  logGroup.grantWrite(role);
+
+  const fn = new nodejs.NodejsFunction(scope, spec.ids.function, {
+    description: spec.description,
+    entry: spec.entry,
+    handler: 'handler',
+    runtime: lambda.Runtime.NODEJS_24_X,
+    architecture: lambda.Architecture.ARM_64,
+    memorySize: settings.memorySize,
+    timeout: spec.timeout,
+    role,
+    logGroup,
+    // What lambda/handlers/config.ts (and reconcile-config.ts on top of it) reads; AWS_REGION is the runtime's.
+    environment: {
+      TOPIC_ARN: topic.topicArn,
+      TAG_PREFIX: settings.tagPrefix,
+      DRY_RUN: String(settings.dryRun),
+      REPOSITORIES: settings.repositories.join(','),
+      POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+      POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+      POWERTOOLS_LOG_LEVEL: settings.logLevel,
+      NODE_OPTIONS: '--enable-source-maps',
+      ...spec.environment,
+    },
+    bundling: {
+      forceDockerBundling: false,
+      minify: true,
+      sourceMap: true,
+      sourcesContent: false,
+      metafile: false,
+      // Bundle the SDK clients the lockfile pins instead of using whatever the runtime ships.
+      bundleAwsSDK: true,
+    },
+    ...spec.asyncInvocation,
+    ...(spec.reservedConcurrentExecutions !== undefined
+      ? { reservedConcurrentExecutions: spec.reservedConcurrentExecutions }
+      : {}),
+  });
+  return { fn, role, logGroup };
+}
+
+/**
+ * An on-failure destination whose grant is `sqs:SendMessage` on the queue and nothing else: Lambda sends
+ * the invocation record (the scheduled event and the error) with the function's execution role, which
+ * needs only that action; `SqsDestination` would also grant GetQueueAttributes and GetQueueUrl.
+ * See: https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html
+ */
+function sendMessageOnlyDestination(queue: sqs.IQueue): lambda.IDestination {
+  return {
+    bind: (_scope, fn) => {
+      fn.grantPrincipal.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'RecordFailedInvocations',
+          actions: ['sqs:SendMessage'],
+          resources: [queue.queueArn],
+        }),
+      );
+      return { destination: queue.queueArn };
+    },
+  };
+}

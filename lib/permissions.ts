@@ -1,0 +1,248 @@
+/**
+ * What each function's role may do, and, where the grant needs a wildcard, the cdk-nag acknowledgement with its
+ * reason next to it. Resource scoping follows the Service Authorization Reference; `*` only where an action
+ * has no resource type there.
+ */
+import { ArnFormat, Stack, Token, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import type { IConstruct } from 'constructs';
+import type { ResolvedSettings } from './settings';
+
+/**
+ * The push function: protect in scope, read what runs, publish alerts and, opt-in, look up who pushed.
+ */
+export function grantPushPermissions(role: iam.Role, settings: ResolvedSettings, topic: sns.ITopic): void {
+  grantProtect(role, settings.repositories);
+  grantInventoryReads(role);
+  topic.grantPublish(role);
+  if (settings.lookupPushers) {
+    // LookupEvents has no resource type in the Service Authorization Reference: `*` is the only resource.
+    // See: https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscloudtrail.html
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ sid: 'LookUpWhoPushed', actions: ['cloudtrail:LookupEvents'], resources: ['*'] }),
+    );
+  }
+  acknowledgeWildcards(role, settings.repositories.length === 0, settings.lookupPushers);
+}
+
+/**
+ * The reconcile function: what the push function may do except the CloudTrail lookup, plus release and the
+ * lifecycle check as configured.
+ */
+export function grantReconcilePermissions(role: iam.Role, settings: ResolvedSettings, topic: sns.ITopic): void {
+  grantProtect(role, settings.repositories);
+  grantReconcileChanges(role, settings.repositories, settings.releaseAfterDays > 0);
+  grantLifecycleCheck(role, settings);
+  grantInventoryReads(role);
+  topic.grantPublish(role);
+  acknowledgeWildcards(role, settings.repositories.length === 0);
+}
+
+/** Repository ARNs in scope: the named ones, or `repository/*` of this account and region. */
+function repositoryArns(scope: IConstruct, repositories: readonly string[]): string[] {
+  const stack = Stack.of(scope);
+  return (repositories.length === 0 ? ['*'] : repositories).map((name) =>
+    stack.formatArn({ service: 'ecr', resource: 'repository', resourceName: name }),
+  );
+}
+
+/**
+ * ECR: read and re-put manifests, and restore archived in-use images (UpdateImageStorageClass), only in
+ * the repositories in scope: the protect step both functions run.
+ * Resource scoping follows the Service Authorization Reference; `*` only where an action has no
+ * resource type there.
+ * See: https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerregistry.html
+ */
+function grantProtect(role: iam.Role, repositories: readonly string[]): void {
+  role.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      sid: 'ProtectDigestsInScope',
+      actions: ['ecr:BatchGetImage', 'ecr:PutImage', 'ecr:DescribeImages'],
+      resources: repositoryArns(role, repositories),
+    }),
+  );
+  role.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      sid: 'RestoreArchivedImagesInScope',
+      actions: ['ecr:UpdateImageStorageClass'],
+      resources: repositoryArns(role, repositories),
+    }),
+  );
+}
+
+/**
+ * What only the reconcile changes, on the repository resource type as the reference lists for each:
+ * with release on, removing a protective tag
+ * (BatchDeleteImage, by tag only) and, when no repositories are named, listing the registry's
+ * repositories (DescribeRepositories), because release must also visit repositories nobody uses any
+ * more. DescribeRepositories without names returns the repositories the caller may describe, so
+ * `repository/*` of this account and region is enough; the AWS CDK's own auto-delete-images provider
+ * grants it the same way.
+ * See: https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerregistry.html
+ * See: https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_DescribeRepositories.html
+ */
+function grantReconcileChanges(role: iam.Role, repositories: readonly string[], release: boolean): void {
+  if (!release) return;
+  const inScope = repositoryArns(role, repositories);
+  role.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      sid: 'ReleaseProtectiveTagsInScope',
+      actions: ['ecr:BatchDeleteImage'],
+      resources: inScope,
+    }),
+  );
+  if (repositories.length === 0) {
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ListRepositoriesToRelease',
+        actions: ['ecr:DescribeRepositories'],
+        resources: inScope,
+      }),
+    );
+  }
+}
+
+/**
+ * The lifecycle check, on the repositories in scope: read the policy; with `preview`, run ECR's preview
+ * of it; with the opt-in shield, put the policy with the shield rule added.
+ * See: https://docs.aws.amazon.com/AmazonECR/latest/userguide/LifecyclePolicies.html
+ */
+function grantLifecycleCheck(role: iam.Role, settings: ResolvedSettings): void {
+  if (settings.lifecycleCheck === 'off') return;
+  const actions = ['ecr:GetLifecyclePolicy'];
+  if (settings.lifecycleCheck === 'preview') {
+    actions.push('ecr:StartLifecyclePolicyPreview', 'ecr:GetLifecyclePolicyPreview');
+  }
+  const inScope = repositoryArns(role, settings.repositories);
+  role.addToPrincipalPolicy(
+    new iam.PolicyStatement({ sid: 'CheckLifecyclePoliciesInScope', actions, resources: inScope }),
+  );
+  if (!settings.installLifecycleShield) return;
+  role.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      sid: 'InstallLifecycleShieldInScope',
+      actions: ['ecr:PutLifecyclePolicy'],
+      resources: inScope,
+    }),
+  );
+}
+
+/**
+ * ECS and Lambda: read what runs, for the in-use inventory both functions take.
+ * See: https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerservice.html
+ * See: https://docs.aws.amazon.com/service-authorization/latest/reference/list_awslambda.html
+ */
+function grantInventoryReads(role: iam.Role): void {
+  const stack = Stack.of(role);
+  const ecsArn = (resource: string): string =>
+    stack.formatArn({ service: 'ecs', resource, resourceName: '*' });
+  // Actions the reference lists without a resource type, so `*` is the only resource that works:
+  // ListClusters, ListServices (condition key ecs:cluster only), DescribeTaskDefinition.
+  // ListTasks names container-instance, but Fargate tasks have no container instance and AWS's own
+  // examples grant it on `*` narrowed by ecs:cluster; a wrong guess here would blind the inventory.
+  role.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      sid: 'ListWhatRunsInEcs',
+      actions: ['ecs:ListClusters', 'ecs:ListServices', 'ecs:ListTasks', 'ecs:DescribeTaskDefinition'],
+      resources: ['*'],
+    }),
+  );
+  role.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      sid: 'DescribeWhatRunsInEcs',
+      actions: [
+        'ecs:DescribeServices',
+        'ecs:DescribeTasks',
+        'ecs:DescribeServiceRevisions',
+        'ecs:DescribeServiceDeployments',
+        'ecs:ListServiceDeployments',
+      ],
+      resources: [
+        ecsArn('service'),
+        ecsArn('task'),
+        ecsArn('service-revision'),
+        ecsArn('service-deployment'),
+      ],
+    }),
+  );
+  // Lambda functions packaged as images pin a digest too (GetFunction → Code.ResolvedImageUri).
+  role.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      sid: 'ListImageFunctions',
+      actions: ['lambda:ListFunctions'],
+      resources: ['*'],
+    }),
+  );
+  role.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      sid: 'ReadImageFunctions',
+      // GetFunction → Code.ResolvedImageUri; ListAliases → the published versions aliases route to.
+      actions: ['lambda:GetFunction', 'lambda:ListAliases'],
+      resources: [
+        stack.formatArn({
+          service: 'lambda',
+          resource: 'function',
+          resourceName: '*',
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        }),
+      ],
+    }),
+  );
+}
+
+/**
+ * cdk-nag names a wildcard finding after the resource as synthesized: pseudo parameters that are still
+ * tokens appear as `<AWS::Region>`, concrete values (a stack with an explicit env) as themselves.
+ */
+function acknowledgeWildcards(role: iam.Role, allRepositories: boolean, lookupPushers = false): void {
+  const stack = Stack.of(role);
+  const shown = (value: string, pseudo: string): string => (Token.isUnresolved(value) ? `<${pseudo}>` : value);
+  const arnStart = (service: string): string =>
+    `arn:${shown(stack.partition, 'AWS::Partition')}:${service}:${shown(stack.region, 'AWS::Region')}:` +
+    `${shown(stack.account, 'AWS::AccountId')}:`;
+  const acknowledge = (finding: string, reason: string): void =>
+    Validations.of(role).acknowledge({ id: `AwsSolutions-IAM5[${finding}]`, reason });
+  const ecs = (resource: string): string => `Resource::${arnStart('ecs')}${resource}/*`;
+
+  if (allRepositories) {
+    acknowledge(
+      `Resource::${arnStart('ecr')}repository/*`,
+      'No repositories were named, so every repository of this account and region is in scope by design; ' +
+        'actions stay limited to reading and re-putting manifests, plus for the reconcile restoring archived ' +
+        'images and, only with release on, removing protective tags by tag and listing repositories.',
+    );
+  }
+  acknowledge(
+    'Resource::*',
+    'ecs:ListClusters, ecs:ListServices, ecs:DescribeTaskDefinition and lambda:ListFunctions have no resource ' +
+      'type in the Service Authorization Reference; ecs:ListTasks must see Fargate tasks, which have no ' +
+      'container instance. All are read-only.' +
+      (lookupPushers
+        ? ' cloudtrail:LookupEvents (opt-in lookupPushers) has no resource type either; it reads event history ' +
+          'to name who pushed a tag, at most 3 requests per alert.'
+        : ''),
+  );
+  acknowledge(
+    ecs('service'),
+    'The inventory must read every ECS service of the account (DescribeServices, revisions, deployments); read-only.',
+  );
+  acknowledge(ecs('task'), 'The inventory must read every running ECS task of the account (DescribeTasks); read-only.');
+  acknowledge(
+    ecs('service-revision'),
+    'The current revisions of every service hold the pinned digests (DescribeServiceRevisions); read-only.',
+  );
+  acknowledge(
+    ecs('service-deployment'),
+    'In-progress deployments name what a rollback relaunches (DescribeServiceDeployments); read-only.',
+  );
+  acknowledge(
+    `Resource::${arnStart('lambda')}function:*`,
+    'Functions packaged as images pin a digest; the inventory reads every function (GetFunction); read-only.',
+  );
+  acknowledge(
+    'Action::kms:GenerateDataKey*',
+    'Publishing to the KMS-encrypted alert topic needs data keys (the grant sns.Topic.grantPublish makes); ' +
+      'the resource is the topic key only.',
+  );
+}

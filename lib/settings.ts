@@ -1,0 +1,158 @@
+/**
+ * The construct's props after defaults, and the checks only the construct has. The settings the app's context
+ * also carries go through `sharedSettingsProblems` (lib/validation.ts): the one validation both paths run.
+ */
+import { Duration, Token } from 'aws-cdk-lib';
+import type * as events from 'aws-cdk-lib/aws-events';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import type { LifecycleCheck } from '../lambda/core/defaults';
+import {
+  DEFAULT_BATCH_SIZE,
+  DEFAULT_LIFECYCLE_CHECK,
+  DEFAULT_LOG_LEVEL,
+  DEFAULT_LOG_RETENTION,
+  DEFAULT_MAX_BATCHING_WINDOW,
+  DEFAULT_MAX_EVENT_AGE,
+  DEFAULT_MEMORY_SIZE,
+  DEFAULT_RECONCILE_SCHEDULE,
+  DEFAULT_TAG_PREFIX,
+  DEFAULT_TIMEOUT,
+} from './defaults';
+import type { DigestGuardLogLevel, DigestGuardProps } from './digest-guard';
+import { ConfigError, sharedSettingsProblems } from './validation';
+
+/** Every prop with its default applied, as the parts of the construct read them. */
+export interface ResolvedSettings {
+  readonly alertEmails: readonly string[];
+  readonly tagPrefix: string;
+  readonly repositories: readonly string[];
+  readonly dryRun: boolean;
+  readonly batchSize: number;
+  readonly maxBatchingWindow: Duration;
+  readonly logRetention: logs.RetentionDays;
+  readonly timeout: Duration;
+  readonly memorySize: number;
+  readonly logLevel: DigestGuardLogLevel;
+  readonly maxEventAge: Duration;
+  readonly reconcile: boolean;
+  readonly reconcileSchedule: events.Schedule;
+  readonly releaseAfterDays: number;
+  readonly lifecycleCheck: LifecycleCheck;
+  readonly installLifecycleShield: boolean;
+  readonly watchLifecycleExpiry: boolean;
+  readonly lookupPushers: boolean;
+}
+
+function wholeSecondsWithin(duration: Duration, minSeconds: number, maxSeconds: number): boolean {
+  const millis = duration.toMilliseconds();
+  return millis % 1000 === 0 && millis >= minSeconds * 1000 && millis <= maxSeconds * 1000;
+}
+
+const LOG_LEVELS: readonly DigestGuardLogLevel[] = ['DEBUG', 'INFO', 'WARN', 'ERROR'];
+
+/**
+ * Applies defaults, and throws one ConfigError that names every prop AWS or the guard would refuse: the
+ * settings the app's context also carries go through `sharedSettingsProblems` (the same check, the same
+ * words), the construct-only ones are checked here.
+ */
+export function resolveSettings(props: DigestGuardProps): ResolvedSettings {
+  const problems: string[] = [];
+  const fail = (prop: string, problem: string): void => {
+    problems.push(`${prop} ${problem}`);
+  };
+
+  const scheduleExpression = props.reconcileSchedule?.expressionString;
+  problems.push(
+    ...sharedSettingsProblems(
+      {
+        ...(props.alertEmails !== undefined ? { alertEmails: props.alertEmails } : {}),
+        alertTopicGiven: props.alertTopic !== undefined,
+        ...(props.noAlertSubscription !== undefined ? { noAlertSubscription: props.noAlertSubscription } : {}),
+        ...(props.tagPrefix !== undefined ? { tagPrefix: props.tagPrefix } : {}),
+        ...(props.repositories !== undefined ? { repositories: props.repositories } : {}),
+        ...(props.reconcile !== undefined ? { reconcile: props.reconcile } : {}),
+        reconcileScheduleGiven: props.reconcileSchedule !== undefined,
+        // A token (a CloudFormation parameter) is only known at deploy time; EventBridge checks it then.
+        ...(scheduleExpression !== undefined && !Token.isUnresolved(scheduleExpression)
+          ? { reconcileSchedule: scheduleExpression }
+          : {}),
+        ...(props.releaseAfterDays !== undefined ? { releaseAfterDays: props.releaseAfterDays } : {}),
+        ...(props.lifecycleCheck !== undefined ? { lifecycleCheck: props.lifecycleCheck } : {}),
+        ...(props.installLifecycleShield !== undefined ? { installLifecycleShield: props.installLifecycleShield } : {}),
+      },
+      {
+        nameOf: (setting) => setting,
+        noRecipientProblem:
+          'alertEmails is empty and no alertTopic is given, so nobody would receive alerts or alarms; name an ' +
+          'address, pass alertTopic, or set noAlertSubscription: true and subscribe to guard.topic yourself',
+      },
+    ),
+  );
+
+  // Milliseconds first: Duration.toSeconds() itself throws, without naming the prop, on fractions.
+  const timeout = props.timeout ?? DEFAULT_TIMEOUT;
+  if (!wholeSecondsWithin(timeout, 1, 900)) {
+    fail(
+      'timeout',
+      `must be a whole number of seconds between 1 second and 15 minutes, got ${timeout.toHumanString()}`,
+    );
+  }
+
+  const memorySize = props.memorySize ?? DEFAULT_MEMORY_SIZE;
+  if (!Number.isInteger(memorySize) || memorySize < 128 || memorySize > 10240) {
+    fail('memorySize', `must be a whole number of MiB between 128 and 10240, got ${memorySize}`);
+  }
+
+  const maxBatchingWindow = props.maxBatchingWindow ?? DEFAULT_MAX_BATCHING_WINDOW;
+  const windowValid = wholeSecondsWithin(maxBatchingWindow, 0, 300);
+  if (!windowValid) {
+    fail(
+      'maxBatchingWindow',
+      `must be a whole number of seconds between 0 and 5 minutes, got ${maxBatchingWindow.toHumanString()}`,
+    );
+  }
+
+  const batchSize = props.batchSize ?? DEFAULT_BATCH_SIZE;
+  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10000) {
+    fail('batchSize', `must be a whole number between 1 and 10000, got ${batchSize}`);
+  }
+  if (windowValid && batchSize > 10 && maxBatchingWindow.toSeconds() < 1) {
+    fail('batchSize', `above 10 (got ${batchSize}) needs a maxBatchingWindow of at least 1 second`);
+  }
+
+  const logLevel = props.logLevel ?? DEFAULT_LOG_LEVEL;
+  if (!LOG_LEVELS.includes(logLevel)) {
+    fail('logLevel', `must be one of ${LOG_LEVELS.join(', ')}, got ${String(logLevel)}`);
+  }
+
+  const maxEventAge = props.maxEventAge ?? DEFAULT_MAX_EVENT_AGE;
+  if (!wholeSecondsWithin(maxEventAge, 60, 86400)) {
+    fail(
+      'maxEventAge',
+      `must be a whole number of seconds between 1 minute and 1 day, got ${maxEventAge.toHumanString()}`,
+    );
+  }
+
+  if (problems.length > 0) throw new ConfigError(problems, 'DigestGuard props');
+
+  return {
+    alertEmails: props.alertEmails ?? [],
+    tagPrefix: props.tagPrefix ?? DEFAULT_TAG_PREFIX,
+    repositories: [...new Set(props.repositories ?? [])],
+    dryRun: props.dryRun ?? false,
+    batchSize,
+    maxBatchingWindow,
+    logRetention: props.logRetention ?? DEFAULT_LOG_RETENTION,
+    timeout,
+    memorySize,
+    logLevel,
+    maxEventAge,
+    reconcile: props.reconcile ?? true,
+    reconcileSchedule: props.reconcileSchedule ?? DEFAULT_RECONCILE_SCHEDULE,
+    releaseAfterDays: props.releaseAfterDays ?? 0,
+    lifecycleCheck: props.lifecycleCheck ?? DEFAULT_LIFECYCLE_CHECK,
+    installLifecycleShield: props.installLifecycleShield ?? false,
+    watchLifecycleExpiry: props.watchLifecycleExpiry ?? false,
+    lookupPushers: props.lookupPushers ?? false,
+  };
+}
