@@ -82,8 +82,10 @@ export function guardStackFromContext(app: App, id: string, props: StackProps = 
 export function configureGuardApp(app: App): Stack {
   // Configuration problems become error annotations on the stack rather than an exception, so that
   // `cdk destroy` and `cdk ls` need no configuration while `cdk synth` and `cdk deploy` list every problem.
+  const { CDK_DEFAULT_ACCOUNT: account, CDK_DEFAULT_REGION: region } = process.env;
   const stack = guardStackFromContext(app, GUARD_STACK_ID, {
-    env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
+    // Without credentials the CLI sets neither: the stack is then environment-agnostic.
+    env: { ...(account ? { account } : {}), ...(region ? { region } : {}) },
   });
   // Every finding fails the synth; each accepted one is acknowledged, with its reason, where it arises.
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));

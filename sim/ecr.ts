@@ -36,7 +36,8 @@ export interface RepositoryOptions {
 }
 
 export interface PushOptions {
-  readonly tag?: string;
+  /** the tag to push; none (or `undefined`) pushes the manifest by digest only */
+  readonly tag?: string | undefined;
   /** exact manifest text */
   readonly manifest: string;
   /** the manifest media type, when the manifest has no `mediaType` field or to pass it like a client does */
@@ -73,7 +74,7 @@ interface StoredImage {
   readonly digest: string;
   readonly manifest: string;
   readonly mediaType: string;
-  readonly artifactMediaType?: string;
+  readonly artifactMediaType?: string | undefined;
   readonly children: readonly string[];
   readonly sizeInBytes: number;
   readonly pushedAt: Date;
@@ -298,7 +299,7 @@ export class SimEcr implements SimService, EcrLookup {
 
   // ───────────────────────────── EcrLookup ─────────────────────────────
 
-  resolve(repository: string, reference: { readonly tag?: string; readonly digest?: string }): string | undefined {
+  resolve(repository: string, reference: { readonly tag?: string | undefined; readonly digest?: string }): string | undefined {
     const repo = this.repositories.get(repository);
     if (!repo) return undefined;
     if (reference.digest) return repo.images.has(reference.digest) ? reference.digest : undefined;
@@ -439,7 +440,13 @@ export class SimEcr implements SimService, EcrLookup {
   }
 
   private putImage(
-    input: { repositoryName: string; imageManifest: string; imageManifestMediaType?: string; imageTag?: string; imageDigest?: string },
+    input: {
+      repositoryName: string;
+      imageManifest: string;
+      imageManifestMediaType?: string | undefined;
+      imageTag?: string | undefined;
+      imageDigest?: string;
+    },
     pushedAt?: Date,
   ) {
     const repo = this.repo(input.repositoryName);
@@ -574,10 +581,11 @@ export class SimEcr implements SimService, EcrLookup {
         imageIds.push(...removed);
         for (const r of removed) this.emit('DELETE', repo.name, image, r.imageTag);
       } else {
-        image.tags = image.tags.filter((t) => t !== id.imageTag);
-        repo.tags.delete(id.imageTag!);
-        imageIds.push({ imageDigest: image.digest, imageTag: id.imageTag });
-        this.emit('DELETE', repo.name, image, id.imageTag);
+        const tag = id.imageTag!;
+        image.tags = image.tags.filter((t) => t !== tag);
+        repo.tags.delete(tag);
+        imageIds.push({ imageDigest: image.digest, imageTag: tag });
+        this.emit('DELETE', repo.name, image, tag);
       }
     }
     return { imageIds, failures };

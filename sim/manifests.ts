@@ -134,8 +134,8 @@ export function ociIndex(children: readonly IndexChild[]): BuiltManifest {
 /** What a registry reads out of a manifest it is given. */
 export interface ParsedManifest {
   /** the `mediaType` field, when the manifest has one */
-  readonly mediaType?: string;
-  readonly artifactType?: string;
+  readonly mediaType?: string | undefined;
+  readonly artifactType?: string | undefined;
   readonly blobs: readonly { readonly digest: string; readonly size: number }[];
   readonly children: readonly string[];
 }

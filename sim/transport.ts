@@ -80,7 +80,7 @@ export class SimTransport {
   private readonly startedAt = Date.now();
   latencyMs: number;
   /** called before each call is answered; may throw `SimAwsError` (e.g. a throttling model) */
-  beforeCall?: (service: string, operation: string) => void;
+  beforeCall?: ((service: string, operation: string) => void) | undefined;
 
   constructor(options: TransportOptions = {}) {
     this.latencyMs = options.latencyMs ?? 0;
