@@ -24,7 +24,7 @@ import {
   type GetLifecyclePolicyPreviewResponse,
 } from '@aws-sdk/client-ecr';
 import { RepositoryNotFoundError } from '../core/errors';
-import type { LifecyclePolicyPort, LivePolicy, PreviewOutcome, PreviewedImage, PutPolicyOutcome } from '../core/lifecycle-risk';
+import type { LifecyclePolicyPort, LivePolicy, PreviewOutcome, PreviewedImage, PutPolicyOutcome } from '../core/ports';
 import { defaultEcrClient } from './clients';
 import { UnexpectedEcrAnswerError } from './ecr';
 

@@ -12,28 +12,10 @@ import { mapWithConcurrency } from './concurrency';
 import { findUntaggedInUseDigests, tagsNamedBy, type RepositoryFindings } from './decide';
 import { RepositoryNotFoundError } from './errors';
 import { gapsConcerning } from './inventory';
-import type { Alert, AlertPort, EcrPort, InventoryPort } from './ports';
+import type { Alert, AlertPort, EcrPort, GuardLogger, GuardMetrics, InventoryPort, PusherLookup } from './ports';
 import { isProtectiveTag } from './protective-tag';
 import { isPush, type Consumer, type Digest, type GuardSettings, type ImageEvent, type ImageState, type Inventory, type PusherFindings, type PushEvent } from './types';
 import type { InventoryGap } from './types';
-
-export interface GuardLogger {
-  info(message: string, ...extra: Record<string, unknown>[]): void;
-  warn(message: string, ...extra: Record<string, unknown>[]): void;
-  error(message: string, ...extra: Record<string, unknown>[]): void;
-}
-
-export interface GuardMetrics {
-  count(name: string, value: number): void;
-}
-
-/**
- * Who pushed some tags, from CloudTrail: best effort, bounded, and it never throws (a lookup that fails
- * comes back incomplete with a note). Used only when an alert is being sent anyway.
- */
-export interface PusherLookup {
-  findPutImageCallers(repository: string, pushes: readonly { tag: string; digest: Digest; time: Date }[]): Promise<PusherFindings>;
-}
 
 export interface GuardDependencies {
   readonly ecr: EcrPort;

@@ -18,6 +18,7 @@
  *   "Rules per lifecycle policy: 50" and "Lifecycle policy length: 30,720" characters, neither adjustable.
  */
 import { isProtectiveTag } from './protective-tag';
+import type { LifecyclePolicyPort, PreviewedImage } from './ports';
 import type { Digest } from './types';
 
 /** Service quota "Rules per lifecycle policy" (not adjustable). */
@@ -487,33 +488,6 @@ function whyRisky(rule: LifecycleRule, reach: RiskReach, prefix: string, protect
 
 // ---------------------------------------------------------------------------------------------------------
 // Assessment over a port (the adapter implements it)
-
-/** One image of a lifecycle policy preview: what the policy would do to it at its next run. */
-export interface PreviewedImage {
-  readonly digest: Digest;
-  readonly tags: readonly string[];
-  readonly action: RuleAction;
-  readonly appliedRulePriority?: number;
-}
-
-export type LivePolicy = { readonly found: true; readonly text: string } | { readonly found: false };
-
-export type PreviewOutcome =
-  /** the preview of `policyText` completed; `images` is every image it would expire or transition */
-  | { readonly outcome: 'complete'; readonly policyText: string; readonly images: readonly PreviewedImage[] }
-  /** no preview could be had (no policy any more, still in progress after the bounded polls, failed, expired) */
-  | { readonly outcome: 'unavailable'; readonly reason: string };
-
-export interface LifecyclePolicyPort {
-  /** The repository's lifecycle policy text, or `found: false` when it has none. */
-  getLifecyclePolicy(repository: string): Promise<LivePolicy>;
-  /** Runs a preview of the live policy (bounded wait) and returns every image it would act on. */
-  previewLifecyclePolicy(repository: string): Promise<PreviewOutcome>;
-  /** Replaces the repository's lifecycle policy. Only `installShieldRule` calls it, and only on request. */
-  putLifecyclePolicy(repository: string, policyText: string): Promise<PutPolicyOutcome>;
-}
-
-export type PutPolicyOutcome = { readonly outcome: 'put' } | { readonly outcome: 'rejected'; readonly reason: string };
 
 export interface LifecycleFindings {
   readonly repository: string;

@@ -12,12 +12,14 @@
 import { buildRepositoryAlert, type RepositoryReport } from './alert';
 import { countOf, EntryLister, toAlertSubject } from './alert-size';
 import { mapWithConcurrency } from './concurrency';
-import { inUseWithIndexChildren, protectInUseDigests, publishOrLog, type GuardLogger, type GuardMetrics } from './guard';
+import { inUseWithIndexChildren, protectInUseDigests, publishOrLog } from './guard';
+import type { GuardLogger, GuardMetrics } from './ports';
 import { gapsConcerning } from './inventory';
 import type { Alert, AlertPort, InventoryPort } from './ports';
-import { assessLifecycleRisk, installShieldRule, type InstallOutcome, type InUseImage, type LifecycleFindings, type LifecyclePolicyPort } from './lifecycle-risk';
+import { assessLifecycleRisk, installShieldRule, type InstallOutcome, type InUseImage, type LifecycleFindings } from './lifecycle-risk';
+import type { LifecyclePolicyPort } from './ports';
 import { isProtectiveTag, protectiveTagFor, shortDigest } from './protective-tag';
-import type { ProtectedImage, ReconcileCheckpoint, ReconcileEcrPort, ReleaseOutcome } from './reconcile-ports';
+import type { ProtectedImage, ReconcileCheckpoint, ReconcileEcrPort, ReleaseOutcome } from './ports';
 import type { Consumer, Digest, GuardSettings, ImageState, Inventory, InventoryGap } from './types';
 
 const DAY_MS = 86_400_000;

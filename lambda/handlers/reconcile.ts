@@ -12,11 +12,11 @@ import { EcrAdapter } from '../adapters/ecr';
 import { EcrLifecycleAdapter } from '../adapters/ecr-lifecycle';
 import { inventoryFor } from '../adapters/inventory';
 import { SnsAlertAdapter } from '../adapters/sns';
-import type { GuardLogger, GuardMetrics } from '../core/guard';
-import type { LifecyclePolicyPort } from '../core/lifecycle-risk';
+import type { GuardLogger, GuardMetrics } from '../core/ports';
+import type { LifecyclePolicyPort } from '../core/ports';
 import type { AlertPort, InventoryPort } from '../core/ports';
 import { reconcileAccount, type ReconcileOutcome, type ReconcileSettings } from '../core/reconcile';
-import type { ReconcileCheckpoint, ReconcileEcrPort } from '../core/reconcile-ports';
+import type { ReconcileCheckpoint, ReconcileEcrPort } from '../core/ports';
 import { readReconcileHandlerConfig } from './reconcile-config';
 
 export interface ReconcileHandlerDependencies {

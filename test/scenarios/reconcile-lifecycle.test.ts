@@ -18,7 +18,7 @@ import { EcrAdapter } from '../../lambda/adapters/ecr';
 import { EcrLifecycleAdapter } from '../../lambda/adapters/ecr-lifecycle';
 import { inventoryFor } from '../../lambda/adapters/inventory';
 import { SnsAlertAdapter } from '../../lambda/adapters/sns';
-import type { GuardLogger } from '../../lambda/core/guard';
+import type { GuardLogger } from '../../lambda/core/ports';
 import { shieldRuleFor } from '../../lambda/core/lifecycle-risk';
 import { protectiveTagFor } from '../../lambda/core/protective-tag';
 import type { ReconcileSettings } from '../../lambda/core/reconcile';
