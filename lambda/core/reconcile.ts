@@ -12,7 +12,8 @@
 import { buildRepositoryAlert, type RepositoryReport } from './alert';
 import { countOf, EntryLister, toAlertSubject } from './alert-size';
 import { mapWithConcurrency } from './concurrency';
-import { inUseWithIndexChildren, protectInUseDigests, publishOrLog } from './guard';
+import { publishOrLog } from './alert-publish';
+import { inUseWithIndexChildren, protectInUseDigests } from './protect';
 import type { GuardLogger, GuardMetrics } from './ports';
 import { gapsConcerning } from './inventory';
 import type { Alert, AlertPort, InventoryPort } from './ports';

@@ -11,7 +11,7 @@ import { CloudTrailPusherLookup } from '../adapters/cloudtrail';
 import { EcrAdapter } from '../adapters/ecr';
 import { inventoryFor } from '../adapters/inventory';
 import { SnsAlertAdapter } from '../adapters/sns';
-import { guardPushedRepositories } from '../core/guard';
+import { guardImageEvents } from '../core/image-events';
 import type { GuardLogger, GuardMetrics, PusherLookup } from '../core/ports';
 import type { AlertPort, EcrPort, InventoryPort } from '../core/ports';
 import { parsePushRecord } from '../core/push-event';
@@ -66,7 +66,7 @@ export async function handlePushBatch(
   }
   for (const [key, accountEvents] of byAccount) {
     const [account, region] = key.split('/') as [string, string];
-    const outcome = await guardPushedRepositories(accountEvents, settings, {
+    const outcome = await guardImageEvents(accountEvents, settings, {
       ...deps,
       inventory: deps.inventoryFor(account, region),
     });
