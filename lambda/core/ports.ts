@@ -2,7 +2,7 @@
  * What the core needs from AWS, as interfaces. Adapters in `lambda/adapters/` implement them with the
  * AWS SDK v3; tests implement them with the simulated account or plain fakes.
  */
-import type { RuleAction } from './lifecycle-risk';
+import type { RuleAction } from './lifecycle/parse';
 import type { Digest, ImageState, Inventory, PusherFindings } from './types';
 
 /** The outcome of adding a protective tag to one digest. */

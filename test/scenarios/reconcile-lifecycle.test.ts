@@ -19,7 +19,7 @@ import { EcrLifecycleAdapter } from '../../lambda/adapters/ecr-lifecycle';
 import { inventoryFor } from '../../lambda/adapters/inventory';
 import { SnsAlertAdapter } from '../../lambda/adapters/sns';
 import type { GuardLogger } from '../../lambda/core/ports';
-import { shieldRuleFor } from '../../lambda/core/lifecycle-risk';
+import { shieldRuleFor } from '../../lambda/core/lifecycle';
 import { protectiveTagFor } from '../../lambda/core/protective-tag';
 import type { ReconcileSettings } from '../../lambda/core/reconcile';
 import { runReconcile, type ReconcileHandlerDependencies } from '../../lambda/handlers/reconcile';

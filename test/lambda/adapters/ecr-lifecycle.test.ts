@@ -22,7 +22,8 @@ import 'aws-sdk-client-mock-vitest/extend';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { EcrLifecycleAdapter } from '../../../lambda/adapters/ecr-lifecycle';
 import { RepositoryNotFoundError } from '../../../lambda/core/errors';
-import { assessLifecycleRisk, installShieldRule, shieldRuleFor } from '../../../lambda/core/lifecycle-risk';
+import { shieldRuleFor } from '../../../lambda/core/lifecycle';
+import { assessLifecycleRisk, installShieldRule } from '../../../lambda/core/reconcile';
 
 const ecr = mockClient(ECRClient);
 const meta = { $metadata: {} };

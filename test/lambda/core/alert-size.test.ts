@@ -21,7 +21,8 @@ import { SnsAlertAdapter } from '../../../lambda/adapters/sns';
 import { publishOrLog } from '../../../lambda/core/alert-publish';
 import { guardImageEvents, type GuardDependencies } from '../../../lambda/core/image-events';
 import type { Alert, EcrPort, ProtectOutcome } from '../../../lambda/core/ports';
-import { buildReconcileAlert, type ReleaseResult, type RepositoryReconcileReport } from '../../../lambda/core/reconcile';
+import { buildReconcileAlert } from '../../../lambda/core/alert-reconcile';
+import type { ReleaseResult, RepositoryReconcileReport } from '../../../lambda/core/reconcile';
 import type { Consumer, Digest, ImageState, PushEvent } from '../../../lambda/core/types';
 
 const SNS_MESSAGE_LIMIT_BYTES = 262_144;
