@@ -21,7 +21,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { inFlightCounter, type InFlightStats } from '../../support/in-flight';
-import { EcsInventoryAdapter, countInventoryLowerBound } from '../../../lambda/adapters/ecs-inventory';
+import { EcsInventoryAdapter } from '../../../lambda/adapters/ecs-inventory';
+import { countInventoryLowerBound } from '../../../bench/lower-bound';
 import type { Inventory } from '../../../lambda/core/types';
 
 const ecs = mockClient(ECSClient);
