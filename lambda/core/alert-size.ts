@@ -9,6 +9,7 @@
  * and logged in full. Arrays inside an entry (its consumers) stay with their entry.
  */
 import { createHash } from 'node:crypto';
+import { SERVICE_NAME } from './defaults';
 import type { Alert, AlertFullList } from './ports';
 
 /**
@@ -18,7 +19,7 @@ import type { Alert, AlertFullList } from './ports';
  */
 export const MAX_SUBJECT_LENGTH = 99;
 const ELLIPSIS = '...';
-const FALLBACK_SUBJECT = 'ecr-digest-guard alert';
+const FALLBACK_SUBJECT = `${SERVICE_NAME} alert`;
 /** Below this many characters of a name, an elided middle tells nothing: the subject is cut at its end instead. */
 const MIN_ELIDED_NAME_LENGTH = 16;
 

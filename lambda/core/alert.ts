@@ -5,6 +5,7 @@
  */
 import { CONSUMERS_LISTED_PER_IMAGE, countOf, EntryLister, toAlertSubject } from './alert-size';
 import { findTagRaces, tagsNamedBy, type QuickTagMove } from './decide';
+import { SHIELD_COUNT_NUMBER, shieldPattern } from './lifecycle/shield';
 import type { Alert } from './ports';
 import { shortDigest } from './protective-tag';
 import type { Consumer, Digest, ImageEvent, InventoryGap, PusherFindings, PushEvent } from './types';
@@ -267,7 +268,10 @@ function textFor(report: RepositoryReport, severity: string, lister: EntryLister
     lines.push('  - Stop reusing one mutable tag across deployments: use one tag per build (e.g. the commit SHA) or per environment,');
     lines.push('    or make the repository\'s tags immutable, so a push can never leave a running image untagged.');
     lines.push('  - A lifecycle rule that selects tagged or any images can still expire a protected image: give the protective');
-    lines.push(`    tags a top-priority rule (tagPatternList ["${report.tagPrefix}-sha256-*"], countType imageCountMoreThan 9999).`);
+    lines.push(
+      `    tags a top-priority rule (tagPatternList ["${shieldPattern(report.tagPrefix)}"], countType imageCountMoreThan ` +
+        `${SHIELD_COUNT_NUMBER}).`,
+    );
   }
   if (report.gaps.length) {
     lines.push('', 'COVERAGE NOTES');

@@ -20,3 +20,6 @@ export const METRICS_NAMESPACE = 'EcrDigestGuard';
 export const LIFECYCLE_CHECKS = ['off', 'evaluate', 'preview'] as const;
 export type LifecycleCheck = (typeof LIFECYCLE_CHECKS)[number];
 export const DEFAULT_LIFECYCLE_CHECK: LifecycleCheck = 'evaluate';
+
+/** Upper bound of the release grace period in days: ten years, to catch a value typed in hours or seconds. */
+export const MAX_RELEASE_AFTER_DAYS = 3650;

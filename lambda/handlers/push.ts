@@ -4,8 +4,6 @@
  * It only parses, wires and calls: the decisions live in `lambda/core`, the AWS calls in `lambda/adapters`.
  * See: https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html#services-sqs-batchfailurereporting
  */
-import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { CloudTrailPusherLookup } from '../adapters/cloudtrail';
 import { EcrAdapter } from '../adapters/ecr';
@@ -17,6 +15,7 @@ import type { AlertPort, EcrPort, InventoryPort } from '../core/ports';
 import { parsePushRecord } from '../core/push-event';
 import type { GuardSettings, ImageEvent } from '../core/types';
 import { readPushHandlerConfig } from './config';
+import { createObservability } from './observability';
 
 export interface PushHandlerDependencies {
   readonly ecr: EcrPort;
@@ -75,8 +74,7 @@ export async function handlePushBatch(
   return { batchItemFailures: [...failed].map((itemIdentifier) => ({ itemIdentifier })) };
 }
 
-const logger = new Logger({ serviceName: 'ecr-digest-guard' });
-const metrics = new Metrics({ namespace: 'EcrDigestGuard', serviceName: 'ecr-digest-guard' });
+const { logger, metrics, counts } = createObservability();
 let wiring: { settings: GuardSettings; deps: PushHandlerDependencies } | undefined;
 
 function wireFromEnvironment(): { settings: GuardSettings; deps: PushHandlerDependencies } {
@@ -91,7 +89,7 @@ function wireFromEnvironment(): { settings: GuardSettings; deps: PushHandlerDepe
       inventoryFor: (accountId, region) => inventoryFor(accountId, region),
       ...(config.lookupPushers ? { pushers: new CloudTrailPusherLookup({ logger }) } : {}),
       logger,
-      metrics: { count: (name, value) => metrics.addMetric(name, MetricUnit.Count, value) },
+      metrics: counts,
       // Set by Lambda in every function's environment.
       // See: https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime
       ...(process.env.AWS_LAMBDA_LOG_GROUP_NAME ? { alertLogGroup: process.env.AWS_LAMBDA_LOG_GROUP_NAME } : {}),

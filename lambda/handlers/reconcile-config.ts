@@ -2,13 +2,13 @@
  * The reconcile function's settings: the push function's (topic, region, prefix, dry run, scope) plus the
  * release grace period. A bad value fails the cold start loudly, with every problem named.
  */
+import { DEFAULT_LIFECYCLE_CHECK, LIFECYCLE_CHECKS, MAX_RELEASE_AFTER_DAYS, type LifecycleCheck } from '../core/defaults';
 import type { ReconcileSettings } from '../core/reconcile';
 import { readPushHandlerConfig, type PushHandlerConfig } from './config';
 
 export interface ReconcileHandlerConfig extends PushHandlerConfig, ReconcileSettings {}
 
-/** Upper bound of RELEASE_AFTER_DAYS: ten years, to catch a value typed in hours or seconds. */
-export const MAX_RELEASE_AFTER_DAYS = 3650;
+export { MAX_RELEASE_AFTER_DAYS } from '../core/defaults';
 
 export function readReconcileHandlerConfig(env: NodeJS.ProcessEnv): ReconcileHandlerConfig {
   const problems: string[] = [];
@@ -24,8 +24,8 @@ export function readReconcileHandlerConfig(env: NodeJS.ProcessEnv): ReconcileHan
   if (!/^\d+$/.test(text || '0') || !Number.isSafeInteger(releaseAfterDays) || releaseAfterDays > MAX_RELEASE_AFTER_DAYS) {
     problems.push(`RELEASE_AFTER_DAYS must be a whole number of days from 0 (never release) to ${MAX_RELEASE_AFTER_DAYS}, got "${env.RELEASE_AFTER_DAYS}"`);
   }
-  const lifecycleCheck = (env.LIFECYCLE_CHECK ?? 'evaluate').trim().toLowerCase() || 'evaluate';
-  if (lifecycleCheck !== 'off' && lifecycleCheck !== 'evaluate' && lifecycleCheck !== 'preview') {
+  const lifecycleCheck = (env.LIFECYCLE_CHECK ?? DEFAULT_LIFECYCLE_CHECK).trim().toLowerCase() || DEFAULT_LIFECYCLE_CHECK;
+  if (!isLifecycleCheck(lifecycleCheck)) {
     problems.push(`LIFECYCLE_CHECK must be "off", "evaluate" or "preview", got "${env.LIFECYCLE_CHECK}"`);
   }
   const installText = (env.INSTALL_LIFECYCLE_SHIELD ?? 'false').trim().toLowerCase();
@@ -34,7 +34,11 @@ export function readReconcileHandlerConfig(env: NodeJS.ProcessEnv): ReconcileHan
   return {
     ...base,
     ...(releaseAfterDays > 0 ? { releaseAfterDays } : {}),
-    lifecycleCheck: lifecycleCheck as 'off' | 'evaluate' | 'preview',
+    lifecycleCheck: lifecycleCheck as LifecycleCheck,
     installLifecycleShield: installText === 'true',
   };
+}
+
+function isLifecycleCheck(value: string): value is LifecycleCheck {
+  return (LIFECYCLE_CHECKS as readonly string[]).includes(value);
 }

@@ -3,6 +3,7 @@
  * lifecycle policy, evaluate it with the pure `core/lifecycle` modules, and on request install the shield rule.
  * The SDK calls live in `lambda/adapters/ecr-lifecycle.ts`.
  */
+import { DEFAULT_LIFECYCLE_CHECK } from '../defaults';
 import {
   evaluateLifecyclePolicy,
   parseLifecyclePolicy,
@@ -28,7 +29,7 @@ export async function checkLifecycleRisk(
   settings: ReconcileSettings,
   deps: ReconcileDependencies,
 ): Promise<void> {
-  const mode = settings.lifecycleCheck ?? 'evaluate';
+  const mode = settings.lifecycleCheck ?? DEFAULT_LIFECYCLE_CHECK;
   if (!deps.lifecycle || mode === 'off') return;
   const justProtected = new Map(work.protection.protected.map((p) => [p.digest, p.tag]));
   const images: InUseImage[] = states.flatMap((state) =>

@@ -3,6 +3,7 @@
  * and its alert text.
  */
 import type { RepositoryReport } from '../alert';
+import type { LifecycleCheck } from '../defaults';
 import type { AlertPort, GuardLogger, GuardMetrics, InventoryPort, LifecyclePolicyPort, ReconcileCheckpoint, ReconcileEcrPort } from '../ports';
 import type { Digest, GuardSettings, InventoryGap } from '../types';
 import type { InstallOutcome, LifecycleFindings } from './lifecycle';
@@ -20,7 +21,7 @@ export interface ReconcileSettings extends GuardSettings {
    * `evaluate` reads the policy and evaluates it (one GetLifecyclePolicy per repository in use; the default),
    * `preview` also runs ECR's lifecycle policy preview where the evaluation finds a risk, `off` skips it.
    */
-  readonly lifecycleCheck?: 'off' | 'evaluate' | 'preview';
+  readonly lifecycleCheck?: LifecycleCheck;
   /**
    * Opt-in: where a risk is found, add the top-priority shield rule to the repository's lifecycle policy
    * (every existing rule kept, order kept). Never done in dry run. @default false
