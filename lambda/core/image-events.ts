@@ -4,7 +4,8 @@
  * failed so the queue retries only those.
  * Everything here is deterministic given the ports, so it runs unchanged on the simulated account.
  */
-import { buildRepositoryAlert, type PossiblyInUse, type RepositoryReport } from './alert';
+import { buildRepositoryAlert } from './alert';
+import type { PossiblyInUse, RepositoryReport } from './repository-report';
 import { publishOrLog } from './alert-publish';
 import { mapWithConcurrency } from './concurrency';
 import { findQuickTagMoves, tagsNamedBy } from './decide';

@@ -3,7 +3,7 @@
  * digests of one repository (with what in-use indexes reference), decide, tag or restore, and report. It
  * publishes nothing: each caller sends one alert.
  */
-import type { ProtectedDigest, RepositoryReport, RestoreResult } from './alert';
+import type { ProtectedDigest, RepositoryReport, RestoreResult } from './repository-report';
 import { findUntaggedInUseDigests, type RepositoryFindings } from './decide';
 import { RepositoryNotFoundError } from './errors';
 import { INDEX_MANIFEST_MEDIA_TYPES } from './manifest-media-types';

@@ -2,7 +2,7 @@
  * The scheduled reconcile's settings, dependencies and reports, shared by its steps (run, release, lifecycle)
  * and its alert text.
  */
-import type { RepositoryReport } from '../alert';
+import type { RepositoryReport } from '../repository-report';
 import type { LifecycleCheck } from '../defaults';
 import type { AlertPort, GuardLogger, GuardMetrics, InventoryPort, LifecyclePolicyPort, ReconcileCheckpoint, ReconcileEcrPort } from '../ports';
 import type { Digest, GuardSettings, InventoryGap } from '../types';
