@@ -24,6 +24,7 @@ import { EcrLifecycleAdapter } from '../../../lambda/adapters/ecr-lifecycle';
 import { RepositoryNotFoundError } from '../../../lambda/core/errors';
 import { shieldRuleFor } from '../../../lambda/core/lifecycle';
 import { assessLifecycleRisk, installShieldRule } from '../../../lambda/core/reconcile';
+import { resetBeforeEach } from '../../support/mocked-clients';
 
 const ecr = mockClient(ECRClient);
 const meta = { $metadata: {} };
@@ -43,8 +44,8 @@ const adapter = (options: { maxPolls?: number; maxPages?: number } = {}) =>
     ...options,
   });
 
+resetBeforeEach(ecr);
 beforeEach(() => {
-  ecr.reset();
   sleeps = [];
 });
 
