@@ -15,7 +15,8 @@
  *
  * with C clusters, s_c services and t_c RUNNING-desired tasks of cluster c, and R distinct current service
  * revisions (= services in steady state). This is the lower bound of the design's performance reference;
- * `countInventoryLowerBound` in `bench/lower-bound.ts` computes it. Extra requests are only spent where there is something to see:
+ * `countInventoryLowerBound` in `bench/lower-bound.ts` computes it. Extra requests are only spent where there
+ * is something to see:
  * ⌈D/20⌉ DescribeServiceDeployments + ⌈rollback revisions not already described/20⌉ DescribeServiceRevisions
  * for the D services with a deployment in progress, and one DescribeTaskDefinition per task definition ARN
  * (cached: immutable by ARN) of services whose revision cannot be described.
@@ -269,7 +270,9 @@ class InventoryRun {
     const running = tasksOfService(scan.tasks, service);
     for (const taskDefinitionArn of taskDefinitionArns) {
       const containers = await this.containersOf(taskDefinitionArn);
-      this.record(taskDefinitionDigests(scan.clusterArn, service, taskDefinitionArn, containers, running, this.repositoryOf));
+      this.record(
+        taskDefinitionDigests(scan.clusterArn, service, taskDefinitionArn, containers, running, this.repositoryOf),
+      );
     }
   }
 

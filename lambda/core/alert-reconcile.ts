@@ -137,7 +137,10 @@ function lifecycleSection(report: RepositoryReconcileReport): string[] {
 }
 
 /** The alert for repositories the reconcile could not check: the next scheduled run tries them again. */
-export function buildReconcileFailureAlert(run: ReconcileRun, failed: readonly { repository: string; error: unknown }[]): Alert {
+export function buildReconcileFailureAlert(
+  run: ReconcileRun,
+  failed: readonly { repository: string; error: unknown }[],
+): Alert {
   const names = failed.map((f) => f.repository);
   const text = [
     `WARNING: ECR digest guard, scheduled reconcile (account ${run.account}, ${run.region})`,

@@ -11,7 +11,9 @@ export interface EcsTaskView {
   /** `service:<name>` for a task a service started */
   readonly group?: string | undefined;
   readonly taskArn?: string | undefined;
-  readonly containers?: readonly { name?: string | undefined; image?: string | undefined; imageDigest?: string | undefined }[] | undefined;
+  readonly containers?:
+    | readonly { name?: string | undefined; image?: string | undefined; imageDigest?: string | undefined }[]
+    | undefined;
 }
 
 export interface EcsServiceView {
@@ -157,7 +159,9 @@ export function taskDefinitionDigests(
           image,
         },
       });
-    } else if (!running.some((task) => (task.containers ?? []).some((c) => c.name === container.name && c.imageDigest))) {
+    } else if (
+      !running.some((task) => (task.containers ?? []).some((c) => c.name === container.name && c.imageDigest))
+    ) {
       result.gaps.push({
         reason:
           `service ${clusterName(clusterArn)}/${service.serviceName ?? service.serviceArn}: the digest ` +
@@ -171,7 +175,11 @@ export function taskDefinitionDigests(
 }
 
 /** The per-item failures of an ECS Describe call: each one hides what it names, so each is a gap. */
-export function failureGaps(call: string, cluster: string | undefined, failures: readonly EcsFailureView[] | undefined): InventoryGap[] {
+export function failureGaps(
+  call: string,
+  cluster: string | undefined,
+  failures: readonly EcsFailureView[] | undefined,
+): InventoryGap[] {
   return (failures ?? []).map((failure) => {
     const where = cluster ? ` in cluster ${clusterName(cluster)}` : '';
     return {

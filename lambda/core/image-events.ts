@@ -14,8 +14,17 @@ import { gapsConcerning } from './inventory';
 import type { AlertPort, EcrPort, GuardLogger, GuardMetrics, InventoryPort, PusherLookup } from './ports';
 import { protectInUseDigests, type ProtectDependencies } from './protect';
 import { isProtectiveTag } from './protective-tag';
-import { isPush, type Consumer, type Digest, type GuardSettings, type ImageEvent, type ImageState, type Inventory, type PusherFindings } from './types';
-import type { InventoryGap } from './types';
+import {
+  isPush,
+  type Consumer,
+  type Digest,
+  type GuardSettings,
+  type ImageEvent,
+  type ImageState,
+  type Inventory,
+  type InventoryGap,
+  type PusherFindings,
+} from './types';
 
 export interface GuardDependencies {
   readonly ecr: EcrPort;

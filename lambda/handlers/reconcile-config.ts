@@ -2,7 +2,12 @@
  * The reconcile function's settings: the push function's (topic, region, prefix, dry run, scope) plus the
  * release grace period. A bad value fails the cold start loudly, with every problem named.
  */
-import { DEFAULT_LIFECYCLE_CHECK, LIFECYCLE_CHECKS, MAX_RELEASE_AFTER_DAYS, type LifecycleCheck } from '../core/defaults';
+import {
+  DEFAULT_LIFECYCLE_CHECK,
+  LIFECYCLE_CHECKS,
+  MAX_RELEASE_AFTER_DAYS,
+  type LifecycleCheck,
+} from '../core/defaults';
 import type { ReconcileSettings } from '../core/reconcile';
 import { readPushHandlerConfig, type PushHandlerConfig } from './config';
 
@@ -24,7 +29,8 @@ export function readReconcileHandlerConfig(env: NodeJS.ProcessEnv): ReconcileHan
   if (!/^\d+$/.test(text || '0') || !Number.isSafeInteger(releaseAfterDays) || releaseAfterDays > MAX_RELEASE_AFTER_DAYS) {
     problems.push(`RELEASE_AFTER_DAYS must be a whole number of days from 0 (never release) to ${MAX_RELEASE_AFTER_DAYS}, got "${env.RELEASE_AFTER_DAYS}"`);
   }
-  const lifecycleCheck = (env.LIFECYCLE_CHECK ?? DEFAULT_LIFECYCLE_CHECK).trim().toLowerCase() || DEFAULT_LIFECYCLE_CHECK;
+  const lifecycleCheck =
+    (env.LIFECYCLE_CHECK ?? DEFAULT_LIFECYCLE_CHECK).trim().toLowerCase() || DEFAULT_LIFECYCLE_CHECK;
   if (!isLifecycleCheck(lifecycleCheck)) {
     problems.push(`LIFECYCLE_CHECK must be "off", "evaluate" or "preview", got "${env.LIFECYCLE_CHECK}"`);
   }

@@ -21,7 +21,8 @@ export function ecrPushEventFixture(): typeof ecrPush {
  * The "Example: Image lifecycle policy action" CloudTrail record of
  * https://docs.aws.amazon.com/AmazonECR/latest/userguide/logging-using-cloudtrail.html, as its `detail`,
  * inside the EventBridge envelope CloudTrail events get ("AWS Service Event via CloudTrail" for
- * `eventType: AwsServiceEvent`: https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-service-event-cloudtrail.html).
+ * `eventType: AwsServiceEvent`:
+ * https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-service-event-cloudtrail.html).
  * `detailType` and the rule's `action` can be changed to test other envelopes and actions.
  */
 export function policyExecutionEventFixture(detailType = 'AWS Service Event via CloudTrail', ruleAction = 'expire') {

@@ -2,7 +2,13 @@
  * The shield: one top-priority rule that selects this guard's protective tags and keeps them, and how to
  * insert it into a policy without changing what any existing rule does. Pure.
  */
-import { MAX_LIFECYCLE_POLICY_LENGTH, MAX_LIFECYCLE_RULES, parseLifecyclePolicy, type LifecyclePolicy, type LifecycleRule } from './parse';
+import {
+  MAX_LIFECYCLE_POLICY_LENGTH,
+  MAX_LIFECYCLE_RULES,
+  parseLifecyclePolicy,
+  type LifecyclePolicy,
+  type LifecycleRule,
+} from './parse';
 
 /** The shield keeps the newest 9999 images that carry a protective tag: far above any real in-use count. */
 export const SHIELD_COUNT_NUMBER = 9999;

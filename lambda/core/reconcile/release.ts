@@ -9,7 +9,13 @@ import type { InventoryPort, ProtectedImage, ReleaseOutcome } from '../ports';
 import { inUseWithIndexChildren } from '../protect';
 import { isProtectiveTag, protectiveTagFor } from '../protective-tag';
 import type { Consumer, Digest, Inventory, InventoryGap } from '../types';
-import type { ReconcileDependencies, ReconcileSettings, ReleaseCandidate, ReleaseResult, RepositoryWork } from './types';
+import type {
+  ReconcileDependencies,
+  ReconcileSettings,
+  ReleaseCandidate,
+  ReleaseResult,
+  RepositoryWork,
+} from './types';
 
 const DAY_MS = 86_400_000;
 /**

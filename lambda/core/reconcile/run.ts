@@ -17,7 +17,14 @@ import { protectInUseDigests } from '../protect';
 import type { Inventory } from '../types';
 import { checkLifecycleRisk } from './lifecycle';
 import { findReleaseCandidates, releaseCandidates, type ReleasePhaseResult } from './release';
-import type { ReconcileDependencies, ReconcileOutcome, ReconcileRun, ReconcileSettings, RepositoryReconcileReport, RepositoryWork } from './types';
+import type {
+  ReconcileDependencies,
+  ReconcileOutcome,
+  ReconcileRun,
+  ReconcileSettings,
+  RepositoryReconcileReport,
+  RepositoryWork,
+} from './types';
 
 const GOLDEN_RATIO_CONJUGATE = (Math.sqrt(5) - 1) / 2;
 

@@ -4,7 +4,15 @@
  */
 import type { RepositoryReport } from '../repository-report';
 import type { LifecycleCheck } from '../defaults';
-import type { AlertPort, GuardLogger, GuardMetrics, InventoryPort, LifecyclePolicyPort, ReconcileCheckpoint, ReconcileEcrPort } from '../ports';
+import type {
+  AlertPort,
+  GuardLogger,
+  GuardMetrics,
+  InventoryPort,
+  LifecyclePolicyPort,
+  ReconcileCheckpoint,
+  ReconcileEcrPort,
+} from '../ports';
 import type { Digest, GuardSettings, InventoryGap } from '../types';
 import type { InstallOutcome, LifecycleFindings } from './lifecycle';
 
