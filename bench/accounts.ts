@@ -1,10 +1,12 @@
 /**
  * The simulated accounts the benchmarks run on, and the lower bound of requests against which they are
- * judged (design.md, "Performance reference"), written out here apart from the adapter on purpose.
+ * judged (design.md, "Performance reference"; the formula is in `lower-bound.ts`, apart from the adapter on
+ * purpose).
  */
 import { SimulatedAccount, type SimulatedAccountOptions } from '../sim/account';
 import { populateFleet, type Fleet } from '../sim/fleet';
 import { dockerManifest } from '../sim/manifests';
+import { countInventoryLowerBound } from './lower-bound';
 
 export interface Shape {
   readonly name: 'small' | 'large';
@@ -56,20 +58,9 @@ export function buildAccount(shape: Shape, options: SimulatedAccountOptions = {}
   return { account, fleet, repositories, servicesPerCluster, tasksPerCluster };
 }
 
-/**
- * The fewest ECS requests a complete in-use inventory needs (design.md): ListClusters; per cluster the
- * ListServices and ListTasks pages (100 a page; one page even when empty), ⌈services/10⌉ DescribeServices and
- * ⌈tasks/100⌉ DescribeTasks (one cluster per call); and ⌈services/20⌉ DescribeServiceRevisions over the account
- * (one current revision per service in steady state).
- */
+/** The fewest ECS requests a complete in-use inventory needs (`lower-bound.ts`). */
 export function inventoryLowerBound(servicesPerCluster: readonly number[], tasksPerCluster: readonly number[]): number {
-  const pages = (n: number) => Math.max(1, Math.ceil(n / 100));
-  let total = pages(servicesPerCluster.length);
-  servicesPerCluster.forEach((services, i) => {
-    const tasks = tasksPerCluster[i]!;
-    total += pages(services) + pages(tasks) + Math.ceil(services / 10) + Math.ceil(tasks / 100);
-  });
-  return total + Math.ceil(servicesPerCluster.reduce((a, b) => a + b, 0) / 20);
+  return countInventoryLowerBound({ servicesPerCluster, tasksPerCluster });
 }
 
 /** The same bound split by ECS throttling category (the bucket each call draws on). */

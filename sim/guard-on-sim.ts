@@ -11,7 +11,7 @@ import type { SQSBatchResponse } from 'aws-lambda';
 import { EcrAdapter } from '../lambda/adapters/ecr';
 import { inventoryFor } from '../lambda/adapters/inventory';
 import { SnsAlertAdapter } from '../lambda/adapters/sns';
-import type { GuardLogger } from '../lambda/core/guard';
+import type { GuardLogger } from '../lambda/core/ports';
 import { DEFAULT_TAG_PREFIX } from '../lambda/core/protective-tag';
 import type { GuardSettings } from '../lambda/core/types';
 import { handlePushBatch } from '../lambda/handlers/push';

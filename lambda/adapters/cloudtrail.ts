@@ -18,7 +18,7 @@
  *   lookup made within a minute of the push often finds nothing; the alert then says so and gives the command.
  */
 import { CloudTrailClient, LookupEventsCommand, type LookupEventsCommandOutput } from '@aws-sdk/client-cloudtrail';
-import type { PusherLookup } from '../core/guard';
+import type { PusherLookup } from '../core/ports';
 import type { Digest, PusherFindings, PutImageCaller } from '../core/types';
 import { defaultCloudTrailClient } from './clients';
 

@@ -1,7 +1,7 @@
 /**
  * ECR lifecycle adapter: reads a repository's lifecycle policy, previews what the live policy would expire or
  * archive, and (only when asked, through `installShieldRule`) puts a new policy text. Every lifecycle SDK call
- * of the guard is here; the decisions are in `lambda/core/lifecycle-risk.ts`.
+ * of the guard is here; the decisions are in `lambda/core/lifecycle/`.
  *
  * Errors per operation: botocore/data/ecr/2015-09-21/service-2.json, operations GetLifecyclePolicy
  * (LifecyclePolicyNotFoundException), StartLifecyclePolicyPreview (LifecyclePolicyNotFoundException,
@@ -24,7 +24,7 @@ import {
   type GetLifecyclePolicyPreviewResponse,
 } from '@aws-sdk/client-ecr';
 import { RepositoryNotFoundError } from '../core/errors';
-import type { LifecyclePolicyPort, LivePolicy, PreviewOutcome, PreviewedImage, PutPolicyOutcome } from '../core/lifecycle-risk';
+import type { LifecyclePolicyPort, LivePolicy, PreviewOutcome, PreviewedImage, PutPolicyOutcome } from '../core/ports';
 import { defaultEcrClient } from './clients';
 import { UnexpectedEcrAnswerError } from './ecr';
 

@@ -23,7 +23,7 @@ import {
 } from '@aws-sdk/client-ecr';
 import { RepositoryNotFoundError } from '../core/errors';
 import type { ProtectOutcome, RestoreOutcome } from '../core/ports';
-import type { ProtectedImage, ReconcileEcrPort, ReleaseOutcome } from '../core/reconcile-ports';
+import type { ProtectedImage, ReconcileEcrPort, ReleaseOutcome } from '../core/ports';
 import type { Digest, ImageState } from '../core/types';
 import { defaultEcrClient } from './clients';
 import { chunks } from '../core/concurrency';

@@ -15,7 +15,8 @@
  *
  * with C clusters, s_c services and t_c RUNNING-desired tasks of cluster c, and R distinct current service
  * revisions (= services in steady state). This is the lower bound of the design's performance reference;
- * `countInventoryLowerBound` computes it. Extra requests are only spent where there is something to see:
+ * `countInventoryLowerBound` in `bench/lower-bound.ts` computes it. Extra requests are only spent where there
+ * is something to see:
  * ⌈D/20⌉ DescribeServiceDeployments + ⌈rollback revisions not already described/20⌉ DescribeServiceRevisions
  * for the D services with a deployment in progress, and one DescribeTaskDefinition per task definition ARN
  * (cached: immutable by ARN) of services whose revision cannot be described.
@@ -39,6 +40,15 @@ import {
   type Task,
 } from '@aws-sdk/client-ecs';
 import { parseImageUri } from '../core/image-uri';
+import {
+  clusterName,
+  failureGaps,
+  revisionDigests,
+  taskDefinitionDigests,
+  taskDigests,
+  tasksOfService,
+  type EcsDigests,
+} from '../core/ecs-digests';
 import type { InventoryPort } from '../core/ports';
 import type { Consumer, Digest, Inventory, InventoryGap } from '../core/types';
 import { defaultEcsClient } from './clients';
@@ -72,30 +82,6 @@ export interface EcsInventoryOptions {
   /** container definitions by task definition ARN
    * @default - one cache per module, shared by warm invocations */
   readonly taskDefinitionCache?: Map<string, Promise<readonly ContainerDefinition[]>>;
-}
-
-/** The counts the request bound depends on. */
-export interface AccountShape {
-  /** services of each cluster (one entry per cluster) */
-  readonly servicesPerCluster: readonly number[];
-  /** RUNNING-desired tasks of each cluster, in the same order */
-  readonly tasksPerCluster: readonly number[];
-  /** distinct current service revisions @default - one per service */
-  readonly currentRevisions?: number;
-}
-
-/** The fewest requests a complete inventory of an account of this shape needs (see the module comment). */
-export function countInventoryLowerBound(shape: AccountShape): number {
-  const { servicesPerCluster: services, tasksPerCluster: tasks } = shape;
-  if (services.length !== tasks.length) throw new RangeError('servicesPerCluster and tasksPerCluster differ in length');
-  const pages = (n: number): number => Math.max(1, Math.ceil(n / ECS_LIST_PAGE_SIZE));
-  const revisions = shape.currentRevisions ?? services.reduce((sum, n) => sum + n, 0);
-  let total = pages(services.length); // ListClusters
-  services.forEach((s, i) => {
-    const t = tasks[i]!;
-    total += pages(s) + pages(t) + Math.ceil(s / DESCRIBE_SERVICES_BATCH) + Math.ceil(t / DESCRIBE_TASKS_BATCH);
-  });
-  return total + Math.ceil(revisions / DESCRIBE_REVISIONS_BATCH);
 }
 
 interface ClusterScan {
@@ -284,31 +270,9 @@ class InventoryRun {
     const running = tasksOfService(scan.tasks, service);
     for (const taskDefinitionArn of taskDefinitionArns) {
       const containers = await this.containersOf(taskDefinitionArn);
-      for (const container of containers) {
-        const image = container.image;
-        if (!image) continue;
-        const repository = this.repositoryOf(image);
-        if (!repository) continue;
-        const pinned = parseImageUri(image)?.digest;
-        if (pinned) {
-          this.add(repository, pinned, {
-            kind: 'ecs-task-definition',
-            cluster: clusterName(scan.clusterArn),
-            ...(service.serviceName ? { service: service.serviceName } : {}),
-            arn: taskDefinitionArn,
-            ...(container.name ? { container: container.name } : {}),
-            image,
-          });
-        } else if (!running.some((task) => (task.containers ?? []).some((c) => c.name === container.name && c.imageDigest))) {
-          this.gaps.push({
-            reason:
-              `service ${clusterName(scan.clusterArn)}/${service.serviceName ?? service.serviceArn}: the digest ` +
-              `behind ${image} (container ${container.name ?? '?'}) is unknown: its service revision cannot be ` +
-              'described (revisions created before 2024-10-25 cannot) and no running task shows it',
-            repositories: [repository],
-          });
-        }
-      }
+      this.record(
+        taskDefinitionDigests(scan.clusterArn, service, taskDefinitionArn, containers, running, this.repositoryOf),
+      );
     }
   }
 
@@ -370,69 +334,22 @@ class InventoryRun {
     revision: ServiceRevision,
     tasks: readonly Task[],
   ): void {
-    for (const container of revision.containerImages ?? []) {
-      const image = container.image;
-      if (!image) continue;
-      const repository = this.repositoryOf(image);
-      if (!repository) continue;
-      const digest = container.imageDigest ?? parseImageUri(image)?.digest;
-      const consumer: Consumer = {
-        kind,
-        cluster: clusterName(clusterArn),
-        ...(service.serviceName ? { service: service.serviceName } : {}),
-        ...(revision.serviceRevisionArn ? { arn: revision.serviceRevisionArn } : {}),
-        ...(container.containerName ? { container: container.containerName } : {}),
-        image,
-      };
-      if (digest) this.add(repository, digest, consumer);
-      else if (
-        kind === 'ecs-service' &&
-        !tasksOfService(tasks, service).some((task) =>
-          (task.containers ?? []).some((c) => c.name === container.containerName && c.imageDigest),
-        )
-      ) {
-        // e.g. versionConsistency disabled: ECS did not pin the tag, and no running task shows a digest.
-        this.gaps.push({
-          reason:
-            `service ${clusterName(clusterArn)}/${service.serviceName ?? service.serviceArn}: revision ` +
-            `${revision.serviceRevisionArn} names ${image} without a digest and no running task shows it`,
-          repositories: [repository],
-        });
-      }
-    }
+    this.record(revisionDigests(kind, clusterArn, service, revision, tasks, this.repositoryOf));
   }
 
   private recordTask(clusterArn: string, task: Task): void {
-    const service = task.group?.startsWith('service:') ? task.group.slice('service:'.length) : undefined;
-    for (const container of task.containers ?? []) {
-      const image = container.image;
-      if (!image || !container.imageDigest) continue; // a pending container may not have resolved yet
-      const repository = this.repositoryOf(image);
-      if (!repository) continue;
-      this.add(repository, container.imageDigest, {
-        kind: 'ecs-task',
-        cluster: clusterName(clusterArn),
-        ...(service ? { service } : {}),
-        ...(task.taskArn ? { arn: task.taskArn } : {}),
-        ...(container.name ? { container: container.name } : {}),
-        image,
-      });
+    for (const { repository, digest, consumer } of taskDigests(clusterArn, task, this.repositoryOf)) {
+      this.collector.add(repository, digest, consumer);
     }
   }
 
   private recordFailures(call: string, cluster: string | undefined, failures: readonly Failure[] | undefined): void {
-    for (const failure of failures ?? []) {
-      const where = cluster ? ` in cluster ${clusterName(cluster)}` : '';
-      this.gaps.push({
-        reason:
-          `${call}${where}: ${failure.arn ?? '?'} ${failure.reason ?? 'failed'}` +
-          `${failure.detail ? ` (${failure.detail})` : ''}`,
-      });
-    }
+    this.gaps.push(...failureGaps(call, cluster, failures));
   }
 
-  private add(repository: string, digest: Digest, consumer: Consumer): void {
-    this.collector.add(repository, digest, consumer);
+  private record(found: EcsDigests): void {
+    for (const { repository, digest, consumer } of found.inUse) this.collector.add(repository, digest, consumer);
+    this.gaps.push(...found.gaps);
   }
 
   byRepository(): Map<string, Map<Digest, Consumer[]>> {
@@ -449,17 +366,6 @@ class InventoryRun {
     } while (nextToken);
     return items;
   }
-}
-
-function tasksOfService(tasks: readonly Task[], service: Service): Task[] {
-  return tasks.filter((task) => task.group === `service:${service.serviceName}`);
-}
-
-/** `arn:aws:ecs:<region>:<account>:cluster/<name>` → `<name>` (anything else is returned as is). */
-function clusterName(clusterArn: string): string {
-  const marker = ':cluster/';
-  const at = clusterArn.indexOf(marker);
-  return at >= 0 ? clusterArn.slice(at + marker.length) : clusterArn;
 }
 
 function unique(values: readonly (string | undefined)[]): string[] {

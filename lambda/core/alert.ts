@@ -5,111 +5,19 @@
  */
 import { CONSUMERS_LISTED_PER_IMAGE, countOf, EntryLister, toAlertSubject } from './alert-size';
 import { findTagRaces, tagsNamedBy } from './decide';
+import { SHIELD_COUNT_NUMBER, shieldPattern } from './lifecycle/shield';
 import type { Alert } from './ports';
 import { shortDigest } from './protective-tag';
-import type { Consumer, Digest, ImageEvent, InventoryGap, PusherFindings, PushEvent } from './types';
+import type { PossiblyInUse, RepositoryReport } from './repository-report';
+import type { Consumer, Digest, ImageEvent } from './types';
 
 export const ALERT_SCHEMA = 'ecr-digest-guard/alert@1';
 export { MAX_SUBJECT_LENGTH } from './alert-size';
 
-export interface ProtectedDigest {
-  readonly digest: Digest;
-  readonly tag: string;
-  readonly consumers: readonly Consumer[];
-  /** `tagged`: added now; `would-tag`: dry run */
-  readonly how: 'tagged' | 'would-tag';
-}
-
-/** What the guard did about an archived in-use image (archived images cannot be pulled). */
-export interface RestoreResult {
-  readonly digest: Digest;
-  readonly consumers: readonly Consumer[];
-  readonly how: 'restore-started' | 'would-restore' | 'restore-in-progress' | 'restore-failed';
-  readonly detail?: string;
-}
-
 /** "Restoring an archived image takes up to about 20 minutes" (ECR archive, Nov 2025). */
 export const RESTORE_DELAY_TEXT = 'up to about 20 minutes';
 
-export interface RepositoryReport {
-  readonly account: string;
-  readonly region: string;
-  readonly repository: string;
-  readonly dryRun: boolean;
-  /** the prefix of the protective tags, for the lifecycle advice */
-  readonly tagPrefix: string;
-  /** the pushes that led here (none for a scheduled reconcile) */
-  readonly pushes: readonly PushEvent[];
-  /** the deletions and lifecycle actions that led here (ECR DELETE events, lifecycle PolicyExecutionEvents) */
-  readonly deletes?: readonly ImageEvent[];
-  /** tags that moved away from a protected digest soon after that digest was pushed (across batches) */
-  readonly quickTagMoves?: readonly QuickTagMove[];
-  /** who pushed the tags that moved, as far as a best-effort CloudTrail lookup could tell */
-  readonly pushers?: PusherFindings;
-  readonly protected: readonly ProtectedDigest[];
-  readonly gone: readonly { digest: Digest; consumers: readonly Consumer[] }[];
-  readonly archived: readonly { digest: Digest; consumers: readonly Consumer[] }[];
-  /** what was done about each archived in-use image */
-  readonly restores: readonly RestoreResult[];
-  /** digests the guard could not protect, with why (tag taken by another digest, unsupported media type) */
-  readonly refused: readonly { digest: Digest; consumers: readonly Consumer[]; reason: string }[];
-  readonly gaps: readonly string[];
-  /**
-   * digests deleted, expired or archived that no workload is known to use, while the inventory could not see
-   * everything that may use this repository: they may have been in use
-   */
-  readonly possiblyInUse?: readonly PossiblyInUse[];
-}
-
-/** A digest that went away while a gap in the inventory could hide a workload that uses it. */
-export interface PossiblyInUse {
-  readonly digest: Digest;
-  /** `gone`: no longer in the repository; `archived`: in the archive, which cannot be pulled */
-  readonly state: 'gone' | 'archived';
-  /** the inventory's gaps that concern this repository */
-  readonly gaps: readonly InventoryGap[];
-}
-
-/**
- * A tag that moved from an in-use digest to another one soon after the in-use digest was pushed: the
- * cross-batch form of a tag race. Derived from the digest's `imagePushedAt` (DescribeImages) and the time
- * of the push event that moved the tag; `imagePushedAt` is when the digest was first pushed, so an image
- * re-tagged long after its push never looks like a race (*inference*: adding a tag keeps `imagePushedAt`).
- */
-export interface QuickTagMove {
-  readonly tag: string;
-  readonly from: Digest;
-  readonly fromPushedAt: Date;
-  readonly to: Digest;
-  readonly movedAt: Date;
-}
-
-/** How soon after a digest's push a move of its tag counts as a likely race of two writers. */
-export const QUICK_TAG_MOVE_WINDOW_MS = 10 * 60_000;
-
-/**
- * For each in-use digest that lost its tag: the first push of a tag its workloads name, to another digest,
- * at or after the digest's own push, when that came within `windowMs`.
- */
-export function findQuickTagMoves(
-  pushes: readonly PushEvent[],
-  lostTags: readonly { digest: Digest; consumers: readonly Consumer[] }[],
-  pushedAt: ReadonlyMap<Digest, Date>,
-  windowMs = QUICK_TAG_MOVE_WINDOW_MS,
-): QuickTagMove[] {
-  const moves: QuickTagMove[] = [];
-  const ordered = [...pushes].sort((a, b) => a.time.getTime() - b.time.getTime());
-  for (const item of lostTags) {
-    const fromPushedAt = pushedAt.get(item.digest);
-    if (!fromPushedAt) continue;
-    for (const tag of tagsNamedBy(item.consumers)) {
-      const move = ordered.find((p) => p.tag === tag && p.digest !== item.digest && p.time.getTime() >= fromPushedAt.getTime() - 1000);
-      if (!move || move.time.getTime() - fromPushedAt.getTime() > windowMs) continue;
-      moves.push({ tag, from: item.digest, fromPushedAt, to: move.digest, movedAt: move.time });
-    }
-  }
-  return moves;
-}
+export type { PossiblyInUse, ProtectedDigest, RepositoryReport, RestoreResult } from './repository-report';
 
 export function buildRepositoryAlert(report: RepositoryReport): Alert | undefined {
   const possiblyInUse = report.possiblyInUse ?? [];
@@ -308,7 +216,10 @@ function textFor(report: RepositoryReport, severity: string, lister: EntryLister
     lines.push('  - Stop reusing one mutable tag across deployments: use one tag per build (e.g. the commit SHA) or per environment,');
     lines.push('    or make the repository\'s tags immutable, so a push can never leave a running image untagged.');
     lines.push('  - A lifecycle rule that selects tagged or any images can still expire a protected image: give the protective');
-    lines.push(`    tags a top-priority rule (tagPatternList ["${report.tagPrefix}-sha256-*"], countType imageCountMoreThan 9999).`);
+    lines.push(
+      `    tags a top-priority rule (tagPatternList ["${shieldPattern(report.tagPrefix)}"], countType imageCountMoreThan ` +
+        `${SHIELD_COUNT_NUMBER}).`,
+    );
   }
   if (report.gaps.length) {
     lines.push('', 'COVERAGE NOTES');

@@ -85,3 +85,44 @@ export function tagsNamedBy(consumers: readonly Consumer[]): string[] {
   }
   return [...tags];
 }
+
+/**
+ * A tag that moved from an in-use digest to another one soon after the in-use digest was pushed: the
+ * cross-batch form of a tag race. Derived from the digest's `imagePushedAt` (DescribeImages) and the time
+ * of the push event that moved the tag; `imagePushedAt` is when the digest was first pushed, so an image
+ * re-tagged long after its push never looks like a race (*inference*: adding a tag keeps `imagePushedAt`).
+ */
+export interface QuickTagMove {
+  readonly tag: string;
+  readonly from: Digest;
+  readonly fromPushedAt: Date;
+  readonly to: Digest;
+  readonly movedAt: Date;
+}
+
+/** How soon after a digest's push a move of its tag counts as a likely race of two writers. */
+export const QUICK_TAG_MOVE_WINDOW_MS = 10 * 60_000;
+
+/**
+ * For each in-use digest that lost its tag: the first push of a tag its workloads name, to another digest,
+ * at or after the digest's own push, when that came within `windowMs`.
+ */
+export function findQuickTagMoves(
+  pushes: readonly PushEvent[],
+  lostTags: readonly { digest: Digest; consumers: readonly Consumer[] }[],
+  pushedAt: ReadonlyMap<Digest, Date>,
+  windowMs = QUICK_TAG_MOVE_WINDOW_MS,
+): QuickTagMove[] {
+  const moves: QuickTagMove[] = [];
+  const ordered = [...pushes].sort((a, b) => a.time.getTime() - b.time.getTime());
+  for (const item of lostTags) {
+    const fromPushedAt = pushedAt.get(item.digest);
+    if (!fromPushedAt) continue;
+    for (const tag of tagsNamedBy(item.consumers)) {
+      const move = ordered.find((p) => p.tag === tag && p.digest !== item.digest && p.time.getTime() >= fromPushedAt.getTime() - 1000);
+      if (!move || move.time.getTime() - fromPushedAt.getTime() > windowMs) continue;
+      moves.push({ tag, from: item.digest, fromPushedAt, to: move.digest, movedAt: move.time });
+    }
+  }
+  return moves;
+}

@@ -2,7 +2,8 @@
  * What the core needs from AWS, as interfaces. Adapters in `lambda/adapters/` implement them with the
  * AWS SDK v3; tests implement them with the simulated account or plain fakes.
  */
-import type { Digest, ImageState, Inventory } from './types';
+import type { RuleAction } from './lifecycle/parse';
+import type { Digest, ImageState, Inventory, PusherFindings } from './types';
 
 /** The outcome of adding a protective tag to one digest. */
 export type ProtectOutcome =
@@ -78,3 +79,98 @@ export interface AlertFullList {
 export interface AlertPort {
   publish(alert: Alert): Promise<void>;
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Logging, metrics and who pushed: what both handlers hand the core
+
+export interface GuardLogger {
+  info(message: string, ...extra: Record<string, unknown>[]): void;
+  warn(message: string, ...extra: Record<string, unknown>[]): void;
+  error(message: string, ...extra: Record<string, unknown>[]): void;
+}
+
+export interface GuardMetrics {
+  count(name: string, value: number): void;
+}
+
+/**
+ * Who pushed some tags, from CloudTrail: best effort, bounded, and it never throws (a lookup that fails
+ * comes back incomplete with a note). Used only when an alert is being sent anyway.
+ */
+export interface PusherLookup {
+  findPutImageCallers(repository: string, pushes: readonly { tag: string; digest: Digest; time: Date }[]): Promise<PusherFindings>;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The scheduled reconcile: listing repositories and protective tags, releasing a protective tag; the ECR
+// adapter implements them next to the push path's calls.
+/** An image that carries at least one protective tag of this guard's prefix, as ECR describes it. */
+export interface ProtectedImage {
+  readonly digest: Digest;
+  /** every tag of the image: protective ones and any other */
+  readonly tags: readonly string[];
+  readonly pushedAt?: Date;
+  /** `lastRecordedPullTime`: absent when ECR never recorded a pull */
+  readonly lastPulledAt?: Date;
+}
+
+export type ReleaseOutcome =
+  /** the tag is gone; `imageDeleted` when it was the image's last tag (ECR then deletes the image) */
+  | { readonly outcome: 'released'; readonly imageDeleted: boolean }
+  /** the tag names another digest now: not removed */
+  | { readonly outcome: 'tag-moved'; readonly otherDigest?: Digest }
+  /** the tag (or the image) is already gone */
+  | { readonly outcome: 'tag-gone' }
+  /** ECR refused: the image is a child of an index that stays (`ImageReferencedByManifestList`) */
+  | { readonly outcome: 'referenced-by-index'; readonly reason: string };
+
+export interface ReconcileEcrPort extends EcrPort {
+  /** Every repository of the registry (all pages). */
+  listRepositories(): Promise<string[]>;
+  /** Images of the repository with a tag for which `isProtective` is true (all pages). */
+  listProtectedImages(repository: string, isProtective: (tag: string) => boolean): Promise<ProtectedImage[]>;
+  /**
+   * Removes `tag` from `digest` (by tag only), after checking that the tag still names that digest.
+   * Removing an image's last tag deletes the image.
+   */
+  releaseProtectiveTag(repository: string, digest: Digest, tag: string): Promise<ReleaseOutcome>;
+}
+
+/**
+ * Where a reconcile that ran out of time records how far it got (the last repository it reached, in the
+ * stable order), so the next run starts after it. `undefined` means: start from the beginning.
+ */
+export interface ReconcileCheckpoint {
+  load(): Promise<string | undefined>;
+  save(cursor: string | undefined): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Lifecycle policies: read, preview and (on request only) put; the ECR lifecycle adapter implements them
+
+/** One image of a lifecycle policy preview: what the policy would do to it at its next run. */
+export interface PreviewedImage {
+  readonly digest: Digest;
+  readonly tags: readonly string[];
+  readonly action: RuleAction;
+  readonly appliedRulePriority?: number;
+}
+
+export type LivePolicy = { readonly found: true; readonly text: string } | { readonly found: false };
+
+export type PreviewOutcome =
+  /** the preview of `policyText` completed; `images` is every image it would expire or transition */
+  | { readonly outcome: 'complete'; readonly policyText: string; readonly images: readonly PreviewedImage[] }
+  /** no preview could be had (no policy any more, still in progress after the bounded polls, failed, expired) */
+  | { readonly outcome: 'unavailable'; readonly reason: string };
+
+export interface LifecyclePolicyPort {
+  /** The repository's lifecycle policy text, or `found: false` when it has none. */
+  getLifecyclePolicy(repository: string): Promise<LivePolicy>;
+  /** Runs a preview of the live policy (bounded wait) and returns every image it would act on. */
+  previewLifecyclePolicy(repository: string): Promise<PreviewOutcome>;
+  /** Replaces the repository's lifecycle policy. Only `installShieldRule` calls it, and only on request. */
+  putLifecyclePolicy(repository: string, policyText: string): Promise<PutPolicyOutcome>;
+}
+
+export type PutPolicyOutcome = { readonly outcome: 'put' } | { readonly outcome: 'rejected'; readonly reason: string };

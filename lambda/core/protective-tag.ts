@@ -6,7 +6,7 @@
  */
 import type { Digest } from './types';
 
-export const DEFAULT_TAG_PREFIX = 'digest-guard';
+export { DEFAULT_TAG_PREFIX } from './defaults';
 const DIGEST = /^sha256:([a-f0-9]{64})$/;
 const PREFIX = /^[a-zA-Z0-9_][a-zA-Z0-9._-]*$/;
 /** 128 (OCI maximum) − `-sha256-` (8) − 64 hex characters */

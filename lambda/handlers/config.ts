@@ -1,5 +1,6 @@
 /** The function's settings, read once from its environment; a bad value fails the cold start loudly. */
-import { DEFAULT_TAG_PREFIX, tagPrefixProblem } from '../core/protective-tag';
+import { DEFAULT_TAG_PREFIX } from '../core/defaults';
+import { tagPrefixProblem } from '../core/protective-tag';
 import type { GuardSettings } from '../core/types';
 
 export interface PushHandlerConfig extends GuardSettings {

@@ -4,18 +4,18 @@
  * It only parses, wires and calls: the decisions live in `lambda/core`, the AWS calls in `lambda/adapters`.
  * See: https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html#services-sqs-batchfailurereporting
  */
-import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { CloudTrailPusherLookup } from '../adapters/cloudtrail';
 import { EcrAdapter } from '../adapters/ecr';
 import { inventoryFor } from '../adapters/inventory';
 import { SnsAlertAdapter } from '../adapters/sns';
-import { guardPushedRepositories, type GuardLogger, type GuardMetrics, type PusherLookup } from '../core/guard';
+import { guardImageEvents } from '../core/image-events';
+import type { GuardLogger, GuardMetrics, PusherLookup } from '../core/ports';
 import type { AlertPort, EcrPort, InventoryPort } from '../core/ports';
 import { parsePushRecord } from '../core/push-event';
 import type { GuardSettings, ImageEvent } from '../core/types';
 import { readPushHandlerConfig } from './config';
+import { createObservability } from './observability';
 
 export interface PushHandlerDependencies {
   readonly ecr: EcrPort;
@@ -65,7 +65,7 @@ export async function handlePushBatch(
   }
   for (const [key, accountEvents] of byAccount) {
     const [account, region] = key.split('/') as [string, string];
-    const outcome = await guardPushedRepositories(accountEvents, settings, {
+    const outcome = await guardImageEvents(accountEvents, settings, {
       ...deps,
       inventory: deps.inventoryFor(account, region),
     });
@@ -74,8 +74,7 @@ export async function handlePushBatch(
   return { batchItemFailures: [...failed].map((itemIdentifier) => ({ itemIdentifier })) };
 }
 
-const logger = new Logger({ serviceName: 'ecr-digest-guard' });
-const metrics = new Metrics({ namespace: 'EcrDigestGuard', serviceName: 'ecr-digest-guard' });
+const { logger, metrics, counts } = createObservability();
 let wiring: { settings: GuardSettings; deps: PushHandlerDependencies } | undefined;
 
 function wireFromEnvironment(): { settings: GuardSettings; deps: PushHandlerDependencies } {
@@ -90,7 +89,7 @@ function wireFromEnvironment(): { settings: GuardSettings; deps: PushHandlerDepe
       inventoryFor: (accountId, region) => inventoryFor(accountId, region),
       ...(config.lookupPushers ? { pushers: new CloudTrailPusherLookup({ logger }) } : {}),
       logger,
-      metrics: { count: (name, value) => metrics.addMetric(name, MetricUnit.Count, value) },
+      metrics: counts,
       // Set by Lambda in every function's environment.
       // See: https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime
       ...(process.env.AWS_LAMBDA_LOG_GROUP_NAME ? { alertLogGroup: process.env.AWS_LAMBDA_LOG_GROUP_NAME } : {}),

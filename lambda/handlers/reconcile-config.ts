@@ -2,14 +2,18 @@
  * The reconcile function's settings: the push function's (topic, region, prefix, dry run, scope) plus the
  * release grace period. A bad value fails the cold start loudly, with every problem named.
  */
-import { MAX_RELEASE_AFTER_DAYS } from '../core/defaults';
+import {
+  DEFAULT_LIFECYCLE_CHECK,
+  LIFECYCLE_CHECKS,
+  MAX_RELEASE_AFTER_DAYS,
+  type LifecycleCheck,
+} from '../core/defaults';
 import type { ReconcileSettings } from '../core/reconcile';
 import { readPushHandlerConfig, type PushHandlerConfig } from './config';
 
 export interface ReconcileHandlerConfig extends PushHandlerConfig, ReconcileSettings {}
 
-/** Kept here for existing importers; the bound itself lives with the other shared names in core. */
-export { MAX_RELEASE_AFTER_DAYS };
+export { MAX_RELEASE_AFTER_DAYS } from '../core/defaults';
 
 export function readReconcileHandlerConfig(env: NodeJS.ProcessEnv): ReconcileHandlerConfig {
   const problems: string[] = [];
@@ -25,8 +29,9 @@ export function readReconcileHandlerConfig(env: NodeJS.ProcessEnv): ReconcileHan
   if (!/^\d+$/.test(text || '0') || !Number.isSafeInteger(releaseAfterDays) || releaseAfterDays > MAX_RELEASE_AFTER_DAYS) {
     problems.push(`RELEASE_AFTER_DAYS must be a whole number of days from 0 (never release) to ${MAX_RELEASE_AFTER_DAYS}, got "${env.RELEASE_AFTER_DAYS}"`);
   }
-  const lifecycleCheck = (env.LIFECYCLE_CHECK ?? 'evaluate').trim().toLowerCase() || 'evaluate';
-  if (lifecycleCheck !== 'off' && lifecycleCheck !== 'evaluate' && lifecycleCheck !== 'preview') {
+  const lifecycleCheck =
+    (env.LIFECYCLE_CHECK ?? DEFAULT_LIFECYCLE_CHECK).trim().toLowerCase() || DEFAULT_LIFECYCLE_CHECK;
+  if (!isLifecycleCheck(lifecycleCheck)) {
     problems.push(`LIFECYCLE_CHECK must be "off", "evaluate" or "preview", got "${env.LIFECYCLE_CHECK}"`);
   }
   const installText = (env.INSTALL_LIFECYCLE_SHIELD ?? 'false').trim().toLowerCase();
@@ -35,7 +40,11 @@ export function readReconcileHandlerConfig(env: NodeJS.ProcessEnv): ReconcileHan
   return {
     ...base,
     ...(releaseAfterDays > 0 ? { releaseAfterDays } : {}),
-    lifecycleCheck: lifecycleCheck as 'off' | 'evaluate' | 'preview',
+    lifecycleCheck: lifecycleCheck as LifecycleCheck,
     installLifecycleShield: installText === 'true',
   };
+}
+
+function isLifecycleCheck(value: string): value is LifecycleCheck {
+  return (LIFECYCLE_CHECKS as readonly string[]).includes(value);
 }

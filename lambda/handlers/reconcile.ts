@@ -5,18 +5,17 @@
  * failures are logged and alerted by the core.
  * See: https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-run-lambda-schedule.html
  */
-import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, ScheduledEvent } from 'aws-lambda';
 import { EcrAdapter } from '../adapters/ecr';
 import { EcrLifecycleAdapter } from '../adapters/ecr-lifecycle';
 import { inventoryFor } from '../adapters/inventory';
 import { SnsAlertAdapter } from '../adapters/sns';
-import type { GuardLogger, GuardMetrics } from '../core/guard';
-import type { LifecyclePolicyPort } from '../core/lifecycle-risk';
+import type { GuardLogger, GuardMetrics } from '../core/ports';
+import type { LifecyclePolicyPort } from '../core/ports';
 import type { AlertPort, InventoryPort } from '../core/ports';
 import { reconcileAccount, type ReconcileOutcome, type ReconcileSettings } from '../core/reconcile';
-import type { ReconcileCheckpoint, ReconcileEcrPort } from '../core/reconcile-ports';
+import type { ReconcileCheckpoint, ReconcileEcrPort } from '../core/ports';
+import { createObservability } from './observability';
 import { readReconcileHandlerConfig } from './reconcile-config';
 
 export interface ReconcileHandlerDependencies {
@@ -80,8 +79,7 @@ export async function runReconcile(
   );
 }
 
-const logger = new Logger({ serviceName: 'ecr-digest-guard' });
-const metrics = new Metrics({ namespace: 'EcrDigestGuard', serviceName: 'ecr-digest-guard' });
+const { logger, metrics, counts } = createObservability();
 let wiring: { settings: ReturnType<typeof readReconcileHandlerConfig>; deps: ReconcileHandlerDependencies } | undefined;
 
 function wireFromEnvironment() {
@@ -94,7 +92,7 @@ function wireFromEnvironment() {
       alerts: new SnsAlertAdapter(settings.topicArn),
       inventoryFor: (accountId: string, region: string) => inventoryFor(accountId, region),
       logger,
-      metrics: { count: (name: string, value: number) => metrics.addMetric(name, MetricUnit.Count, value) },
+      metrics: counts,
       // Set by Lambda in every function's environment.
       // See: https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime
       ...(process.env.AWS_LAMBDA_LOG_GROUP_NAME ? { alertLogGroup: process.env.AWS_LAMBDA_LOG_GROUP_NAME } : {}),

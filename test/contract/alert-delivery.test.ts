@@ -21,7 +21,7 @@ import {
 import { describe, expect, it } from 'vitest';
 import { SnsAlertAdapter } from '../../lambda/adapters/sns';
 import { buildRepositoryAlert } from '../../lambda/core/alert';
-import { publishOrLog } from '../../lambda/core/guard';
+import { publishOrLog } from '../../lambda/core/alert-publish';
 import type { Alert } from '../../lambda/core/ports';
 import { MOTO_ACCOUNT_ID, shouldSkipMotoTests, useMotoServer } from '../support/moto';
 

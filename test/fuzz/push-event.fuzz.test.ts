@@ -6,7 +6,7 @@
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { GuardLogger } from '../../lambda/core/guard';
+import type { GuardLogger } from '../../lambda/core/ports';
 import type { Alert, EcrPort, InventoryPort } from '../../lambda/core/ports';
 import { parsePushRecord, type QueueRecord } from '../../lambda/core/push-event';
 import type { Consumer, GuardSettings } from '../../lambda/core/types';

@@ -16,7 +16,7 @@ import fc from 'fast-check';
 import { EcrAdapter } from '../../lambda/adapters/ecr';
 import { inventoryFor } from '../../lambda/adapters/inventory';
 import { SnsAlertAdapter } from '../../lambda/adapters/sns';
-import type { GuardLogger } from '../../lambda/core/guard';
+import type { GuardLogger } from '../../lambda/core/ports';
 import type { EcrPort } from '../../lambda/core/ports';
 import { DEFAULT_TAG_PREFIX } from '../../lambda/core/protective-tag';
 import type { GuardSettings } from '../../lambda/core/types';

@@ -15,6 +15,7 @@ import { protectiveTagFor } from '../../lambda/core/protective-tag';
 import { SimulatedAccount } from '../../sim/account';
 import { dockerManifest } from '../../sim/manifests';
 import { guardOnSim, type GuardOnSim } from '../../sim/guard-on-sim';
+import { messagesOf, tagsOf as tagsOfImage } from '../support/sim-scenario';
 
 let account: SimulatedAccount;
 let host: string;
@@ -24,13 +25,9 @@ function pushBuild(repository: string, tag: string, seed: string): string {
   return account.ecr.pushImage(repository, { tag, manifest: manifest.text, mediaType: manifest.mediaType });
 }
 
-function tagsOf(repository: string, digest: string): readonly string[] | undefined {
-  return account.ecr.imagesOf(repository).find((image) => image.digest === digest)?.tags;
-}
+const tagsOf = (repository: string, digest: string) => tagsOfImage(account, repository, digest);
 
-function alertsOf(guard: GuardOnSim) {
-  return account.sns.messagesTo(guard.topicArn).map((m) => ({ ...m, body: JSON.parse(m.message) as { default: string; email: string } }));
-}
+const alertsOf = (guard: GuardOnSim) => messagesOf(account, guard.topicArn);
 
 /** The lifecycle policy's "expire untagged" pass, once the images are old enough to qualify. */
 function lifecyclePass(repository: string): void {

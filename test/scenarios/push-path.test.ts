@@ -9,6 +9,7 @@ import { SimulatedAccount } from '../../sim/account';
 import { toLifecycleEventBridgeEvent, type EcrImageActionEvent } from '../../sim/events';
 import { dockerManifest, ociIndex, ociManifest } from '../../sim/manifests';
 import { guardOnSim, type GuardOnSim } from '../../sim/guard-on-sim';
+import { messagesOf, tagsOf as tagsOfImage } from '../support/sim-scenario';
 
 let account: SimulatedAccount;
 let host: string;
@@ -24,13 +25,9 @@ function deployService(cluster: string, name: string, repository: string, tag: s
   account.ecs.createService(cluster, name, taskDefinition, desiredCount);
 }
 
-function tagsOf(repository: string, digest: string): readonly string[] | undefined {
-  return account.ecr.imagesOf(repository).find((image) => image.digest === digest)?.tags;
-}
+const tagsOf = (repository: string, digest: string) => tagsOfImage(account, repository, digest);
 
-function alertsOf(guard: GuardOnSim) {
-  return account.sns.messagesTo(guard.topicArn).map((m) => ({ ...m, body: JSON.parse(m.message) as { default: string; email: string } }));
-}
+const alertsOf = (guard: GuardOnSim) => messagesOf(account, guard.topicArn);
 
 beforeEach(() => {
   account = new SimulatedAccount({ startAt: new Date('2026-11-26T10:00:00Z') });

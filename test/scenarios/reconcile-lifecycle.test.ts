@@ -12,19 +12,19 @@ import { ECRClient, GetLifecyclePolicyCommand } from '@aws-sdk/client-ecr';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SNSClient } from '@aws-sdk/client-sns';
-import type { ScheduledEvent } from 'aws-lambda';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { EcrAdapter } from '../../lambda/adapters/ecr';
 import { EcrLifecycleAdapter } from '../../lambda/adapters/ecr-lifecycle';
 import { inventoryFor } from '../../lambda/adapters/inventory';
 import { SnsAlertAdapter } from '../../lambda/adapters/sns';
-import type { GuardLogger } from '../../lambda/core/guard';
-import { shieldRuleFor } from '../../lambda/core/lifecycle-risk';
+import type { GuardLogger } from '../../lambda/core/ports';
+import { shieldRuleFor } from '../../lambda/core/lifecycle';
 import { protectiveTagFor } from '../../lambda/core/protective-tag';
 import type { ReconcileSettings } from '../../lambda/core/reconcile';
 import { runReconcile, type ReconcileHandlerDependencies } from '../../lambda/handlers/reconcile';
 import { SimulatedAccount } from '../../sim/account';
 import { dockerManifest } from '../../sim/manifests';
+import { alertsOf, scheduledEventOn, tagsOf as tagsOfImage } from '../support/sim-scenario';
 
 const PREFIX = 'digest-guard';
 let account: SimulatedAccount;
@@ -56,30 +56,11 @@ function deployService(cluster: string, name: string, repository: string, refere
   account.ecs.createService(cluster, name, taskDefinition, 1);
 }
 
-function tagsOf(repository: string, digest: string): readonly string[] | undefined {
-  return account.ecr.imagesOf(repository).find((image) => image.digest === digest)?.tags;
-}
+const tagsOf = (repository: string, digest: string) => tagsOfImage(account, repository, digest);
 
-function alerts() {
-  return account.sns.messagesTo(topicArn).map((m) => {
-    const body = JSON.parse(m.message) as { default: string; email: string };
-    return { subject: m.subject, severity: m.messageAttributes.severity?.stringValue, email: body.email, json: JSON.parse(body.default) as Record<string, any> };
-  });
-}
+const alerts = () => alertsOf<Record<string, any>>(account, topicArn);
 
-function scheduledEvent(): ScheduledEvent {
-  return {
-    version: '0',
-    id: 'scheduled-1',
-    'detail-type': 'Scheduled Event',
-    source: 'aws.events',
-    account: account.accountId,
-    time: account.clock.now().toISOString().replace(/\.\d{3}Z$/, 'Z'),
-    region: account.region,
-    resources: [`arn:aws:events:${account.region}:${account.accountId}:rule/ecr-digest-guard-reconcile`],
-    detail: {},
-  };
-}
+const scheduledEvent = () => scheduledEventOn(account);
 
 /** The reconcile's wiring, as the scheduled function builds it, with the lifecycle adapter on the same ECR client config. */
 function reconcile(overrides: Partial<ReconcileSettings> = {}) {

@@ -7,20 +7,20 @@ import { ECRClient } from '@aws-sdk/client-ecr';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SNSClient } from '@aws-sdk/client-sns';
-import type { ScheduledEvent } from 'aws-lambda';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { EcrAdapter } from '../../lambda/adapters/ecr';
 import { inventoryFor } from '../../lambda/adapters/inventory';
 import { SnsAlertAdapter } from '../../lambda/adapters/sns';
-import type { GuardLogger } from '../../lambda/core/guard';
+import type { GuardLogger } from '../../lambda/core/ports';
 import type { InventoryPort } from '../../lambda/core/ports';
 import { protectiveTagFor } from '../../lambda/core/protective-tag';
 import { RELEASE_CHECK_MAX_AGE_MS, type ReconcileSettings } from '../../lambda/core/reconcile';
-import type { ReconcileCheckpoint } from '../../lambda/core/reconcile-ports';
+import type { ReconcileCheckpoint } from '../../lambda/core/ports';
 import { runReconcile, type ReconcileHandlerDependencies } from '../../lambda/handlers/reconcile';
 import { SimulatedAccount } from '../../sim/account';
 import { dockerManifest, ociIndex, ociManifest } from '../../sim/manifests';
 import { guardOnSim } from '../../sim/guard-on-sim';
+import { alertsOf, scheduledEventOn, tagsOf as tagsOfImage } from '../support/sim-scenario';
 
 const PREFIX = 'digest-guard';
 let account: SimulatedAccount;
@@ -43,30 +43,11 @@ function redeploy(cluster: string, name: string, repository: string, reference: 
   account.ecs.completeDeployment(cluster, name);
 }
 
-function tagsOf(repository: string, digest: string): readonly string[] | undefined {
-  return account.ecr.imagesOf(repository).find((image) => image.digest === digest)?.tags;
-}
+const tagsOf = (repository: string, digest: string) => tagsOfImage(account, repository, digest);
 
-function alerts() {
-  return account.sns.messagesTo(topicArn).map((m) => {
-    const body = JSON.parse(m.message) as { default: string; email: string };
-    return { subject: m.subject, severity: m.messageAttributes.severity?.stringValue, email: body.email, json: JSON.parse(body.default) as Record<string, unknown> };
-  });
-}
+const alerts = () => alertsOf(account, topicArn);
 
-function scheduledEvent(): ScheduledEvent {
-  return {
-    version: '0',
-    id: 'scheduled-1',
-    'detail-type': 'Scheduled Event',
-    source: 'aws.events',
-    account: account.accountId,
-    time: account.clock.now().toISOString().replace(/\.\d{3}Z$/, 'Z'),
-    region: account.region,
-    resources: [`arn:aws:events:${account.region}:${account.accountId}:rule/ecr-digest-guard-reconcile`],
-    detail: {},
-  };
-}
+const scheduledEvent = () => scheduledEventOn(account);
 
 interface Wiring {
   settings: ReconcileSettings & { region: string };

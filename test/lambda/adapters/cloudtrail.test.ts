@@ -12,6 +12,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { CloudTrailPusherLookup, LOOKUP_PAGE_SIZE, putImageCaller } from '../../../lambda/adapters/cloudtrail';
+import { resetBeforeEach } from '../../support/mocked-clients';
 
 const cloudtrail = mockClient(CloudTrailClient);
 const DIGEST_B = `sha256:${'b'.repeat(64)}`;
@@ -49,8 +50,8 @@ const slept: number[] = [];
 const lookup = (options: { maxCalls?: number } = {}) =>
   new CloudTrailPusherLookup({ client: new CloudTrailClient({ region: 'eu-west-1' }), sleep: async (ms) => void slept.push(ms), ...options });
 
+resetBeforeEach(cloudtrail);
 beforeEach(() => {
-  cloudtrail.reset();
   slept.length = 0;
 });
 

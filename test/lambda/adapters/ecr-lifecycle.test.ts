@@ -22,7 +22,9 @@ import 'aws-sdk-client-mock-vitest/extend';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { EcrLifecycleAdapter } from '../../../lambda/adapters/ecr-lifecycle';
 import { RepositoryNotFoundError } from '../../../lambda/core/errors';
-import { assessLifecycleRisk, installShieldRule, shieldRuleFor } from '../../../lambda/core/lifecycle-risk';
+import { shieldRuleFor } from '../../../lambda/core/lifecycle';
+import { assessLifecycleRisk, installShieldRule } from '../../../lambda/core/reconcile';
+import { resetBeforeEach } from '../../support/mocked-clients';
 
 const ecr = mockClient(ECRClient);
 const meta = { $metadata: {} };
@@ -42,8 +44,8 @@ const adapter = (options: { maxPolls?: number; maxPages?: number } = {}) =>
     ...options,
   });
 
+resetBeforeEach(ecr);
 beforeEach(() => {
-  ecr.reset();
   sleeps = [];
 });
 

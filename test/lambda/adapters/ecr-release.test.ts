@@ -15,8 +15,9 @@ import {
 } from '@aws-sdk/client-ecr';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { EcrAdapter, UnexpectedEcrAnswerError } from '../../../lambda/adapters/ecr';
+import { resetBeforeEach } from '../../support/mocked-clients';
 
 const ecr = mockClient(ECRClient);
 const adapter = () => new EcrAdapter(new ECRClient({ region: 'eu-west-1' }));
@@ -27,9 +28,7 @@ const D2 = digest(2);
 const TAG = `digest-guard-sha256-${D1.slice(7)}`;
 const meta = { $metadata: {} };
 
-beforeEach(() => {
-  ecr.reset();
-});
+resetBeforeEach(ecr);
 
 describe('listRepositories', () => {
   it('reads every page of DescribeRepositories at the largest page size', async () => {

@@ -14,9 +14,10 @@ import {
 } from '@aws-sdk/client-ecr';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ACCEPTED_MANIFEST_MEDIA_TYPES, EcrAdapter, UnexpectedEcrAnswerError } from '../../../lambda/adapters/ecr';
 import { RepositoryNotFoundError } from '../../../lambda/core/errors';
+import { resetBeforeEach } from '../../support/mocked-clients';
 
 const ecr = mockClient(ECRClient);
 const adapter = () => new EcrAdapter(new ECRClient({ region: 'eu-west-1' }));
@@ -39,9 +40,7 @@ const detail = (d: string, extra: Partial<ImageDetail> = {}): ImageDetail => ({
   ...extra,
 });
 
-beforeEach(() => {
-  ecr.reset();
-});
+resetBeforeEach(ecr);
 
 describe('EcrAdapter.describeDigests', () => {
   it('reports tags, storage status, media type and push time of each requested digest, in request order', async () => {

@@ -19,10 +19,12 @@ import {
 } from '@aws-sdk/client-ecs';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { inFlightCounter, type InFlightStats } from '../../support/in-flight';
-import { EcsInventoryAdapter, countInventoryLowerBound } from '../../../lambda/adapters/ecs-inventory';
+import { EcsInventoryAdapter } from '../../../lambda/adapters/ecs-inventory';
+import { countInventoryLowerBound } from '../../../bench/lower-bound';
 import type { Inventory } from '../../../lambda/core/types';
+import { resetBeforeEach } from '../../support/mocked-clients';
 
 const ecs = mockClient(ECSClient);
 const ACCOUNT = '111122223333';
@@ -212,9 +214,7 @@ const adapter = (concurrency?: number, cache = new Map<string, Promise<readonly 
 const consumersOf = (inventory: Inventory, repository: string, d: string) => inventory.byRepository.get(repository)?.get(d) ?? [];
 const totalCalls = () => ecs.calls().length;
 
-beforeEach(() => {
-  ecs.reset();
-});
+resetBeforeEach(ecs);
 
 describe('EcsInventoryAdapter: request count', () => {
   it('takes a 3-cluster account with several pages in exactly the lower-bound number of requests', async () => {

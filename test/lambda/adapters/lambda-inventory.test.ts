@@ -33,6 +33,7 @@ import {
   countLambdaInventoryRequests,
 } from '../../../lambda/adapters/lambda-inventory';
 import type { Inventory } from '../../../lambda/core/types';
+import { resetBeforeEach } from '../../support/mocked-clients';
 
 const lambda = mockClient(LambdaClient);
 const ACCOUNT = '111122223333';
@@ -158,8 +159,8 @@ const consumersOf = (inventory: Inventory, repository: string, d: string) => inv
 
 let account: FakeAccount;
 
+resetBeforeEach(lambda);
 beforeEach(() => {
-  lambda.reset();
   account = emptyAccount();
 });
 

@@ -1,7 +1,7 @@
 import { PublishCommand, SNSClient, InvalidParameterException } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   SNS_MAX_MESSAGE_BYTES,
   SNS_MAX_SUBJECT_LENGTH,
@@ -10,6 +10,7 @@ import {
   toSnsSubject,
 } from '../../../lambda/adapters/sns';
 import type { Alert } from '../../../lambda/core/ports';
+import { resetBeforeEach } from '../../support/mocked-clients';
 
 const sns = mockClient(SNSClient);
 const TOPIC = 'arn:aws:sns:eu-west-1:111122223333:digest-guard-alerts';
@@ -27,9 +28,7 @@ const alert = (overrides: Partial<Alert> = {}): Alert => ({
 
 const sentInput = () => sns.commandCalls(PublishCommand)[0]!.args[0].input;
 
-beforeEach(() => {
-  sns.reset();
-});
+resetBeforeEach(sns);
 
 describe('SnsAlertAdapter.publish', () => {
   it('publishes one JSON-structured message: the JSON once, as default (email-json gets default), the text for email', async () => {

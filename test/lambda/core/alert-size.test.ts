@@ -1,6 +1,6 @@
 /**
  * Alerts designed for size: one repository with the longest name ECR allows, 300 in-use digests that lost
- * their tag, five workloads each. Run through the push path (`guardPushedRepositories`), the real SNS adapter
+ * their tag, five workloads each. Run through the push path (`guardImageEvents`), the real SNS adapter
  * (its client mocked) and the real Powertools Logger (only its output stream captured), so what is checked is
  * what SNS and CloudWatch Logs would receive.
  *
@@ -18,9 +18,11 @@ import { Console } from 'node:console';
 import { Writable } from 'node:stream';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { SnsAlertAdapter } from '../../../lambda/adapters/sns';
-import { guardPushedRepositories, publishOrLog, type GuardDependencies } from '../../../lambda/core/guard';
+import { publishOrLog } from '../../../lambda/core/alert-publish';
+import { guardImageEvents, type GuardDependencies } from '../../../lambda/core/image-events';
 import type { Alert, EcrPort, ProtectOutcome } from '../../../lambda/core/ports';
-import { buildReconcileAlert, type ReleaseResult, type RepositoryReconcileReport } from '../../../lambda/core/reconcile';
+import { buildReconcileAlert } from '../../../lambda/core/alert-reconcile';
+import type { ReleaseResult, RepositoryReconcileReport } from '../../../lambda/core/reconcile';
 import type { Consumer, Digest, ImageState, PushEvent } from '../../../lambda/core/types';
 
 const SNS_MESSAGE_LIMIT_BYTES = 262_144;
@@ -110,7 +112,7 @@ async function guardTheBigRepository(): Promise<void> {
     logger: capturingLogger(),
     alertLogGroup: LOG_GROUP,
   };
-  await guardPushedRepositories(pushes, { tagPrefix: 'digest-guard', dryRun: false }, deps);
+  await guardImageEvents(pushes, { tagPrefix: 'digest-guard', dryRun: false }, deps);
 }
 
 function published(): { subject: string; email: string; json: Record<string, any>; bytes: number } {

@@ -8,25 +8,9 @@
  * - Q: https://docs.aws.amazon.com/AmazonECR/latest/userguide/service-quotas.html
  */
 import { describe, expect, it } from 'vitest';
-import {
-  MAX_LIFECYCLE_POLICY_LENGTH,
-  MAX_LIFECYCLE_RULES,
-  SHIELD_COUNT_NUMBER,
-  assessLifecycleRisk,
-  evaluateLifecyclePolicy,
-  installShieldRule,
-  parseLifecyclePolicy,
-  patternCanMatchProtectiveTag,
-  patternMatchesTag,
-  ruleMatchesTags,
-  shieldRuleFor,
-  withShieldRule,
-  type InUseImage,
-  type LifecyclePolicy,
-  type LifecyclePolicyPort,
-  type LifecycleRule,
-  type PreviewOutcome,
-} from '../../../lambda/core/lifecycle-risk';
+import { MAX_LIFECYCLE_POLICY_LENGTH, MAX_LIFECYCLE_RULES, SHIELD_COUNT_NUMBER, evaluateLifecyclePolicy, parseLifecyclePolicy, patternCanMatchProtectiveTag, patternMatchesTag, ruleMatchesTags, shieldRuleFor, withShieldRule, type InUseImage, type LifecyclePolicy, type LifecycleRule } from '../../../lambda/core/lifecycle';
+import { assessLifecycleRisk, installShieldRule } from '../../../lambda/core/reconcile';
+import type { LifecyclePolicyPort, PreviewOutcome } from '../../../lambda/core/ports';
 import { protectiveTagFor } from '../../../lambda/core/protective-tag';
 
 const PREFIX = 'digest-guard';

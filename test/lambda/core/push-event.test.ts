@@ -1,30 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { parsePushRecord } from '../../../lambda/core/push-event';
+import { ecrPushEventFixture, policyExecutionEventFixture } from '../../support/fixtures';
 
 const DIGEST = `sha256:${'c'.repeat(64)}`;
 
 /** The example event of https://docs.aws.amazon.com/AmazonECR/latest/userguide/ecr-eventbridge.html (push). */
 function ecrPushEvent(detail: Record<string, unknown> = {}, top: Record<string, unknown> = {}) {
-  return {
-    version: '0',
-    id: '13cde686-328b-6117-af20-0e5566167482',
-    'detail-type': 'ECR Image Action',
-    source: 'aws.ecr',
-    account: '123456789012',
-    time: '2019-11-16T01:54:34Z',
-    region: 'us-west-2',
-    resources: [],
-    detail: {
-      result: 'SUCCESS',
-      'repository-name': 'my-repository-name',
-      'image-digest': DIGEST,
-      'action-type': 'PUSH',
-      'image-tag': 'latest',
-      'manifest-media-type': 'application/vnd.docker.distribution.manifest.v2+json',
-      ...detail,
-    },
-    ...top,
-  };
+  const event = ecrPushEventFixture();
+  return { ...event, detail: { ...event.detail, 'image-digest': DIGEST, ...detail }, ...top };
 }
 
 const record = (body: unknown, receiveCount = '1') => ({
@@ -103,78 +86,8 @@ describe('parsePushRecord', () => {
   });
 });
 
-/**
- * The "Example: Image lifecycle policy action" CloudTrail record of
- * https://docs.aws.amazon.com/AmazonECR/latest/userguide/logging-using-cloudtrail.html, as its `detail`,
- * inside the EventBridge envelope CloudTrail events get ("AWS Service Event via CloudTrail" for
- * `eventType: AwsServiceEvent`: https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-service-event-cloudtrail.html).
- */
-function policyExecutionEvent(detailType = 'AWS Service Event via CloudTrail', ruleAction = 'expire') {
-  return {
-    version: '0',
-    id: 'f1c9e2a0-0000-4000-8000-000000000001',
-    'detail-type': detailType,
-    source: 'aws.ecr',
-    account: '123456789012',
-    time: '2020-03-12T20:22:12Z',
-    region: 'us-west-2',
-    resources: ['arn:aws:ecr:us-west-2:123456789012:repository/testrepo'],
-    detail: {
-      eventVersion: '1.05',
-      userIdentity: { accountId: '123456789012', invokedBy: 'AWS Internal' },
-      eventTime: '2020-03-12T20:22:12Z',
-      eventSource: 'ecr.amazonaws.com',
-      eventName: 'PolicyExecutionEvent',
-      awsRegion: 'us-west-2',
-      sourceIPAddress: 'AWS Internal',
-      userAgent: 'AWS Internal',
-      requestParameters: null,
-      responseElements: null,
-      eventID: '9354dd7f-9aac-4e9d-956d-12561a4923aa',
-      readOnly: true,
-      resources: [{ ARN: 'arn:aws:ecr:us-west-2:123456789012:repository/testrepo', accountId: '123456789012', type: 'AWS::ECR::Repository' }],
-      eventType: 'AwsServiceEvent',
-      recipientAccountId: '123456789012',
-      serviceEventDetails: {
-        repositoryName: 'testrepo',
-        lifecycleEventPolicy: {
-          lifecycleEventRules: [
-            {
-              rulePriority: 1,
-              description: 'remove all images > 2',
-              lifecycleEventSelection: { tagStatus: 'Any', tagPrefixList: [], countType: 'Image count more than', countNumber: 2 },
-              action: ruleAction,
-            },
-          ],
-          lastEvaluatedAt: 0,
-          policyVersion: 1,
-          policyId: 'ceb86829-58e7-9498-920c-aa042e33037b',
-        },
-        lifecycleEventImageActions: [
-          {
-            lifecycleEventImage: {
-              digest: 'sha256:ddba4d27a7ffc3f86dd6c2f92041af252a1f23a8e742c90e6e1297bfa1bc0c45',
-              tagStatus: 'Tagged',
-              tagList: ['alpine'],
-              pushedAt: 1584042813000,
-            },
-            rulePriority: 1,
-          },
-          {
-            lifecycleEventImage: {
-              digest: 'sha256:6ab380c5a5acf71c1b6660d645d2cd79cc8ce91b38e0352cbf9561e050427baf',
-              tagStatus: 'Tagged',
-              tagList: ['centos'],
-              pushedAt: 1584042842000,
-            },
-            rulePriority: 1,
-          },
-        ],
-      },
-      eventCategory: 'Management',
-    },
-  };
-}
+/** The documented lifecycle PolicyExecutionEvent (see the fixture for its source and envelope). */
+const policyExecutionEvent = policyExecutionEventFixture;
 
 describe('parsePushRecord with a lifecycle PolicyExecutionEvent', () => {
   it('reads one expiry per image of the documented event, with the repository, tags and event time', () => {

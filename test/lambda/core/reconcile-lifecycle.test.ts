@@ -4,11 +4,11 @@
  * install is alerted once and never happens in dry run; a failing check never stops protection.
  */
 import { describe, expect, it } from 'vitest';
-import type { LifecyclePolicyPort } from '../../../lambda/core/lifecycle-risk';
+import type { LifecyclePolicyPort } from '../../../lambda/core/ports';
 import type { Alert } from '../../../lambda/core/ports';
 import { protectiveTagFor } from '../../../lambda/core/protective-tag';
 import { reconcileAccount, type ReconcileDependencies, type ReconcileSettings } from '../../../lambda/core/reconcile';
-import type { ReconcileEcrPort } from '../../../lambda/core/reconcile-ports';
+import type { ReconcileEcrPort } from '../../../lambda/core/ports';
 import type { Digest, ImageState } from '../../../lambda/core/types';
 
 const A: Digest = `sha256:${'a'.repeat(64)}`;

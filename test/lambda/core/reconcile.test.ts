@@ -7,7 +7,7 @@ import type { Alert } from '../../../lambda/core/ports';
 import { protectiveTagFor } from '../../../lambda/core/protective-tag';
 import { PULL_TIME_REFRESH_LAG_MS, ReconcileNotPossibleError, reconcileAccount, type ReconcileDependencies } from '../../../lambda/core/reconcile';
 import { ALERT_RESERVE_MS } from '../../../lambda/core/reconcile';
-import type { ProtectedImage, ReconcileEcrPort, ReleaseOutcome } from '../../../lambda/core/reconcile-ports';
+import type { ProtectedImage, ReconcileEcrPort, ReleaseOutcome } from '../../../lambda/core/ports';
 import type { Consumer, Digest, ImageState, Inventory, InventoryGap } from '../../../lambda/core/types';
 
 const digest = (n: number): Digest => `sha256:${n.toString(16).padStart(64, '0')}`;

@@ -9,8 +9,9 @@ import { LambdaClient, ListFunctionsCommand } from '@aws-sdk/client-lambda';
 import { SNSClient } from '@aws-sdk/client-sns';
 import type { SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { readPushHandlerConfig } from '../../../lambda/handlers/config';
+import { asDeployedHandler } from '../../support/mocked-clients';
 
 const ecs = mockClient(ECSClient);
 const ecr = mockClient(ECRClient);
@@ -55,15 +56,7 @@ describe('readPushHandlerConfig', () => {
 });
 
 describe('handler (the deployed entry point)', () => {
-  beforeEach(() => {
-    ecs.reset();
-    ecr.reset();
-    sns.reset();
-    lambda.reset();
-    vi.resetModules();
-    for (const [key, value] of Object.entries(validEnv)) vi.stubEnv(key, value);
-  });
-  afterEach(() => vi.unstubAllEnvs());
+  asDeployedHandler(validEnv, ecs, ecr, sns, lambda);
 
   it('answers a batch with one malformed record with exactly that record as failed', async () => {
     ecs.on(ListClustersCommand).resolves({ clusterArns: [] });

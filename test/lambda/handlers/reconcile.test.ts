@@ -9,8 +9,9 @@ import { LambdaClient, ListFunctionsCommand } from '@aws-sdk/client-lambda';
 import { SNSClient } from '@aws-sdk/client-sns';
 import type { ScheduledEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { readReconcileHandlerConfig } from '../../../lambda/handlers/reconcile-config';
+import { asDeployedHandler } from '../../support/mocked-clients';
 
 const ecs = mockClient(ECSClient);
 const ecr = mockClient(ECRClient);
@@ -63,15 +64,7 @@ describe('readReconcileHandlerConfig', () => {
 });
 
 describe('handler (the deployed entry point)', () => {
-  beforeEach(() => {
-    ecs.reset();
-    ecr.reset();
-    sns.reset();
-    lambda.reset();
-    vi.resetModules();
-    for (const [key, value] of Object.entries(validEnv)) vi.stubEnv(key, value);
-  });
-  afterEach(() => vi.unstubAllEnvs());
+  asDeployedHandler(validEnv, ecs, ecr, sns, lambda);
 
   it('takes one inventory of the account the event names and, with nothing in use and release off, asks ECR nothing', async () => {
     ecs.on(ListClustersCommand).resolves({ clusterArns: [] });

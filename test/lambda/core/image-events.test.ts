@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { RepositoryNotFoundError } from '../../../lambda/core/errors';
-import { guardPushedRepositories, type GuardDependencies } from '../../../lambda/core/guard';
+import { guardImageEvents, type GuardDependencies } from '../../../lambda/core/image-events';
 import type { Alert, EcrPort, ProtectOutcome, RestoreOutcome } from '../../../lambda/core/ports';
 import { protectiveTagFor } from '../../../lambda/core/protective-tag';
 import type { Consumer, GuardSettings, ImageState, Inventory, PushEvent } from '../../../lambda/core/types';
@@ -104,9 +104,9 @@ beforeEach(() => {
   };
 });
 
-describe('guardPushedRepositories', () => {
+describe('guardImageEvents', () => {
   it('protects the in-use digest that lost its tag and alerts once', async () => {
-    const outcome = await guardPushedRepositories([push('app', 'prod', d('b'), 'm1')], settings, deps);
+    const outcome = await guardImageEvents([push('app', 'prod', d('b'), 'm1')], settings, deps);
     expect(outcome.failedMessageIds).toEqual([]);
     expect(ecr.puts).toEqual([{ repository: 'app', digest: d('a'), tag: protectiveTagFor(d('a'), 'digest-guard') }]);
     expect(alerts).toHaveLength(1);
@@ -114,19 +114,19 @@ describe('guardPushedRepositories', () => {
   });
 
   it('takes one inventory for a batch over many repositories', async () => {
-    await guardPushedRepositories([push('app', 'prod', d('b'), 'm1'), push('api', 'v1', d('c'), 'm2'), push('idle', 'x', d('e'), 'm3')], settings, deps);
+    await guardImageEvents([push('app', 'prod', d('b'), 'm1'), push('api', 'v1', d('c'), 'm2'), push('idle', 'x', d('e'), 'm3')], settings, deps);
     expect(inventoriesTaken).toBe(1);
   });
 
   it('does nothing and sends nothing for a duplicate of a handled event', async () => {
-    await guardPushedRepositories([push('app', 'prod', d('b'), 'm1')], settings, deps);
-    await guardPushedRepositories([push('app', 'prod', d('b'), 'm1-dup')], settings, deps);
+    await guardImageEvents([push('app', 'prod', d('b'), 'm1')], settings, deps);
+    await guardImageEvents([push('app', 'prod', d('b'), 'm1-dup')], settings, deps);
     expect(ecr.puts).toHaveLength(1);
     expect(alerts).toHaveLength(1);
   });
 
   it('changes nothing in dry run and says what it would do', async () => {
-    await guardPushedRepositories([push('app', 'prod', d('b'), 'm1')], { ...settings, dryRun: true }, deps);
+    await guardImageEvents([push('app', 'prod', d('b'), 'm1')], { ...settings, dryRun: true }, deps);
     expect(ecr.puts).toEqual([]);
     expect(alerts[0]).toMatchObject({ events: ['would-protect'] });
     expect(alerts[0]!.subject).toMatch(/^ECR digest guard: Dry run: would protect 1 in-use image in app$/);
@@ -134,21 +134,21 @@ describe('guardPushedRepositories', () => {
 
   it('ignores its own protective tags and repositories out of scope without taking an inventory', async () => {
     const own = push('app', protectiveTagFor(d('a'), 'digest-guard'), d('a'), 'm1');
-    const outcome = await guardPushedRepositories([own, push('api', 'v1', d('c'), 'm2')], { ...settings, repositories: ['app'] }, deps);
+    const outcome = await guardImageEvents([own, push('api', 'v1', d('c'), 'm2')], { ...settings, repositories: ['app'] }, deps);
     expect(outcome).toEqual({ failedMessageIds: [], reports: [] });
     expect(inventoriesTaken).toBe(0);
   });
 
   it('fails every message of the batch when the inventory cannot be taken', async () => {
     inventoryFails = true;
-    const outcome = await guardPushedRepositories([push('app', 'prod', d('b'), 'm1'), push('api', 'v1', d('c'), 'm2')], settings, deps);
+    const outcome = await guardImageEvents([push('app', 'prod', d('b'), 'm1'), push('api', 'v1', d('c'), 'm2')], settings, deps);
     expect(outcome.failedMessageIds).toEqual(['m1', 'm2']);
     expect(ecr.puts).toEqual([]);
   });
 
   it('fails only the messages of the repository whose ECR call failed', async () => {
     ecr.failDescribeFor.add('api');
-    const outcome = await guardPushedRepositories([push('app', 'prod', d('b'), 'm1'), push('api', 'v1', d('c'), 'm2')], settings, deps);
+    const outcome = await guardImageEvents([push('app', 'prod', d('b'), 'm1'), push('api', 'v1', d('c'), 'm2')], settings, deps);
     expect(outcome.failedMessageIds).toEqual(['m2']);
     expect(ecr.puts).toHaveLength(1);
   });
@@ -157,7 +157,7 @@ describe('guardPushedRepositories', () => {
     publishFails = true;
     const logged: Record<string, unknown>[] = [];
     const counted: string[] = [];
-    const outcome = await guardPushedRepositories([push('app', 'prod', d('b'), 'm1')], settings, {
+    const outcome = await guardImageEvents([push('app', 'prod', d('b'), 'm1')], settings, {
       ...deps,
       logger: { ...deps.logger, error: (_message, ...extra) => void logged.push(Object.assign({}, ...extra)) },
       metrics: { count: (name, value) => void (value > 0 && counted.push(name)) },
@@ -169,41 +169,41 @@ describe('guardPushedRepositories', () => {
   });
 
   it('does not alert again when a redelivered message finds its protection in place', async () => {
-    await guardPushedRepositories([push('app', 'prod', d('b'), 'm1')], settings, deps);
-    await guardPushedRepositories([push('app', 'prod', d('b'), 'm1', 2)], settings, deps);
+    await guardImageEvents([push('app', 'prod', d('b'), 'm1')], settings, deps);
+    await guardImageEvents([push('app', 'prod', d('b'), 'm1', 2)], settings, deps);
     expect(ecr.puts).toHaveLength(1);
     expect(alerts).toHaveLength(1);
   });
 
   it('pages when an in-use digest is already gone', async () => {
     ecr.images.get('app')!.delete(d('a'));
-    await guardPushedRepositories([push('app', 'prod', d('b'), 'm1')], settings, deps);
+    await guardImageEvents([push('app', 'prod', d('b'), 'm1')], settings, deps);
     expect(alerts[0]).toMatchObject({ severity: 'CRITICAL', events: ['digest-gone'] });
     expect(alerts[0]!.text).toMatch(/redeploy/);
   });
 
   it('treats a deleted repository as every in-use digest gone', async () => {
     ecr.images.delete('app');
-    const outcome = await guardPushedRepositories([push('app', 'prod', d('b'), 'm1')], settings, deps);
+    const outcome = await guardImageEvents([push('app', 'prod', d('b'), 'm1')], settings, deps);
     expect(outcome.failedMessageIds).toEqual([]);
     expect(alerts[0]).toMatchObject({ severity: 'CRITICAL', events: ['digest-gone'] });
   });
 
   it('never moves a protective tag that names another image, and pages instead', async () => {
     ecr.outcomeOverride = { outcome: 'tag-taken', otherDigest: d('f') };
-    await guardPushedRepositories([push('app', 'prod', d('b'), 'm1')], settings, deps);
+    await guardImageEvents([push('app', 'prod', d('b'), 'm1')], settings, deps);
     expect(alerts[0]).toMatchObject({ severity: 'CRITICAL', events: ['protection-refused'] });
     expect(alerts[0]!.text).toContain(d('f'));
   });
 
   it('reports a digest that vanished between describe and put as gone', async () => {
     ecr.outcomeOverride = { outcome: 'image-missing' };
-    await guardPushedRepositories([push('app', 'prod', d('b'), 'm1')], settings, deps);
+    await guardImageEvents([push('app', 'prod', d('b'), 'm1')], settings, deps);
     expect(alerts[0]).toMatchObject({ severity: 'CRITICAL', events: ['digest-gone'] });
   });
 });
 
-describe('guardPushedRepositories: who pushed (best effort, only for an alert that goes out anyway)', () => {
+describe('guardImageEvents: who pushed (best effort, only for an alert that goes out anyway)', () => {
   const caller = { tag: 'prod', digest: d('b'), time: new Date('2026-11-26T10:00:00Z'), principal: 'arn:aws:sts::111122223333:assumed-role/pipeline-b/run-7', sessionIssuer: 'arn:aws:iam::111122223333:role/pipeline-b' };
 
   it('asks for the pushes of the tag the affected service was deployed with, and names the principal in the alert', async () => {
@@ -218,7 +218,7 @@ describe('guardPushedRepositories: who pushed (best effort, only for an alert th
       },
     };
 
-    await guardPushedRepositories([push('app', 'prod', d('b'), 'm1')], settings, deps);
+    await guardImageEvents([push('app', 'prod', d('b'), 'm1')], settings, deps);
 
     expect(asked).toEqual([{ repository: 'app', pushes: [{ tag: 'prod', digest: d('b'), time: new Date('2026-11-26T10:00:00Z') }] }]);
     expect(alerts[0]!.text).toContain('by arn:aws:sts::111122223333:assumed-role/pipeline-b/run-7 (role arn:aws:iam::111122223333:role/pipeline-b)');
@@ -228,7 +228,7 @@ describe('guardPushedRepositories: who pushed (best effort, only for an alert th
     let lookups = 0;
     deps = { ...deps, pushers: { findPutImageCallers: async () => { lookups += 1; throw new Error('unexpected'); } } };
 
-    await guardPushedRepositories([push('api', 'v1', d('c'), 'm2')], settings, deps);
+    await guardImageEvents([push('api', 'v1', d('c'), 'm2')], settings, deps);
 
     expect(lookups).toBe(0);
     expect(alerts).toEqual([]);
@@ -242,7 +242,7 @@ describe('guardPushedRepositories: who pushed (best effort, only for an alert th
       pushers: { findPutImageCallers: async () => { throw new Error('ThrottlingException'); } },
     };
 
-    const outcome = await guardPushedRepositories([push('app', 'prod', d('b'), 'm1')], settings, deps);
+    const outcome = await guardImageEvents([push('app', 'prod', d('b'), 'm1')], settings, deps);
 
     expect(outcome.failedMessageIds).toEqual([]);
     expect(ecr.puts).toHaveLength(1);
@@ -252,7 +252,7 @@ describe('guardPushedRepositories: who pushed (best effort, only for an alert th
   });
 });
 
-describe('guardPushedRepositories: deletions while the inventory has a gap', () => {
+describe('guardImageEvents: deletions while the inventory has a gap', () => {
   const deleted = (repository: string, digest: string, messageId: string, tag?: string): ImageEvent => ({
     ...push(repository, tag ?? '', digest, messageId),
     action: 'DELETE',
@@ -267,7 +267,7 @@ describe('guardPushedRepositories: deletions while the inventory has a gap', () 
     openGaps.push(gapInIdle);
     ecr.images.get('idle')!.delete(d('e'));
 
-    const outcome = await guardPushedRepositories([deleted('idle', d('e'), 'm1')], settings, deps);
+    const outcome = await guardImageEvents([deleted('idle', d('e'), 'm1')], settings, deps);
 
     expect(outcome.failedMessageIds).toEqual([]);
     expect(alerts).toHaveLength(1);
@@ -285,21 +285,21 @@ describe('guardPushedRepositories: deletions while the inventory has a gap', () 
   it('given a gap that names no repository, then a deletion anywhere is reported as possibly in use', async () => {
     openGaps.push({ reason: 'DescribeTasks in cluster prod: arn:…:task/prod/t1 MISSING' });
     ecr.images.get('idle')!.delete(d('e'));
-    await guardPushedRepositories([deleted('idle', d('e'), 'm1')], settings, deps);
+    await guardImageEvents([deleted('idle', d('e'), 'm1')], settings, deps);
     expect(alerts.map((a) => a.events)).toEqual([['possibly-in-use']]);
   });
 
   it('given a gap naming only another repository, then the deletion sends nothing', async () => {
     openGaps.push({ ...gapInIdle, repositories: ['api'] });
     ecr.images.get('idle')!.delete(d('e'));
-    await guardPushedRepositories([deleted('idle', d('e'), 'm1')], settings, deps);
+    await guardImageEvents([deleted('idle', d('e'), 'm1')], settings, deps);
     expect(alerts).toEqual([]);
   });
 
   it('given a gap naming the repository, when a deletion only removed a tag, then it sends nothing', async () => {
     openGaps.push(gapInIdle);
     ecr.images.get('idle')!.set(d('e'), ['v2']);
-    await guardPushedRepositories([deleted('idle', d('e'), 'm1', 'v1')], settings, deps);
+    await guardImageEvents([deleted('idle', d('e'), 'm1', 'v1')], settings, deps);
     expect(alerts).toEqual([]);
   });
 });

@@ -1,0 +1,172 @@
+/**
+ * The scheduled reconcile's alert text: the push path's alert for protection, with a section for what only the
+ * reconcile does (releases, lifecycle), and the alert for repositories it could not check.
+ */
+import { ALERT_SCHEMA, buildRepositoryAlert } from './alert';
+import { countOf, EntryLister, toAlertSubject } from './alert-size';
+import type { Alert } from './ports';
+import { shortDigest } from './protective-tag';
+import type { ReconcileRun, ReconcileSettings, ReleaseResult, RepositoryReconcileReport } from './reconcile/types';
+
+/**
+ * The repository's alert: the push path's alert (`buildRepositoryAlert`) for protection, gone and
+ * archived digests (restores included), with a section for what only the reconcile does (releases, lifecycle); a release-only
+ * change is an INFO alert of its own. Undefined when nothing changed.
+ */
+export function buildReconcileAlert(report: RepositoryReconcileReport, settings: ReconcileSettings): Alert | undefined {
+  const base = buildRepositoryAlert(report.protection);
+  const releases = report.releases.filter((r): r is Extract<ReleaseResult, { how: 'released' | 'would-release' }> => r.how !== 'kept');
+  const lines: string[] = [];
+  const events: string[] = [];
+  const lister = new EntryLister();
+  lines.push(...lister.list(releases, (r) => {
+    const verb = r.how === 'released' ? 'Released' : 'Dry run: would release';
+    const effect = r.imageDeleted ? 'it was its last tag, so the image is deleted' : 'its other tags stay';
+    return [
+      `  ${verb} the protection ${r.tag}: no workload uses ${shortDigest(r.digest)} and it was last used ` +
+        `${r.lastUsedAt ?? '?'} (more than ${settings.releaseAfterDays} days ago); ${effect}.`,
+    ];
+  }, (more) => {
+    const how = releases.some((r) => r.how === 'released') ? 'released' : 'the dry run would release';
+    return `  ... and ${countOf(more, 'more protection')} ${how}.`;
+  }));
+  if (releases.some((r) => r.how === 'released')) events.push('protection-released');
+  if (releases.some((r) => r.how === 'would-release')) events.push('would-release');
+  lines.push(...lister.list(report.mismatched, (m) => [
+    `  The tag ${m.tag} is on ${shortDigest(m.digest)}, another image than the digest it names: ` +
+      'the guard never removes it. Check who created it.',
+  ], (more) => `  ... and ${countOf(more, 'more protective-looking tag')} on another image than the one it names.`));
+  if (report.mismatched.length) events.push('protective-tag-mismatch');
+  const paused = report.releasesPaused;
+  if (paused) {
+    events.push('releases-paused');
+    lines.push(...releasesPausedSection(paused, settings, lister));
+  }
+  // An in-use image a rule claims now is imminent loss: alert every run until fixed. A rule that could claim
+  // protective tags but claims no in-use image yet only rides along with an alert sent for another reason.
+  const imminent = (report.lifecycle?.risks ?? []).filter((r) => r.digests.length > 0);
+  if (imminent.length) events.push('lifecycle-risk');
+  if (report.shield?.outcome === 'installed') events.push('lifecycle-shield-installed');
+  const lifecycleLines = lifecycleSection(report);
+  if (!base && lines.length === 0 && !imminent.length && report.shield?.outcome !== 'installed') return undefined;
+  lines.push(...lifecycleLines);
+
+  const section = ['', 'SCHEDULED RECONCILE', ...lines].join('\n');
+  const reconcileJson = {
+    releases: report.releases,
+    mismatched: report.mismatched,
+    ...(report.lifecycle ? { lifecycle: report.lifecycle } : {}),
+    ...(report.shield ? { shield: report.shield } : {}),
+    ...(paused ? { releasesPaused: paused } : {}),
+  };
+  if (base) {
+    const allEvents = [...base.events, ...events];
+    return {
+      ...base,
+      severity: imminent.length ? 'CRITICAL' : base.severity,
+      text: lines.length ? base.text + '\n' + section : base.text,
+      json: { ...(base.json as object), events: allEvents, reconcile: reconcileJson },
+      events: allEvents,
+      abridged: base.abridged || lister.leftOut > 0,
+    };
+  }
+  const severity = imminent.length ? 'CRITICAL' : report.mismatched.length || paused ? 'WARNING' : 'INFO';
+  const p = report.protection;
+  const released = releases.filter((r) => r.how === 'released').length;
+  const subject =
+    released > 0
+      ? `ECR digest guard: protection released on ${released} image${released === 1 ? '' : 's'} in `
+      : releases.length > 0
+        ? `ECR digest guard: Dry run: would release protection on ${countOf(releases.length, 'image')} in `
+        : imminent.length
+          ? 'ECR digest guard: CRITICAL: lifecycle policy would expire in-use images in '
+          : report.shield?.outcome === 'installed'
+            ? 'ECR digest guard: lifecycle shield rule added in '
+            : paused
+              ? 'ECR digest guard: releases paused (incomplete inventory) in '
+              : 'ECR digest guard: protective tag on another image in ';
+  return {
+    subject: toAlertSubject(subject, p.repository),
+    text: [`${severity}: ECR digest guard, repository ${p.repository} (account ${p.account}, ${p.region})`, section].join('\n'),
+    json: { schema: ALERT_SCHEMA, severity, events, account: p.account, region: p.region, repository: p.repository, dryRun: p.dryRun, reconcile: reconcileJson },
+    severity,
+    repository: p.repository,
+    events,
+    abridged: lister.leftOut > 0,
+  };
+}
+
+/** Why protections due for release were kept, what could not be seen, and how to let releases resume. */
+function releasesPausedSection(
+  paused: NonNullable<RepositoryReconcileReport['releasesPaused']>,
+  settings: ReconcileSettings,
+  lister: EntryLister,
+): string[] {
+  const n = paused.digests.length;
+  return [
+    `  Releases paused: ${n} protection${n === 1 ? ' is' : 's are'} due for release (no known use for more than ` +
+      `${settings.releaseAfterDays} days),`,
+    ...lister.list(paused.digests, (digest) => [`    - ${digest}`], (more) => `    - ... and ${countOf(more, 'more')}`),
+    '  but the inventory could not see everything that may use this repository, and a release on an incomplete',
+    '  picture can delete an image a workload still needs. What could not be seen:',
+    ...lister.list(
+      paused.gaps,
+      (gap) => [`    - ${gap.reason}${gap.repositories ? '' : ' (could concern any repository)'}`],
+      (more) => `    - ... and ${countOf(more, 'more')}`,
+    ),
+    '  What to do: close these gaps. For a service whose revision cannot be described, redeploy the service',
+    '  (ECS then records a service revision the guard can read) or name its image by digest; a resource deleted',
+    '  or a call that failed while the inventory was taken clears by itself. Releases resume on the first run',
+    '  that sees everything.',
+  ];
+}
+
+/** The lifecycle part of an alert: which rule, why, and the fix to paste (or what the opt-in install did). */
+function lifecycleSection(report: RepositoryReconcileReport): string[] {
+  const findings = report.lifecycle;
+  const lines: string[] = [];
+  if (findings?.policy === 'unreadable') lines.push(`  The lifecycle policy could not be read, so its risk is unknown: ${findings.problems.join('; ')}`);
+  for (const risk of findings?.risks ?? []) {
+    const who = risk.digests.length ? `It claims in-use image${risk.digests.length === 1 ? '' : 's'} ${risk.digests.map(shortDigest).join(', ')} now (${risk.evidence}).` : 'It claims no in-use image yet.';
+    lines.push(`  Lifecycle rule ${risk.rulePriority}${risk.description ? ` ("${risk.description}")` : ''} can ${risk.action} a protected image: ${risk.why} ${who}`);
+  }
+  if (report.shield?.outcome === 'installed') lines.push(`  Added the shield rule at the top of the lifecycle policy${report.shield.renumbered ? ' (the existing rules moved down one priority, order kept)' : ''}.`);
+  else if (report.shield?.outcome === 'refused') lines.push(`  Did not add the shield rule: ${report.shield.reason}`);
+  else if (findings?.fix) lines.push(`  Fix: add this rule with the highest priority (the lowest rulePriority), keeping the others:`, `    ${JSON.stringify(JSON.parse(findings.fix.ruleJson))}`, `  ${findings.fix.note}`);
+  return lines;
+}
+
+/** The alert for repositories the reconcile could not check: the next scheduled run tries them again. */
+export function buildReconcileFailureAlert(
+  run: ReconcileRun,
+  failed: readonly { repository: string; error: unknown }[],
+): Alert {
+  const names = failed.map((f) => f.repository);
+  const text = [
+    `WARNING: ECR digest guard, scheduled reconcile (account ${run.account}, ${run.region})`,
+    '',
+    `The reconcile could not check ${names.length} repositor${names.length === 1 ? 'y' : 'ies'}; the next scheduled run tries again:`,
+    ...new EntryLister().list(
+      failed,
+      (f) => [`  - ${f.repository}: ${(f.error as Error)?.message ?? String(f.error)}`],
+      (more) => `  - ... and ${countOf(more, 'more repository', 'more repositories')}, each logged with its error.`,
+    ),
+    '',
+    'Check the function role can call ECR on these repositories, and the function logs for the full error.',
+  ].join('\n');
+  return {
+    subject: `ECR digest guard: reconcile could not check ${names.length} repositor${names.length === 1 ? 'y' : 'ies'}`,
+    text,
+    json: {
+      schema: ALERT_SCHEMA,
+      severity: 'WARNING',
+      events: ['reconcile-failed'],
+      account: run.account,
+      region: run.region,
+      repositories: names,
+    },
+    severity: 'WARNING',
+    repository: '',
+    events: ['reconcile-failed'],
+  };
+}

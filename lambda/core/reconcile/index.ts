@@ -1,0 +1,18 @@
+/** The scheduled reconcile: run (orchestration), release, lifecycle check; its alert text: `core/alert-reconcile.ts`. */
+export { ReconcileNotPossibleError, reconcileAccount } from './run';
+export { ALERT_RESERVE_MS, PULL_TIME_REFRESH_LAG_MS, RELEASE_CHECK_MAX_AGE_MS } from './release';
+export {
+  assessLifecycleRisk,
+  installShieldRule,
+  type AssessOptions,
+  type InstallOutcome,
+  type LifecycleFindings,
+} from './lifecycle';
+export type {
+  ReconcileDependencies,
+  ReconcileOutcome,
+  ReconcileRun,
+  ReconcileSettings,
+  ReleaseResult,
+  RepositoryReconcileReport,
+} from './types';

@@ -1,0 +1,202 @@
+/**
+ * The scheduled reconcile, over the ports: one fresh inventory, then for every repository in scope the
+ * push path's protect step (`protectInUseDigests`, deciding with `findUntaggedInUseDigests`), restoring
+ * archived in-use images, and releasing protective tags that are no longer needed; one alert per
+ * repository where something changed. It protects what the push path could not see: missed events, risk
+ * that existed before install, tags moved by pull-through cache or replication.
+ *
+ * Bounded work: repositories are handled in a stable (sorted) order with a bounded number in flight; a run
+ * that is about to run out of time stops starting repositories, reports those it did not reach, and saves
+ * the last one it reached so the next run starts after it.
+ */
+import { publishOrLog } from '../alert-publish';
+import { buildReconcileAlert, buildReconcileFailureAlert } from '../alert-reconcile';
+import { mapWithConcurrency } from '../concurrency';
+import { gapsConcerning } from '../inventory';
+import { protectInUseDigests } from '../protect';
+import type { Inventory } from '../types';
+import { checkLifecycleRisk } from './lifecycle';
+import { findReleaseCandidates, releaseCandidates, type ReleasePhaseResult } from './release';
+import type {
+  ReconcileDependencies,
+  ReconcileOutcome,
+  ReconcileRun,
+  ReconcileSettings,
+  RepositoryReconcileReport,
+  RepositoryWork,
+} from './types';
+
+const GOLDEN_RATIO_CONJUGATE = (Math.sqrt(5) - 1) / 2;
+
+/** The inventory could not be taken: nothing can be decided, so the run fails and is retried. */
+export class ReconcileNotPossibleError extends Error {
+  override readonly name = 'ReconcileNotPossibleError';
+}
+
+export async function reconcileAccount(run: ReconcileRun, settings: ReconcileSettings, deps: ReconcileDependencies): Promise<ReconcileOutcome> {
+  const { logger } = deps;
+  const now = deps.now ?? (() => new Date());
+  const releaseEnabled = (settings.releaseAfterDays ?? 0) > 0;
+  const inScope = settings.repositories?.length ? new Set(settings.repositories) : undefined;
+
+  let inventory: Inventory;
+  try {
+    inventory = await deps.inventory.takeInventory();
+  } catch (error) {
+    deps.metrics?.count('InventoryFailures', 1);
+    throw new ReconcileNotPossibleError('could not take the in-use inventory; nothing was reconciled', { cause: error });
+  }
+  for (const gap of inventory.gaps) logger.warn('inventory gap', { gap });
+
+  const repositories = await repositoriesToVisit(inventory, settings, releaseEnabled, inScope, deps);
+  const ordered = await startingPoint(repositories, run, deps);
+  const remaining = deps.remainingTimeMs ?? (() => Number.POSITIVE_INFINITY);
+  const reserveMs = deps.reserveMs ?? 60_000;
+
+  const results = await mapWithConcurrency(ordered, deps.concurrency ?? 4, async (repository) => {
+    if (remaining() <= reserveMs) return { repository, notReached: true as const };
+    try {
+      return { repository, work: await reconcileRepository(repository, inventory, run, settings, deps, now()) };
+    } catch (error) {
+      logger.error('could not reconcile a repository; the next scheduled run tries again', {
+        repository,
+        error,
+        whatToDo: 'see the error; check the function role can call ECR on this repository',
+      });
+      deps.metrics?.count('RepositoryFailures', 1);
+      return { repository, error };
+    }
+  });
+
+  const works = results.flatMap((r) => ('work' in r && r.work ? [r.work] : []));
+  const failed = results.flatMap((r) => ('error' in r ? [{ repository: r.repository, error: r.error }] : []));
+  const notReached = results.filter((r) => 'notReached' in r).map((r) => r.repository);
+  const reachedInOrder = results.filter((r) => !('notReached' in r)).map((r) => r.repository);
+  const cursor = notReached.length > 0 ? reachedInOrder.at(-1) : undefined;
+
+  let alertsPublished = 0;
+  const reportOf = new Map<RepositoryWork, RepositoryReconcileReport>();
+  const finish = async (work: RepositoryWork, released: ReleasePhaseResult): Promise<void> => {
+    const report: RepositoryReconcileReport = {
+      repository: work.repository,
+      protection: work.protection,
+      releases: [...released.releases, ...work.kept],
+      mismatched: work.mismatched,
+      ...(work.lifecycle ? { lifecycle: work.lifecycle } : {}),
+      ...(work.shield ? { shield: work.shield } : {}),
+      ...(released.paused ? { releasesPaused: released.paused } : {}),
+    };
+    reportOf.set(work, report);
+    const alert = buildReconcileAlert(report, settings);
+    if (!alert) return;
+    if (await publishOrLog(alert, deps)) alertsPublished += 1;
+    deps.metrics?.count('ProtectedDigests', work.protection.protected.filter((p) => p.how === 'tagged').length);
+    deps.metrics?.count('ReleasedProtections', report.releases.filter((r) => r.how === 'released').length);
+    deps.metrics?.count('RestoresStarted', work.protection.restores.filter((r) => r.how === 'restore-started').length);
+  };
+  // Alerts of repositories with nothing to release go out before any release: a release phase the timeout cuts
+  // short must not take them with it. Each repository's releases are alerted as soon as they are done.
+  const releasing = releaseEnabled ? works.filter((w) => w.candidates.length > 0) : [];
+  for (const work of works) if (!releasing.includes(work)) await finish(work, { releases: [] });
+  if (releasing.length > 0) await releaseCandidates(releasing, inventory, settings, deps, remaining, finish);
+  const reports = works.map((work) => reportOf.get(work)!);
+
+  if (notReached.length > 0) {
+    logger.warn('reconcile stopped before the function timeout; the next run continues after the last repository reached', {
+      cursor,
+      notReached,
+    });
+    deps.metrics?.count('RepositoriesNotReached', notReached.length);
+  }
+  if (deps.checkpoint) await deps.checkpoint.save(cursor);
+  if (failed.length > 0) alertsPublished += await alertFailures(run, failed, deps);
+  // Nothing could be done: fail the invocation so Lambda retries it and the failure alarm fires.
+  if (works.length === 0 && failed.length > 0) {
+    throw new ReconcileNotPossibleError(`every repository reached failed (${failed.map((f) => f.repository).join(', ')})`, { cause: failed[0]?.error });
+  }
+  return { inventoryTakenAt: inventory.takenAt, reports, failed, notReached, ...(cursor ? { cursor } : {}), alertsPublished };
+}
+
+/**
+ * Repositories to visit, sorted. Protection needs only those the inventory names (an in-use digest says
+ * its repository). Release must also visit repositories nobody uses any more — that is where protection
+ * stops being needed — and the inventory cannot name those, so with release on and no explicit scope the
+ * registry's repositories are listed (DescribeRepositories).
+ */
+async function repositoriesToVisit(
+  inventory: Inventory,
+  settings: ReconcileSettings,
+  releaseEnabled: boolean,
+  inScope: ReadonlySet<string> | undefined,
+  deps: ReconcileDependencies,
+): Promise<string[]> {
+  const names = new Set<string>(inventory.byRepository.keys());
+  if (releaseEnabled) {
+    if (settings.repositories?.length) for (const name of settings.repositories) names.add(name);
+    else {
+      try {
+        for (const name of await deps.ecr.listRepositories()) names.add(name);
+      } catch (error) {
+        deps.logger.error('could not list repositories: releases are limited to repositories in use this run', { error });
+        deps.metrics?.count('RepositoryListFailures', 1);
+      }
+    }
+  }
+  return [...names].filter((name) => !inScope || inScope.has(name)).sort();
+}
+
+/** The sorted list rotated to start after the saved cursor, or at `rotationSeed mod N` without a checkpoint. */
+async function startingPoint(sorted: readonly string[], run: ReconcileRun, deps: ReconcileDependencies): Promise<string[]> {
+  if (sorted.length === 0) return [];
+  let start = 0;
+  if (deps.checkpoint) {
+    const cursor = await deps.checkpoint.load();
+    if (cursor !== undefined) {
+      const after = sorted.findIndex((name) => name > cursor);
+      start = after === -1 ? 0 : after;
+    }
+  } else if (run.rotationSeed !== undefined) {
+    const fraction = (Math.abs(Math.trunc(run.rotationSeed)) * GOLDEN_RATIO_CONJUGATE) % 1;
+    start = Math.min(sorted.length - 1, Math.floor(fraction * sorted.length));
+  }
+  return [...sorted.slice(start), ...sorted.slice(0, start)];
+}
+
+async function reconcileRepository(
+  repository: string,
+  inventory: Inventory,
+  run: ReconcileRun,
+  settings: ReconcileSettings,
+  deps: ReconcileDependencies,
+  now: Date,
+): Promise<RepositoryWork> {
+  // The protect step adds what in-use image indexes reference, and restores archived in-use images.
+  const { report, states, inUse } = await protectInUseDigests(
+    repository,
+    inventory.byRepository.get(repository) ?? new Map(),
+    {
+      account: run.account,
+      region: run.region,
+      pushes: [],
+      gaps: gapsConcerning(inventory.gaps, repository).map((gap) => gap.reason),
+    },
+    settings,
+    deps,
+  );
+
+  const work: RepositoryWork = { repository, protection: report, candidates: [], kept: [], mismatched: [] };
+  await checkLifecycleRisk(work, states, settings, deps);
+  if ((settings.releaseAfterDays ?? 0) > 0) await findReleaseCandidates(work, inUse, settings, deps, now);
+  return work;
+}
+
+async function alertFailures(run: ReconcileRun, failed: readonly { repository: string; error: unknown }[], deps: ReconcileDependencies): Promise<number> {
+  const alert = buildReconcileFailureAlert(run, failed);
+  try {
+    await deps.alerts.publish(alert);
+    return 1;
+  } catch (error) {
+    deps.logger.error('could not publish the reconcile failure alert', { error });
+    return 0;
+  }
+}

@@ -1,0 +1,38 @@
+/**
+ * AWS's documented sample events, kept as JSON in test/fixtures and handed out as fresh copies (a test may
+ * change its copy). Where a sample is not usable as printed, the fixture says how it differs.
+ */
+import type { ScheduledEvent } from 'aws-lambda';
+import ecrPush from '../fixtures/ecr-image-action-push.json';
+import policyExecution from '../fixtures/ecr-lifecycle-policy-execution.json';
+import scheduled from '../fixtures/eventbridge-scheduled-event.json';
+
+const copy = <T>(value: T): T => structuredClone(value);
+
+/**
+ * The push example of https://docs.aws.amazon.com/AmazonECR/latest/userguide/ecr-eventbridge.html, with a
+ * well-formed digest (`sha256:` and 64 hex) in place of the shortened one the page prints.
+ */
+export function ecrPushEventFixture(): typeof ecrPush {
+  return copy(ecrPush);
+}
+
+/**
+ * The "Example: Image lifecycle policy action" CloudTrail record of
+ * https://docs.aws.amazon.com/AmazonECR/latest/userguide/logging-using-cloudtrail.html, as its `detail`,
+ * inside the EventBridge envelope CloudTrail events get ("AWS Service Event via CloudTrail" for
+ * `eventType: AwsServiceEvent`:
+ * https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-service-event-cloudtrail.html).
+ * `detailType` and the rule's `action` can be changed to test other envelopes and actions.
+ */
+export function policyExecutionEventFixture(detailType = 'AWS Service Event via CloudTrail', ruleAction = 'expire') {
+  const event = copy(policyExecution);
+  event['detail-type'] = detailType;
+  event.detail.serviceEventDetails.lifecycleEventPolicy.lifecycleEventRules[0]!.action = ruleAction;
+  return event;
+}
+
+/** The scheduled event of https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-run-lambda-schedule.html. */
+export function scheduledEventFixture(overrides: Partial<ScheduledEvent> = {}): ScheduledEvent {
+  return { ...(copy(scheduled) as ScheduledEvent), ...overrides };
+}
