@@ -20,8 +20,24 @@ export interface Shape {
   readonly idleServices: number;
 }
 
-export const LARGE: Shape = { name: 'large', clusters: 50, services: 2_000, tasks: 10_000, repositories: 300, pushedRepositories: 100, idleServices: 200 };
-export const SMALL: Shape = { name: 'small', clusters: 3, services: 30, tasks: 100, repositories: 20, pushedRepositories: 10, idleServices: 3 };
+export const LARGE: Shape = {
+  name: 'large',
+  clusters: 50,
+  services: 2_000,
+  tasks: 10_000,
+  repositories: 300,
+  pushedRepositories: 100,
+  idleServices: 200,
+};
+export const SMALL: Shape = {
+  name: 'small',
+  clusters: 3,
+  services: 30,
+  tasks: 100,
+  repositories: 20,
+  pushedRepositories: 10,
+  idleServices: 3,
+};
 
 /** Where every simulated account's clock starts: fixed, so runs are reproducible. */
 export const START_AT = new Date('2026-11-26T10:00:00Z');
@@ -54,7 +70,9 @@ export function buildAccount(shape: Shape, options: SimulatedAccountOptions = {}
     images: repositories.map((r) => `${r}:prod`),
   });
   const servicesPerCluster = fleet.clusters.map((c) => fleet.services.filter((s) => s.cluster === c).length);
-  const tasksPerCluster = fleet.clusters.map((c) => fleet.services.filter((s) => s.cluster === c).reduce((n, s) => n + s.tasks, 0));
+  const tasksPerCluster = fleet.clusters.map((c) =>
+    fleet.services.filter((s) => s.cluster === c).reduce((n, s) => n + s.tasks, 0),
+  );
   return { account, fleet, repositories, servicesPerCluster, tasksPerCluster };
 }
 
@@ -64,9 +82,18 @@ export function inventoryLowerBound(servicesPerCluster: readonly number[], tasks
 }
 
 /** The same bound split by ECS throttling category (the bucket each call draws on). */
-export function inventoryLowerBoundByOperation(servicesPerCluster: readonly number[], tasksPerCluster: readonly number[]): Record<string, number> {
+export function inventoryLowerBoundByOperation(
+  servicesPerCluster: readonly number[],
+  tasksPerCluster: readonly number[],
+): Record<string, number> {
   const pages = (n: number) => Math.max(1, Math.ceil(n / 100));
-  const out: Record<string, number> = { ListClusters: pages(servicesPerCluster.length), ListServices: 0, DescribeServices: 0, ListTasks: 0, DescribeTasks: 0 };
+  const out: Record<string, number> = {
+    ListClusters: pages(servicesPerCluster.length),
+    ListServices: 0,
+    DescribeServices: 0,
+    ListTasks: 0,
+    DescribeTasks: 0,
+  };
   servicesPerCluster.forEach((services, i) => {
     const tasks = tasksPerCluster[i]!;
     out.ListServices! += pages(services);
@@ -82,7 +109,10 @@ export function inventoryLowerBoundByOperation(servicesPerCluster: readonly numb
 export function pushNewProd(built: BuiltAccount, repositories: readonly string[], generation: number) {
   const before = built.account.events.length;
   for (const repository of repositories) {
-    built.account.ecr.pushImage(repository, { tag: 'prod', manifest: dockerManifest({ seed: `${repository}@${generation}` }).text });
+    built.account.ecr.pushImage(repository, {
+      tag: 'prod',
+      manifest: dockerManifest({ seed: `${repository}@${generation}` }).text,
+    });
   }
   return built.account.events.slice(before);
 }

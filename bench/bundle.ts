@@ -34,7 +34,11 @@ export interface BundleVariant {
 /** Output bytes by package (`@scope/name`, or `(project)` for this repository's code), largest first. */
 type Contributors = { readonly module: string; readonly bytes: number }[];
 
-async function bundle(name: string, entry: string, external: string[]): Promise<{ file: string; bytes: number; gzipBytes: number; sourceMapBytes: number; contributors: Contributors }> {
+async function bundle(
+  name: string,
+  entry: string,
+  external: string[],
+): Promise<{ file: string; bytes: number; gzipBytes: number; sourceMapBytes: number; contributors: Contributors }> {
   const dir = path.join(OUT_DIR, name);
   mkdirSync(dir, { recursive: true });
   const file = path.join(dir, 'index.js');
@@ -62,7 +66,13 @@ async function bundle(name: string, entry: string, external: string[]): Promise<
   }
   const contributors = [...byModule].map(([module, bytes]) => ({ module, bytes })).sort((a, b) => b.bytes - a.bytes);
   const code = readFileSync(file);
-  return { file, bytes: code.length, gzipBytes: gzipSync(code).length, sourceMapBytes: statSync(`${file}.map`).size, contributors };
+  return {
+    file,
+    bytes: code.length,
+    gzipBytes: gzipSync(code).length,
+    sourceMapBytes: statSync(`${file}.map`).size,
+    contributors,
+  };
 }
 
 /** Builds the bundles; the first one is the function as deployed. */
@@ -71,10 +81,30 @@ export async function buildBundles(): Promise<BundleVariant[]> {
   const external = await bundle('sdk-external', PUSH_ENTRY, ['@aws-sdk/*']);
   const minimal = await bundle('minimal-sdk-external', MINIMAL_ENTRY, ['@aws-sdk/*']);
   return [
-    { name: 'deployed', describe: 'push handler, SDK bundled, minified (as deployed), --enable-source-maps', ...deployed, nodeOptions: '--enable-source-maps' },
-    { name: 'deployed-no-sourcemaps', describe: 'the same bundle without --enable-source-maps', ...deployed, nodeOptions: '' },
-    { name: 'sdk-external', describe: 'push handler, @aws-sdk/* external (runtime SDK), --enable-source-maps', ...external, nodeOptions: '--enable-source-maps' },
-    { name: 'minimal-sdk-external', describe: 'minimal handler of the same shape, @aws-sdk/* external, --enable-source-maps', ...minimal, nodeOptions: '--enable-source-maps' },
+    {
+      name: 'deployed',
+      describe: 'push handler, SDK bundled, minified (as deployed), --enable-source-maps',
+      ...deployed,
+      nodeOptions: '--enable-source-maps',
+    },
+    {
+      name: 'deployed-no-sourcemaps',
+      describe: 'the same bundle without --enable-source-maps',
+      ...deployed,
+      nodeOptions: '',
+    },
+    {
+      name: 'sdk-external',
+      describe: 'push handler, @aws-sdk/* external (runtime SDK), --enable-source-maps',
+      ...external,
+      nodeOptions: '--enable-source-maps',
+    },
+    {
+      name: 'minimal-sdk-external',
+      describe: 'minimal handler of the same shape, @aws-sdk/* external, --enable-source-maps',
+      ...minimal,
+      nodeOptions: '--enable-source-maps',
+    },
   ];
 }
 
@@ -100,13 +130,21 @@ export function measureInit(variants: readonly BundleVariant[], runs: number): I
   const probe = path.join(OUT_DIR, 'init-probe.cjs');
   writeFileSync(probe, PROBE);
   const samples = new Map(variants.map((v) => [v.name, { init: [] as number[], total: [] as number[] }]));
-  const env = { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', AWS_REGION: 'eu-west-1', TOPIC_ARN: 'arn:aws:sns:eu-west-1:111122223333:ecr-digest-guard-alerts' };
+  const env = {
+    ...process.env,
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    AWS_REGION: 'eu-west-1',
+    TOPIC_ARN: 'arn:aws:sns:eu-west-1:111122223333:ecr-digest-guard-alerts',
+  };
   for (let round = 0; round < runs + 1; round++) {
     // Rotate the order each round; round 0 warms the file cache and is not counted.
     const order = variants.map((_, i) => variants[(i + round) % variants.length]!);
     for (const variant of order) {
       const started = performance.now();
-      const child = spawnSync(process.execPath, [probe, variant.file], { env: { ...env, NODE_OPTIONS: variant.nodeOptions }, encoding: 'utf8' });
+      const child = spawnSync(process.execPath, [probe, variant.file], {
+        env: { ...env, NODE_OPTIONS: variant.nodeOptions },
+        encoding: 'utf8',
+      });
       const totalMs = performance.now() - started;
       if (child.status !== 0) throw new Error(`init probe failed for ${variant.name}: ${child.stderr}`);
       if (round === 0) continue;
@@ -117,14 +155,22 @@ export function measureInit(variants: readonly BundleVariant[], runs: number): I
   }
   return variants.map((v) => {
     const s = samples.get(v.name)!;
-    return { variant: v.name, runs, initMs: s.init.map((x) => Math.round(x * 10) / 10), medianInitMs: median(s.init), medianProcessMs: median(s.total) };
+    return {
+      variant: v.name,
+      runs,
+      initMs: s.init.map((x) => Math.round(x * 10) / 10),
+      medianInitMs: median(s.init),
+      medianProcessMs: median(s.total),
+    };
   });
 }
 
 export function printBundles(variants: readonly BundleVariant[], times: readonly InitTimes[]): void {
   const kb = (n: number) => `${(n / 1024).toFixed(1)} KB`;
   const base = times.find((t) => t.variant === 'minimal-sdk-external')!;
-  console.log(`\nhandler bundle (esbuild ${require('esbuild/package.json').version}, node ${process.version}); init = require() in a fresh node, ${base.runs} runs each, alternating:`);
+  console.log(
+    `\nhandler bundle (esbuild ${require('esbuild/package.json').version}, node ${process.version}); init = require() in a fresh node, ${base.runs} runs each, alternating:`,
+  );
   for (const v of variants) {
     const t = times.find((x) => x.variant === v.name)!;
     console.log(

@@ -20,7 +20,13 @@
  *   EventBridge → SQS delivery time are not modelled: both are small next to the figures here).
  */
 import type { SQSRecord } from 'aws-lambda';
-import { DEFAULT_BATCH_SIZE, DEFAULT_MAX_BATCHING_WINDOW, MAX_CONCURRENCY, MAX_RECEIVE_COUNT, VISIBILITY_TIMEOUT_FACTOR } from '../lib/digest-guard';
+import {
+  DEFAULT_BATCH_SIZE,
+  DEFAULT_MAX_BATCHING_WINDOW,
+  MAX_CONCURRENCY,
+  MAX_RECEIVE_COUNT,
+  VISIBILITY_TIMEOUT_FACTOR,
+} from '../lib/digest-guard';
 import type { InventoryPort } from '../lambda/core/ports';
 import type { Inventory } from '../lambda/core/types';
 import { handlePushBatch } from '../lambda/handlers/push';
@@ -116,7 +122,10 @@ export async function runBurst(setting: BurstSetting, spec: BurstSpec = BURST): 
     const { account } = built;
     const topicArn = account.sns.createTopic('ecr-digest-guard-alerts');
     const wire = simWire(account, clock, perOperationLatency(ASSUMED_MEDIANS_MS, { seed: 5 }), topicArn);
-    const environments: { env: Environment; busy: boolean }[] = Array.from({ length: setting.maxConcurrency }, () => ({ env: wire.environment(), busy: false }));
+    const environments: { env: Environment; busy: boolean }[] = Array.from({ length: setting.maxConcurrency }, () => ({
+      env: wire.environment(),
+      busy: false,
+    }));
     const scanner = wire.environment();
     const random = seededRandom(99);
     const t0 = clock.now();
@@ -125,7 +134,14 @@ export async function runBurst(setting: BurstSetting, spec: BurstSpec = BURST): 
     // Between two pushes of a repository a pipeline starts a task from `prod` (a migration, a canary), so
     // every push leaves a digest in use without its tag, as in the incident.
     const repositories = built.repositories.slice(0, spec.repositories);
-    const oneOff = new Map(repositories.map((r) => [r, account.ecs.registerTaskDefinition(`${r}-oneoff`, [{ name: 'app', image: `${account.ecr.registryHost}/${r}:prod` }])]));
+    const oneOff = new Map(
+      repositories.map((r) => [
+        r,
+        account.ecs.registerTaskDefinition(`${r}-oneoff`, [
+          { name: 'app', image: `${account.ecr.registryHost}/${r}:prod` },
+        ]),
+      ]),
+    );
     const times = Array.from({ length: spec.pushes }, () => random() * spec.durationS * 1000).sort((a, b) => a - b);
     const order = Array.from({ length: spec.pushes }, (_, i) => repositories[i % repositories.length]!);
     for (let i = order.length - 1; i > 0; i--) {
@@ -133,7 +149,12 @@ export async function runBurst(setting: BurstSetting, spec: BurstSpec = BURST): 
       [order[i], order[j]] = [order[j]!, order[i]!];
     }
     // The digest `prod` names in each repository, before the burst and after each push.
-    const prod = new Map(repositories.map((r) => [r, account.events.filter((e) => e.detail['repository-name'] === r).at(-1)!.detail['image-digest']]));
+    const prod = new Map(
+      repositories.map((r) => [
+        r,
+        account.events.filter((e) => e.detail['repository-name'] === r).at(-1)!.detail['image-digest'],
+      ]),
+    );
     const samples: { repository: string; digest: string; pushMs: number }[] = [];
     const lastPushAt = new Map<string, number>();
     const generation = new Map<string, number>();
@@ -141,7 +162,11 @@ export async function runBurst(setting: BurstSetting, spec: BurstSpec = BURST): 
     // ── the event source
     const windowMs = setting.windowS * 1000;
     const visibilityMs = (VISIBILITY_TIMEOUT_FACTOR * FUNCTION_TIMEOUT_S + setting.windowS) * 1000;
-    const pollers: Poller[] = Array.from({ length: setting.pollers }, () => ({ buffer: [], timer: undefined, ready: false }));
+    const pollers: Poller[] = Array.from({ length: setting.pollers }, () => ({
+      buffer: [],
+      timer: undefined,
+      ready: false,
+    }));
     const readyPollers: Poller[] = [];
     let dealt = 0;
     let outstanding = 0; // messages sent and not yet deleted or dead-lettered
@@ -205,13 +230,19 @@ export async function runBurst(setting: BurstSetting, spec: BurstSpec = BURST): 
       let begin!: () => void;
       const done = new Promise<void>((resolve) => (begin = resolve)).then(() => {
         inventoryStarts.push(clock.now());
-        return scanner.deps((fresh) => fresh()).inventoryFor(account.accountId, account.region).takeInventory();
+        return scanner
+          .deps((fresh) => fresh())
+          .inventoryFor(account.accountId, account.region)
+          .takeInventory();
       });
       const scan: Scan = { startMs, done };
-      done.then((inventory) => {
-        scan.finished = inventory;
-        latestFinished = inventory;
-      }, () => undefined);
+      done.then(
+        (inventory) => {
+          scan.finished = inventory;
+          latestFinished = inventory;
+        },
+        () => undefined,
+      );
       scans.push(scan);
       clock.schedule(startMs - clock.now(), begin);
       return done;
@@ -234,25 +265,43 @@ export async function runBurst(setting: BurstSetting, spec: BurstSpec = BURST): 
       });
       let failedIds: string[];
       if (setting.design === 'per-invocation') {
-        const response = await handlePushBatch({ Records: records }, SETTINGS, slot.env.deps((fresh) => counted(fresh())));
+        const response = await handlePushBatch(
+          { Records: records },
+          SETTINGS,
+          slot.env.deps((fresh) => counted(fresh())),
+        );
         failedIds = response.batchItemFailures.map((f) => f.itemIdentifier);
       } else if (setting.design === 'provisional-then-scanner') {
         const older = latestFinished;
         const response = older
-          ? await handlePushBatch({ Records: records }, SETTINGS, slot.env.deps(() => ({ takeInventory: async () => older })))
+          ? await handlePushBatch(
+              { Records: records },
+              SETTINGS,
+              slot.env.deps(() => ({ takeInventory: async () => older })),
+            )
           : { batchItemFailures: [] };
         failedIds = response.batchItemFailures.map((f) => f.itemIdentifier);
         // The fresh check, owed by the inventory's process: the same pushes against the first inventory
         // that started after them (a real deployment would keep this debt durably, e.g. in a table).
         followUps += 1;
         void sharedFreshInventory(newestEventMs)
-          .then((fresh) => handlePushBatch({ Records: records }, SETTINGS, scanner.deps(() => ({ takeInventory: async () => fresh }))))
+          .then((fresh) =>
+            handlePushBatch(
+              { Records: records },
+              SETTINGS,
+              scanner.deps(() => ({ takeInventory: async () => fresh })),
+            ),
+          )
           .finally(() => {
             followUps -= 1;
             maybeFinish();
           });
       } else {
-        const response = await handlePushBatch({ Records: records }, SETTINGS, slot.env.deps(() => ({ takeInventory: () => sharedFreshInventory(newestEventMs) })));
+        const response = await handlePushBatch(
+          { Records: records },
+          SETTINGS,
+          slot.env.deps(() => ({ takeInventory: () => sharedFreshInventory(newestEventMs) })),
+        );
         failedIds = response.batchItemFailures.map((f) => f.itemIdentifier);
       }
       invocations.push({ startMs, endMs: clock.now(), records: batch.length });
@@ -282,14 +331,20 @@ export async function runBurst(setting: BurstSetting, spec: BurstSpec = BURST): 
       lastPushAt.set(repository, atMs);
       if (previous !== undefined && spec.taskBetweenPushes) {
         // A task started from `prod` halfway between this repository's previous push and this one.
-        clock.schedule((previous + atMs) / 2, () => void account.ecs.runTask(built.fleet.clusters[0]!, oneOff.get(repository)!, 'pipeline'));
+        clock.schedule(
+          (previous + atMs) / 2,
+          () => void account.ecs.runTask(built.fleet.clusters[0]!, oneOff.get(repository)!, 'pipeline'),
+        );
       }
       clock.schedule(atMs, () => {
         const g = (generation.get(repository) ?? 0) + 1;
         generation.set(repository, g);
         const before = account.events.length;
         const departed = prod.get(repository)!;
-        const digest = account.ecr.pushImage(repository, { tag: 'prod', manifest: dockerManifest({ seed: `${repository}@burst-${g}` }).text });
+        const digest = account.ecr.pushImage(repository, {
+          tag: 'prod',
+          manifest: dockerManifest({ seed: `${repository}@burst-${g}` }).text,
+        });
         prod.set(repository, digest);
         if (g === 1 || spec.taskBetweenPushes) samples.push({ repository, digest: departed, pushMs: clock.now() });
         const event = account.events[before]!;
@@ -318,7 +373,8 @@ export async function runBurst(setting: BurstSetting, spec: BurstSpec = BURST): 
     }
     const perMinute = (times: readonly number[]) => {
       const buckets = new Map<number, number>();
-      for (const t of times) buckets.set(Math.floor((t - t0) / 60_000), (buckets.get(Math.floor((t - t0) / 60_000)) ?? 0) + 1);
+      for (const t of times)
+        buckets.set(Math.floor((t - t0) / 60_000), (buckets.get(Math.floor((t - t0) / 60_000)) ?? 0) + 1);
       return Math.max(0, ...buckets.values());
     };
     const ecsCalls = wire.calls.filter((c) => c.service === 'ecs');
@@ -354,7 +410,13 @@ export async function runBurst(setting: BurstSetting, spec: BurstSpec = BURST): 
 
 /** The settings compared side by side: the deployed one first. */
 export function burstSettings(everything: boolean): BurstSetting[] {
-  const deployed = { batchSize: DEFAULT_BATCH_SIZE, windowS: DEFAULT_MAX_BATCHING_WINDOW.toSeconds(), maxConcurrency: MAX_CONCURRENCY, pollers: 1, design: 'per-invocation' as const };
+  const deployed = {
+    batchSize: DEFAULT_BATCH_SIZE,
+    windowS: DEFAULT_MAX_BATCHING_WINDOW.toSeconds(),
+    maxConcurrency: MAX_CONCURRENCY,
+    pollers: 1,
+    design: 'per-invocation' as const,
+  };
   const previous = { ...deployed, batchSize: 100 };
   const all: BurstSetting[] = [
     { label: `as deployed: batch ${deployed.batchSize}, window ${deployed.windowS} s`, ...deployed },
@@ -364,8 +426,20 @@ export function burstSettings(everything: boolean): BurstSetting[] {
     { label: 'batch 10000, window 10 s', ...deployed, batchSize: 10_000, windowS: 10 },
     { label: 'batch 10000, window 60 s', ...deployed, batchSize: 10_000, windowS: 60 },
     { label: 'as deployed, 5 pollers', ...deployed, pollers: 5 },
-    { label: 'shared fresh inventory ≥30 s apart (batch 100, window 10 s)', ...previous, windowS: 10, design: 'shared-fresh', minIntervalS: 30 },
-    { label: 'provisional, then shared fresh ≥30 s apart (batch 100, window 10 s)', ...previous, windowS: 10, design: 'provisional-then-scanner', minIntervalS: 30 },
+    {
+      label: 'shared fresh inventory ≥30 s apart (batch 100, window 10 s)',
+      ...previous,
+      windowS: 10,
+      design: 'shared-fresh',
+      minIntervalS: 30,
+    },
+    {
+      label: 'provisional, then shared fresh ≥30 s apart (batch 100, window 10 s)',
+      ...previous,
+      windowS: 10,
+      design: 'provisional-then-scanner',
+      minIntervalS: 30,
+    },
   ];
   // The default run leaves out batch 100 with other windows: batches of 100 fill in ~6 s at this rate, so
   // the window hardly matters there (`--burst=all` shows it).
@@ -376,10 +450,25 @@ export function printBurst(results: readonly BurstResult[]): void {
   const spec = results[0]?.spec ?? BURST;
   console.log(
     `\nburst: ${spec.pushes} pushes of "prod" in ${spec.durationS} s over ${spec.repositories} repositories of the large account, ` +
-      `${spec.taskBetweenPushes ? 'a task started from "prod" between two pushes of a repository (every push leaves a digest in use for seconds)' : 'no task started during the burst (only each repository\'s first push leaves an in-use digest)'}; ` +
+      `${spec.taskBetweenPushes ? 'a task started from "prod" between two pushes of a repository (every push leaves a digest in use for seconds)' : "no task started during the burst (only each repository's first push leaves an in-use digest)"}; ` +
       `ECS throttling on; max concurrency ${MAX_CONCURRENCY}; targets: ≤ 2 inventories/minute, p99 push→protected ≤ 30 s`,
   );
-  const header = ['setting', 'invocations', 'mean batch', 'inventories', 'max inv/min', 'ECS calls', 'max ECS/min', 'throttled', 'p50', 'p99', 'max', 'unprotected', 'redelivered', 'meets both'];
+  const header = [
+    'setting',
+    'invocations',
+    'mean batch',
+    'inventories',
+    'max inv/min',
+    'ECS calls',
+    'max ECS/min',
+    'throttled',
+    'p50',
+    'p99',
+    'max',
+    'unprotected',
+    'redelivered',
+    'meets both',
+  ];
   const rows = results.map((r) => [
     r.setting.label,
     String(r.invocations),
@@ -397,8 +486,11 @@ export function printBurst(results: readonly BurstResult[]): void {
     r.maxInventoriesPerMinute <= 2 && r.latencyS.p99 <= 30 ? 'yes' : 'no',
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
-  const line = (cells: readonly string[]) => `  ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')}`;
+  const line = (cells: readonly string[]) =>
+    `  ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')}`;
   console.log(line(header));
   for (const row of rows) console.log(line(row));
-  console.log(`  (${results[0]?.samples ?? 0} timed pushes per setting, those that leave an in-use digest untagged; simulated time to drain ${results.map((r) => seconds(r.simulatedEndS * 1000, 0)).join(', ')})`);
+  console.log(
+    `  (${results[0]?.samples ?? 0} timed pushes per setting, those that leave an in-use digest untagged; simulated time to drain ${results.map((r) => seconds(r.simulatedEndS * 1000, 0)).join(', ')})`,
+  );
 }

@@ -19,7 +19,9 @@ export async function serveAccount(account: SimulatedAccount): Promise<{ url: st
     req.on('end', () => {
       void (async () => {
         try {
-          const scope = /Credential=[^/]+\/\d{8}\/([^/]+)\/([^/]+)\/aws4_request/.exec(String(req.headers.authorization ?? ''));
+          const scope = /Credential=[^/]+\/\d{8}\/([^/]+)\/([^/]+)\/aws4_request/.exec(
+            String(req.headers.authorization ?? ''),
+          );
           const prefix = scope ? HOST_PREFIX[scope[2]!] : undefined;
           if (!scope || !prefix) throw new Error(`cannot tell the service of ${req.method} ${req.url}`);
           const url = new URL(req.url ?? '/', 'http://127.0.0.1');

@@ -73,7 +73,12 @@ async function runChild(bundleFile: string, eventFile: string, resultFile: strin
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   if (code !== 0) throw new Error(`memory child failed (${code}): ${stderr}`);
-  return JSON.parse(readFileSync(resultFile, 'utf8')) as { loadedKb: number; peakKb: number; handlerMs: number; failed: number };
+  return JSON.parse(readFileSync(resultFile, 'utf8')) as {
+    loadedKb: number;
+    peakKb: number;
+    handlerMs: number;
+    failed: number;
+  };
 }
 
 export async function measureMemory(shape: Shape, bundleFile: string, runs: number): Promise<MemoryRun> {
@@ -99,7 +104,13 @@ export async function measureMemory(shape: Shape, bundleFile: string, runs: numb
       const order = run % 2 === 0 ? (['batch', 'empty'] as const) : (['empty', 'batch'] as const);
       for (const which of order) {
         const before = built.account.callCount('ecr', 'PutImage');
-        const result = await runChild(bundleFile, which === 'batch' ? eventFile : emptyFile, resultFile, server.url, topicArn);
+        const result = await runChild(
+          bundleFile,
+          which === 'batch' ? eventFile : emptyFile,
+          resultFile,
+          server.url,
+          topicArn,
+        );
         if (which === 'batch') {
           peaks.push(result.peakKb / 1024);
           protectedDigests = built.account.callCount('ecr', 'PutImage') - before;

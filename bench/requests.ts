@@ -21,8 +21,21 @@ export interface BatchRun {
   readonly pushes: number;
   readonly failedRecords: number;
   readonly protectedDigests: number;
-  readonly requests: { readonly ecs: number; readonly lambda: number; readonly ecr: number; readonly sns: number; readonly total: number; readonly throttled: number };
-  readonly lowerBound: { readonly ecs: number; readonly lambda: number; readonly ecr: number; readonly sns: number; readonly total: number };
+  readonly requests: {
+    readonly ecs: number;
+    readonly lambda: number;
+    readonly ecr: number;
+    readonly sns: number;
+    readonly total: number;
+    readonly throttled: number;
+  };
+  readonly lowerBound: {
+    readonly ecs: number;
+    readonly lambda: number;
+    readonly ecr: number;
+    readonly sns: number;
+    readonly total: number;
+  };
   readonly ratio: { readonly ecs: number; readonly total: number };
   readonly byOperation: Record<string, number>;
   /** simulated milliseconds from the batch's delivery to the handler's answer */
@@ -51,16 +64,20 @@ export async function measureBatch(shape: Shape, throttling: boolean): Promise<B
     const started = clock.now();
     const wallStarted = performance.now();
     const response = await clock.run(() =>
-      handlePushBatch(toSqsEvent(events, { sentAt: new Date(clock.now()) }), SETTINGS, environment.deps((fresh) => ({
-        takeInventory: async () => {
-          const at = clock.now();
-          try {
-            return await fresh().takeInventory();
-          } finally {
-            inventoryMs += clock.now() - at;
-          }
-        },
-      }))),
+      handlePushBatch(
+        toSqsEvent(events, { sentAt: new Date(clock.now()) }),
+        SETTINGS,
+        environment.deps((fresh) => ({
+          takeInventory: async () => {
+            const at = clock.now();
+            try {
+              return await fresh().takeInventory();
+            } finally {
+              inventoryMs += clock.now() - at;
+            }
+          },
+        })),
+      ),
     );
     const wallMs = performance.now() - wallStarted;
     const simulatedMs = clock.now() - started;
@@ -75,13 +92,20 @@ export async function measureBatch(shape: Shape, throttling: boolean): Promise<B
     const ecrBound = pushed.length + 2 * protectedDigests;
     // Lambda: ⌈functions/50⌉ ListFunctions, at least 1; these accounts run no Lambda functions.
     const lambdaBound = 1;
-    const snsBound = new Set(calls.filter((c) => c.operation === 'PutImage' && ok(c)).map((c) => (c.input as { repositoryName?: string }).repositoryName)).size;
+    const snsBound = new Set(
+      calls
+        .filter((c) => c.operation === 'PutImage' && ok(c))
+        .map((c) => (c.input as { repositoryName?: string }).repositoryName),
+    ).size;
     const byOperation: Record<string, number> = {};
-    for (const c of calls) byOperation[`${c.service}:${c.operation}${c.error ? ` (${c.error})` : ''}`] = (byOperation[`${c.service}:${c.operation}${c.error ? ` (${c.error})` : ''}`] ?? 0) + 1;
+    for (const c of calls)
+      byOperation[`${c.service}:${c.operation}${c.error ? ` (${c.error})` : ''}`] =
+        (byOperation[`${c.service}:${c.operation}${c.error ? ` (${c.error})` : ''}`] ?? 0) + 1;
 
     // Shortest possible duration for these very calls: the inventory comes before any ECR call, and each
     // phase keeps at most 4 calls in flight, so each phase lasts at least Σ latency / 4.
-    const phaseBound = (filter: (c: TimedCall) => boolean) => calls.filter(filter).reduce((sum, c) => sum + c.latencyMs, 0) / IN_FLIGHT;
+    const phaseBound = (filter: (c: TimedCall) => boolean) =>
+      calls.filter(filter).reduce((sum, c) => sum + c.latencyMs, 0) / IN_FLIGHT;
     const inventoryCall = (c: TimedCall) => c.service === 'ecs' || c.service === 'lambda';
     // ECS and Lambda are taken concurrently, each with its own limit of 4: ECS alone bounds the phase here.
     const ecsPacking = phaseBound((c) => c.service === 'ecs');
@@ -91,7 +115,9 @@ export async function measureBatch(shape: Shape, throttling: boolean): Promise<B
     if (throttling) {
       const perCategory = new Map<string, number>();
       for (const c of calls.filter((c) => c.service === 'ecs' && ok(c))) {
-        const category = Object.entries(ECS_THROTTLING_CATEGORIES).find(([, spec]) => spec.actions.includes(c.operation))?.[0];
+        const category = Object.entries(ECS_THROTTLING_CATEGORIES).find(([, spec]) =>
+          spec.actions.includes(c.operation),
+        )?.[0];
         if (category) perCategory.set(category, (perCategory.get(category) ?? 0) + 1);
       }
       for (const [category, n] of perCategory) {
@@ -99,7 +125,14 @@ export async function measureBatch(shape: Shape, throttling: boolean): Promise<B
         throttleFloorMs = Math.max(throttleFloorMs, (Math.max(0, n - spec.capacity) / spec.refillPerSecond) * 1000);
       }
     }
-    const requests = { ecs: count('ecs'), lambda: count('lambda'), ecr: count('ecr'), sns: count('sns'), total: calls.length, throttled: calls.filter((c) => c.error === 'ThrottlingException').length };
+    const requests = {
+      ecs: count('ecs'),
+      lambda: count('lambda'),
+      ecr: count('ecr'),
+      sns: count('sns'),
+      total: calls.length,
+      throttled: calls.filter((c) => c.error === 'ThrottlingException').length,
+    };
     return {
       shape: shape.name,
       throttling,
@@ -107,8 +140,17 @@ export async function measureBatch(shape: Shape, throttling: boolean): Promise<B
       failedRecords: response.batchItemFailures.length,
       protectedDigests,
       requests,
-      lowerBound: { ecs: ecsBound, lambda: lambdaBound, ecr: ecrBound, sns: snsBound, total: ecsBound + lambdaBound + ecrBound + snsBound },
-      ratio: { ecs: ratio(requests.ecs, ecsBound), total: ratio(requests.total, ecsBound + lambdaBound + ecrBound + snsBound) },
+      lowerBound: {
+        ecs: ecsBound,
+        lambda: lambdaBound,
+        ecr: ecrBound,
+        sns: snsBound,
+        total: ecsBound + lambdaBound + ecrBound + snsBound,
+      },
+      ratio: {
+        ecs: ratio(requests.ecs, ecsBound),
+        total: ratio(requests.total, ecsBound + lambdaBound + ecrBound + snsBound),
+      },
       byOperation,
       simulatedMs,
       inventoryMs,
@@ -122,11 +164,24 @@ export async function measureBatch(shape: Shape, throttling: boolean): Promise<B
 }
 
 export function printBatch(run: BatchRun, describe: string): void {
-  console.log(`\n${run.shape} account, ECS throttling ${run.throttling ? 'ON (documented buckets, full at start)' : 'off'}: ${describe}`);
-  console.log(`  batch: ${run.pushes} pushes moving "prod"; ${run.protectedDigests} digests protected; ${run.failedRecords} records failed`);
-  console.log(`  ECS requests ${run.requests.ecs} vs lower bound ${run.lowerBound.ecs}: ratio ${fmt(run.ratio.ecs)}${run.requests.throttled ? ` (${run.requests.throttled} answered ThrottlingException and retried)` : ''}`);
-  console.log(`  Lambda requests ${run.requests.lambda} vs ${run.lowerBound.lambda}, ECR requests ${run.requests.ecr} vs ${run.lowerBound.ecr}, SNS ${run.requests.sns} vs ${run.lowerBound.sns}; all ${run.requests.total} vs ${run.lowerBound.total}: ratio ${fmt(run.ratio.total)}`);
-  console.log(`  by operation: ${Object.entries(run.byOperation).sort().map(([op, n]) => `${op}=${n}`).join(' ')}`);
+  console.log(
+    `\n${run.shape} account, ECS throttling ${run.throttling ? 'ON (documented buckets, full at start)' : 'off'}: ${describe}`,
+  );
+  console.log(
+    `  batch: ${run.pushes} pushes moving "prod"; ${run.protectedDigests} digests protected; ${run.failedRecords} records failed`,
+  );
+  console.log(
+    `  ECS requests ${run.requests.ecs} vs lower bound ${run.lowerBound.ecs}: ratio ${fmt(run.ratio.ecs)}${run.requests.throttled ? ` (${run.requests.throttled} answered ThrottlingException and retried)` : ''}`,
+  );
+  console.log(
+    `  Lambda requests ${run.requests.lambda} vs ${run.lowerBound.lambda}, ECR requests ${run.requests.ecr} vs ${run.lowerBound.ecr}, SNS ${run.requests.sns} vs ${run.lowerBound.sns}; all ${run.requests.total} vs ${run.lowerBound.total}: ratio ${fmt(run.ratio.total)}`,
+  );
+  console.log(
+    `  by operation: ${Object.entries(run.byOperation)
+      .sort()
+      .map(([op, n]) => `${op}=${n}`)
+      .join(' ')}`,
+  );
   console.log(
     `  simulated time ${seconds(run.simulatedMs, 2)} (inventory ${seconds(run.inventoryMs, 2)}) vs shortest possible for these calls ${seconds(run.simulatedLowerBoundMs, 2)}` +
       `${run.throttling ? ` (token-bucket floor ${seconds(run.throttleFloorMs, 2)})` : ''}: ratio ${fmt(ratio(run.simulatedMs, run.simulatedLowerBoundMs))}; wall ${run.wallMs.toFixed(0)} ms`,

@@ -46,8 +46,13 @@ async function main(): Promise<void> {
     throw new Error('--no-write is gone: a run writes no file unless given --record');
   }
   const parts = new Set<Part>((option('part')?.split(',') as Part[] | undefined) ?? PARTS);
-  for (const part of parts) if (!PARTS.includes(part)) throw new Error(`unknown part "${part}"; parts: ${PARTS.join(', ')}`);
-  const shapes: Shape[] = process.argv.includes('--small') ? [SMALL] : process.argv.includes('--large') ? [LARGE] : [SMALL, LARGE];
+  for (const part of parts)
+    if (!PARTS.includes(part)) throw new Error(`unknown part "${part}"; parts: ${PARTS.join(', ')}`);
+  const shapes: Shape[] = process.argv.includes('--small')
+    ? [SMALL]
+    : process.argv.includes('--large')
+      ? [LARGE]
+      : [SMALL, LARGE];
   const initRuns = Number(option('runs') ?? 15);
   const started = performance.now();
   const results: {
@@ -61,18 +66,25 @@ async function main(): Promise<void> {
   if (parts.has('memory') || parts.has('bundle')) bundles = await buildBundles();
 
   if (parts.has('requests')) {
-    console.log('\n== 1. one batch: requests vs the lower bound, simulated time (assumed per-call latency, 4 in flight) ==');
+    console.log(
+      '\n== 1. one batch: requests vs the lower bound, simulated time (assumed per-call latency, 4 in flight) ==',
+    );
     results.requests = [];
     for (const shape of shapes) {
       for (const throttling of [false, true]) {
         const run = await measureBatch(shape, throttling);
-        printBatch(run, `${shape.clusters} clusters, ${shape.services} services (${shape.idleServices} with no running task), ${shape.tasks} tasks, ${shape.repositories} repositories`);
+        printBatch(
+          run,
+          `${shape.clusters} clusters, ${shape.services} services (${shape.idleServices} with no running task), ${shape.tasks} tasks, ${shape.repositories} repositories`,
+        );
         results.requests.push(run);
       }
     }
   }
   if (parts.has('memory')) {
-    console.log('\n== 1b. peak memory of the deployed bundle, in a process of its own (the account behind a loopback server) ==');
+    console.log(
+      '\n== 1b. peak memory of the deployed bundle, in a process of its own (the account behind a loopback server) ==',
+    );
     results.memory = [];
     for (const shape of shapes) {
       const run = await measureMemory(shape, bundles![0]!.file, 3);
@@ -86,7 +98,9 @@ async function main(): Promise<void> {
     for (const setting of burstSettings(option('burst') === 'all')) incidentRace.push(await runBurst(setting));
     printBurst(incidentRace);
     const longRunning: BurstResult[] = [];
-    for (const setting of burstSettings(false).filter((s) => s.label.startsWith('as deployed:') || s.design !== 'per-invocation')) {
+    for (const setting of burstSettings(false).filter(
+      (s) => s.label.startsWith('as deployed:') || s.design !== 'per-invocation',
+    )) {
       longRunning.push(await runBurst(setting, { ...BURST, taskBetweenPushes: false }));
     }
     printBurst(longRunning);
@@ -107,12 +121,21 @@ async function main(): Promise<void> {
     mkdirSync(path.dirname(file), { recursive: true });
     const document = {
       date: new Date().toISOString(),
-      machine: { cpu: cpus[0]?.model ?? 'unknown', cores: cpus.length, memoryGb: Math.round(os.totalmem() / 2 ** 30), os: `${os.type()} ${os.arch()}`, node: process.version },
+      machine: {
+        cpu: cpus[0]?.model ?? 'unknown',
+        cores: cpus.length,
+        memoryGb: Math.round(os.totalmem() / 2 ** 30),
+        os: `${os.type()} ${os.arch()}`,
+        node: process.version,
+      },
       command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
       benchWallSeconds: Math.round(totalS),
       results,
     };
-    writeFileSync(file, `${JSON.stringify(document, (_, v) => (v === Number.POSITIVE_INFINITY ? 'Infinity' : v), 2)}\n`);
+    writeFileSync(
+      file,
+      `${JSON.stringify(document, (_, v) => (v === Number.POSITIVE_INFINITY ? 'Infinity' : v), 2)}\n`,
+    );
     console.log(`figures written to ${path.relative(process.cwd(), file)}`);
   } else {
     console.log('figures not written (npm run bench:record writes bench/results/latest.json)');

@@ -46,7 +46,12 @@ export interface SimWire {
 }
 
 /** Clients of the simulated account whose calls take `latency` on `clock`, all recorded in `calls`. */
-export function simWire(account: SimulatedAccount, clock: VirtualClock, latency: LatencyModel, topicArn: string): SimWire {
+export function simWire(
+  account: SimulatedAccount,
+  clock: VirtualClock,
+  latency: LatencyModel,
+  topicArn: string,
+): SimWire {
   const calls: TimedCall[] = [];
   const requestHandler = withLatency(account.transport.requestHandler, clock, latency, (call) => calls.push(call));
   const config = { ...account.clientConfig(), requestHandler, ...SDK_CLIENT_CONFIG };

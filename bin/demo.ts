@@ -18,7 +18,12 @@ async function replay(withGuard: boolean): Promise<void> {
   const start = account.clock.now().getTime();
   const say = (text: string) => {
     const seconds = Math.round((account.clock.now().getTime() - start) / 1000);
-    const stamp = seconds >= 86_400 ? `T+${Math.floor(seconds / 86_400)}d` : seconds >= 3_600 ? `T+${Math.floor(seconds / 3_600)}h${seconds % 3_600 ? `+${seconds % 3_600}s` : ''}` : `T+${seconds}s`;
+    const stamp =
+      seconds >= 86_400
+        ? `T+${Math.floor(seconds / 86_400)}d`
+        : seconds >= 3_600
+          ? `T+${Math.floor(seconds / 3_600)}h${seconds % 3_600 ? `+${seconds % 3_600}s` : ''}`
+          : `T+${seconds}s`;
     console.log(`  ${stamp.padEnd(9)} ${text}`);
   };
   const tagsOf = (digest: string) => account.ecr.imagesOf('app').find((i) => i.digest === digest)?.tags;
@@ -39,7 +44,9 @@ async function replay(withGuard: boolean): Promise<void> {
   const ecs = new ECSClient(account.clientConfig());
   const { services } = await ecs.send(new DescribeServicesCommand({ cluster: 'prod', services: ['web'] }));
   const revisionArn = services?.[0]?.currentServiceRevisions?.[0]?.arn;
-  const { serviceRevisions } = await ecs.send(new DescribeServiceRevisionsCommand({ serviceRevisionArns: revisionArn ? [revisionArn] : [] }));
+  const { serviceRevisions } = await ecs.send(
+    new DescribeServiceRevisionsCommand({ serviceRevisionArns: revisionArn ? [revisionArn] : [] }),
+  );
   const pinned = serviceRevisions?.[0]?.containerImages?.[0]?.imageDigest;
   say(`ECS deploys service prod/web from app:prod; its revision pins ${short(pinned)} (DescribeServiceRevisions)`);
   if (guard) await guard.deliverNewEvents();
@@ -56,11 +63,17 @@ async function replay(withGuard: boolean): Promise<void> {
 
   if (guard) {
     account.clock.advance(20_000);
-    const [ecsBefore, lambdaBefore, ecrBefore] = [account.callCount('ecs'), account.callCount('lambda'), account.callCount('ecr')];
+    const [ecsBefore, lambdaBefore, ecrBefore] = [
+      account.callCount('ecs'),
+      account.callCount('lambda'),
+      account.callCount('ecr'),
+    ];
     const response = await guard.deliverNewEvents();
-    say(`guard handles the 2 push events as one batch: ${response.batchItemFailures.length} failed; ` +
-      `one inventory took ${account.callCount('ecs') - ecsBefore} ECS and ${account.callCount('lambda') - lambdaBefore} Lambda calls; ` +
-      `then ${account.callCount('ecr') - ecrBefore} ECR calls`);
+    say(
+      `guard handles the 2 push events as one batch: ${response.batchItemFailures.length} failed; ` +
+        `one inventory took ${account.callCount('ecs') - ecsBefore} ECS and ${account.callCount('lambda') - lambdaBefore} Lambda calls; ` +
+        `then ${account.callCount('ecr') - ecrBefore} ECR calls`,
+    );
     say(`pinned image ${short(a)} now has ${describeTags(a)}`);
   }
 
@@ -70,25 +83,38 @@ async function replay(withGuard: boolean): Promise<void> {
   say(`pinned image ${short(a)} is ${tagsOf(a) === undefined ? 'DELETED' : 'still there'}`);
 
   const launch = account.ecs.launchReplacementTask('prod', 'web');
-  say(launch.ok ? `ECS starts a replacement task of prod/web: RUNNING (${launch.taskArn.split('/').pop()})` : `ECS starts a replacement task of prod/web: STOPPED\n          ${launch.stoppedReason}`);
+  say(
+    launch.ok
+      ? `ECS starts a replacement task of prod/web: RUNNING (${launch.taskArn.split('/').pop()})`
+      : `ECS starts a replacement task of prod/web: STOPPED\n          ${launch.stoppedReason}`,
+  );
 
   if (guard) {
     const messages = account.sns.messagesTo(guard.topicArn);
     console.log(`\n  Alerts published to the SNS topic: ${messages.length}`);
     for (const message of messages) {
       const body = JSON.parse(message.message) as { email: string };
-      const attributes = Object.entries(message.messageAttributes).map(([k, v]) => `${k}=${v.stringValue}`).join(', ');
+      const attributes = Object.entries(message.messageAttributes)
+        .map(([k, v]) => `${k}=${v.stringValue}`)
+        .join(', ');
       console.log('  ---------------------------------------------------------------- email as delivered');
       console.log(`  Subject: ${message.subject}`);
       console.log(`  (message attributes: ${attributes})\n`);
-      console.log(body.email.split('\n').map((line) => `  ${line}`).join('\n'));
+      console.log(
+        body.email
+          .split('\n')
+          .map((line) => `  ${line}`)
+          .join('\n'),
+      );
       console.log('  ----------------------------------------------------------------');
     }
   }
 }
 
 async function main(): Promise<void> {
-  console.log('ecr-digest-guard: the incident, replayed on a simulated AWS account (no AWS calls leave this process)\n');
+  console.log(
+    'ecr-digest-guard: the incident, replayed on a simulated AWS account (no AWS calls leave this process)\n',
+  );
   console.log('WITHOUT THE GUARD');
   await replay(false);
   console.log('\nWITH THE GUARD');

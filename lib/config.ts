@@ -146,24 +146,23 @@ export function configFromContext(
   const watchLifecycleExpiry = optionalBoolean(CONTEXT_KEYS.watchLifecycleExpiry);
   const lookupPushers = optionalBoolean(CONTEXT_KEYS.lookupPushers);
 
-  const noRecipientProblem =
-    `${CONTEXT_KEYS.alertEmail} is required: pass -c ${CONTEXT_KEYS.alertEmail}=ops@example.com (comma-separate several)`;
+  const noRecipientProblem = `${CONTEXT_KEYS.alertEmail} is required: pass -c ${CONTEXT_KEYS.alertEmail}=ops@example.com (comma-separate several)`;
   const shared = sharedSettingsProblems(
-      {
-        alertEmails,
-        ...(tagPrefix !== undefined ? { tagPrefix } : {}),
-        ...(repositories !== undefined ? { repositories } : {}),
-        ...(reconcile !== undefined ? { reconcile } : {}),
-        ...(reconcileSchedule !== undefined ? { reconcileSchedule } : {}),
-        ...(releaseAfterDays !== undefined ? { releaseAfterDays } : {}),
-        ...(lifecycleCheck !== undefined ? { lifecycleCheck } : {}),
-        ...(installLifecycleShield !== undefined ? { installLifecycleShield } : {}),
-      },
-      {
-        nameOf: (setting) => CONTEXT_KEY_OF[setting],
-        noRecipientProblem,
-        ...(options.now ? { now: options.now } : {}),
-      },
+    {
+      alertEmails,
+      ...(tagPrefix !== undefined ? { tagPrefix } : {}),
+      ...(repositories !== undefined ? { repositories } : {}),
+      ...(reconcile !== undefined ? { reconcile } : {}),
+      ...(reconcileSchedule !== undefined ? { reconcileSchedule } : {}),
+      ...(releaseAfterDays !== undefined ? { releaseAfterDays } : {}),
+      ...(lifecycleCheck !== undefined ? { lifecycleCheck } : {}),
+      ...(installLifecycleShield !== undefined ? { installLifecycleShield } : {}),
+    },
+    {
+      nameOf: (setting) => CONTEXT_KEY_OF[setting],
+      noRecipientProblem,
+      ...(options.now ? { now: options.now } : {}),
+    },
   );
   // An unreadable address list is reported already; "required" would only repeat it.
   problems.push(...shared.filter((problem) => !(alertEmailUnreadable && problem === noRecipientProblem)));

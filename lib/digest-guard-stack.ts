@@ -1,7 +1,7 @@
-import { Annotations, App, Stack, StackProps, Validations } from 'aws-cdk-lib';
+import { Annotations, type App, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { Construct } from 'constructs';
+import type { Construct } from 'constructs';
 import { ConfigError, configFromContext, type DigestGuardConfig } from './config';
 import { DigestGuard } from './digest-guard';
 

@@ -206,7 +206,6 @@ export interface DigestGuardProps {
   readonly lookupPushers?: boolean;
 }
 
-
 /** How the reconcile checks lifecycle policies (see `lifecycleCheck`). */
 export type DigestGuardLifecycleCheck = LifecycleCheck;
 

@@ -67,7 +67,10 @@ export function buildPushEventPattern(options: PushEventPatternOptions): PushEve
       result: ['SUCCESS'],
       ...(repositories.length > 0 ? { 'repository-name': [...repositories] } : {}),
       $or: [
-        { 'action-type': ['PUSH'], 'image-tag': [{ 'anything-but': { prefix: protectiveTagStart(options.tagPrefix) } }] },
+        {
+          'action-type': ['PUSH'],
+          'image-tag': [{ 'anything-but': { prefix: protectiveTagStart(options.tagPrefix) } }],
+        },
         { 'action-type': ['DELETE'] },
       ],
     },
@@ -91,7 +94,9 @@ export interface LifecycleExpiryEventPattern {
  * See: https://docs.aws.amazon.com/AmazonECR/latest/userguide/logging-using-cloudtrail.html
  * See: https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-service-event-cloudtrail-management.html
  */
-export function buildLifecycleExpiryEventPattern(options: { readonly repositories?: readonly string[] } = {}): LifecycleExpiryEventPattern {
+export function buildLifecycleExpiryEventPattern(
+  options: { readonly repositories?: readonly string[] } = {},
+): LifecycleExpiryEventPattern {
   const repositories = options.repositories ?? [];
   return {
     source: ['aws.ecr'],

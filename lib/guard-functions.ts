@@ -75,8 +75,7 @@ export function createPushPath(scope: Construct, settings: ResolvedSettings, top
 
   const pattern = buildPushEventPattern({ tagPrefix: settings.tagPrefix, repositories: settings.repositories });
   const rule = new events.Rule(scope, 'PushRule', {
-    description:
-      "Successful ECR pushes (never the guard's own protective tags) and deletions the digest guard checks",
+    description: "Successful ECR pushes (never the guard's own protective tags) and deletions the digest guard checks",
     eventPattern: {
       source: [...pattern.source],
       detailType: [...pattern['detail-type']],
@@ -90,8 +89,7 @@ export function createPushPath(scope: Construct, settings: ResolvedSettings, top
   if (settings.watchLifecycleExpiry) {
     const lifecycle = buildLifecycleExpiryEventPattern({ repositories: settings.repositories });
     lifecycleExpiryRule = new events.Rule(scope, 'LifecycleExpiryRule', {
-      description:
-        'ECR lifecycle actions (CloudTrail PolicyExecutionEvent) the digest guard checks for in-use images',
+      description: 'ECR lifecycle actions (CloudTrail PolicyExecutionEvent) the digest guard checks for in-use images',
       eventPattern: {
         source: [...lifecycle.source],
         detailType: [...lifecycle['detail-type']],

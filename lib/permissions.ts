@@ -135,8 +135,7 @@ function grantLifecycleCheck(role: iam.Role, settings: ResolvedSettings): void {
  */
 function grantInventoryReads(role: iam.Role): void {
   const stack = Stack.of(role);
-  const ecsArn = (resource: string): string =>
-    stack.formatArn({ service: 'ecs', resource, resourceName: '*' });
+  const ecsArn = (resource: string): string => stack.formatArn({ service: 'ecs', resource, resourceName: '*' });
   // Actions the reference lists without a resource type, so `*` is the only resource that works:
   // ListClusters, ListServices (condition key ecs:cluster only), DescribeTaskDefinition.
   // ListTasks names container-instance, but Fargate tasks have no container instance and AWS's own
@@ -158,12 +157,7 @@ function grantInventoryReads(role: iam.Role): void {
         'ecs:DescribeServiceDeployments',
         'ecs:ListServiceDeployments',
       ],
-      resources: [
-        ecsArn('service'),
-        ecsArn('task'),
-        ecsArn('service-revision'),
-        ecsArn('service-deployment'),
-      ],
+      resources: [ecsArn('service'), ecsArn('task'), ecsArn('service-revision'), ecsArn('service-deployment')],
     }),
   );
   // Lambda functions packaged as images pin a digest too (GetFunction → Code.ResolvedImageUri).

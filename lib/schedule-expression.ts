@@ -128,7 +128,12 @@ function dayOfWeekTest(field: string): DayTest {
 export function cronTiming(fields: readonly string[]): CronTiming | string {
   try {
     const [minutesField, hoursField, domField, monthField, dowField, yearField] = fields as [
-      string, string, string, string, string, string,
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
     ];
     const minutes = [...plainValues(minutesField, 0, 59)].sort((a, b) => a - b);
     const hours = [...plainValues(hoursField, 0, 23)].sort((a, b) => a - b);

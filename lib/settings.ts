@@ -2,7 +2,7 @@
  * The construct's props after defaults, and the checks only the construct has. The settings the app's context
  * also carries go through `sharedSettingsProblems` (lib/validation.ts): the one validation both paths run.
  */
-import { Duration, Token } from 'aws-cdk-lib';
+import { type Duration, Token } from 'aws-cdk-lib';
 import type * as events from 'aws-cdk-lib/aws-events';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { LifecycleCheck } from '../lambda/core/defaults';

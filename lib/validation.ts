@@ -157,7 +157,9 @@ export function sharedSettingsProblems(settings: SharedSettings, options: Shared
     problems.push(options.noRecipientProblem);
   }
   if (settings.noAlertSubscription && alertEmails.length > 0) {
-    problems.push(`${name('noAlertSubscription')} is true but ${name('alertEmails')} names addresses; drop one of them`);
+    problems.push(
+      `${name('noAlertSubscription')} is true but ${name('alertEmails')} names addresses; drop one of them`,
+    );
   }
   for (const address of alertEmails) {
     const problem = emailProblem(address);

@@ -64,8 +64,18 @@ export class SimulatedAccount {
     this.clock = new SimClock(options.startAt);
     this.transport = new SimTransport({ latencyMs: options.latencyMs ?? 0 });
     this.ecr = new SimEcr({ accountId: this.accountId, region: this.region, now: () => this.clock.now() });
-    this.ecs = new SimEcs({ accountId: this.accountId, region: this.region, ecr: this.ecr, now: () => this.clock.now() });
-    this.lambda = new SimLambda({ accountId: this.accountId, region: this.region, ecr: this.ecr, now: () => this.clock.now() });
+    this.ecs = new SimEcs({
+      accountId: this.accountId,
+      region: this.region,
+      ecr: this.ecr,
+      now: () => this.clock.now(),
+    });
+    this.lambda = new SimLambda({
+      accountId: this.accountId,
+      region: this.region,
+      ecr: this.ecr,
+      now: () => this.clock.now(),
+    });
     this.sns = new SimSns({ accountId: this.accountId, region: this.region });
     for (const service of [this.ecr, this.ecs, this.lambda, this.sns]) this.transport.register(service);
     if (options.ecsThrottling) {

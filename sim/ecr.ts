@@ -67,7 +67,12 @@ export interface PolicyExecutionEvent {
   readonly readOnly: true;
   readonly eventTime: string;
   readonly repositoryName: string;
-  readonly images: readonly { readonly digest: string; readonly tags: readonly string[]; readonly pushedAt: Date; readonly actionType: 'EXPIRE' }[];
+  readonly images: readonly {
+    readonly digest: string;
+    readonly tags: readonly string[];
+    readonly pushedAt: Date;
+    readonly actionType: 'EXPIRE';
+  }[];
 }
 
 interface StoredImage {
@@ -185,15 +190,18 @@ export class SimEcr implements SimService, EcrLookup {
     try {
       parsed = parseManifest(push.manifest);
     } catch {
-      throw new SimAwsError('InvalidParameterException', 'Invalid parameter at \'imageManifest\': not a JSON manifest');
+      throw new SimAwsError('InvalidParameterException', "Invalid parameter at 'imageManifest': not a JSON manifest");
     }
     for (const blob of parsed.blobs) repo.blobs.set(blob.digest, blob.size);
-    const { image } = this.putImage({
-      repositoryName: repository,
-      imageManifest: push.manifest,
-      imageManifestMediaType: push.mediaType,
-      imageTag: push.tag,
-    }, push.pushedAt);
+    const { image } = this.putImage(
+      {
+        repositoryName: repository,
+        imageManifest: push.manifest,
+        imageManifestMediaType: push.mediaType,
+        imageTag: push.tag,
+      },
+      push.pushedAt,
+    );
     return image.imageId.imageDigest;
   }
 
@@ -241,7 +249,8 @@ export class SimEcr implements SimService, EcrLookup {
    */
   runLifecycleExpireUntagged(repository: string, options: { olderThanDays?: number } = {}): PolicyExecutionEvent[] {
     const repo = this.repo(repository);
-    const cutoff = options.olderThanDays === undefined ? Infinity : this.now().getTime() - options.olderThanDays * 86_400_000;
+    const cutoff =
+      options.olderThanDays === undefined ? Infinity : this.now().getTime() - options.olderThanDays * 86_400_000;
     const candidates = new Set(
       [...repo.images.values()]
         .filter((i) => i.tags.length === 0 && i.status === 'ACTIVE' && i.pushedAt.getTime() <= cutoff)
@@ -266,7 +275,9 @@ export class SimEcr implements SimService, EcrLookup {
         readOnly: true,
         eventTime: eventTime(this.now()),
         repositoryName: repository,
-        images: expired.slice(i, i + 10).map((e) => ({ digest: e.digest, tags: [...e.tags], pushedAt: e.pushedAt, actionType: 'EXPIRE' as const })),
+        images: expired
+          .slice(i, i + 10)
+          .map((e) => ({ digest: e.digest, tags: [...e.tags], pushedAt: e.pushedAt, actionType: 'EXPIRE' as const })),
       });
     }
     this.policyExecutions.push(...executions);
@@ -299,7 +310,10 @@ export class SimEcr implements SimService, EcrLookup {
 
   // ───────────────────────────── EcrLookup ─────────────────────────────
 
-  resolve(repository: string, reference: { readonly tag?: string | undefined; readonly digest?: string }): string | undefined {
+  resolve(
+    repository: string,
+    reference: { readonly tag?: string | undefined; readonly digest?: string },
+  ): string | undefined {
     const repo = this.repositories.get(repository);
     if (!repo) return undefined;
     if (reference.digest) return repo.images.has(reference.digest) ? reference.digest : undefined;
@@ -347,7 +361,8 @@ export class SimEcr implements SimService, EcrLookup {
     }
     let repos: StoredRepository[];
     if (input.repositoryNames) {
-      if (input.repositoryNames.length < 1 || input.repositoryNames.length > 100) throw invalid('repositoryNames must hold 1 to 100 names');
+      if (input.repositoryNames.length < 1 || input.repositoryNames.length > 100)
+        throw invalid('repositoryNames must hold 1 to 100 names');
       repos = input.repositoryNames.map((n) => this.repo(n));
     } else {
       repos = [...this.repositories.values()];
@@ -391,7 +406,12 @@ export class SimEcr implements SimService, EcrLookup {
     return { imageDetails: page.items.map((i) => this.imageDetail(repo, i)), nextToken: page.nextToken };
   }
 
-  private listImages(input: { repositoryName: string; maxResults?: number; nextToken?: string; filter?: { tagStatus?: string; imageStatus?: string } }) {
+  private listImages(input: {
+    repositoryName: string;
+    maxResults?: number;
+    nextToken?: string;
+    filter?: { tagStatus?: string; imageStatus?: string };
+  }) {
     const repo = this.repo(input.repositoryName);
     // One entry per tag; an untagged image appears once, by digest only.
     const ids: ImageId[] = [];
@@ -425,7 +445,11 @@ export class SimEcr implements SimService, EcrLookup {
       if (input.acceptedMediaTypes && !input.acceptedMediaTypes.includes(image.mediaType)) {
         // *Inference*: ECR cannot serve the stored manifest in an accepted type (it does not convert
         // manifests here); no document names the failure code, ImageNotFound is the closest in the model.
-        failures.push({ imageId: id, failureCode: 'ImageNotFound', failureReason: 'Requested image not found in the accepted media types' });
+        failures.push({
+          imageId: id,
+          failureCode: 'ImageNotFound',
+          failureReason: 'Requested image not found in the accepted media types',
+        });
         continue;
       }
       images.push({
@@ -466,7 +490,9 @@ export class SimEcr implements SimService, EcrLookup {
     // "If you push an image manifest that does not contain the mediaType field, you must specify the
     // imageManifestMediaType in the request." (PutImage API reference); a given type must agree with the field.
     if (parsed.mediaType && input.imageManifestMediaType && parsed.mediaType !== input.imageManifestMediaType) {
-      throw invalid(`imageManifestMediaType ${input.imageManifestMediaType} does not match the manifest's mediaType ${parsed.mediaType}`);
+      throw invalid(
+        `imageManifestMediaType ${input.imageManifestMediaType} does not match the manifest's mediaType ${parsed.mediaType}`,
+      );
     }
     const mediaType = parsed.mediaType ?? input.imageManifestMediaType;
     if (!mediaType) throw invalid('imageManifestMediaType is required for a manifest without a mediaType field');
@@ -516,23 +542,21 @@ export class SimEcr implements SimService, EcrLookup {
       const previous = repo.images.get(taggedDigest);
       if (previous) previous.tags = previous.tags.filter((t) => t !== tag);
     }
-    const image: StoredImage =
-      existing ??
-      {
-        digest,
-        manifest,
-        mediaType,
-        // an image's artifact media type is its config's (or the OCI `artifactType`); an index has none
-        artifactMediaType: parsed.artifactType ?? configMediaType(manifest),
-        children: parsed.children,
-        sizeInBytes: INDEX_MEDIA_TYPES.includes(mediaType)
-          ? Math.max(0, ...parsed.children.map((c) => repo.images.get(c)?.sizeInBytes ?? 0))
-          : parsed.blobs.reduce((sum, b) => sum + b.size, 0),
-        // *Inference*: adding a tag to an existing image keeps its original imagePushedAt.
-        pushedAt: pushedAt ?? this.now(),
-        tags: [],
-        status: 'ACTIVE',
-      };
+    const image: StoredImage = existing ?? {
+      digest,
+      manifest,
+      mediaType,
+      // an image's artifact media type is its config's (or the OCI `artifactType`); an index has none
+      artifactMediaType: parsed.artifactType ?? configMediaType(manifest),
+      children: parsed.children,
+      sizeInBytes: INDEX_MEDIA_TYPES.includes(mediaType)
+        ? Math.max(0, ...parsed.children.map((c) => repo.images.get(c)?.sizeInBytes ?? 0))
+        : parsed.blobs.reduce((sum, b) => sum + b.size, 0),
+      // *Inference*: adding a tag to an existing image keeps its original imagePushedAt.
+      pushedAt: pushedAt ?? this.now(),
+      tags: [],
+      status: 'ACTIVE',
+    };
     if (!existing) repo.images.set(digest, image);
     if (tag !== undefined) {
       image.tags.push(tag);
@@ -577,7 +601,10 @@ export class SimEcr implements SimService, EcrLookup {
         for (const tag of image.tags) repo.tags.delete(tag);
         // *Inference*: the answer lists one id per tag the image had (digest only when it had none),
         // and one DELETE event goes out per listed id.
-        const removed: ImageId[] = image.tags.length > 0 ? image.tags.map((t) => ({ imageDigest: image.digest, imageTag: t })) : [{ imageDigest: image.digest }];
+        const removed: ImageId[] =
+          image.tags.length > 0
+            ? image.tags.map((t) => ({ imageDigest: image.digest, imageTag: t }))
+            : [{ imageDigest: image.digest }];
         imageIds.push(...removed);
         for (const r of removed) this.emit('DELETE', repo.name, image, r.imageTag);
       } else {
@@ -607,7 +634,12 @@ export class SimEcr implements SimService, EcrLookup {
     } else {
       throw invalid(`targetStorageClass must be ARCHIVE or STANDARD, not ${input.targetStorageClass}`);
     }
-    return { registryId: this.accountId, repositoryName: repo.name, imageId: { imageDigest: image.digest }, imageStatus: image.status };
+    return {
+      registryId: this.accountId,
+      repositoryName: repo.name,
+      imageId: { imageDigest: image.digest },
+      imageStatus: image.status,
+    };
   }
 
   private getLifecyclePolicy(input: { repositoryName: string }) {
@@ -619,23 +651,38 @@ export class SimEcr implements SimService, EcrLookup {
         `Lifecycle policy does not exist for the repository with name '${repo.name}' in the registry with id '${this.accountId}'`,
       );
     }
-    return { registryId: this.accountId, repositoryName: repo.name, lifecyclePolicyText: policy.text, lastEvaluatedAt: policy.lastEvaluatedAt };
+    return {
+      registryId: this.accountId,
+      repositoryName: repo.name,
+      lifecyclePolicyText: policy.text,
+      lastEvaluatedAt: policy.lastEvaluatedAt,
+    };
   }
 
   private putLifecyclePolicy(input: { repositoryName: string; lifecyclePolicyText?: string }) {
     const repo = this.repo(input.repositoryName);
     const text = input.lifecyclePolicyText;
-    if (typeof text !== 'string' || text.length < MIN_LIFECYCLE_POLICY_LENGTH || text.length > MAX_LIFECYCLE_POLICY_LENGTH) {
-      throw invalid(`Invalid parameter at 'LifecyclePolicyText' failed to satisfy constraint: 'length must be between ${MIN_LIFECYCLE_POLICY_LENGTH} and ${MAX_LIFECYCLE_POLICY_LENGTH}'`);
+    if (
+      typeof text !== 'string' ||
+      text.length < MIN_LIFECYCLE_POLICY_LENGTH ||
+      text.length > MAX_LIFECYCLE_POLICY_LENGTH
+    ) {
+      throw invalid(
+        `Invalid parameter at 'LifecyclePolicyText' failed to satisfy constraint: 'length must be between ${MIN_LIFECYCLE_POLICY_LENGTH} and ${MAX_LIFECYCLE_POLICY_LENGTH}'`,
+      );
     }
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
     } catch {
-      throw invalid("Invalid parameter at 'LifecyclePolicyText' failed to satisfy constraint: 'Lifecycle policy validation failure: the text is not JSON'");
+      throw invalid(
+        "Invalid parameter at 'LifecyclePolicyText' failed to satisfy constraint: 'Lifecycle policy validation failure: the text is not JSON'",
+      );
     }
     if (typeof parsed !== 'object' || parsed === null || !Array.isArray((parsed as { rules?: unknown }).rules)) {
-      throw invalid("Invalid parameter at 'LifecyclePolicyText' failed to satisfy constraint: 'Lifecycle policy validation failure: no rules array'");
+      throw invalid(
+        "Invalid parameter at 'LifecyclePolicyText' failed to satisfy constraint: 'Lifecycle policy validation failure: no rules array'",
+      );
     }
     repo.lifecyclePolicy = { text, lastEvaluatedAt: this.now() };
     return { registryId: this.accountId, repositoryName: repo.name, lifecyclePolicyText: text };
@@ -673,10 +720,18 @@ export class SimEcr implements SimService, EcrLookup {
       return { imageId: id, failureCode: 'MissingDigestAndTag', failureReason: 'Missing image digest and image tag' };
     }
     if (id.imageDigest && !DIGEST_PATTERN.test(id.imageDigest)) {
-      return { imageId: id, failureCode: 'InvalidImageDigest', failureReason: 'Invalid request parameters: image digest should satisfy the regex' };
+      return {
+        imageId: id,
+        failureCode: 'InvalidImageDigest',
+        failureReason: 'Invalid request parameters: image digest should satisfy the regex',
+      };
     }
     if (id.imageTag !== undefined && (id.imageTag.length < 1 || id.imageTag.length > MAX_TAG_LENGTH)) {
-      return { imageId: id, failureCode: 'InvalidImageTag', failureReason: 'Invalid request parameters: image tag length' };
+      return {
+        imageId: id,
+        failureCode: 'InvalidImageTag',
+        failureReason: 'Invalid request parameters: image tag length',
+      };
     }
     if (id.imageDigest && id.imageTag !== undefined) {
       const tagged = repo.tags.get(id.imageTag);
@@ -684,7 +739,8 @@ export class SimEcr implements SimService, EcrLookup {
         return { imageId: id, failureCode: 'ImageTagDoesNotMatchDigest', failureReason: 'Invalid image digest or tag' };
       }
     }
-    if (!this.lookup(repo, id)) return { imageId: id, failureCode: 'ImageNotFound', failureReason: 'Requested image not found' };
+    if (!this.lookup(repo, id))
+      return { imageId: id, failureCode: 'ImageNotFound', failureReason: 'Requested image not found' };
     return undefined;
   }
 
@@ -712,7 +768,12 @@ export class SimEcr implements SimService, EcrLookup {
       createdAt: r.createdAt,
       imageTagMutability: r.mutability,
       ...(r.exclusionFilters.length > 0
-        ? { imageTagMutabilityExclusionFilters: r.exclusionFilters.map((filter) => ({ filterType: 'WILDCARD', filter })) }
+        ? {
+            imageTagMutabilityExclusionFilters: r.exclusionFilters.map((filter) => ({
+              filterType: 'WILDCARD',
+              filter,
+            })),
+          }
         : {}),
       imageScanningConfiguration: { scanOnPush: false },
       encryptionConfiguration: { encryptionType: 'AES256' },
@@ -805,7 +866,12 @@ function matchesImageStatus(image: StoredImage, imageStatus: string | undefined)
 }
 
 function wildcard(filter: string): RegExp {
-  return new RegExp(`^${filter.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+  return new RegExp(
+    `^${filter
+      .split('*')
+      .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+  );
 }
 
 function configMediaType(manifest: string): string | undefined {
@@ -817,9 +883,14 @@ function configMediaType(manifest: string): string | undefined {
  * Pages a list: `maxResults` 1..1000 (default 100), an opaque `nextToken` bound to the query it came from.
  * A token from another query is refused, as ECR refuses a token it did not issue.
  */
-function paginate<T>(items: readonly T[], input: { maxResults?: number; nextToken?: string }, query: string): { items: T[]; nextToken?: string } {
+function paginate<T>(
+  items: readonly T[],
+  input: { maxResults?: number; nextToken?: string },
+  query: string,
+): { items: T[]; nextToken?: string } {
   const max = input.maxResults ?? DEFAULT_RESULTS;
-  if (!Number.isInteger(max) || max < 1 || max > MAX_RESULTS) throw invalid(`maxResults must be between 1 and ${MAX_RESULTS}`);
+  if (!Number.isInteger(max) || max < 1 || max > MAX_RESULTS)
+    throw invalid(`maxResults must be between 1 and ${MAX_RESULTS}`);
   let offset = 0;
   if (input.nextToken !== undefined) {
     try {
@@ -827,10 +898,13 @@ function paginate<T>(items: readonly T[], input: { maxResults?: number; nextToke
       if (token.q !== query || !Number.isInteger(token.o) || token.o < 0) throw new Error('foreign token');
       offset = token.o;
     } catch {
-      throw invalid('Invalid parameter at \'nextToken\': the token is not valid for this request');
+      throw invalid("Invalid parameter at 'nextToken': the token is not valid for this request");
     }
   }
   const page = items.slice(offset, offset + max);
-  const next = offset + max < items.length ? Buffer.from(JSON.stringify({ q: query, o: offset + max }), 'utf8').toString('base64url') : undefined;
+  const next =
+    offset + max < items.length
+      ? Buffer.from(JSON.stringify({ q: query, o: offset + max }), 'utf8').toString('base64url')
+      : undefined;
   return next ? { items: page, nextToken: next } : { items: page };
 }

@@ -38,7 +38,9 @@ export interface ContainerSpec {
 }
 
 /** The outcome of launching one task. */
-export type LaunchOutcome = { readonly ok: true; readonly taskArn: string } | { readonly ok: false; readonly taskArn: string; readonly stoppedReason: string };
+export type LaunchOutcome =
+  | { readonly ok: true; readonly taskArn: string }
+  | { readonly ok: false; readonly taskArn: string; readonly stoppedReason: string };
 
 export interface UpdateServiceOptions {
   readonly taskDefinitionArn?: string;
@@ -174,7 +176,13 @@ export class SimEcs implements SimService {
     const revision = (this.familyRevisions.get(family) ?? 0) + 1;
     this.familyRevisions.set(family, revision);
     const arn = this.arn(`task-definition/${family}:${revision}`);
-    this.taskDefinitions.set(arn, { arn, family, revision, containers: containers.map((c) => ({ ...c })), registeredAt: this.now() });
+    this.taskDefinitions.set(arn, {
+      arn,
+      family,
+      revision,
+      containers: containers.map((c) => ({ ...c })),
+      registeredAt: this.now(),
+    });
     return arn;
   }
 
@@ -230,7 +238,11 @@ export class SimEcs implements SimService {
     deployment.finishedAt = this.now();
     for (const task of service.tasks) {
       if (task.desiredStatus === 'RUNNING' && task.revisionArn !== deployment.targetRevisionArn) {
-        this.markStopped(task, 'ECS Deployment Controller: replaced by a newer deployment', 'ServiceSchedulerInitiated');
+        this.markStopped(
+          task,
+          'ECS Deployment Controller: replaced by a newer deployment',
+          'ServiceSchedulerInitiated',
+        );
       }
     }
     service.currentRevisionArns = [deployment.targetRevisionArn];
@@ -245,7 +257,8 @@ export class SimEcs implements SimService {
   /** Stops every task of a service: the state in which the pinned digest is only visible in the revision. */
   stopAllTasks(cluster: string, service: string): void {
     const record = this.requireService(this.requireCluster(cluster), service);
-    for (const task of record.tasks) if (task.desiredStatus !== 'STOPPED') this.markStopped(task, 'Task stopped by user', 'UserInitiated');
+    for (const task of record.tasks)
+      if (task.desiredStatus !== 'STOPPED') this.markStopped(task, 'Task stopped by user', 'UserInitiated');
   }
 
   /**
@@ -268,7 +281,10 @@ export class SimEcs implements SimService {
       image: container.image,
       imageDigest: this.resolveDigest(container.image),
     }));
-    return this.startTask(clusterRecord, taskDefinition, images, { group: `family:${taskDefinition.family}`, ...(startedBy ? { startedBy } : {}) });
+    return this.startTask(clusterRecord, taskDefinition, images, {
+      group: `family:${taskDefinition.family}`,
+      ...(startedBy ? { startedBy } : {}),
+    });
   }
 
   /**
@@ -344,7 +360,10 @@ export class SimEcs implements SimService {
       const name = lastSegment(identifier);
       const service = cluster.services.get(name);
       if (!service) {
-        failures.push({ arn: identifier.startsWith('arn:') ? identifier : this.arn(`service/${cluster.name}/${name}`), reason: 'MISSING' });
+        failures.push({
+          arn: identifier.startsWith('arn:') ? identifier : this.arn(`service/${cluster.name}/${name}`),
+          reason: 'MISSING',
+        });
         continue;
       }
       services.push(this.serviceShape(service));
@@ -394,7 +413,9 @@ export class SimEcs implements SimService {
     const tasks: unknown[] = [];
     const failures: unknown[] = [];
     for (const identifier of ids) {
-      const task = cluster.tasks.get(identifier.startsWith('arn:') ? identifier : this.arn(`task/${cluster.name}/${identifier}`));
+      const task = cluster.tasks.get(
+        identifier.startsWith('arn:') ? identifier : this.arn(`task/${cluster.name}/${identifier}`),
+      );
       if (task) tasks.push(this.taskShape(task));
       else failures.push({ arn: identifier, reason: 'MISSING' });
     }
@@ -433,7 +454,13 @@ export class SimEcs implements SimService {
 
   // Limits: ListServiceDeployments maxResults 1–100, default 20 (ListServiceDeploymentsRequest.maxResults).
   // Newest first: the sim's choice, no document states the order.
-  private listServiceDeployments(input: { service?: string; cluster?: string; status?: string[]; nextToken?: string; maxResults?: number }): unknown {
+  private listServiceDeployments(input: {
+    service?: string;
+    cluster?: string;
+    status?: string[];
+    nextToken?: string;
+    maxResults?: number;
+  }): unknown {
     const cluster = this.clusterFor(input.cluster);
     if (!input.service) throw new SimAwsError('InvalidParameterException', 'service must be specified.');
     const service = cluster.services.get(lastSegment(input.service));
@@ -474,7 +501,9 @@ export class SimEcs implements SimService {
         failures.push({ arn, reason: 'MISSING' });
         continue;
       }
-      const legacy = [...deployment.sourceRevisionArns, deployment.targetRevisionArn].find((r) => !this.revisions.get(r)?.describable);
+      const legacy = [...deployment.sourceRevisionArns, deployment.targetRevisionArn].find(
+        (r) => !this.revisions.get(r)?.describable,
+      );
       if (legacy) {
         failures.push({ arn: legacy, reason: 'MISSING' });
         continue;
@@ -577,7 +606,10 @@ export class SimEcs implements SimService {
     const counts = service ? this.countsOf(service, revisionArn) : { running: 0, pending: 0, failed: 0 };
     return {
       arn: revisionArn,
-      requestedTaskCount: service && service.currentRevisionArns[service.currentRevisionArns.length - 1] === revisionArn ? service.desiredCount : counts.running + counts.pending,
+      requestedTaskCount:
+        service && service.currentRevisionArns[service.currentRevisionArns.length - 1] === revisionArn
+          ? service.desiredCount
+          : counts.running + counts.pending,
       runningTaskCount: counts.running,
       pendingTaskCount: counts.pending,
     };
@@ -609,7 +641,9 @@ export class SimEcs implements SimService {
         image: c.image,
         ...(c.imageDigest ? { imageDigest: c.imageDigest } : {}),
         lastStatus: task.lastStatus,
-        ...(task.lastStatus === 'STOPPED' && task.stopCode === 'TaskFailedToStart' ? { reason: task.stoppedReason } : {}),
+        ...(task.lastStatus === 'STOPPED' && task.stopCode === 'TaskFailedToStart'
+          ? { reason: task.stoppedReason }
+          : {}),
       })),
       version: task.lastStatus === 'STOPPED' ? 3 : 2,
     };
@@ -617,13 +651,21 @@ export class SimEcs implements SimService {
 
   // ───────────────────────────── internals ─────────────────────────────
 
-  private deploy(cluster: ClusterRecord, service: ServiceRecord, taskDefinition: TaskDefinitionRecord, options: { completed: boolean }): RevisionRecord {
+  private deploy(
+    cluster: ClusterRecord,
+    service: ServiceRecord,
+    taskDefinition: TaskDefinitionRecord,
+    options: { completed: boolean },
+  ): RevisionRecord {
     const now = this.now();
     // Version consistency: each container's tag is resolved to the digest it names now.
     const containerImages: RevisionImage[] = taskDefinition.containers.map((container) => {
       if (container.versionConsistency === 'disabled') return { containerName: container.name, image: container.image };
       const digest = this.resolveDigest(container.image);
-      if (!digest) throw new Error(`sim ecs: cannot resolve ${container.image} to a digest: nothing in the simulated ECR matches it`);
+      if (!digest)
+        throw new Error(
+          `sim ecs: cannot resolve ${container.image} to a digest: nothing in the simulated ECR matches it`,
+        );
       return { containerName: container.name, image: container.image, imageDigest: digest };
     });
     const revision: RevisionRecord = {
@@ -675,7 +717,10 @@ export class SimEcs implements SimService {
     );
     return this.startTask(cluster, taskDefinition, images, {
       group: `service:${service.name}`,
-      startedBy: service.deploymentArns.length > 0 ? this.deployments.get(service.deploymentArns[service.deploymentArns.length - 1]!)!.legacyId : 'ecs-svc',
+      startedBy:
+        service.deploymentArns.length > 0
+          ? this.deployments.get(service.deploymentArns[service.deploymentArns.length - 1]!)!.legacyId
+          : 'ecs-svc',
       service,
       revisionArn: revision.arn,
     });
@@ -703,7 +748,11 @@ export class SimEcs implements SimService {
       ...(placement.startedBy ? { startedBy: placement.startedBy } : {}),
       ...(placement.service ? { serviceName: placement.service.name } : {}),
       ...(placement.revisionArn ? { revisionArn: placement.revisionArn } : {}),
-      containers: images.map((i) => ({ name: i.containerName, image: i.image, ...(i.imageDigest ? { imageDigest: i.imageDigest } : {}) })),
+      containers: images.map((i) => ({
+        name: i.containerName,
+        image: i.image,
+        ...(i.imageDigest ? { imageDigest: i.imageDigest } : {}),
+      })),
       createdAt: now,
       lastStatus: failure ? 'STOPPED' : 'RUNNING',
       desiredStatus: failure ? 'STOPPED' : 'RUNNING',
@@ -845,7 +894,8 @@ function pageSize(maxResults: number | undefined, fallback: number, max: number)
 
 function requireList(field: string, values: string[] | undefined, max: number): string[] {
   if (!values || values.length === 0) throw new SimAwsError('InvalidParameterException', `${field} can not be empty.`);
-  if (values.length > max) throw new SimAwsError('InvalidParameterException', `${field} can have at most ${max} items.`);
+  if (values.length > max)
+    throw new SimAwsError('InvalidParameterException', `${field} can have at most ${max} items.`);
   return values;
 }
 
@@ -853,7 +903,12 @@ function requireList(field: string, values: string[] | undefined, max: number): 
  * Opaque page tokens that only work for the listing they came from: a token from another listing
  * (another cluster, filter or operation) is refused, as a real service would.
  */
-function paginate<T>(key: string, items: readonly T[], nextToken: string | undefined, size: number): { items: T[]; nextToken?: string } {
+function paginate<T>(
+  key: string,
+  items: readonly T[],
+  nextToken: string | undefined,
+  size: number,
+): { items: T[]; nextToken?: string } {
   let offset = 0;
   if (nextToken) {
     let decoded: { k?: string; o?: number } = {};
@@ -862,11 +917,15 @@ function paginate<T>(key: string, items: readonly T[], nextToken: string | undef
     } catch {
       decoded = {};
     }
-    if (decoded.k !== key || typeof decoded.o !== 'number') throw new SimAwsError('InvalidParameterException', 'Invalid token');
+    if (decoded.k !== key || typeof decoded.o !== 'number')
+      throw new SimAwsError('InvalidParameterException', 'Invalid token');
     offset = decoded.o;
   }
   const page = items.slice(offset, offset + size);
-  const next = offset + size < items.length ? Buffer.from(JSON.stringify({ k: key, o: offset + size })).toString('base64url') : undefined;
+  const next =
+    offset + size < items.length
+      ? Buffer.from(JSON.stringify({ k: key, o: offset + size })).toString('base64url')
+      : undefined;
   return next ? { items: page, nextToken: next } : { items: page };
 }
 

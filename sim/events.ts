@@ -52,12 +52,17 @@ export interface SqsDeliveryOptions {
  * fixes, so a placeholder of the same form is used.
  * See: https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html (record shape)
  */
-export function toSqsRecord(event: { readonly account: string; readonly region: string }, options: SqsDeliveryOptions = {}): SQSRecord {
+export function toSqsRecord(
+  event: { readonly account: string; readonly region: string },
+  options: SqsDeliveryOptions = {},
+): SQSRecord {
   const body = JSON.stringify(event);
   const sentAt = String((options.sentAt ?? new Date()).getTime());
   return {
     messageId: randomUUID(),
-    receiptHandle: `AQEB${createHash('sha256').update(body + sentAt).digest('base64')}`,
+    receiptHandle: `AQEB${createHash('sha256')
+      .update(body + sentAt)
+      .digest('base64')}`,
     body,
     attributes: {
       ApproximateReceiveCount: String(options.receiveCount ?? 1),
@@ -74,7 +79,10 @@ export function toSqsRecord(event: { readonly account: string; readonly region: 
 }
 
 /** A batch of EventBridge events delivered through one SQS queue, in order. */
-export function toSqsEvent(events: readonly { readonly account: string; readonly region: string }[], options: SqsDeliveryOptions = {}): SQSEvent {
+export function toSqsEvent(
+  events: readonly { readonly account: string; readonly region: string }[],
+  options: SqsDeliveryOptions = {},
+): SQSEvent {
   return { Records: events.map((e) => toSqsRecord(e, options)) };
 }
 
@@ -111,14 +119,25 @@ export function toLifecycleEventBridgeEvent(
       responseElements: null,
       eventID: randomUUID(),
       readOnly: execution.readOnly,
-      resources: [{ ARN: `arn:aws:ecr:${where.region}:${where.account}:repository/${execution.repositoryName}`, accountId: where.account, type: 'AWS::ECR::Repository' }],
+      resources: [
+        {
+          ARN: `arn:aws:ecr:${where.region}:${where.account}:repository/${execution.repositoryName}`,
+          accountId: where.account,
+          type: 'AWS::ECR::Repository',
+        },
+      ],
       eventType: 'AwsServiceEvent',
       recipientAccountId: where.account,
       serviceEventDetails: {
         repositoryName: execution.repositoryName,
         lifecycleEventPolicy: {
           lifecycleEventRules: [
-            { rulePriority: 1, description: 'expire untagged images', lifecycleEventSelection: { tagStatus: 'Untagged', countType: 'Since image pushed' }, action: 'expire' },
+            {
+              rulePriority: 1,
+              description: 'expire untagged images',
+              lifecycleEventSelection: { tagStatus: 'Untagged', countType: 'Since image pushed' },
+              action: 'expire',
+            },
           ],
           lastEvaluatedAt: 0,
           policyVersion: 1,

@@ -8,7 +8,7 @@
  * throttling error, HTTP 500/502/503/504 a server error, a rejected request named `TimeoutError` (what
  * the node HTTP handler raises when `requestTimeout` passes) a transient error. All three are retried.
  */
-import { type SimCallContext, type SimFault, type SimTransport } from './transport';
+import type { SimCallContext, SimFault, SimTransport } from './transport';
 
 export type FaultKind =
   /** `ThrottlingException` "Rate exceeded" (HTTP 400): ECS and ECR throttling */
@@ -62,7 +62,9 @@ export function faultInjector(transport: SimTransport): FaultInjector {
   const timeouts: { spec: FaultSpec; left: number }[] = [];
   const awsFaults: SimFault[] = [];
   const matches = (spec: FaultSpec, call: SimCallContext) =>
-    spec.service === call.service && (!spec.operation || spec.operation === call.operation) && (!spec.match || spec.match(call.input));
+    spec.service === call.service &&
+    (!spec.operation || spec.operation === call.operation) &&
+    (!spec.match || spec.match(call.input));
   const remove = transport.addInterceptor(async (call, answer) => {
     const timeout = timeouts.find((t) => t.left > 0 && matches(t.spec, call));
     if (!timeout) return answer();
@@ -73,7 +75,8 @@ export function faultInjector(transport: SimTransport): FaultInjector {
   });
   return {
     inject(spec) {
-      if (!Number.isInteger(spec.times) || spec.times < 1) throw new RangeError(`fault times must be a positive integer, got ${spec.times}`);
+      if (!Number.isInteger(spec.times) || spec.times < 1)
+        throw new RangeError(`fault times must be a positive integer, got ${spec.times}`);
       if (spec.kind === 'timeout-before' || spec.kind === 'timeout-after') {
         timeouts.push({ spec, left: spec.times });
         return;
@@ -81,7 +84,12 @@ export function faultInjector(transport: SimTransport): FaultInjector {
       const fault: SimFault =
         spec.kind === 'throttle'
           ? { service: spec.service, code: 'ThrottlingException', status: 400, times: spec.times }
-          : { service: spec.service, code: SERVER_ERROR_CODES[spec.service] ?? 'InternalFailure', status: 500, times: spec.times };
+          : {
+              service: spec.service,
+              code: SERVER_ERROR_CODES[spec.service] ?? 'InternalFailure',
+              status: 500,
+              times: spec.times,
+            };
       const full: SimFault = {
         ...fault,
         ...(spec.operation ? { operation: spec.operation } : {}),
@@ -115,18 +123,28 @@ export function failImageIds(
   return transport.addInterceptor(async (call, answer) => {
     const output = (await answer()) as { images?: any[]; imageIds?: any[]; failures?: any[] };
     if (left <= 0 || call.service !== 'ecr' || call.operation !== options.operation) return output;
-    const ids = ((call.input as { imageIds?: { imageDigest?: string; imageTag?: string }[] }).imageIds ?? []).filter(options.failWhen);
+    const ids = ((call.input as { imageIds?: { imageDigest?: string; imageTag?: string }[] }).imageIds ?? []).filter(
+      options.failWhen,
+    );
     if (ids.length === 0) return output;
     left -= 1;
     const failed = (item: { imageId?: { imageDigest?: string; imageTag?: string } }) =>
-      ids.some((id) => (id.imageDigest && item.imageId?.imageDigest === id.imageDigest) || (id.imageTag && item.imageId?.imageTag === id.imageTag));
+      ids.some(
+        (id) =>
+          (id.imageDigest && item.imageId?.imageDigest === id.imageDigest) ||
+          (id.imageTag && item.imageId?.imageTag === id.imageTag),
+      );
     return {
       ...output,
       ...(output.images ? { images: output.images.filter((i) => !failed(i)) } : {}),
       ...(output.imageIds ? { imageIds: output.imageIds.filter((i) => !failed(i)) } : {}),
       failures: [
         ...(output.failures ?? []).filter((f) => !failed(f)),
-        ...ids.map((imageId) => ({ imageId, failureCode: options.failureCode, failureReason: `injected partial failure: ${options.failureCode}` })),
+        ...ids.map((imageId) => ({
+          imageId,
+          failureCode: options.failureCode,
+          failureReason: `injected partial failure: ${options.failureCode}`,
+        })),
       ],
     };
   });

@@ -34,7 +34,8 @@ export interface Fleet {
 }
 
 export function populateFleet(ecs: SimEcs, ecr: EcrLookup, spec: FleetSpec): Fleet {
-  if (spec.clusters < 1 || spec.services < 0 || spec.tasks < 0) throw new Error('populateFleet: counts must be positive');
+  if (spec.clusters < 1 || spec.services < 0 || spec.tasks < 0)
+    throw new Error('populateFleet: counts must be positive');
   if (spec.images.length === 0) throw new Error('populateFleet: give at least one image');
   const prefix = spec.prefix ?? 'fleet';
   const idle = Math.min(spec.idleServices ?? 0, spec.services);

@@ -34,7 +34,10 @@ export interface GuardOnSim {
   deliverNewEvents(): Promise<SQSBatchResponse>;
 }
 
-export function guardOnSim(account: SimulatedAccount, overrides: Partial<GuardSettings> & { maxAttempts?: number } = {}): GuardOnSim {
+export function guardOnSim(
+  account: SimulatedAccount,
+  overrides: Partial<GuardSettings> & { maxAttempts?: number } = {},
+): GuardOnSim {
   const topicArn = account.sns.createTopic('ecr-digest-guard-alerts');
   const config = account.clientConfig({ maxAttempts: overrides.maxAttempts ?? 3 });
   const settings: GuardSettings = {
@@ -43,9 +46,11 @@ export function guardOnSim(account: SimulatedAccount, overrides: Partial<GuardSe
     ...(overrides.repositories ? { repositories: overrides.repositories } : {}),
   };
   const logs: LogLine[] = [];
-  const log = (level: LogLine['level']) => (message: string, ...extra: Record<string, unknown>[]) => {
-    logs.push({ level, message, extra: Object.assign({}, ...extra) });
-  };
+  const log =
+    (level: LogLine['level']) =>
+    (message: string, ...extra: Record<string, unknown>[]) => {
+      logs.push({ level, message, extra: Object.assign({}, ...extra) });
+    };
   const logger: GuardLogger = { info: log('info'), warn: log('warn'), error: log('error') };
   const ecs = new ECSClient(config);
   const lambda = new LambdaClient(config);
@@ -57,7 +62,11 @@ export function guardOnSim(account: SimulatedAccount, overrides: Partial<GuardSe
   };
   let delivered = 0;
   const deliver = (events: readonly EcrImageActionEvent[], options: { receiveCount?: number } = {}) =>
-    handlePushBatch(toSqsEvent(events, { ...(options.receiveCount ? { receiveCount: options.receiveCount } : {}) }), settings, deps);
+    handlePushBatch(
+      toSqsEvent(events, { ...(options.receiveCount ? { receiveCount: options.receiveCount } : {}) }),
+      settings,
+      deps,
+    );
   return {
     topicArn,
     settings,

@@ -125,7 +125,8 @@ export class SimLambda implements SimService {
 
   createAlias(name: string, aliasName: string, functionVersion: string): string {
     const fn = this.requireFunction(name);
-    if (functionVersion !== '$LATEST' && !fn.versions.has(functionVersion)) throw new Error(`sim lambda: ${name} has no version ${functionVersion}`);
+    if (functionVersion !== '$LATEST' && !fn.versions.has(functionVersion))
+      throw new Error(`sim lambda: ${name} has no version ${functionVersion}`);
     fn.aliases.set(aliasName, { name: aliasName, functionVersion, revisionId: randomUUID() });
     return `${fn.arn}:${aliasName}`;
   }
@@ -140,7 +141,12 @@ export class SimLambda implements SimService {
     const version = this.versionOf(fn, qualifier);
     if (!version) throw new Error(`sim lambda: ${name} has no version or alias ${qualifier}`);
     if (version.state === 'Failed') {
-      return { ok: false, state: 'Failed', stateReasonCode: version.stateReasonCode ?? 'ImageDeleted', stateReason: version.stateReason ?? '' };
+      return {
+        ok: false,
+        state: 'Failed',
+        stateReasonCode: version.stateReasonCode ?? 'ImageDeleted',
+        stateReason: version.stateReason ?? '',
+      };
     }
     const resolved = version.code.resolvedImageUri ? parseImageUri(version.code.resolvedImageUri) : undefined;
     if (resolved?.digest && !this.ecr.canPull(resolved.repository, resolved.digest)) {
@@ -154,27 +160,61 @@ export class SimLambda implements SimService {
 
   // ───────────────────────────── REST routing ─────────────────────────────
 
-  route(method: string, path: string, query: Record<string, string>, body: unknown): { operation: string; input: unknown } {
-    const segments = path.split('/').filter(Boolean).map((s) => decodeURIComponent(s));
+  route(
+    method: string,
+    path: string,
+    query: Record<string, string>,
+    body: unknown,
+  ): { operation: string; input: unknown } {
+    const segments = path
+      .split('/')
+      .filter(Boolean)
+      .map((s) => decodeURIComponent(s));
     if (segments[0] !== '2015-03-31' || segments[1] !== 'functions') {
       return { operation: `Unsupported ${method} ${path}`, input: {} };
     }
     const [, , functionName, sub, subName] = segments;
-    const numberOf = (key: string): number | undefined => (query[key] !== undefined && query[key] !== '' ? Number(query[key]) : undefined);
+    const numberOf = (key: string): number | undefined =>
+      query[key] !== undefined && query[key] !== '' ? Number(query[key]) : undefined;
     if (functionName === undefined) {
       if (method === 'GET') {
-        return { operation: 'ListFunctions', input: { Marker: query.Marker, MaxItems: numberOf('MaxItems'), FunctionVersion: query.FunctionVersion, MasterRegion: query.MasterRegion } };
+        return {
+          operation: 'ListFunctions',
+          input: {
+            Marker: query.Marker,
+            MaxItems: numberOf('MaxItems'),
+            FunctionVersion: query.FunctionVersion,
+            MasterRegion: query.MasterRegion,
+          },
+        };
       }
       return { operation: 'CreateFunction', input: body ?? {} };
     }
-    if (sub === undefined && method === 'GET') return { operation: 'GetFunction', input: { FunctionName: functionName, Qualifier: query.Qualifier } };
-    if (sub === 'configuration' && method === 'GET') return { operation: 'GetFunctionConfiguration', input: { FunctionName: functionName, Qualifier: query.Qualifier } };
+    if (sub === undefined && method === 'GET')
+      return { operation: 'GetFunction', input: { FunctionName: functionName, Qualifier: query.Qualifier } };
+    if (sub === 'configuration' && method === 'GET')
+      return {
+        operation: 'GetFunctionConfiguration',
+        input: { FunctionName: functionName, Qualifier: query.Qualifier },
+      };
     if (sub === 'aliases' && subName === undefined && method === 'GET') {
-      return { operation: 'ListAliases', input: { FunctionName: functionName, FunctionVersion: query.FunctionVersion, Marker: query.Marker, MaxItems: numberOf('MaxItems') } };
+      return {
+        operation: 'ListAliases',
+        input: {
+          FunctionName: functionName,
+          FunctionVersion: query.FunctionVersion,
+          Marker: query.Marker,
+          MaxItems: numberOf('MaxItems'),
+        },
+      };
     }
-    if (sub === 'aliases' && subName !== undefined && method === 'GET') return { operation: 'GetAlias', input: { FunctionName: functionName, Name: subName } };
+    if (sub === 'aliases' && subName !== undefined && method === 'GET')
+      return { operation: 'GetAlias', input: { FunctionName: functionName, Name: subName } };
     if (sub === 'versions' && method === 'GET') {
-      return { operation: 'ListVersionsByFunction', input: { FunctionName: functionName, Marker: query.Marker, MaxItems: numberOf('MaxItems') } };
+      return {
+        operation: 'ListVersionsByFunction',
+        input: { FunctionName: functionName, Marker: query.Marker, MaxItems: numberOf('MaxItems') },
+      };
     }
     return { operation: `Unsupported ${method} ${path}`, input: { FunctionName: functionName } };
   }
@@ -196,7 +236,11 @@ export class SimLambda implements SimService {
       case 'ListVersionsByFunction':
         return this.listVersionsByFunction(input);
       default:
-        throw new SimAwsError('InvalidParameterValueException', `simulated Lambda does not implement ${operation}`, 400);
+        throw new SimAwsError(
+          'InvalidParameterValueException',
+          `simulated Lambda does not implement ${operation}`,
+          400,
+        );
     }
   }
 
@@ -208,7 +252,10 @@ export class SimLambda implements SimService {
       Code:
         code.packageType === 'Image'
           ? { RepositoryType: 'ECR', ImageUri: code.imageUri, ResolvedImageUri: code.resolvedImageUri }
-          : { RepositoryType: 'S3', Location: `https://awslambda-${this.region}-tasks.s3.${this.region}.amazonaws.com/snapshots/${this.accountId}/${fn.name}-${code.codeSha256}` },
+          : {
+              RepositoryType: 'S3',
+              Location: `https://awslambda-${this.region}-tasks.s3.${this.region}.amazonaws.com/snapshots/${this.accountId}/${fn.name}-${code.codeSha256}`,
+            },
       Tags: {},
     };
   }
@@ -222,7 +269,8 @@ export class SimLambda implements SimService {
     const all: unknown[] = [];
     for (const fn of this.functions.values()) {
       all.push(this.configuration(fn, fn.latest));
-      if (input.FunctionVersion === 'ALL') for (const version of fn.versions.values()) all.push(this.configuration(fn, version));
+      if (input.FunctionVersion === 'ALL')
+        for (const version of fn.versions.values()) all.push(this.configuration(fn, version));
     }
     const page = paginate(`ListFunctions/${input.FunctionVersion ?? ''}`, all, input.Marker, pageSize(input.MaxItems));
     return { Functions: page.items, ...(page.next ? { NextMarker: page.next } : {}) };
@@ -230,12 +278,22 @@ export class SimLambda implements SimService {
 
   // ListAliases documents no per-page cap ("Limit the number of aliases returned."); the sim caps at 50 like
   // the other Lambda list operations.
-  private listAliases(input: { FunctionName: string; FunctionVersion?: string; Marker?: string; MaxItems?: number }): unknown {
+  private listAliases(input: {
+    FunctionName: string;
+    FunctionVersion?: string;
+    Marker?: string;
+    MaxItems?: number;
+  }): unknown {
     const fn = this.lookupFunction(input.FunctionName);
     const aliases = [...fn.aliases.values()]
       .filter((a) => !input.FunctionVersion || a.functionVersion === input.FunctionVersion)
       .map((a) => this.aliasShape(fn, a));
-    const page = paginate(`ListAliases/${fn.name}/${input.FunctionVersion ?? ''}`, aliases, input.Marker, pageSize(input.MaxItems));
+    const page = paginate(
+      `ListAliases/${fn.name}/${input.FunctionVersion ?? ''}`,
+      aliases,
+      input.Marker,
+      pageSize(input.MaxItems),
+    );
     return { Aliases: page.items, ...(page.next ? { NextMarker: page.next } : {}) };
   }
 
@@ -280,8 +338,16 @@ export class SimLambda implements SimService {
     };
   }
 
-  private aliasShape(fn: FunctionRecord, alias: { name: string; functionVersion: string; revisionId: string }): unknown {
-    return { AliasArn: `${fn.arn}:${alias.name}`, Name: alias.name, FunctionVersion: alias.functionVersion, RevisionId: alias.revisionId };
+  private aliasShape(
+    fn: FunctionRecord,
+    alias: { name: string; functionVersion: string; revisionId: string },
+  ): unknown {
+    return {
+      AliasArn: `${fn.arn}:${alias.name}`,
+      Name: alias.name,
+      FunctionVersion: alias.functionVersion,
+      RevisionId: alias.revisionId,
+    };
   }
 
   // ───────────────────────────── internals ─────────────────────────────
@@ -308,7 +374,12 @@ export class SimLambda implements SimService {
     // CreateFunction refuses an image that does not exist (InvalidParameterValueException in the real API).
     if (!digest) throw new Error(`sim lambda: source image ${imageUri} does not exist`);
     const host = imageUri.slice(0, imageUri.indexOf('/'));
-    return { packageType: 'Image', imageUri, resolvedImageUri: `${host}/${ref.repository}@${digest}`, codeSha256: digest.replace('sha256:', '') };
+    return {
+      packageType: 'Image',
+      imageUri,
+      resolvedImageUri: `${host}/${ref.repository}@${digest}`,
+      codeSha256: digest.replace('sha256:', ''),
+    };
   }
 
   private requireFunction(name: string): FunctionRecord {
@@ -336,7 +407,10 @@ export class SimLambda implements SimService {
     return fn;
   }
 
-  private resolveQualified(identifier: string, qualifierParam?: string): { fn: FunctionRecord; version: VersionRecord } {
+  private resolveQualified(
+    identifier: string,
+    qualifierParam?: string,
+  ): { fn: FunctionRecord; version: VersionRecord } {
     const parsed = this.parseFunctionName(identifier);
     const fn = this.lookupFunction(parsed.name);
     const qualifier = qualifierParam ?? parsed.qualifier;
@@ -368,7 +442,12 @@ function pageSize(maxItems: number | undefined): number {
   return Math.min(maxItems, MAX_PAGE);
 }
 
-function paginate<T>(key: string, items: readonly T[], marker: string | undefined, size: number): { items: T[]; next?: string } {
+function paginate<T>(
+  key: string,
+  items: readonly T[],
+  marker: string | undefined,
+  size: number,
+): { items: T[]; next?: string } {
   let offset = 0;
   if (marker) {
     let decoded: { k?: string; o?: number } = {};
@@ -377,11 +456,15 @@ function paginate<T>(key: string, items: readonly T[], marker: string | undefine
     } catch {
       decoded = {};
     }
-    if (decoded.k !== key || typeof decoded.o !== 'number') throw new SimAwsError('InvalidParameterValueException', 'Invalid Marker');
+    if (decoded.k !== key || typeof decoded.o !== 'number')
+      throw new SimAwsError('InvalidParameterValueException', 'Invalid Marker');
     offset = decoded.o;
   }
   const page = items.slice(offset, offset + size);
-  const next = offset + size < items.length ? Buffer.from(JSON.stringify({ k: key, o: offset + size })).toString('base64url') : undefined;
+  const next =
+    offset + size < items.length
+      ? Buffer.from(JSON.stringify({ k: key, o: offset + size })).toString('base64url')
+      : undefined;
   return next ? { items: page, next } : { items: page };
 }
 

@@ -67,9 +67,17 @@ class VirtualTimeout {
  */
 const REAL_IO_REQUEST = new RegExp(
   `^(${[
-    'FSReqCallback', 'FSReqPromise', 'FileHandleCloseReq', 'CloseReq',
-    'GetAddrInfoReqWrap', 'GetNameInfoReqWrap', 'QueryReqWrap',
-    '\\w*ConnectWrap', 'WriteWrap', 'ShutdownWrap', 'SendWrap',
+    'FSReqCallback',
+    'FSReqPromise',
+    'FileHandleCloseReq',
+    'CloseReq',
+    'GetAddrInfoReqWrap',
+    'GetNameInfoReqWrap',
+    'QueryReqWrap',
+    '\\w*ConnectWrap',
+    'WriteWrap',
+    'ShutdownWrap',
+    'SendWrap',
   ].join('|')})$`,
 );
 
@@ -110,7 +118,13 @@ export class VirtualClock {
 
   /** Calls `fire` after `ms` simulated milliseconds; returns an id for `cancel`. */
   schedule(ms: number, fire: () => void): number {
-    const timer: Timer = { id: ++this.seq, at: this.nowMs + Math.max(0, Number.isFinite(ms) ? ms : 0), seq: this.seq, fire, cancelled: false };
+    const timer: Timer = {
+      id: ++this.seq,
+      at: this.nowMs + Math.max(0, Number.isFinite(ms) ? ms : 0),
+      seq: this.seq,
+      fire,
+      cancelled: false,
+    };
     this.byId.set(timer.id, timer);
     this.push(timer);
     return timer.id;
@@ -129,7 +143,12 @@ export class VirtualClock {
    */
   install(seed = 1): void {
     if (this.restore) throw new Error('VirtualClock: already installed');
-    const saved = { setTimeout: globalThis.setTimeout, clearTimeout: globalThis.clearTimeout, now: Date.now, random: Math.random };
+    const saved = {
+      setTimeout: globalThis.setTimeout,
+      clearTimeout: globalThis.clearTimeout,
+      now: Date.now,
+      random: Math.random,
+    };
     // Node's own rule: a delay that is not a number from 1 to 2^31 − 1 becomes 1 ms. Without it, a caller that
     // waits for a sub-millisecond remainder (the SDK's rate limiter does) would never see the clock move.
     const fakeSetTimeout = (handler: (...args: unknown[]) => void, ms?: number, ...args: unknown[]) => {
@@ -348,7 +367,12 @@ export function identifyRequest(request: HttpRequest): { service: string; operat
   const host = request.hostname;
   const service = host.startsWith('api.ecr.') ? 'ecr' : (host.split('.')[0] ?? 'unknown');
   const target = request.headers['x-amz-target'] ?? request.headers['X-Amz-Target'];
-  const body = typeof request.body === 'string' ? request.body : request.body instanceof Uint8Array ? new TextDecoder().decode(request.body) : undefined;
+  const body =
+    typeof request.body === 'string'
+      ? request.body
+      : request.body instanceof Uint8Array
+        ? new TextDecoder().decode(request.body)
+        : undefined;
   if (target) {
     let input: unknown;
     try {
@@ -358,7 +382,8 @@ export function identifyRequest(request: HttpRequest): { service: string; operat
     }
     return { service, operation: String(target).split('.').pop() ?? '', input };
   }
-  if (body !== undefined && body.includes('Action=')) return { service, operation: new URLSearchParams(body).get('Action') ?? '' };
+  if (body !== undefined && body.includes('Action='))
+    return { service, operation: new URLSearchParams(body).get('Action') ?? '' };
   if (service === 'lambda' && request.method === 'GET') {
     // The few Lambda REST routes the guard reads (botocore/data/lambda/2015-03-31/service-2.json).
     if (/^\/2015-03-31\/functions\/?$/.test(request.path)) return { service, operation: 'ListFunctions' };
@@ -390,7 +415,15 @@ export function withLatency(
       const status = answer.response.statusCode;
       const errorType = answer.response.headers['x-amzn-errortype'];
       const error = status >= 400 ? (errorType ?? `HTTP ${status}`) : undefined;
-      record?.({ service, operation, startMs, endMs: clock.now(), latencyMs, ...(input !== undefined ? { input } : {}), ...(error ? { error } : {}) });
+      record?.({
+        service,
+        operation,
+        startMs,
+        endMs: clock.now(),
+        latencyMs,
+        ...(input !== undefined ? { input } : {}),
+        ...(error ? { error } : {}),
+      });
       return answer;
     },
     updateHttpClientConfig: () => undefined,

@@ -67,7 +67,12 @@ function seededBlob(seed: string, role: string, index: number): { digest: string
   return { digest, size };
 }
 
-function built(text: string, mediaType: string, blobs: BuiltManifest['blobs'], children: readonly string[]): BuiltManifest {
+function built(
+  text: string,
+  mediaType: string,
+  blobs: BuiltManifest['blobs'],
+  children: readonly string[],
+): BuiltManifest {
   return { text, mediaType, digest: digestOf(text), size: Buffer.byteLength(text, 'utf8'), blobs, children };
 }
 
@@ -113,7 +118,12 @@ export function dockerManifestList(children: readonly IndexChild[]): BuiltManife
       platform: c.platform,
     })),
   };
-  return built(JSON.stringify(document, null, DOCKER_INDENT), MediaType.dockerManifestList, [], children.map((c) => c.manifest.digest));
+  return built(
+    JSON.stringify(document, null, DOCKER_INDENT),
+    MediaType.dockerManifestList,
+    [],
+    children.map((c) => c.manifest.digest),
+  );
 }
 
 /** An OCI image index referencing child manifests by digest, one per platform. */
@@ -128,7 +138,12 @@ export function ociIndex(children: readonly IndexChild[]): BuiltManifest {
       platform: c.platform,
     })),
   };
-  return built(JSON.stringify(document), MediaType.ociIndex, [], children.map((c) => c.manifest.digest));
+  return built(
+    JSON.stringify(document),
+    MediaType.ociIndex,
+    [],
+    children.map((c) => c.manifest.digest),
+  );
 }
 
 /** What a registry reads out of a manifest it is given. */
@@ -152,7 +167,8 @@ export function parseManifest(text: string): ParsedManifest {
     const { digest, size } = v as Record<string, unknown>;
     return typeof digest === 'string' ? { digest, size: typeof size === 'number' ? size : 0 } : undefined;
   };
-  const list = (v: unknown) => (Array.isArray(v) ? v.map(descriptor).filter((x): x is { digest: string; size: number } => !!x) : []);
+  const list = (v: unknown) =>
+    Array.isArray(v) ? v.map(descriptor).filter((x): x is { digest: string; size: number } => !!x) : [];
   const config = descriptor(d.config);
   return {
     mediaType: typeof d.mediaType === 'string' ? d.mediaType : undefined,

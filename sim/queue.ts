@@ -75,7 +75,9 @@ export interface Invocation {
   readonly messageIds: readonly string[];
   readonly startedAt: Date;
   /** `ok`: a valid response (its failures listed); `error`: the function threw or answered invalidly */
-  outcome?: { readonly kind: 'ok'; readonly failed: readonly string[] } | { readonly kind: 'error'; readonly reason: string };
+  outcome?:
+    | { readonly kind: 'ok'; readonly failed: readonly string[] }
+    | { readonly kind: 'error'; readonly reason: string };
 }
 
 export interface SettleResult {
@@ -107,9 +109,12 @@ export class SimQueue {
     this.random = options.random;
     this.duplicateDeliveryRate = options.duplicateDeliveryRate ?? 0;
     this.queueArn = options.queueArn ?? 'arn:aws:sqs:eu-west-1:111122223333:ecr-digest-guard-events';
-    if (!Number.isInteger(this.maxReceiveCount) || this.maxReceiveCount < 1) throw new RangeError('maxReceiveCount must be a positive integer');
-    if (!Number.isInteger(this.batchSize) || this.batchSize < 1 || this.batchSize > 10_000) throw new RangeError('batchSize must be 1 to 10000');
-    if (!Number.isInteger(this.maxConcurrency) || this.maxConcurrency < 1) throw new RangeError('maxConcurrency must be a positive integer');
+    if (!Number.isInteger(this.maxReceiveCount) || this.maxReceiveCount < 1)
+      throw new RangeError('maxReceiveCount must be a positive integer');
+    if (!Number.isInteger(this.batchSize) || this.batchSize < 1 || this.batchSize > 10_000)
+      throw new RangeError('batchSize must be 1 to 10000');
+    if (!Number.isInteger(this.maxConcurrency) || this.maxConcurrency < 1)
+      throw new RangeError('maxConcurrency must be a positive integer');
   }
 
   /** Sends one message (an EventBridge event, serialised as the SQS target does, or a raw body). Returns its id. */
@@ -118,7 +123,15 @@ export class SimQueue {
     const messageId = `msg-${String(this.sequence).padStart(6, '0')}`;
     const body = typeof eventOrBody === 'string' ? eventOrBody : JSON.stringify(eventOrBody);
     const now = this.clock.now();
-    this.messages.push({ messageId, body, sentAt: now, receiveCount: 0, state: 'visible', visibleAtMs: now.getTime(), receivedBy: [] });
+    this.messages.push({
+      messageId,
+      body,
+      sentAt: now,
+      receiveCount: 0,
+      state: 'visible',
+      visibleAtMs: now.getTime(),
+      receivedBy: [],
+    });
     return messageId;
   }
 
@@ -141,7 +154,10 @@ export class SimQueue {
    * One round of the event source: receive up to `maxConcurrency` batches of visible messages, invoke the
    * handler on all of them at once, then delete what succeeded. Returns how many invocations ran.
    */
-  async pollOnce(handler: QueueHandler, options: { readonly concurrency?: number; readonly batchSize?: number } = {}): Promise<number> {
+  async pollOnce(
+    handler: QueueHandler,
+    options: { readonly concurrency?: number; readonly batchSize?: number } = {},
+  ): Promise<number> {
     const concurrency = Math.min(options.concurrency ?? this.maxConcurrency, this.maxConcurrency);
     const batchSize = options.batchSize ?? this.batchSize;
     const batches: QueueMessage[][] = [];
@@ -154,11 +170,18 @@ export class SimQueue {
     // At-least-once: a message of the first batch may also be handed to a second invocation.
     if (this.random && this.duplicateDeliveryRate > 0 && batches.length > 1) {
       for (const message of batches[0]!) {
-        if (this.random() < this.duplicateDeliveryRate && !batches[1]!.includes(message) && batches[1]!.length < batchSize) batches[1]!.push(message);
+        if (
+          this.random() < this.duplicateDeliveryRate &&
+          !batches[1]!.includes(message) &&
+          batches[1]!.length < batchSize
+        )
+          batches[1]!.push(message);
       }
     }
     const invocations = batches.map((batch) => this.startInvocation(batch));
-    await Promise.all(invocations.map(async ({ invocation, event }) => this.finish(invocation, await settleHandler(handler, event))));
+    await Promise.all(
+      invocations.map(async ({ invocation, event }) => this.finish(invocation, await settleHandler(handler, event))),
+    );
     return invocations.length;
   }
 
@@ -166,7 +189,10 @@ export class SimQueue {
    * Polls until every message is deleted or dead-lettered, moving the clock past visibility timeouts
    * while only in-flight messages are left. Terminates: each message is received at most `maxReceiveCount` times.
    */
-  async settle(handler: QueueHandler, options: { readonly concurrency?: number; readonly batchSize?: number } = {}): Promise<SettleResult> {
+  async settle(
+    handler: QueueHandler,
+    options: { readonly concurrency?: number; readonly batchSize?: number } = {},
+  ): Promise<SettleResult> {
     let rounds = 0;
     let invocations = 0;
     for (;;) {
@@ -222,7 +248,11 @@ export class SimQueue {
   }
 
   private startInvocation(batch: readonly QueueMessage[]): { invocation: Invocation; event: SQSEvent } {
-    const invocation: Invocation = { index: this.invocations.length, messageIds: batch.map((m) => m.messageId), startedAt: this.clock.now() };
+    const invocation: Invocation = {
+      index: this.invocations.length,
+      messageIds: batch.map((m) => m.messageId),
+      startedAt: this.clock.now(),
+    };
     this.invocations.push(invocation);
     for (const message of batch) message.receivedBy.push(invocation.index);
     return { invocation, event: { Records: batch.map((m) => this.recordOf(m)) } };
@@ -256,7 +286,8 @@ export class SimQueue {
     let shape: { account: string; region: string } = { account: '111122223333', region: 'eu-west-1' };
     try {
       const parsed = JSON.parse(message.body) as { account?: unknown; region?: unknown };
-      if (typeof parsed?.account === 'string' && typeof parsed?.region === 'string') shape = { account: parsed.account, region: parsed.region };
+      if (typeof parsed?.account === 'string' && typeof parsed?.region === 'string')
+        shape = { account: parsed.account, region: parsed.region };
     } catch {
       // a raw body that is not JSON: the record shape does not depend on it
     }
@@ -271,7 +302,10 @@ export class SimQueue {
   }
 }
 
-async function settleHandler(handler: QueueHandler, event: SQSEvent): Promise<{ response?: SQSBatchResponse | void; error?: unknown }> {
+async function settleHandler(
+  handler: QueueHandler,
+  event: SQSEvent,
+): Promise<{ response?: SQSBatchResponse | void; error?: unknown }> {
   try {
     return { response: await handler(event) };
   } catch (error) {

@@ -11,7 +11,10 @@ export interface PublishedMessage {
   readonly subject?: string;
   readonly message: string;
   readonly messageStructure?: string;
-  readonly messageAttributes: Record<string, { readonly dataType: string; readonly stringValue?: string; readonly binaryValue?: string }>;
+  readonly messageAttributes: Record<
+    string,
+    { readonly dataType: string; readonly stringValue?: string; readonly binaryValue?: string }
+  >;
   readonly messageId: string;
 }
 
@@ -48,7 +51,8 @@ export class SimSns implements SimService {
   }
 
   handle(operation: string, input: Record<string, string>): unknown {
-    if (operation !== 'Publish') throw new SimAwsError('InvalidAction', `simulated SNS does not implement ${operation}`);
+    if (operation !== 'Publish')
+      throw new SimAwsError('InvalidAction', `simulated SNS does not implement ${operation}`);
     return this.publish(input);
   }
 
@@ -118,19 +122,27 @@ function decodeAttributes(form: Record<string, string>): PublishedMessage['messa
     const stringValue = form[`${prefix}.Value.StringValue`];
     const binaryValue = form[`${prefix}.Value.BinaryValue`];
     if (!dataType || !ATTRIBUTE_TYPE.test(dataType)) {
-      throw invalid(`Invalid parameter: MessageAttributes Reason: The message attribute '${name}' has an invalid message attribute type`);
+      throw invalid(
+        `Invalid parameter: MessageAttributes Reason: The message attribute '${name}' has an invalid message attribute type`,
+      );
     }
     if (stringValue === undefined && binaryValue === undefined) {
-      throw invalid(`Invalid parameter: MessageAttributes Reason: The message attribute '${name}' must contain non-empty message attribute value`);
+      throw invalid(
+        `Invalid parameter: MessageAttributes Reason: The message attribute '${name}' must contain non-empty message attribute value`,
+      );
     }
     if (dataType.startsWith('Number') && stringValue !== undefined && !Number.isFinite(Number(stringValue))) {
-      throw invalid(`Invalid parameter: MessageAttributes Reason: The message attribute '${name}' has an invalid number value`);
+      throw invalid(
+        `Invalid parameter: MessageAttributes Reason: The message attribute '${name}' has an invalid number value`,
+      );
     }
     if (dataType.startsWith('String.Array') && stringValue !== undefined) {
       try {
         if (!Array.isArray(JSON.parse(stringValue))) throw new Error('not an array');
       } catch {
-        throw invalid(`Invalid parameter: MessageAttributes Reason: The message attribute '${name}' has an invalid String.Array value`);
+        throw invalid(
+          `Invalid parameter: MessageAttributes Reason: The message attribute '${name}' has an invalid String.Array value`,
+        );
       }
     }
     attributes[name] = {

@@ -23,32 +23,90 @@ export interface BucketSpec {
  * The documented categories, with their actions, capacity and refill rate, as listed in the table
  * "Request Token Bucket Sizes and Refill Rates" of the page above (the same for all Regions).
  */
-export const ECS_THROTTLING_CATEGORIES: Readonly<Record<string, BucketSpec & { readonly actions: readonly string[] }>> = {
-  'cluster-modify': { capacity: 20, refillPerSecond: 1, actions: ['CreateCluster', 'DeleteCluster', 'PutClusterCapacityProviders', 'UpdateCluster', 'UpdateClusterSettings'] },
-  'cluster-read': { capacity: 50, refillPerSecond: 20, actions: ['DescribeClusters', 'ListClusters'] },
-  'task-definition-modify': { capacity: 20, refillPerSecond: 1, actions: ['DeregisterTaskDefinition', 'RegisterTaskDefinition'] },
-  'task-definition-read': { capacity: 50, refillPerSecond: 20, actions: ['DescribeTaskDefinition', 'ListTaskDefinitions', 'ListTaskDefinitionFamilies'] },
-  'task-definition-deletion': { capacity: 5, refillPerSecond: 1, actions: ['DeleteTaskDefinitions'] },
-  'capacity-provider-modify': { capacity: 10, refillPerSecond: 1, actions: ['CreateCapacityProvider', 'DeleteCapacityProvider', 'UpdateCapacityProvider'] },
-  'capacity-provider-read': { capacity: 50, refillPerSecond: 20, actions: ['DescribeCapacityProviders'] },
-  'tag-modify': { capacity: 20, refillPerSecond: 10, actions: ['TagResource', 'UntagResource'] },
-  'tag-read': { capacity: 50, refillPerSecond: 20, actions: ['ListTagsForResource'] },
-  'setting-modify': { capacity: 10, refillPerSecond: 1, actions: ['DeleteAccountSetting', 'PutAccountSetting', 'PutAccountSettingDefault'] },
-  'setting-read': { capacity: 50, refillPerSecond: 20, actions: ['ListAccountSettings'] },
-  'cluster-resource-modify': {
-    capacity: 100,
-    refillPerSecond: 40,
-    actions: ['DeleteAttributes', 'DeregisterContainerInstance', 'ExecuteCommand', 'PutAttributes', 'RunTask', 'StartTask', 'StopTask', 'UpdateContainerAgent', 'UpdateContainerInstancesStates'],
-  },
-  'cluster-resource-read': { capacity: 100, refillPerSecond: 20, actions: ['DescribeContainerInstances', 'DescribeTasks', 'ListAttributes', 'ListContainerInstances', 'ListTasks'] },
-  'agent-modify': { capacity: 200, refillPerSecond: 120, actions: ['RegisterContainerInstance', 'SubmitAttachmentStateChanges', 'SubmitContainerStateChange', 'SubmitTaskStateChange'] },
-  'service-modify': { capacity: 50, refillPerSecond: 5, actions: ['CreateService', 'DeleteService', 'UpdateService'] },
-  'service-read': { capacity: 100, refillPerSecond: 20, actions: ['DescribeServices', 'ListServices'] },
-  'service-deployment': { capacity: 50, refillPerSecond: 20, actions: ['DescribeServiceDeployments', 'ListServiceDeployments'] },
-  'service-revision': { capacity: 50, refillPerSecond: 20, actions: ['DescribeServiceRevisions'] },
-  'task-protection': { capacity: 200, refillPerSecond: 80, actions: ['UpdateTaskProtection', 'GetTaskProtection'] },
-  'cluster-service-resource-read': { capacity: 10, refillPerSecond: 1, actions: ['ListServicesByNamespace'] },
-};
+export const ECS_THROTTLING_CATEGORIES: Readonly<Record<string, BucketSpec & { readonly actions: readonly string[] }>> =
+  {
+    'cluster-modify': {
+      capacity: 20,
+      refillPerSecond: 1,
+      actions: [
+        'CreateCluster',
+        'DeleteCluster',
+        'PutClusterCapacityProviders',
+        'UpdateCluster',
+        'UpdateClusterSettings',
+      ],
+    },
+    'cluster-read': { capacity: 50, refillPerSecond: 20, actions: ['DescribeClusters', 'ListClusters'] },
+    'task-definition-modify': {
+      capacity: 20,
+      refillPerSecond: 1,
+      actions: ['DeregisterTaskDefinition', 'RegisterTaskDefinition'],
+    },
+    'task-definition-read': {
+      capacity: 50,
+      refillPerSecond: 20,
+      actions: ['DescribeTaskDefinition', 'ListTaskDefinitions', 'ListTaskDefinitionFamilies'],
+    },
+    'task-definition-deletion': { capacity: 5, refillPerSecond: 1, actions: ['DeleteTaskDefinitions'] },
+    'capacity-provider-modify': {
+      capacity: 10,
+      refillPerSecond: 1,
+      actions: ['CreateCapacityProvider', 'DeleteCapacityProvider', 'UpdateCapacityProvider'],
+    },
+    'capacity-provider-read': { capacity: 50, refillPerSecond: 20, actions: ['DescribeCapacityProviders'] },
+    'tag-modify': { capacity: 20, refillPerSecond: 10, actions: ['TagResource', 'UntagResource'] },
+    'tag-read': { capacity: 50, refillPerSecond: 20, actions: ['ListTagsForResource'] },
+    'setting-modify': {
+      capacity: 10,
+      refillPerSecond: 1,
+      actions: ['DeleteAccountSetting', 'PutAccountSetting', 'PutAccountSettingDefault'],
+    },
+    'setting-read': { capacity: 50, refillPerSecond: 20, actions: ['ListAccountSettings'] },
+    'cluster-resource-modify': {
+      capacity: 100,
+      refillPerSecond: 40,
+      actions: [
+        'DeleteAttributes',
+        'DeregisterContainerInstance',
+        'ExecuteCommand',
+        'PutAttributes',
+        'RunTask',
+        'StartTask',
+        'StopTask',
+        'UpdateContainerAgent',
+        'UpdateContainerInstancesStates',
+      ],
+    },
+    'cluster-resource-read': {
+      capacity: 100,
+      refillPerSecond: 20,
+      actions: ['DescribeContainerInstances', 'DescribeTasks', 'ListAttributes', 'ListContainerInstances', 'ListTasks'],
+    },
+    'agent-modify': {
+      capacity: 200,
+      refillPerSecond: 120,
+      actions: [
+        'RegisterContainerInstance',
+        'SubmitAttachmentStateChanges',
+        'SubmitContainerStateChange',
+        'SubmitTaskStateChange',
+      ],
+    },
+    'service-modify': {
+      capacity: 50,
+      refillPerSecond: 5,
+      actions: ['CreateService', 'DeleteService', 'UpdateService'],
+    },
+    'service-read': { capacity: 100, refillPerSecond: 20, actions: ['DescribeServices', 'ListServices'] },
+    'service-deployment': {
+      capacity: 50,
+      refillPerSecond: 20,
+      actions: ['DescribeServiceDeployments', 'ListServiceDeployments'],
+    },
+    'service-revision': { capacity: 50, refillPerSecond: 20, actions: ['DescribeServiceRevisions'] },
+    'task-protection': { capacity: 200, refillPerSecond: 80, actions: ['UpdateTaskProtection', 'GetTaskProtection'] },
+    'cluster-service-resource-read': { capacity: 10, refillPerSecond: 1, actions: ['ListServicesByNamespace'] },
+  };
 
 export interface EcsThrottleOptions {
   /** milliseconds; inject a fake clock for deterministic tests (default `Date.now`) */
@@ -85,7 +143,11 @@ export function createEcsThrottle(options: EcsThrottleOptions = {}): EcsThrottle
   const startedAt = now();
   for (const [category, spec] of Object.entries(ECS_THROTTLING_CATEGORIES)) {
     for (const action of spec.actions) categoryByAction.set(action, category);
-    const merged: BucketSpec = { capacity: spec.capacity, refillPerSecond: spec.refillPerSecond, ...options.overrides?.[category] };
+    const merged: BucketSpec = {
+      capacity: spec.capacity,
+      refillPerSecond: spec.refillPerSecond,
+      ...options.overrides?.[category],
+    };
     // Buckets start full.
     buckets.set(category, { spec: merged, tokens: merged.capacity, updatedAtMs: startedAt });
   }

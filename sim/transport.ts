@@ -37,7 +37,12 @@ export interface SimService {
   /** host prefix the SDK uses for this service: `api.ecr`, `ecs`, `lambda`, `sns` */
   readonly hostPrefix: string;
   /** For REST services: map a request to an operation and its input. JSON services leave it out. */
-  route?(method: string, path: string, query: Record<string, string>, body: unknown): { operation: string; input: unknown };
+  route?(
+    method: string,
+    path: string,
+    query: Record<string, string>,
+    body: unknown,
+  ): { operation: string; input: unknown };
   /** Answer one call: the output object, or throw `SimAwsError`. */
   handle(operation: string, input: any): unknown | Promise<unknown>;
 }
@@ -108,7 +113,8 @@ export class SimTransport {
   }
 
   callCount(service?: string, operation?: string): number {
-    return this.calls.filter((c) => (!service || c.service === service) && (!operation || c.operation === operation)).length;
+    return this.calls.filter((c) => (!service || c.service === service) && (!operation || c.operation === operation))
+      .length;
   }
 
   /** The SDK v3 request handler. Pass it as `requestHandler` in any client's configuration. */
@@ -127,7 +133,10 @@ export class SimTransport {
     let operation: string;
     let input: unknown;
     if (protocol === 'json') {
-      operation = String(request.headers['x-amz-target'] ?? request.headers['X-Amz-Target']).split('.').pop() ?? '';
+      operation =
+        String(request.headers['x-amz-target'] ?? request.headers['X-Amz-Target'])
+          .split('.')
+          .pop() ?? '';
       input = bodyText ? JSON.parse(bodyText) : {};
     } else if (protocol === 'query') {
       const form = new URLSearchParams(bodyText);
@@ -138,14 +147,23 @@ export class SimTransport {
       const query = Object.fromEntries(
         Object.entries(request.query ?? {}).map(([k, v]) => [k, Array.isArray(v) ? String(v[0]) : String(v ?? '')]),
       );
-      ({ operation, input } = service.route(request.method, request.path, query, bodyText ? JSON.parse(bodyText) : undefined));
+      ({ operation, input } = service.route(
+        request.method,
+        request.path,
+        query,
+        bodyText ? JSON.parse(bodyText) : undefined,
+      ));
     }
     if (this.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, this.latencyMs));
     const atMs = Date.now() - this.startedAt;
     try {
       this.beforeCall?.(service.name, operation);
       const fault = this.faults.find(
-        (f) => f.times > 0 && f.service === service.name && (!f.operation || f.operation === operation) && (!f.match || f.match(input)),
+        (f) =>
+          f.times > 0 &&
+          f.service === service.name &&
+          (!f.operation || f.operation === operation) &&
+          (!f.match || f.match(input)),
       );
       if (fault) {
         fault.times -= 1;

@@ -17,7 +17,7 @@
  * - *Inference*: event history shows an event some minutes after the call (no latency is promised), so a
  *   lookup made within a minute of the push often finds nothing; the alert then says so and gives the command.
  */
-import { CloudTrailClient, LookupEventsCommand, type LookupEventsCommandOutput } from '@aws-sdk/client-cloudtrail';
+import { type CloudTrailClient, LookupEventsCommand, type LookupEventsCommandOutput } from '@aws-sdk/client-cloudtrail';
 import type { PusherLookup } from '../core/ports';
 import type { Digest, PusherFindings, PutImageCaller } from '../core/types';
 import { defaultCloudTrailClient } from './clients';
@@ -53,7 +53,10 @@ export class CloudTrailPusherLookup implements PusherLookup {
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
   }
 
-  async findPutImageCallers(repository: string, pushes: readonly { tag: string; digest: Digest; time: Date }[]): Promise<PusherFindings> {
+  async findPutImageCallers(
+    repository: string,
+    pushes: readonly { tag: string; digest: Digest; time: Date }[],
+  ): Promise<PusherFindings> {
     const times = pushes.map((p) => p.time.getTime());
     const from = new Date(Math.min(...times) - this.marginMs);
     const to = new Date(Math.max(...times) + this.marginMs);
@@ -61,7 +64,13 @@ export class CloudTrailPusherLookup implements PusherLookup {
     const tags = new Set(pushes.map((p) => p.tag));
     const callers: PutImageCaller[] = [];
     const found = new Set<string>();
-    const done = (complete: boolean, note?: string): PusherFindings => ({ callers, complete, from, to, ...(note ? { note } : {}) });
+    const done = (complete: boolean, note?: string): PusherFindings => ({
+      callers,
+      complete,
+      from,
+      to,
+      ...(note ? { note } : {}),
+    });
 
     let nextToken: string | undefined;
     for (let call = 0; call < this.maxCalls; call += 1) {
@@ -80,7 +89,10 @@ export class CloudTrailPusherLookup implements PusherLookup {
       } catch (error) {
         const name = (error as { name?: string }).name ?? 'Error';
         this.options.logger?.warn('CloudTrail lookup of who pushed gave up', { repository, error: name, call });
-        return done(false, name === 'ThrottlingException' ? 'CloudTrail throttled the lookup' : `CloudTrail lookup failed: ${name}`);
+        return done(
+          false,
+          name === 'ThrottlingException' ? 'CloudTrail throttled the lookup' : `CloudTrail lookup failed: ${name}`,
+        );
       }
       for (const event of page.Events ?? []) {
         const caller = putImageCaller(event.CloudTrailEvent, repository, tags);
@@ -97,7 +109,11 @@ export class CloudTrailPusherLookup implements PusherLookup {
 }
 
 /** The caller of one `PutImage` of this repository and one of these tags, or undefined for any other record. */
-export function putImageCaller(recordJson: string | undefined, repository: string, tags: ReadonlySet<string>): PutImageCaller | undefined {
+export function putImageCaller(
+  recordJson: string | undefined,
+  repository: string,
+  tags: ReadonlySet<string>,
+): PutImageCaller | undefined {
   if (!recordJson) return undefined;
   let record: unknown;
   try {

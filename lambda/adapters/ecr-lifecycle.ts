@@ -62,7 +62,8 @@ export class EcrLifecycleAdapter implements LifecyclePolicyPort {
   async getLifecyclePolicy(repository: string): Promise<LivePolicy> {
     try {
       const answer = await this.client.send(new GetLifecyclePolicyCommand({ repositoryName: repository }));
-      if (answer.lifecyclePolicyText === undefined) throw new UnexpectedEcrAnswerError(`GetLifecyclePolicy for ${repository} returned no lifecyclePolicyText`);
+      if (answer.lifecyclePolicyText === undefined)
+        throw new UnexpectedEcrAnswerError(`GetLifecyclePolicy for ${repository} returned no lifecyclePolicyText`);
       return { found: true, text: answer.lifecyclePolicyText };
     } catch (error) {
       if (error instanceof LifecyclePolicyNotFoundException) return { found: false };
@@ -83,7 +84,8 @@ export class EcrLifecycleAdapter implements LifecyclePolicyPort {
     try {
       await this.client.send(new StartLifecyclePolicyPreviewCommand({ repositoryName: repository }));
     } catch (error) {
-      if (error instanceof LifecyclePolicyNotFoundException) return { outcome: 'unavailable', reason: 'the repository has no lifecycle policy' };
+      if (error instanceof LifecyclePolicyNotFoundException)
+        return { outcome: 'unavailable', reason: 'the repository has no lifecycle policy' };
       if (error instanceof RepositoryNotFoundException) throw new RepositoryNotFoundError(repository, { cause: error });
       if (!(error instanceof LifecyclePolicyPreviewInProgressException)) throw error;
     }
@@ -93,18 +95,25 @@ export class EcrLifecycleAdapter implements LifecyclePolicyPort {
       page = await this.getPreviewPage(repository, undefined);
       if (!page) return { outcome: 'unavailable', reason: 'ECR holds no preview for the repository' };
       if (page.status !== 'IN_PROGRESS') break;
-      if (poll >= this.maxPolls) return { outcome: 'unavailable', reason: `the preview was still IN_PROGRESS after ${this.maxPolls} polls` };
+      if (poll >= this.maxPolls)
+        return { outcome: 'unavailable', reason: `the preview was still IN_PROGRESS after ${this.maxPolls} polls` };
       await this.sleep(this.pollIntervalMs);
     }
-    if (page.status !== 'COMPLETE') return { outcome: 'unavailable', reason: `the preview ended ${page.status ?? 'without a status'}` };
-    if (page.lifecyclePolicyText === undefined) throw new UnexpectedEcrAnswerError(`GetLifecyclePolicyPreview for ${repository} returned no lifecyclePolicyText`);
+    if (page.status !== 'COMPLETE')
+      return { outcome: 'unavailable', reason: `the preview ended ${page.status ?? 'without a status'}` };
+    if (page.lifecyclePolicyText === undefined)
+      throw new UnexpectedEcrAnswerError(`GetLifecyclePolicyPreview for ${repository} returned no lifecyclePolicyText`);
 
     const policyText = page.lifecyclePolicyText;
     const images: PreviewedImage[] = [];
     for (let pages = 1; ; pages++) {
       images.push(...previewedImages(page));
       if (!page.nextToken) break;
-      if (pages >= this.maxPages) return { outcome: 'unavailable', reason: `the preview lists more than ${this.maxPages * PREVIEW_PAGE_SIZE} tagged images` };
+      if (pages >= this.maxPages)
+        return {
+          outcome: 'unavailable',
+          reason: `the preview lists more than ${this.maxPages * PREVIEW_PAGE_SIZE} tagged images`,
+        };
       const next = await this.getPreviewPage(repository, page.nextToken);
       if (!next) return { outcome: 'unavailable', reason: 'the preview disappeared while it was read' };
       page = next;
@@ -118,16 +127,22 @@ export class EcrLifecycleAdapter implements LifecyclePolicyPort {
    */
   async putLifecyclePolicy(repository: string, policyText: string): Promise<PutPolicyOutcome> {
     try {
-      await this.client.send(new PutLifecyclePolicyCommand({ repositoryName: repository, lifecyclePolicyText: policyText }));
+      await this.client.send(
+        new PutLifecyclePolicyCommand({ repositoryName: repository, lifecyclePolicyText: policyText }),
+      );
       return { outcome: 'put' };
     } catch (error) {
-      if (error instanceof InvalidParameterException || error instanceof ValidationException) return { outcome: 'rejected', reason: error.message };
+      if (error instanceof InvalidParameterException || error instanceof ValidationException)
+        return { outcome: 'rejected', reason: error.message };
       if (error instanceof RepositoryNotFoundException) throw new RepositoryNotFoundError(repository, { cause: error });
       throw error;
     }
   }
 
-  private async getPreviewPage(repository: string, nextToken: string | undefined): Promise<GetLifecyclePolicyPreviewResponse | undefined> {
+  private async getPreviewPage(
+    repository: string,
+    nextToken: string | undefined,
+  ): Promise<GetLifecyclePolicyPreviewResponse | undefined> {
     try {
       return await this.client.send(
         new GetLifecyclePolicyPreviewCommand({
@@ -152,7 +167,9 @@ function previewedImages(page: GetLifecyclePolicyPreviewResponse): PreviewedImag
     if (!result.imageDigest) continue;
     const type = result.action?.type;
     if (type !== 'EXPIRE' && type !== 'TRANSITION') {
-      throw new UnexpectedEcrAnswerError(`a lifecycle preview result for ${result.imageDigest} has action ${String(type)}`);
+      throw new UnexpectedEcrAnswerError(
+        `a lifecycle preview result for ${result.imageDigest} has action ${String(type)}`,
+      );
     }
     images.push({
       digest: result.imageDigest,

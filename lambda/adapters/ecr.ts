@@ -101,7 +101,8 @@ export class EcrAdapter implements ReconcileEcrPort {
         );
         return answer.imageDetails ?? [];
       } catch (error) {
-        if (error instanceof RepositoryNotFoundException) throw new RepositoryNotFoundError(repository, { cause: error });
+        if (error instanceof RepositoryNotFoundException)
+          throw new RepositoryNotFoundError(repository, { cause: error });
         if (!(error instanceof ImageNotFoundException) || attempt >= DESCRIBE_ATTEMPTS) throw error;
         const missing = await this.findMissingDigests(repository, remaining);
         // Nothing found missing, yet DescribeImages says an image is not found: do not loop on it.
@@ -207,8 +208,11 @@ export class EcrAdapter implements ReconcileEcrPort {
     const names: string[] = [];
     let nextToken: string | undefined;
     do {
-      const page = await this.client.send(new DescribeRepositoriesCommand({ maxResults: ECR_MAX_PAGE_SIZE, ...(nextToken ? { nextToken } : {}) }));
-      for (const repository of page.repositories ?? []) if (repository.repositoryName) names.push(repository.repositoryName);
+      const page = await this.client.send(
+        new DescribeRepositoriesCommand({ maxResults: ECR_MAX_PAGE_SIZE, ...(nextToken ? { nextToken } : {}) }),
+      );
+      for (const repository of page.repositories ?? [])
+        if (repository.repositoryName) names.push(repository.repositoryName);
       nextToken = page.nextToken;
     } while (nextToken);
     return names;
@@ -221,10 +225,14 @@ export class EcrAdapter implements ReconcileEcrPort {
   async referencedManifests(repository: string, digests: readonly Digest[]): Promise<Map<Digest, Digest[]>> {
     const children = new Map<Digest, Digest[]>();
     for (const chunk of chunks([...new Set(digests)], ECR_IMAGE_IDS_PER_CALL)) {
-      const answer = await this.batchGetImage(repository, chunk.map((imageDigest) => ({ imageDigest })));
+      const answer = await this.batchGetImage(
+        repository,
+        chunk.map((imageDigest) => ({ imageDigest })),
+      );
       for (const image of answer.images ?? []) {
         const digest = image.imageId?.imageDigest;
-        if (!digest || !image.imageManifest || !INDEX_MANIFEST_MEDIA_TYPES.includes(image.imageManifestMediaType ?? '')) continue;
+        if (!digest || !image.imageManifest || !INDEX_MANIFEST_MEDIA_TYPES.includes(image.imageManifestMediaType ?? ''))
+          continue;
         children.set(digest, manifestDigestsOf(image.imageManifest, `${repository}@${digest}`));
       }
     }
@@ -254,7 +262,8 @@ export class EcrAdapter implements ReconcileEcrPort {
           }),
         );
       } catch (error) {
-        if (error instanceof RepositoryNotFoundException) throw new RepositoryNotFoundError(repository, { cause: error });
+        if (error instanceof RepositoryNotFoundException)
+          throw new RepositoryNotFoundError(repository, { cause: error });
         throw error;
       }
       for (const detail of page.imageDetails ?? []) {
@@ -280,10 +289,13 @@ export class EcrAdapter implements ReconcileEcrPort {
   async releaseProtectiveTag(repository: string, digest: Digest, tag: string): Promise<ReleaseOutcome> {
     let current: ImageDetail | undefined;
     try {
-      const answer = await this.client.send(new DescribeImagesCommand({ repositoryName: repository, imageIds: [{ imageTag: tag }] }));
+      const answer = await this.client.send(
+        new DescribeImagesCommand({ repositoryName: repository, imageIds: [{ imageTag: tag }] }),
+      );
       current = answer.imageDetails?.[0];
     } catch (error) {
-      if (error instanceof ImageNotFoundException || error instanceof RepositoryNotFoundException) return { outcome: 'tag-gone' };
+      if (error instanceof ImageNotFoundException || error instanceof RepositoryNotFoundException)
+        return { outcome: 'tag-gone' };
       throw error;
     }
     if (!current?.imageDigest) return { outcome: 'tag-gone' };
@@ -291,16 +303,22 @@ export class EcrAdapter implements ReconcileEcrPort {
 
     let answer;
     try {
-      answer = await this.client.send(new BatchDeleteImageCommand({ repositoryName: repository, imageIds: [{ imageTag: tag }] }));
+      answer = await this.client.send(
+        new BatchDeleteImageCommand({ repositoryName: repository, imageIds: [{ imageTag: tag }] }),
+      );
     } catch (error) {
       if (error instanceof RepositoryNotFoundException) return { outcome: 'tag-gone' };
       throw error;
     }
     const failure = answer.failures?.[0];
     if (failure?.failureCode === IMAGE_NOT_FOUND) return { outcome: 'tag-gone' };
-    if (failure?.failureCode === REFERENCED_BY_INDEX) return { outcome: 'referenced-by-index', reason: failure.failureReason ?? REFERENCED_BY_INDEX };
+    if (failure?.failureCode === REFERENCED_BY_INDEX)
+      return { outcome: 'referenced-by-index', reason: failure.failureReason ?? REFERENCED_BY_INDEX };
     if (failure) {
-      throw new UnexpectedEcrAnswerError(`BatchDeleteImage could not remove ${repository}:${tag}: ${failure.failureCode} ${failure.failureReason ?? ''}`.trim(), [failure]);
+      throw new UnexpectedEcrAnswerError(
+        `BatchDeleteImage could not remove ${repository}:${tag}: ${failure.failureCode} ${failure.failureReason ?? ''}`.trim(),
+        [failure],
+      );
     }
     return { outcome: 'released', imageDeleted: (current.imageTags ?? []).length <= 1 };
   }
@@ -313,12 +331,17 @@ export class EcrAdapter implements ReconcileEcrPort {
   async restoreArchivedImage(repository: string, digest: Digest): Promise<RestoreOutcome> {
     try {
       const answer = await this.client.send(
-        new UpdateImageStorageClassCommand({ repositoryName: repository, imageId: { imageDigest: digest }, targetStorageClass: 'STANDARD' }),
+        new UpdateImageStorageClassCommand({
+          repositoryName: repository,
+          imageId: { imageDigest: digest },
+          targetStorageClass: 'STANDARD',
+        }),
       );
       return { outcome: 'restoring', status: answer.imageStatus ?? 'ACTIVATING' };
     } catch (error) {
       if (error instanceof ImageNotFoundException) return { outcome: 'image-missing' };
-      if (error instanceof ImageStorageClassUpdateNotSupportedException) return { outcome: 'not-supported', reason: error.message };
+      if (error instanceof ImageStorageClassUpdateNotSupportedException)
+        return { outcome: 'not-supported', reason: error.message };
       if (error instanceof RepositoryNotFoundException) throw new RepositoryNotFoundError(repository, { cause: error });
       throw error;
     }

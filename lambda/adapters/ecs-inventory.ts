@@ -140,10 +140,12 @@ class InventoryRun {
 
   async collect(): Promise<void> {
     const clusterArns = await this.listAll((nextToken) =>
-      this.limit(() => this.client.send(new ListClustersCommand({ maxResults: ECS_LIST_PAGE_SIZE, nextToken }))).then((page) => ({
-        items: page.clusterArns,
-        nextToken: page.nextToken,
-      })),
+      this.limit(() => this.client.send(new ListClustersCommand({ maxResults: ECS_LIST_PAGE_SIZE, nextToken }))).then(
+        (page) => ({
+          items: page.clusterArns,
+          nextToken: page.nextToken,
+        }),
+      ),
     );
     const scans = (await Promise.all(clusterArns.map((arn) => this.scanCluster(arn)))).filter(
       (scan): scan is ClusterScan => scan !== undefined,
@@ -152,7 +154,9 @@ class InventoryRun {
     for (const scan of scans) for (const task of scan.tasks) this.recordTask(scan.clusterArn, task);
 
     const services = scans.flatMap((scan) => scan.services.map((service) => ({ scan, service })));
-    const revisionArns = unique(services.flatMap(({ service }) => (service.currentServiceRevisions ?? []).map((r) => r.arn)));
+    const revisionArns = unique(
+      services.flatMap(({ service }) => (service.currentServiceRevisions ?? []).map((r) => r.arn)),
+    );
     const revisions = await this.describeRevisions(revisionArns);
 
     // Every request goes through `this.limit`: the concurrency bound holds across the whole inventory.
@@ -162,12 +166,17 @@ class InventoryRun {
         const described = summaries
           .map((summary) => (summary.arn ? revisions.get(summary.arn) : undefined))
           .filter((revision): revision is ServiceRevision => revision !== undefined);
-        for (const revision of described) this.recordRevision('ecs-service', scan.clusterArn, service, revision, scan.tasks);
-        if (summaries.length === 0 || described.length < summaries.length) await this.recordUndescribableService(scan, service);
+        for (const revision of described)
+          this.recordRevision('ecs-service', scan.clusterArn, service, revision, scan.tasks);
+        if (summaries.length === 0 || described.length < summaries.length)
+          await this.recordUndescribableService(scan, service);
       }),
     );
 
-    await this.recordRollbackRevisions(services.map(({ service }) => service), revisions);
+    await this.recordRollbackRevisions(
+      services.map(({ service }) => service),
+      revisions,
+    );
   }
 
   /** The services and tasks of one cluster, or undefined (and a gap) when the cluster vanished meanwhile. */
@@ -192,14 +201,18 @@ class InventoryRun {
 
   private async servicesOf(cluster: string): Promise<Service[]> {
     const arns = await this.listAll((nextToken) =>
-      this.limit(() => this.client.send(new ListServicesCommand({ cluster, maxResults: ECS_LIST_PAGE_SIZE, nextToken }))).then((page) => ({
+      this.limit(() =>
+        this.client.send(new ListServicesCommand({ cluster, maxResults: ECS_LIST_PAGE_SIZE, nextToken })),
+      ).then((page) => ({
         items: page.serviceArns,
         nextToken: page.nextToken,
       })),
     );
     const batches = await Promise.all(
       chunks(arns, DESCRIBE_SERVICES_BATCH).map(async (batch) => {
-        const answer = await this.limit(() => this.client.send(new DescribeServicesCommand({ cluster, services: batch })));
+        const answer = await this.limit(() =>
+          this.client.send(new DescribeServicesCommand({ cluster, services: batch })),
+        );
         this.recordFailures('DescribeServices', cluster, answer.failures);
         return answer.services ?? [];
       }),
@@ -211,9 +224,11 @@ class InventoryRun {
     // desiredStatus RUNNING includes PENDING tasks: ECS never sets a desired status of PENDING.
     // See: https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ListTasks.html
     const arns = await this.listAll((nextToken) =>
-      this.limit(() => this.client.send(
-        new ListTasksCommand({ cluster, desiredStatus: 'RUNNING', maxResults: ECS_LIST_PAGE_SIZE, nextToken }),
-      )).then((page) => ({ items: page.taskArns, nextToken: page.nextToken })),
+      this.limit(() =>
+        this.client.send(
+          new ListTasksCommand({ cluster, desiredStatus: 'RUNNING', maxResults: ECS_LIST_PAGE_SIZE, nextToken }),
+        ),
+      ).then((page) => ({ items: page.taskArns, nextToken: page.nextToken })),
     );
     const batches = await Promise.all(
       chunks(arns, DESCRIBE_TASKS_BATCH).map(async (batch) => {
@@ -245,7 +260,9 @@ class InventoryRun {
 
   private async describeRevisionBatch(batch: readonly string[]): Promise<ServiceRevision[]> {
     try {
-      const answer = await this.limit(() => this.client.send(new DescribeServiceRevisionsCommand({ serviceRevisionArns: [...batch] })));
+      const answer = await this.limit(() =>
+        this.client.send(new DescribeServiceRevisionsCommand({ serviceRevisionArns: [...batch] })),
+      );
       // Undescribable revisions are reported by their service (see recordUndescribableService), where
       // the gap can say what is unknown; only unexpected failures are worth a line of their own.
       return answer.serviceRevisions ?? [];
@@ -266,7 +283,10 @@ class InventoryRun {
    * the digests; a task definition that pins `@sha256:` shows it too; otherwise the digest is unknown.
    */
   private async recordUndescribableService(scan: ClusterScan, service: Service): Promise<void> {
-    const taskDefinitionArns = unique([service.taskDefinition, ...(service.deployments ?? []).map((d) => d.taskDefinition)]);
+    const taskDefinitionArns = unique([
+      service.taskDefinition,
+      ...(service.deployments ?? []).map((d) => d.taskDefinition),
+    ]);
     const running = tasksOfService(scan.tasks, service);
     for (const taskDefinitionArn of taskDefinitionArns) {
       const containers = await this.containersOf(taskDefinitionArn);
@@ -279,9 +299,9 @@ class InventoryRun {
   private async containersOf(taskDefinitionArn: string): Promise<readonly ContainerDefinition[]> {
     let cached = this.taskDefinitions.get(taskDefinitionArn);
     if (!cached) {
-      cached = this.limit(() => this.client.send(new DescribeTaskDefinitionCommand({ taskDefinition: taskDefinitionArn }))).then(
-        (answer) => answer.taskDefinition?.containerDefinitions ?? [],
-      );
+      cached = this.limit(() =>
+        this.client.send(new DescribeTaskDefinitionCommand({ taskDefinition: taskDefinitionArn })),
+      ).then((answer) => answer.taskDefinition?.containerDefinitions ?? []);
       this.taskDefinitions.set(taskDefinitionArn, cached);
       // A failed lookup must not poison the cache for later invocations.
       cached.catch(() => this.taskDefinitions.delete(taskDefinitionArn));
@@ -293,16 +313,22 @@ class InventoryRun {
    * What a rollback would relaunch: the source revisions of deployments in progress. Only services with a
    * rollout IN_PROGRESS cost requests, so the steady state pays nothing for this.
    */
-  private async recordRollbackRevisions(services: readonly Service[], known: Map<string, ServiceRevision>): Promise<void> {
+  private async recordRollbackRevisions(
+    services: readonly Service[],
+    known: Map<string, ServiceRevision>,
+  ): Promise<void> {
     const deploying = services.filter(
-      (service) => service.currentServiceDeployment && (service.deployments ?? []).some((d) => d.rolloutState === 'IN_PROGRESS'),
+      (service) =>
+        service.currentServiceDeployment && (service.deployments ?? []).some((d) => d.rolloutState === 'IN_PROGRESS'),
     );
     if (deploying.length === 0) return;
     const byArn = new Map(deploying.map((service) => [service.currentServiceDeployment!, service]));
     const deployments = (
       await Promise.all(
         chunks([...byArn.keys()], DESCRIBE_DEPLOYMENTS_BATCH).map(async (batch) => {
-          const answer = await this.limit(() => this.client.send(new DescribeServiceDeploymentsCommand({ serviceDeploymentArns: batch })));
+          const answer = await this.limit(() =>
+            this.client.send(new DescribeServiceDeploymentsCommand({ serviceDeploymentArns: batch })),
+          );
           this.recordFailures('DescribeServiceDeployments', undefined, answer.failures);
           return answer.serviceDeployments ?? [];
         }),
@@ -356,7 +382,9 @@ class InventoryRun {
     return this.collector.byRepository();
   }
 
-  private async listAll(page: (nextToken: string | undefined) => Promise<{ items?: string[]; nextToken?: string }>): Promise<string[]> {
+  private async listAll(
+    page: (nextToken: string | undefined) => Promise<{ items?: string[]; nextToken?: string }>,
+  ): Promise<string[]> {
     const items: string[] = [];
     let nextToken: string | undefined;
     do {

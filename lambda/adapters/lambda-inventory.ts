@@ -124,7 +124,9 @@ class LambdaInventoryRun {
     let marker: string | undefined;
     do {
       const page = await this.limit(() =>
-        this.client.send(new ListFunctionsCommand({ MaxItems: LIST_FUNCTIONS_PAGE_SIZE, ...(marker ? { Marker: marker } : {}) })),
+        this.client.send(
+          new ListFunctionsCommand({ MaxItems: LIST_FUNCTIONS_PAGE_SIZE, ...(marker ? { Marker: marker } : {}) }),
+        ),
       );
       for (const fn of page.Functions ?? []) {
         if (fn.PackageType === 'Image' && fn.FunctionName) scans.push(this.scanFunction(fn));
@@ -178,7 +180,11 @@ class LambdaInventoryRun {
           }
         }
         for (const alias of routedBy) {
-          this.record(answer, { kind: 'lambda-function', arn: aliasArn(alias) }, `Lambda function ${name} alias ${alias.Name ?? '?'} (version ${version})`);
+          this.record(
+            answer,
+            { kind: 'lambda-function', arn: aliasArn(alias) },
+            `Lambda function ${name} alias ${alias.Name ?? '?'} (version ${version})`,
+          );
         }
       }),
     );
@@ -186,7 +192,9 @@ class LambdaInventoryRun {
 
   private getFunction(functionName: string, qualifier?: string): Promise<GetFunctionResponse> {
     return this.limit(() =>
-      this.client.send(new GetFunctionCommand({ FunctionName: functionName, ...(qualifier ? { Qualifier: qualifier } : {}) })),
+      this.client.send(
+        new GetFunctionCommand({ FunctionName: functionName, ...(qualifier ? { Qualifier: qualifier } : {}) }),
+      ),
     );
   }
 
@@ -196,7 +204,11 @@ class LambdaInventoryRun {
     do {
       const page = await this.limit(() =>
         this.client.send(
-          new ListAliasesCommand({ FunctionName: functionName, MaxItems: LIST_ALIASES_MAX_ITEMS, ...(marker ? { Marker: marker } : {}) }),
+          new ListAliasesCommand({
+            FunctionName: functionName,
+            MaxItems: LIST_ALIASES_MAX_ITEMS,
+            ...(marker ? { Marker: marker } : {}),
+          }),
         ),
       );
       aliases.push(...(page.Aliases ?? []));
@@ -210,7 +222,11 @@ class LambdaInventoryRun {
     const written = answer.Code?.ImageUri;
     const resolved = answer.Code?.ResolvedImageUri ? parseImageUri(answer.Code.ResolvedImageUri) : undefined;
     if (resolved?.digest) {
-      if (this.isOurs(resolved)) this.collector.add(resolved.repository, resolved.digest, { ...who, image: written ?? answer.Code!.ResolvedImageUri! });
+      if (this.isOurs(resolved))
+        this.collector.add(resolved.repository, resolved.digest, {
+          ...who,
+          image: written ?? answer.Code!.ResolvedImageUri!,
+        });
       return; // another registry: out of scope
     }
     const writtenRef = written ? parseImageUri(written) : undefined;

@@ -37,8 +37,7 @@ export class SnsAlertAdapter implements AlertPort {
   async publish(alert: Alert): Promise<void> {
     const attributes = messageAttributes(alert);
     const subject = toSnsSubject(alert.subject);
-    const budget =
-      SNS_MAX_MESSAGE_BYTES - SIZE_SAFETY_MARGIN_BYTES - attributesBytes(attributes) - utf8Bytes(subject);
+    const budget = SNS_MAX_MESSAGE_BYTES - SIZE_SAFETY_MARGIN_BYTES - attributesBytes(attributes) - utf8Bytes(subject);
     await this.client.send(
       new PublishCommand({
         TopicArn: this.topicArn,
@@ -102,7 +101,8 @@ function messageAttributes(alert: Alert): Record<string, MessageAttributeValue> 
 
 function attributesBytes(attributes: Record<string, MessageAttributeValue>): number {
   return Object.entries(attributes).reduce(
-    (sum, [name, value]) => sum + utf8Bytes(name) + utf8Bytes(value.DataType ?? '') + utf8Bytes(value.StringValue ?? ''),
+    (sum, [name, value]) =>
+      sum + utf8Bytes(name) + utf8Bytes(value.DataType ?? '') + utf8Bytes(value.StringValue ?? ''),
     0,
   );
 }

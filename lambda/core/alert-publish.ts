@@ -23,10 +23,7 @@ export interface AlertPublishDependencies {
  * text lists the first of each kind, the JSON as many as fit in an SNS message); the alert names the query that
  * returns them.
  */
-export async function publishOrLog(
-  alert: Alert,
-  deps: AlertPublishDependencies,
-): Promise<boolean> {
+export async function publishOrLog(alert: Alert, deps: AlertPublishDependencies): Promise<boolean> {
   const delivered = withFullList(alert, deps.alertLogGroup);
   for (const part of alertLogParts(delivered)) {
     deps.logger.warn('alert entries: one part of the full list of an alert', { ...part });
@@ -37,15 +34,20 @@ export async function publishOrLog(
     return true;
   } catch (error) {
     const { alertId, query } = delivered.fullList;
-    deps.logger.error('could not publish an alert; what it says follows, and the guard\'s changes stand', {
+    deps.logger.error("could not publish an alert; what it says follows, and the guard's changes stand", {
       repository: alert.repository,
       alertId,
       error,
       severity: alert.severity,
       subject: alert.subject,
-      text: cutTextToBytes(delivered.text, LOGGED_ALERT_TEXT_BYTES, escapedBytes, (more) =>
-        `[${countOf(more, 'more line')} of this alert left out to fit one log event; ` +
-        `every entry is logged as alert ${alertId}.]`),
+      text: cutTextToBytes(
+        delivered.text,
+        LOGGED_ALERT_TEXT_BYTES,
+        escapedBytes,
+        (more) =>
+          `[${countOf(more, 'more line')} of this alert left out to fit one log event; ` +
+          `every entry is logged as alert ${alertId}.]`,
+      ),
       query,
       whatToDo:
         'check sns:Publish and the topic key policy for the function role; read the alert here, and its ' +

@@ -15,27 +15,41 @@ import type { ReconcileRun, ReconcileSettings, ReleaseResult, RepositoryReconcil
  */
 export function buildReconcileAlert(report: RepositoryReconcileReport, settings: ReconcileSettings): Alert | undefined {
   const base = buildRepositoryAlert(report.protection);
-  const releases = report.releases.filter((r): r is Extract<ReleaseResult, { how: 'released' | 'would-release' }> => r.how !== 'kept');
+  const releases = report.releases.filter(
+    (r): r is Extract<ReleaseResult, { how: 'released' | 'would-release' }> => r.how !== 'kept',
+  );
   const lines: string[] = [];
   const events: string[] = [];
   const lister = new EntryLister();
-  lines.push(...lister.list(releases, (r) => {
-    const verb = r.how === 'released' ? 'Released' : 'Dry run: would release';
-    const effect = r.imageDeleted ? 'it was its last tag, so the image is deleted' : 'its other tags stay';
-    return [
-      `  ${verb} the protection ${r.tag}: no workload uses ${shortDigest(r.digest)} and it was last used ` +
-        `${r.lastUsedAt ?? '?'} (more than ${settings.releaseAfterDays} days ago); ${effect}.`,
-    ];
-  }, (more) => {
-    const how = releases.some((r) => r.how === 'released') ? 'released' : 'the dry run would release';
-    return `  ... and ${countOf(more, 'more protection')} ${how}.`;
-  }));
+  lines.push(
+    ...lister.list(
+      releases,
+      (r) => {
+        const verb = r.how === 'released' ? 'Released' : 'Dry run: would release';
+        const effect = r.imageDeleted ? 'it was its last tag, so the image is deleted' : 'its other tags stay';
+        return [
+          `  ${verb} the protection ${r.tag}: no workload uses ${shortDigest(r.digest)} and it was last used ` +
+            `${r.lastUsedAt ?? '?'} (more than ${settings.releaseAfterDays} days ago); ${effect}.`,
+        ];
+      },
+      (more) => {
+        const how = releases.some((r) => r.how === 'released') ? 'released' : 'the dry run would release';
+        return `  ... and ${countOf(more, 'more protection')} ${how}.`;
+      },
+    ),
+  );
   if (releases.some((r) => r.how === 'released')) events.push('protection-released');
   if (releases.some((r) => r.how === 'would-release')) events.push('would-release');
-  lines.push(...lister.list(report.mismatched, (m) => [
-    `  The tag ${m.tag} is on ${shortDigest(m.digest)}, another image than the digest it names: ` +
-      'the guard never removes it. Check who created it.',
-  ], (more) => `  ... and ${countOf(more, 'more protective-looking tag')} on another image than the one it names.`));
+  lines.push(
+    ...lister.list(
+      report.mismatched,
+      (m) => [
+        `  The tag ${m.tag} is on ${shortDigest(m.digest)}, another image than the digest it names: ` +
+          'the guard never removes it. Check who created it.',
+      ],
+      (more) => `  ... and ${countOf(more, 'more protective-looking tag')} on another image than the one it names.`,
+    ),
+  );
   if (report.mismatched.length) events.push('protective-tag-mismatch');
   const paused = report.releasesPaused;
   if (paused) {
@@ -87,8 +101,20 @@ export function buildReconcileAlert(report: RepositoryReconcileReport, settings:
               : 'ECR digest guard: protective tag on another image in ';
   return {
     subject: toAlertSubject(subject, p.repository),
-    text: [`${severity}: ECR digest guard, repository ${p.repository} (account ${p.account}, ${p.region})`, section].join('\n'),
-    json: { schema: ALERT_SCHEMA, severity, events, account: p.account, region: p.region, repository: p.repository, dryRun: p.dryRun, reconcile: reconcileJson },
+    text: [
+      `${severity}: ECR digest guard, repository ${p.repository} (account ${p.account}, ${p.region})`,
+      section,
+    ].join('\n'),
+    json: {
+      schema: ALERT_SCHEMA,
+      severity,
+      events,
+      account: p.account,
+      region: p.region,
+      repository: p.repository,
+      dryRun: p.dryRun,
+      reconcile: reconcileJson,
+    },
     severity,
     repository: p.repository,
     events,
@@ -106,7 +132,11 @@ function releasesPausedSection(
   return [
     `  Releases paused: ${n} protection${n === 1 ? ' is' : 's are'} due for release (no known use for more than ` +
       `${settings.releaseAfterDays} days),`,
-    ...lister.list(paused.digests, (digest) => [`    - ${digest}`], (more) => `    - ... and ${countOf(more, 'more')}`),
+    ...lister.list(
+      paused.digests,
+      (digest) => [`    - ${digest}`],
+      (more) => `    - ... and ${countOf(more, 'more')}`,
+    ),
     '  but the inventory could not see everything that may use this repository, and a release on an incomplete',
     '  picture can delete an image a workload still needs. What could not be seen:',
     ...lister.list(
@@ -125,14 +155,27 @@ function releasesPausedSection(
 function lifecycleSection(report: RepositoryReconcileReport): string[] {
   const findings = report.lifecycle;
   const lines: string[] = [];
-  if (findings?.policy === 'unreadable') lines.push(`  The lifecycle policy could not be read, so its risk is unknown: ${findings.problems.join('; ')}`);
+  if (findings?.policy === 'unreadable')
+    lines.push(`  The lifecycle policy could not be read, so its risk is unknown: ${findings.problems.join('; ')}`);
   for (const risk of findings?.risks ?? []) {
-    const who = risk.digests.length ? `It claims in-use image${risk.digests.length === 1 ? '' : 's'} ${risk.digests.map(shortDigest).join(', ')} now (${risk.evidence}).` : 'It claims no in-use image yet.';
-    lines.push(`  Lifecycle rule ${risk.rulePriority}${risk.description ? ` ("${risk.description}")` : ''} can ${risk.action} a protected image: ${risk.why} ${who}`);
+    const who = risk.digests.length
+      ? `It claims in-use image${risk.digests.length === 1 ? '' : 's'} ${risk.digests.map(shortDigest).join(', ')} now (${risk.evidence}).`
+      : 'It claims no in-use image yet.';
+    lines.push(
+      `  Lifecycle rule ${risk.rulePriority}${risk.description ? ` ("${risk.description}")` : ''} can ${risk.action} a protected image: ${risk.why} ${who}`,
+    );
   }
-  if (report.shield?.outcome === 'installed') lines.push(`  Added the shield rule at the top of the lifecycle policy${report.shield.renumbered ? ' (the existing rules moved down one priority, order kept)' : ''}.`);
+  if (report.shield?.outcome === 'installed')
+    lines.push(
+      `  Added the shield rule at the top of the lifecycle policy${report.shield.renumbered ? ' (the existing rules moved down one priority, order kept)' : ''}.`,
+    );
   else if (report.shield?.outcome === 'refused') lines.push(`  Did not add the shield rule: ${report.shield.reason}`);
-  else if (findings?.fix) lines.push(`  Fix: add this rule with the highest priority (the lowest rulePriority), keeping the others:`, `    ${JSON.stringify(JSON.parse(findings.fix.ruleJson))}`, `  ${findings.fix.note}`);
+  else if (findings?.fix)
+    lines.push(
+      `  Fix: add this rule with the highest priority (the lowest rulePriority), keeping the others:`,
+      `    ${JSON.stringify(JSON.parse(findings.fix.ruleJson))}`,
+      `  ${findings.fix.note}`,
+    );
   return lines;
 }
 

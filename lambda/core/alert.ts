@@ -22,7 +22,10 @@ export type { PossiblyInUse, ProtectedDigest, RepositoryReport, RestoreResult } 
 export function buildRepositoryAlert(report: RepositoryReport): Alert | undefined {
   const possiblyInUse = report.possiblyInUse ?? [];
   const changed =
-    report.protected.length + report.gone.length + report.archived.length + report.refused.length +
+    report.protected.length +
+    report.gone.length +
+    report.archived.length +
+    report.refused.length +
     possiblyInUse.length;
   if (changed === 0) return undefined;
   const critical = report.gone.length + report.archived.length + report.refused.length > 0;
@@ -32,7 +35,9 @@ export function buildRepositoryAlert(report: RepositoryReport): Alert | undefine
     ...(report.protected.some((p) => p.how === 'would-tag') ? ['would-protect'] : []),
     ...(report.gone.length ? ['digest-gone'] : []),
     ...(report.archived.length ? ['digest-archived'] : []),
-    ...(['restore-started', 'would-restore', 'restore-in-progress', 'restore-failed'] as const).filter((how) => report.restores.some((r) => r.how === how)),
+    ...(['restore-started', 'would-restore', 'restore-in-progress', 'restore-failed'] as const).filter((how) =>
+      report.restores.some((r) => r.how === how),
+    ),
     ...(report.refused.length ? ['protection-refused'] : []),
     ...(possiblyInUse.length ? ['possibly-in-use'] : []),
   ];
@@ -54,8 +59,7 @@ function subjectFor(report: RepositoryReport): string {
   if (report.gone.length) {
     const expiredOnly = report.gone.every((g) => lastActionOn(report, g.digest)?.action === 'EXPIRE');
     headline = `CRITICAL: ${count(report.gone.length, 'image')} ${expiredOnly ? 'expired' : 'deleted'} from`;
-  }
-  else if (report.archived.length) headline = `CRITICAL: ${count(report.archived.length, 'image')} archived in`;
+  } else if (report.archived.length) headline = `CRITICAL: ${count(report.archived.length, 'image')} archived in`;
   else if (report.refused.length) headline = `CRITICAL: could not protect ${count(report.refused.length, 'image')} in`;
   else if (report.possiblyInUse?.length) headline = possiblyInUseHeadline(report);
   else if (report.dryRun) headline = `Dry run: would protect ${count(report.protected.length, 'image')} in`;
@@ -107,105 +111,175 @@ function textFor(report: RepositoryReport, severity: string, lister: EntryLister
   const where = `repository ${report.repository} (account ${report.account}, ${report.region})`;
   lines.push(`${severity}: ECR digest guard, ${where}`, countsLine(report), '');
   lines.push('WHAT HAPPENED');
-  const moreImages = (what: string) => (more: number) =>
-    `  ... and ${countOf(more, 'more in-use image')} ${what}.`;
+  const moreImages = (what: string) => (more: number) => `  ... and ${countOf(more, 'more in-use image')} ${what}.`;
   const moreTags = (what: string) => (more: number) => `  ... and ${countOf(more, 'more tag')} ${what}.`;
-  lines.push(...lister.list(report.protected, (p) => [
-    `  Image ${p.digest} has no tag left, but it is still in use:`,
-    ...listConsumers(p.consumers, '    ', lister),
-    ...whereTagWent(report, p.consumers),
-  ], moreImages('with no tag left')));
-  lines.push(...lister.list(report.gone, (g) => {
-    const how = howItWent(report, g.digest);
-    return [
-      how
-        ? `  Image ${g.digest} was ${how}, but it is still in use:`
-        : `  Image ${g.digest} is no longer in the repository, but it is still in use:`,
-      ...listConsumers(g.consumers, '    ', lister),
-      '    The next task launch of these workloads (a replacement after a failed health check, a scale-out) will fail',
-      '    with CannotPullContainerError ... failed to resolve ref ... not found.',
-    ];
-  }, moreImages('gone from the repository')));
-  lines.push(...lister.list(report.archived, (a) => {
-    const how = howItWent(report, a.digest);
-    return [
-      `  Image ${a.digest} ${how ? `was ${how} and ` : ''}is in the ECR archive, which cannot be pulled, ` +
-        'but it is still in use:',
-      ...listConsumers(a.consumers, '    ', lister),
-    ];
-  }, moreImages('in the ECR archive')));
-  lines.push(...lister.list(report.refused, (r) => [
-    `  Image ${r.digest} has no tag left and is in use, but the guard could not protect it: ${r.reason}`,
-    ...listConsumers(r.consumers, '    ', lister),
-  ], moreImages('the guard could not protect')));
+  lines.push(
+    ...lister.list(
+      report.protected,
+      (p) => [
+        `  Image ${p.digest} has no tag left, but it is still in use:`,
+        ...listConsumers(p.consumers, '    ', lister),
+        ...whereTagWent(report, p.consumers),
+      ],
+      moreImages('with no tag left'),
+    ),
+  );
+  lines.push(
+    ...lister.list(
+      report.gone,
+      (g) => {
+        const how = howItWent(report, g.digest);
+        return [
+          how
+            ? `  Image ${g.digest} was ${how}, but it is still in use:`
+            : `  Image ${g.digest} is no longer in the repository, but it is still in use:`,
+          ...listConsumers(g.consumers, '    ', lister),
+          '    The next task launch of these workloads (a replacement after a failed health check, a scale-out) will fail',
+          '    with CannotPullContainerError ... failed to resolve ref ... not found.',
+        ];
+      },
+      moreImages('gone from the repository'),
+    ),
+  );
+  lines.push(
+    ...lister.list(
+      report.archived,
+      (a) => {
+        const how = howItWent(report, a.digest);
+        return [
+          `  Image ${a.digest} ${how ? `was ${how} and ` : ''}is in the ECR archive, which cannot be pulled, ` +
+            'but it is still in use:',
+          ...listConsumers(a.consumers, '    ', lister),
+        ];
+      },
+      moreImages('in the ECR archive'),
+    ),
+  );
+  lines.push(
+    ...lister.list(
+      report.refused,
+      (r) => [
+        `  Image ${r.digest} has no tag left and is in use, but the guard could not protect it: ${r.reason}`,
+        ...listConsumers(r.consumers, '    ', lister),
+      ],
+      moreImages('the guard could not protect'),
+    ),
+  );
   lines.push(...possiblyInUseLines(report, lister));
   const races = findTagRaces(report.pushes);
-  lines.push(...lister.list(races, (race) => {
-    const seconds = Math.round((race.lastAt.getTime() - race.firstAt.getTime()) / 1000);
-    return [
-      `  Likely cause: tag "${race.tag}" was pushed ${race.digests.length} times with different images within ${seconds} s`,
-      `  (${race.digests.map(shortDigest).join(', ')}): two writers, e.g. two pipelines, pushed the same tag.`,
-    ];
-  }, moreTags('pushed with different images seconds apart')));
+  lines.push(
+    ...lister.list(
+      races,
+      (race) => {
+        const seconds = Math.round((race.lastAt.getTime() - race.firstAt.getTime()) / 1000);
+        return [
+          `  Likely cause: tag "${race.tag}" was pushed ${race.digests.length} times with different images within ${seconds} s`,
+          `  (${race.digests.map(shortDigest).join(', ')}): two writers, e.g. two pipelines, pushed the same tag.`,
+        ];
+      },
+      moreTags('pushed with different images seconds apart'),
+    ),
+  );
   const quickMoves = (report.quickTagMoves ?? []).filter((move) => !races.some((race) => race.tag === move.tag));
-  lines.push(...lister.list(quickMoves, (move) => {
-    const seconds = Math.max(0, Math.round((move.movedAt.getTime() - move.fromPushedAt.getTime()) / 1000));
-    const from = shortDigest(move.from);
-    return [
-      `  Likely cause: tag "${move.tag}" moved from ${from} to ${shortDigest(move.to)} ${seconds} s after ${from}`,
-      `  was pushed (${move.fromPushedAt.toISOString()}): two writers, e.g. two pipelines, pushing the same tag within minutes.`,
-    ];
-  }, moreTags('that moved minutes after the image they named was pushed')));
+  lines.push(
+    ...lister.list(
+      quickMoves,
+      (move) => {
+        const seconds = Math.max(0, Math.round((move.movedAt.getTime() - move.fromPushedAt.getTime()) / 1000));
+        const from = shortDigest(move.from);
+        return [
+          `  Likely cause: tag "${move.tag}" moved from ${from} to ${shortDigest(move.to)} ${seconds} s after ${from}`,
+          `  was pushed (${move.fromPushedAt.toISOString()}): two writers, e.g. two pipelines, pushing the same tag within minutes.`,
+        ];
+      },
+      moreTags('that moved minutes after the image they named was pushed'),
+    ),
+  );
   lines.push(...whoPushed(report));
   lines.push('', 'WHAT THE GUARD DID');
   const moreProtectiveTags = (more: number) => `  ... and ${countOf(more, 'more protective tag')}`;
-  lines.push(...lister.list(report.protected, (p) => [
-    p.how === 'would-tag'
-      ? `  Dry run: would add the protective tag ${p.tag} to ${shortDigest(p.digest)}. Nothing was changed.`
-      : `  Added the protective tag ${p.tag} to ${shortDigest(p.digest)}: ` +
-        'a lifecycle rule that expires untagged images can no longer delete it.',
-  ], (more) => report.dryRun
-    ? `${moreProtectiveTags(more)} it would add (dry run: nothing was changed).`
-    : `${moreProtectiveTags(more)} added, each ${report.tagPrefix}-sha256-<the image's digest>.`));
+  lines.push(
+    ...lister.list(
+      report.protected,
+      (p) => [
+        p.how === 'would-tag'
+          ? `  Dry run: would add the protective tag ${p.tag} to ${shortDigest(p.digest)}. Nothing was changed.`
+          : `  Added the protective tag ${p.tag} to ${shortDigest(p.digest)}: ` +
+            'a lifecycle rule that expires untagged images can no longer delete it.',
+      ],
+      (more) =>
+        report.dryRun
+          ? `${moreProtectiveTags(more)} it would add (dry run: nothing was changed).`
+          : `${moreProtectiveTags(more)} added, each ${report.tagPrefix}-sha256-<the image's digest>.`,
+    ),
+  );
   if (report.gone.length) lines.push('  Nothing: a deleted image cannot be restored by the guard.');
-  lines.push(...lister.list(report.restores, (r) => {
-    const image = shortDigest(r.digest);
-    if (r.how === 'restore-started') {
-      return [
-        `  Started restoring archived image ${image} (UpdateImageStorageClass to STANDARD): ` +
-          `it can be pulled again in ${RESTORE_DELAY_TEXT}; until then new tasks of the workloads above fail.`,
-      ];
-    }
-    if (r.how === 'would-restore') {
-      return [`  Dry run: would restore archived image ${image} (takes ${RESTORE_DELAY_TEXT}). Nothing was changed.`];
-    }
-    if (r.how === 'restore-in-progress') {
-      return [
-        `  Restore in progress for ${image} (ACTIVATING, ${RESTORE_DELAY_TEXT} from when it started): ` +
-          'not restored again.',
-      ];
-    }
-    return [
-      `  Could not restore archived image ${image}: ${r.detail ?? 'unknown reason'}. ` +
-        'Redeploy the workloads above to an active image.',
-    ];
-  }, (more) => `  ... and ${countOf(more, 'more archived image')} (restores: ${restoreCounts(report)}).`));
+  lines.push(
+    ...lister.list(
+      report.restores,
+      (r) => {
+        const image = shortDigest(r.digest);
+        if (r.how === 'restore-started') {
+          return [
+            `  Started restoring archived image ${image} (UpdateImageStorageClass to STANDARD): ` +
+              `it can be pulled again in ${RESTORE_DELAY_TEXT}; until then new tasks of the workloads above fail.`,
+          ];
+        }
+        if (r.how === 'would-restore') {
+          return [
+            `  Dry run: would restore archived image ${image} (takes ${RESTORE_DELAY_TEXT}). Nothing was changed.`,
+          ];
+        }
+        if (r.how === 'restore-in-progress') {
+          return [
+            `  Restore in progress for ${image} (ACTIVATING, ${RESTORE_DELAY_TEXT} from when it started): ` +
+              'not restored again.',
+          ];
+        }
+        return [
+          `  Could not restore archived image ${image}: ${r.detail ?? 'unknown reason'}. ` +
+            'Redeploy the workloads above to an active image.',
+        ];
+      },
+      (more) => `  ... and ${countOf(more, 'more archived image')} (restores: ${restoreCounts(report)}).`,
+    ),
+  );
   if (report.refused.length) lines.push('  Nothing: it never moves or overwrites a tag it did not create.');
   if (report.possiblyInUse?.length) {
     lines.push('  Nothing: it cannot tell whether a workload it could not see uses these images.');
   }
   lines.push('', 'WHAT TO DO');
-  if (report.gone.length) lines.push('  - NOW: redeploy the workloads above to an image that exists (push and deploy a new tag, or a digest that is in the repository).');
+  if (report.gone.length)
+    lines.push(
+      '  - NOW: redeploy the workloads above to an image that exists (push and deploy a new tag, or a digest that is in the repository).',
+    );
   const deletedAt = report.gone.map((g) => lastActionOn(report, g.digest)).filter((e) => e?.action === 'DELETE');
   if (deletedAt.length) {
-    lines.push(`  - Find who deleted it (CloudTrail event history): ${lookupCommand(report.region, 'BatchDeleteImage', deletedAt.map((e) => e!.time))}`);
+    lines.push(
+      `  - Find who deleted it (CloudTrail event history): ${lookupCommand(
+        report.region,
+        'BatchDeleteImage',
+        deletedAt.map((e) => e!.time),
+      )}`,
+    );
   }
   if (report.gone.some((g) => lastActionOn(report, g.digest)?.action === 'EXPIRE')) {
-    lines.push('  - Find the lifecycle rule that expired an in-use image and keep in-use images out of it (the scheduled reconcile\'s lifecycle check names such rules).');
+    lines.push(
+      "  - Find the lifecycle rule that expired an in-use image and keep in-use images out of it (the scheduled reconcile's lifecycle check names such rules).",
+    );
   }
-  if (report.restores.some((r) => r.how !== 'restore-started' && r.how !== 'restore-in-progress')) lines.push(`  - Restore the archived images (UpdateImageStorageClass to STANDARD; takes ${RESTORE_DELAY_TEXT}) or redeploy to an active image.`);
-  if (report.archived.length) lines.push('  - Find the lifecycle rule that archives in-use images (a transition rule) and keep in-use images out of it (the scheduled reconcile\'s lifecycle check names such rules).');
-  if (report.refused.length) lines.push('  - Check who created the conflicting tag, then tag the in-use image yourself or redeploy to a tagged image.');
+  if (report.restores.some((r) => r.how !== 'restore-started' && r.how !== 'restore-in-progress'))
+    lines.push(
+      `  - Restore the archived images (UpdateImageStorageClass to STANDARD; takes ${RESTORE_DELAY_TEXT}) or redeploy to an active image.`,
+    );
+  if (report.archived.length)
+    lines.push(
+      "  - Find the lifecycle rule that archives in-use images (a transition rule) and keep in-use images out of it (the scheduled reconcile's lifecycle check names such rules).",
+    );
+  if (report.refused.length)
+    lines.push(
+      '  - Check who created the conflicting tag, then tag the in-use image yourself or redeploy to a tagged image.',
+    );
   if (report.possiblyInUse?.length) {
     lines.push('  - Check the workloads the gaps above name: one that runs or may relaunch these images must');
     lines.push('    be redeployed to an image that exists (or restored, if archived). Then close the gap:');
@@ -213,9 +287,13 @@ function textFor(report: RepositoryReport, severity: string, lister: EntryLister
     lines.push('    can read), or pin the image by digest.');
   }
   if (report.protected.length || report.gone.length) {
-    lines.push('  - Stop reusing one mutable tag across deployments: use one tag per build (e.g. the commit SHA) or per environment,');
-    lines.push('    or make the repository\'s tags immutable, so a push can never leave a running image untagged.');
-    lines.push('  - A lifecycle rule that selects tagged or any images can still expire a protected image: give the protective');
+    lines.push(
+      '  - Stop reusing one mutable tag across deployments: use one tag per build (e.g. the commit SHA) or per environment,',
+    );
+    lines.push("    or make the repository's tags immutable, so a push can never leave a running image untagged.");
+    lines.push(
+      '  - A lifecycle rule that selects tagged or any images can still expire a protected image: give the protective',
+    );
     lines.push(
       `    tags a top-priority rule (tagPatternList ["${shieldPattern(report.tagPrefix)}"], countType imageCountMoreThan ` +
         `${SHIELD_COUNT_NUMBER}).`,
@@ -273,11 +351,31 @@ function jsonFor(report: RepositoryReport, severity: string, events: readonly st
     region: report.region,
     repository: report.repository,
     dryRun: report.dryRun,
-    pushes: report.pushes.map((p) => ({ tag: p.tag ?? null, digest: p.digest, time: p.time.toISOString(), eventId: p.eventId })),
+    pushes: report.pushes.map((p) => ({
+      tag: p.tag ?? null,
+      digest: p.digest,
+      time: p.time.toISOString(),
+      eventId: p.eventId,
+    })),
     // DELETE events and lifecycle actions (EXPIRE, ARCHIVE), kept apart from pushes so that `pushes` keeps its meaning
-    deletes: (report.deletes ?? []).map((d) => ({ action: d.action, tag: d.tag ?? null, tags: d.tags ?? null, digest: d.digest, time: d.time.toISOString(), eventId: d.eventId })),
-    tagRaces: findTagRaces(report.pushes).map((r) => ({ ...r, firstAt: r.firstAt.toISOString(), lastAt: r.lastAt.toISOString() })),
-    quickTagMoves: (report.quickTagMoves ?? []).map((m) => ({ ...m, fromPushedAt: m.fromPushedAt.toISOString(), movedAt: m.movedAt.toISOString() })),
+    deletes: (report.deletes ?? []).map((d) => ({
+      action: d.action,
+      tag: d.tag ?? null,
+      tags: d.tags ?? null,
+      digest: d.digest,
+      time: d.time.toISOString(),
+      eventId: d.eventId,
+    })),
+    tagRaces: findTagRaces(report.pushes).map((r) => ({
+      ...r,
+      firstAt: r.firstAt.toISOString(),
+      lastAt: r.lastAt.toISOString(),
+    })),
+    quickTagMoves: (report.quickTagMoves ?? []).map((m) => ({
+      ...m,
+      fromPushedAt: m.fromPushedAt.toISOString(),
+      movedAt: m.movedAt.toISOString(),
+    })),
     pushers: report.pushers
       ? {
           complete: report.pushers.complete,
@@ -302,7 +400,10 @@ function jsonFor(report: RepositoryReport, severity: string, events: readonly st
 
 /** The last DELETE or lifecycle event of this batch that named the digest. */
 function lastActionOn(report: RepositoryReport, digest: Digest): ImageEvent | undefined {
-  return (report.deletes ?? []).filter((d) => d.digest === digest).sort((a, b) => a.time.getTime() - b.time.getTime()).at(-1);
+  return (report.deletes ?? [])
+    .filter((d) => d.digest === digest)
+    .sort((a, b) => a.time.getTime() - b.time.getTime())
+    .at(-1);
 }
 
 /** "deleted (…)", "expired by a lifecycle rule (…)": what the events of this batch say happened to the digest. */
@@ -311,7 +412,13 @@ function howItWent(report: RepositoryReport, digest: Digest): string | undefined
   if (!last) return undefined;
   const at = last.time.toISOString();
   if (last.action === 'DELETE') {
-    const tags = [...new Set((report.deletes ?? []).filter((d) => d.digest === digest && d.action === 'DELETE' && d.tag).map((d) => `"${d.tag}"`))];
+    const tags = [
+      ...new Set(
+        (report.deletes ?? [])
+          .filter((d) => d.digest === digest && d.action === 'DELETE' && d.tag)
+          .map((d) => `"${d.tag}"`),
+      ),
+    ];
     return `deleted (ECR DELETE event at ${at}, ${tags.length ? `tag${tags.length === 1 ? '' : 's'} ${tags.join(', ')}` : 'by digest'})`;
   }
   const rule = `by a lifecycle rule (PolicyExecutionEvent at ${at}${last.tags?.length ? `, tags ${last.tags.map((t) => `"${t}"`).join(', ')}` : ', untagged'})`;
@@ -335,12 +442,17 @@ function whoPushed(report: RepositoryReport): string[] {
     lines.push('  Who pushed (CloudTrail PutImage events):');
     for (const c of [...findings.callers].sort((a, b) => a.time.getTime() - b.time.getTime())) {
       const issuer = c.sessionIssuer && !c.principal.startsWith(c.sessionIssuer) ? ` (role ${c.sessionIssuer})` : '';
-      lines.push(`    - tag "${c.tag}"${c.digest ? ` -> ${shortDigest(c.digest)}` : ''} at ${c.time.toISOString()} by ${c.principal}${issuer}`);
+      lines.push(
+        `    - tag "${c.tag}"${c.digest ? ` -> ${shortDigest(c.digest)}` : ''} at ${c.time.toISOString()} by ${c.principal}${issuer}`,
+      );
     }
   }
   if (!findings.complete || findings.callers.length === 0) {
-    const why = findings.note ?? 'CloudTrail event history had no matching PutImage event yet (it can lag the push by minutes)';
-    lines.push(`  Who pushed: ${findings.callers.length ? 'not every push was found' : 'not found'} (${why}). To look yourself:`);
+    const why =
+      findings.note ?? 'CloudTrail event history had no matching PutImage event yet (it can lag the push by minutes)';
+    lines.push(
+      `  Who pushed: ${findings.callers.length ? 'not every push was found' : 'not found'} (${why}). To look yourself:`,
+    );
     lines.push(`    ${lookupCommand(report.region, 'PutImage', [findings.from, findings.to], 0)}`);
   }
   return lines;
@@ -362,10 +474,14 @@ function possiblyInUseHeadline(report: RepositoryReport): string {
 function possiblyInUseLines(report: RepositoryReport, lister: EntryLister): string[] {
   const items = report.possiblyInUse ?? [];
   if (items.length === 0) return [];
-  const lines = lister.list(items, (p) => {
-    const how = howItWent(report, p.digest) ?? (p.state === 'archived' ? 'archived' : 'removed from the repository');
-    return [`  Image ${p.digest} was ${how}; no workload the guard can see uses it.`];
-  }, (more) => `  ... and ${countOf(more, 'more image')} gone or archived that no workload the guard can see uses.`);
+  const lines = lister.list(
+    items,
+    (p) => {
+      const how = howItWent(report, p.digest) ?? (p.state === 'archived' ? 'archived' : 'removed from the repository');
+      return [`  Image ${p.digest} was ${how}; no workload the guard can see uses it.`];
+    },
+    (more) => `  ... and ${countOf(more, 'more image')} gone or archived that no workload the guard can see uses.`,
+  );
   const gaps = [...new Map(items.flatMap((p) => p.gaps).map((gap) => [gap.reason, gap])).values()];
   lines.push(
     `  But ${items.length === 1 ? 'it' : 'they'} may be in use: the inventory could not see everything that may use ` +

@@ -16,7 +16,8 @@ export function chunks<T>(items: readonly T[], size: number): T[][] {
 export type Limiter = <T>(task: () => Promise<T>) => Promise<T>;
 
 export function createLimiter(limit: number): Limiter {
-  if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`concurrency must be a positive integer, got ${limit}`);
+  if (!Number.isInteger(limit) || limit < 1)
+    throw new RangeError(`concurrency must be a positive integer, got ${limit}`);
   let active = 0;
   const waiting: (() => void)[] = [];
   return async <T>(task: () => Promise<T>): Promise<T> => {
@@ -34,7 +35,11 @@ export function createLimiter(limit: number): Limiter {
 }
 
 /** Runs `work` over `items` with at most `limit` in flight; results keep the input order. */
-export async function mapWithConcurrency<T, R>(items: readonly T[], limit: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {
+export async function mapWithConcurrency<T, R>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
   const run = createLimiter(limit);
   return Promise.all(items.map((item, index) => run(() => work(item, index))));
 }

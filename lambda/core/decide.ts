@@ -34,12 +34,16 @@ export function findUntaggedInUseDigests(
 
   for (const [digest, consumers] of inUse) {
     const state = stateOf.get(digest);
-    if (!state) throw new Error(`no image state for in-use digest ${digest} of ${repository}: the ECR adapter must answer every digest`);
+    if (!state)
+      throw new Error(
+        `no image state for in-use digest ${digest} of ${repository}: the ECR adapter must answer every digest`,
+      );
     if (!state.present) {
       gone.push({ digest, consumers });
       continue;
     }
-    if (state.storageStatus === 'ARCHIVED' || state.storageStatus === 'ACTIVATING') archived.push({ digest, consumers });
+    if (state.storageStatus === 'ARCHIVED' || state.storageStatus === 'ACTIVATING')
+      archived.push({ digest, consumers });
     const tag = protectiveTagFor(digest, tagPrefix);
     const otherTags = state.tags.filter((t) => !isProtectiveTag(t, tagPrefix));
     if (otherTags.length > 0) tagged += 1;
@@ -119,7 +123,9 @@ export function findQuickTagMoves(
     const fromPushedAt = pushedAt.get(item.digest);
     if (!fromPushedAt) continue;
     for (const tag of tagsNamedBy(item.consumers)) {
-      const move = ordered.find((p) => p.tag === tag && p.digest !== item.digest && p.time.getTime() >= fromPushedAt.getTime() - 1000);
+      const move = ordered.find(
+        (p) => p.tag === tag && p.digest !== item.digest && p.time.getTime() >= fromPushedAt.getTime() - 1000,
+      );
       if (!move || move.time.getTime() - fromPushedAt.getTime() > windowMs) continue;
       moves.push({ tag, from: item.digest, fromPushedAt, to: move.digest, movedAt: move.time });
     }

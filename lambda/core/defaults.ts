@@ -26,4 +26,3 @@ export const MAX_RELEASE_AFTER_DAYS = 3650;
 export const LIFECYCLE_CHECKS = ['off', 'evaluate', 'preview'] as const;
 export type LifecycleCheck = (typeof LIFECYCLE_CHECKS)[number];
 export const DEFAULT_LIFECYCLE_CHECK: LifecycleCheck = 'evaluate';
-

@@ -62,7 +62,10 @@ export async function guardImageEvents(
     // inventory finds nothing and nothing is sent), while anyone else removing it from an in-use digest
     // whose only tag it was has deleted that image, which must page.
     if (event.action === 'PUSH' && event.tag && isProtectiveTag(event.tag, settings.tagPrefix)) {
-      logger.info('ignoring a push of the guard\'s own protective tag', { repository: event.repository, tag: event.tag });
+      logger.info("ignoring a push of the guard's own protective tag", {
+        repository: event.repository,
+        tag: event.tag,
+      });
       continue;
     }
     if (inScope && !inScope.has(event.repository)) {
@@ -77,30 +80,38 @@ export async function guardImageEvents(
   try {
     inventory = await deps.inventory.takeInventory();
   } catch (error) {
-    logger.error('could not take the in-use inventory; the whole batch will be retried, then sent to the dead-letter queue', {
-      error,
-      repositories: [...byRepository.keys()],
-      whatToDo: 'check the function role can call the ECS List*/Describe* and Lambda ListFunctions/GetFunction/ListAliases actions, and that neither service is throttling the account',
-    });
+    logger.error(
+      'could not take the in-use inventory; the whole batch will be retried, then sent to the dead-letter queue',
+      {
+        error,
+        repositories: [...byRepository.keys()],
+        whatToDo:
+          'check the function role can call the ECS List*/Describe* and Lambda ListFunctions/GetFunction/ListAliases actions, and that neither service is throttling the account',
+      },
+    );
     deps.metrics?.count('InventoryFailures', 1);
     return { failedMessageIds: [...new Set([...byRepository.values()].flat().map((e) => e.messageId))], reports: [] };
   }
   for (const gap of inventory.gaps) logger.warn('inventory gap', { gap });
 
-  const results = await mapWithConcurrency([...byRepository], deps.concurrency ?? 4, async ([repository, repositoryEvents]) => {
-    try {
-      return { report: await guardRepository(repository, repositoryEvents, inventory, settings, deps) };
-    } catch (error) {
-      logger.error('could not guard a repository; its events will be retried, then sent to the dead-letter queue', {
-        repository,
-        error,
-        messageIds: repositoryEvents.map((e) => e.messageId),
-        whatToDo: 'see the error; check ECR permissions on this repository and SNS publish on the alert topic',
-      });
-      deps.metrics?.count('RepositoryFailures', 1);
-      return { failed: repositoryEvents.map((e) => e.messageId) };
-    }
-  });
+  const results = await mapWithConcurrency(
+    [...byRepository],
+    deps.concurrency ?? 4,
+    async ([repository, repositoryEvents]) => {
+      try {
+        return { report: await guardRepository(repository, repositoryEvents, inventory, settings, deps) };
+      } catch (error) {
+        logger.error('could not guard a repository; its events will be retried, then sent to the dead-letter queue', {
+          repository,
+          error,
+          messageIds: repositoryEvents.map((e) => e.messageId),
+          whatToDo: 'see the error; check ECR permissions on this repository and SNS publish on the alert topic',
+        });
+        deps.metrics?.count('RepositoryFailures', 1);
+        return { failed: repositoryEvents.map((e) => e.messageId) };
+      }
+    },
+  );
   return {
     // one lifecycle message names up to 10 images, which may sit in one or more repositories
     failedMessageIds: [...new Set(results.flatMap((r) => r.failed ?? []))],
@@ -200,7 +211,11 @@ export const MAX_PUSHES_TO_ATTRIBUTE = 10;
  * Who pushed the tags the affected workloads were deployed with, for an alert that is being sent anyway.
  * Never fails the alert: any error is logged and the alert goes out without names.
  */
-async function lookUpPushers(report: RepositoryReport, lookup: PusherLookup, logger: GuardLogger): Promise<PusherFindings | undefined> {
+async function lookUpPushers(
+  report: RepositoryReport,
+  lookup: PusherLookup,
+  logger: GuardLogger,
+): Promise<PusherFindings | undefined> {
   const affected = [...report.protected, ...report.gone, ...report.archived, ...report.refused];
   const tags = new Set(tagsNamedBy(affected.flatMap((a) => a.consumers)));
   const pushes = report.pushes
@@ -211,7 +226,10 @@ async function lookUpPushers(report: RepositoryReport, lookup: PusherLookup, log
   try {
     return await lookup.findPutImageCallers(report.repository, pushes);
   } catch (error) {
-    logger.warn('could not look up who pushed; the alert goes out without names', { repository: report.repository, error });
+    logger.warn('could not look up who pushed; the alert goes out without names', {
+      repository: report.repository,
+      error,
+    });
     return undefined;
   }
 }

@@ -6,7 +6,14 @@ import type { Consumer, Digest, Inventory, InventoryGap } from './types';
 
 /** Two consumers with the same key are the same workload seen twice (e.g. by two adapters or two pages). */
 export function consumerKey(consumer: Consumer): string {
-  return JSON.stringify([consumer.kind, consumer.cluster, consumer.service, consumer.arn, consumer.container, consumer.image]);
+  return JSON.stringify([
+    consumer.kind,
+    consumer.cluster,
+    consumer.service,
+    consumer.arn,
+    consumer.container,
+    consumer.image,
+  ]);
 }
 
 /**

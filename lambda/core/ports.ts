@@ -98,7 +98,10 @@ export interface GuardMetrics {
  * comes back incomplete with a note). Used only when an alert is being sent anyway.
  */
 export interface PusherLookup {
-  findPutImageCallers(repository: string, pushes: readonly { tag: string; digest: Digest; time: Date }[]): Promise<PusherFindings>;
+  findPutImageCallers(
+    repository: string,
+    pushes: readonly { tag: string; digest: Digest; time: Date }[],
+  ): Promise<PusherFindings>;
 }
 
 // ---------------------------------------------------------------------------------------------------------

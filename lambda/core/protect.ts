@@ -38,7 +38,12 @@ export async function protectInUseDigests(
   context: ProtectionContext,
   settings: GuardSettings,
   deps: ProtectDependencies,
-): Promise<{ report: RepositoryReport; findings?: RepositoryFindings; states: readonly ImageState[]; inUse: ReadonlyMap<Digest, readonly Consumer[]> }> {
+): Promise<{
+  report: RepositoryReport;
+  findings?: RepositoryFindings;
+  states: readonly ImageState[];
+  inUse: ReadonlyMap<Digest, readonly Consumer[]>;
+}> {
   const { logger } = deps;
   let inUse = inUseAsSeen;
   const report = {
@@ -97,7 +102,10 @@ export async function protectInUseDigests(
         report.gone.push({ digest: item.digest, consumers: item.consumers });
         break;
       case 'tag-taken':
-        logger.error('the protective tag names another image; not moved', { ...digestLog, otherDigest: outcome.otherDigest });
+        logger.error('the protective tag names another image; not moved', {
+          ...digestLog,
+          otherDigest: outcome.otherDigest,
+        });
         report.refused.push({
           digest: item.digest,
           consumers: item.consumers,
@@ -114,7 +122,11 @@ export async function protectInUseDigests(
         break;
     }
   }
-  for (const g of report.gone) logger.error('an in-use digest is gone: the next task launch will fail; redeploy', { repository, digest: g.digest });
+  for (const g of report.gone)
+    logger.error('an in-use digest is gone: the next task launch will fail; redeploy', {
+      repository,
+      digest: g.digest,
+    });
   return { report, findings, states, inUse };
 }
 
@@ -131,7 +143,9 @@ export async function withIndexChildren(
   states: ImageState[],
   ecr: EcrPort,
 ): Promise<{ inUse: ReadonlyMap<Digest, readonly Consumer[]>; states: ImageState[] }> {
-  const indexes = states.filter((s) => s.present && INDEX_MANIFEST_MEDIA_TYPES.includes(s.manifestMediaType ?? '')).map((s) => s.digest);
+  const indexes = states
+    .filter((s) => s.present && INDEX_MANIFEST_MEDIA_TYPES.includes(s.manifestMediaType ?? ''))
+    .map((s) => s.digest);
   if (indexes.length === 0) return { inUse, states };
   const childrenOf = await ecr.referencedManifests(repository, indexes);
   const expanded = new Map<Digest, readonly Consumer[]>(inUse);
@@ -172,11 +186,24 @@ async function restoreArchived(
     }
     const outcome = await deps.ecr.restoreArchivedImage(repository, item.digest);
     if (outcome.outcome === 'restoring') {
-      deps.logger.error('restoring an archived image that is in use', { repository, digest: item.digest, status: outcome.status });
+      deps.logger.error('restoring an archived image that is in use', {
+        repository,
+        digest: item.digest,
+        status: outcome.status,
+      });
       restores.push({ digest: item.digest, consumers: item.consumers, how: 'restore-started' });
     } else {
-      deps.logger.error('could not restore an archived image that is in use', { repository, digest: item.digest, outcome });
-      restores.push({ digest: item.digest, consumers: item.consumers, how: 'restore-failed', detail: outcome.outcome === 'not-supported' ? outcome.reason : 'the image is gone' });
+      deps.logger.error('could not restore an archived image that is in use', {
+        repository,
+        digest: item.digest,
+        outcome,
+      });
+      restores.push({
+        digest: item.digest,
+        consumers: item.consumers,
+        how: 'restore-failed',
+        detail: outcome.outcome === 'not-supported' ? outcome.reason : 'the image is gone',
+      });
     }
   }
   return restores;
@@ -189,5 +216,6 @@ export async function inUseWithIndexChildren(
   ecr: EcrPort,
 ): Promise<ReadonlyMap<Digest, readonly Consumer[]>> {
   if (inUse.size === 0) return inUse;
-  return (await withIndexChildren(repository, inUse, await ecr.describeDigests(repository, [...inUse.keys()]), ecr)).inUse;
+  return (await withIndexChildren(repository, inUse, await ecr.describeDigests(repository, [...inUse.keys()]), ecr))
+    .inUse;
 }

@@ -61,12 +61,17 @@ const PolicyExecutionEvent = EventBridgeSchema.extend({
   detail: z.object({
     eventSource: z.literal('ecr.amazonaws.com'),
     eventName: z.literal('PolicyExecutionEvent'),
-    eventTime: z.string().refine((text) => !Number.isNaN(Date.parse(text)), 'must be a date and time').optional(),
+    eventTime: z
+      .string()
+      .refine((text) => !Number.isNaN(Date.parse(text)), 'must be a date and time')
+      .optional(),
     serviceEventDetails: z.object({
       repositoryName: REPOSITORY,
       lifecycleEventPolicy: z
         .object({
-          lifecycleEventRules: z.array(z.object({ rulePriority: z.number().optional(), action: z.string().optional() })).optional(),
+          lifecycleEventRules: z
+            .array(z.object({ rulePriority: z.number().optional(), action: z.string().optional() }))
+            .optional(),
         })
         .optional(),
       // "for lifecycle policy actions where 10 or more images are expired Amazon ECR sends multiple events"
@@ -92,7 +97,8 @@ export type ParsedRecord =
   | { readonly ok: false; readonly reason: string };
 
 export function parsePushRecord(record: QueueRecord): ParsedRecord {
-  if (record === null || typeof record !== 'object' || typeof record.body !== 'string') return { ok: false, reason: 'record has no body' };
+  if (record === null || typeof record !== 'object' || typeof record.body !== 'string')
+    return { ok: false, reason: 'record has no body' };
   if (record.body.length > MAX_BODY_CHARACTERS) {
     return { ok: false, reason: `body is ${record.body.length} characters, larger than any EventBridge event` };
   }
@@ -103,7 +109,8 @@ export function parsePushRecord(record: QueueRecord): ParsedRecord {
     return { ok: false, reason: `body is not JSON (${(error as Error).message})` };
   }
   const attempt = attemptOf(record);
-  const detailType = typeof json === 'object' && json !== null ? (json as Record<string, unknown>)['detail-type'] : undefined;
+  const detailType =
+    typeof json === 'object' && json !== null ? (json as Record<string, unknown>)['detail-type'] : undefined;
   if (typeof detailType === 'string' && (CLOUDTRAIL_DETAIL_TYPES as readonly string[]).includes(detailType)) {
     return parsePolicyExecutionEvent(json, record.messageId, attempt);
   }
@@ -137,11 +144,15 @@ export function parsePushRecord(record: QueueRecord): ParsedRecord {
 
 function parsePolicyExecutionEvent(json: unknown, messageId: string, attempt: number): ParsedRecord {
   const parsed = PolicyExecutionEvent.safeParse(json);
-  if (!parsed.success) return { ok: false, reason: `not an ECR lifecycle PolicyExecutionEvent: ${issuesOf(parsed.error)}` };
+  if (!parsed.success)
+    return { ok: false, reason: `not an ECR lifecycle PolicyExecutionEvent: ${issuesOf(parsed.error)}` };
   const event = parsed.data;
   const details = event.detail.serviceEventDetails;
   const actionOfRule = new Map(
-    (details.lifecycleEventPolicy?.lifecycleEventRules ?? []).map((rule) => [rule.rulePriority, (rule.action ?? '').toLowerCase()]),
+    (details.lifecycleEventPolicy?.lifecycleEventRules ?? []).map((rule) => [
+      rule.rulePriority,
+      (rule.action ?? '').toLowerCase(),
+    ]),
   );
   const time = new Date(event.detail.eventTime ?? event.time);
   const images = details.lifecycleEventImageActions.map((item, index): ImageEvent => {

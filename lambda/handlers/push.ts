@@ -45,7 +45,8 @@ export async function handlePushBatch(
       deps.logger.error('malformed event: reported as failed; after the retries it lands in the dead-letter queue', {
         messageId,
         reason: parsed.reason,
-        whatToDo: 'inspect the message in the dead-letter queue; only EventBridge "ECR Image Action" events and ECR lifecycle PolicyExecutionEvents belong on this queue',
+        whatToDo:
+          'inspect the message in the dead-letter queue; only EventBridge "ECR Image Action" events and ECR lifecycle PolicyExecutionEvents belong on this queue',
       });
       deps.metrics?.count('MalformedEvents', 1);
       // A record without a message id cannot be named in the response (SQS never sends one): logged above.

@@ -26,8 +26,14 @@ export function readReconcileHandlerConfig(env: NodeJS.ProcessEnv): ReconcileHan
   // Unset, empty or 0: never release (the safe default, see ReconcileSettings.releaseAfterDays).
   const text = (env.RELEASE_AFTER_DAYS ?? '').trim();
   const releaseAfterDays = text === '' ? 0 : Number(text);
-  if (!/^\d+$/.test(text || '0') || !Number.isSafeInteger(releaseAfterDays) || releaseAfterDays > MAX_RELEASE_AFTER_DAYS) {
-    problems.push(`RELEASE_AFTER_DAYS must be a whole number of days from 0 (never release) to ${MAX_RELEASE_AFTER_DAYS}, got "${env.RELEASE_AFTER_DAYS}"`);
+  if (
+    !/^\d+$/.test(text || '0') ||
+    !Number.isSafeInteger(releaseAfterDays) ||
+    releaseAfterDays > MAX_RELEASE_AFTER_DAYS
+  ) {
+    problems.push(
+      `RELEASE_AFTER_DAYS must be a whole number of days from 0 (never release) to ${MAX_RELEASE_AFTER_DAYS}, got "${env.RELEASE_AFTER_DAYS}"`,
+    );
   }
   const lifecycleCheck =
     (env.LIFECYCLE_CHECK ?? DEFAULT_LIFECYCLE_CHECK).trim().toLowerCase() || DEFAULT_LIFECYCLE_CHECK;
@@ -35,7 +41,8 @@ export function readReconcileHandlerConfig(env: NodeJS.ProcessEnv): ReconcileHan
     problems.push(`LIFECYCLE_CHECK must be "off", "evaluate" or "preview", got "${env.LIFECYCLE_CHECK}"`);
   }
   const installText = (env.INSTALL_LIFECYCLE_SHIELD ?? 'false').trim().toLowerCase();
-  if (installText !== 'true' && installText !== 'false') problems.push(`INSTALL_LIFECYCLE_SHIELD must be "true" or "false", got "${env.INSTALL_LIFECYCLE_SHIELD}"`);
+  if (installText !== 'true' && installText !== 'false')
+    problems.push(`INSTALL_LIFECYCLE_SHIELD must be "true" or "false", got "${env.INSTALL_LIFECYCLE_SHIELD}"`);
   if (problems.length || !base) throw new Error(`invalid configuration: ${problems.join('; ')}`);
   return {
     ...base,

@@ -56,7 +56,8 @@ export async function runReconcile(
 ): Promise<ReconcileOutcome> {
   const { event, context } = deps;
   const account = typeof event?.account === 'string' ? event.account : '';
-  if (!/^\d{12}$/.test(account)) throw new Error(`the scheduled event carries no 12-digit account id (got "${account}")`);
+  if (!/^\d{12}$/.test(account))
+    throw new Error(`the scheduled event carries no 12-digit account id (got "${account}")`);
   const scheduledAt = Date.parse(typeof event.time === 'string' ? event.time : '');
   const region = typeof event.region === 'string' && event.region ? event.region : settings.region;
   return reconcileAccount(

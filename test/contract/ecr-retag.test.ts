@@ -64,14 +64,21 @@ describe.skipIf(shouldSkipMotoTests())('ECR retag with our adapter, against moto
   let repoCounter = 0;
 
   /** Given a fresh repository holding one image pushed as `prod`; returns the digest moto assigned. */
-  async function givenPushedImage(seed = 'a'): Promise<{ ecr: ECRClient; repository: string; digest: string; manifest: string }> {
+  async function givenPushedImage(
+    seed = 'a',
+  ): Promise<{ ecr: ECRClient; repository: string; digest: string; manifest: string }> {
     const ecr = new ECRClient(moto().clientConfig);
     repoCounter += 1;
     const repository = `team/app-${repoCounter}`;
     await ecr.send(new CreateRepositoryCommand({ repositoryName: repository }));
     const manifest = dockerV2Manifest(seed);
     const pushed = await ecr.send(
-      new PutImageCommand({ repositoryName: repository, imageManifest: manifest, imageManifestMediaType: DOCKER_V2, imageTag: 'prod' }),
+      new PutImageCommand({
+        repositoryName: repository,
+        imageManifest: manifest,
+        imageManifestMediaType: DOCKER_V2,
+        imageTag: 'prod',
+      }),
     );
     // moto's digests are not the sha256 of the manifest (aws-notes.md "moto"): take the one it assigned.
     const digest = pushed.image?.imageId?.imageDigest;
@@ -113,7 +120,9 @@ describe.skipIf(shouldSkipMotoTests())('ECR retag with our adapter, against moto
     expect(await adapter.addProtectiveTag(repository, digest, tag)).toEqual({ outcome: 'tagged' });
     expect(await adapter.addProtectiveTag(repository, digest, tag)).toEqual({ outcome: 'already-tagged' });
 
-    const described = await ecr.send(new DescribeImagesCommand({ repositoryName: repository, imageIds: [{ imageDigest: digest }] }));
+    const described = await ecr.send(
+      new DescribeImagesCommand({ repositoryName: repository, imageIds: [{ imageDigest: digest }] }),
+    );
     expect(described.imageDetails?.[0]?.imageTags?.slice().sort()).toEqual([tag, 'prod'].sort());
   });
 
@@ -143,13 +152,17 @@ describe.skipIf(shouldSkipMotoTests())('ECR retag with our adapter, against moto
     const { ecr, repository, digest, manifest } = await givenPushedImage();
     await new EcrAdapter(ecr).addProtectiveTag(repository, digest, 'digest-guard-keep');
 
-    const deleted = await ecr.send(new BatchDeleteImageCommand({ repositoryName: repository, imageIds: [{ imageTag: 'prod' }] }));
+    const deleted = await ecr.send(
+      new BatchDeleteImageCommand({ repositoryName: repository, imageIds: [{ imageTag: 'prod' }] }),
+    );
 
     expect(deleted.failures ?? []).toEqual([]);
     const kept = await imageByTag(ecr, repository, 'digest-guard-keep');
     expect(kept?.imageId?.imageDigest).toBe(digest);
     expect(kept?.imageManifest).toBe(manifest);
-    const described = await ecr.send(new DescribeImagesCommand({ repositoryName: repository, imageIds: [{ imageDigest: digest }] }));
+    const described = await ecr.send(
+      new DescribeImagesCommand({ repositoryName: repository, imageIds: [{ imageDigest: digest }] }),
+    );
     expect(described.imageDetails?.[0]?.imageTags).toEqual(['digest-guard-keep']);
   });
 
@@ -208,7 +221,13 @@ describe.skipIf(shouldSkipMotoTests())('ECR retag with our adapter, against moto
 
       await expect(
         ecr.send(
-          new PutImageCommand({ repositoryName: repository, imageManifest: manifest, imageManifestMediaType: DOCKER_V2, imageDigest: digest, imageTag: 'prod' }),
+          new PutImageCommand({
+            repositoryName: repository,
+            imageManifest: manifest,
+            imageManifestMediaType: DOCKER_V2,
+            imageDigest: digest,
+            imageTag: 'prod',
+          }),
         ),
       ).rejects.toMatchObject({ name: 'ImageAlreadyExistsException' });
     });
@@ -231,7 +250,10 @@ describe.skipIf(shouldSkipMotoTests())('ECR retag with our adapter, against moto
       const { ecr, repository } = await givenPushedImage();
 
       const answer = await ecr.send(
-        new BatchGetImageCommand({ repositoryName: repository, imageIds: [{ imageDigest: `sha256:${'0'.repeat(64)}` }] }),
+        new BatchGetImageCommand({
+          repositoryName: repository,
+          imageIds: [{ imageDigest: `sha256:${'0'.repeat(64)}` }],
+        }),
       );
 
       expect(answer.failures).toEqual([
@@ -243,7 +265,13 @@ describe.skipIf(shouldSkipMotoTests())('ECR retag with our adapter, against moto
       const { ecr, repository, digest, manifest } = await givenPushedImage();
 
       const put = await ecr.send(
-        new PutImageCommand({ repositoryName: repository, imageManifest: `${manifest}\n`, imageManifestMediaType: DOCKER_V2, imageDigest: digest, imageTag: 'reserialised' }),
+        new PutImageCommand({
+          repositoryName: repository,
+          imageManifest: `${manifest}\n`,
+          imageManifestMediaType: DOCKER_V2,
+          imageDigest: digest,
+          imageTag: 'reserialised',
+        }),
       );
 
       expect(put.image?.imageId?.imageDigest).toBe(digest);

@@ -55,7 +55,11 @@ const DOCUMENTED_PUSH_EVENT = {
 type EcrDetail = Record<string, string>;
 
 /** An ECR Image Action event like the documented one, with some detail fields changed or removed. */
-function ecrEvent(changes: Partial<Record<string, string | undefined>>): { source: string; detailType: string; detail: EcrDetail } {
+function ecrEvent(changes: Partial<Record<string, string | undefined>>): {
+  source: string;
+  detailType: string;
+  detail: EcrDetail;
+} {
   const detail: EcrDetail = { ...DOCUMENTED_PUSH_EVENT.detail };
   for (const [key, value] of Object.entries(changes)) {
     if (value === undefined) delete detail[key];
@@ -76,7 +80,11 @@ function synthesizedPattern(config: Partial<DigestGuardConfig>, detailType: stri
     config: { alertEmails: ['platform-team@example.com'], repositories: [], dryRun: false, ...config },
   });
   const rules = Object.values(Template.fromStack(stack).findResources('AWS::Events::Rule')).filter((rule) =>
-    ((rule as { Properties: { EventPattern?: { 'detail-type'?: string[] } } }).Properties.EventPattern?.['detail-type'] ?? []).includes(detailType),
+    (
+      (rule as { Properties: { EventPattern?: { 'detail-type'?: string[] } } }).Properties.EventPattern?.[
+        'detail-type'
+      ] ?? []
+    ).includes(detailType),
   );
   expect(rules).toHaveLength(1);
   return (rules[0] as { Properties: { EventPattern: unknown } }).Properties.EventPattern;
@@ -104,15 +112,22 @@ describe.skipIf(shouldSkipMotoTests())('the synthesized push rule, matched by mo
    * Creates a rule with `pattern` and an SQS target, puts `events` (each marked by its image digest), and
    * returns the digests of the events the queue received. moto delivers during PutEvents.
    */
-  async function deliveredDigests(pattern: unknown, events: readonly { source: string; detailType: string; detail: unknown }[]): Promise<string[]> {
+  async function deliveredDigests(
+    pattern: unknown,
+    events: readonly { source: string; detailType: string; detail: unknown }[],
+  ): Promise<string[]> {
     counter += 1;
     const eventBridge = new EventBridgeClient(moto().clientConfig);
     const sqs = new SQSClient(moto().clientConfig);
     const { QueueUrl: queueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: `push-buffer-${counter}` }));
-    const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }));
+    const { Attributes } = await sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }),
+    );
     const ruleName = `push-rule-${counter}`;
     await eventBridge.send(new PutRuleCommand({ Name: ruleName, EventPattern: JSON.stringify(pattern) }));
-    await eventBridge.send(new PutTargetsCommand({ Rule: ruleName, Targets: [{ Id: 'buffer', Arn: Attributes?.QueueArn }] }));
+    await eventBridge.send(
+      new PutTargetsCommand({ Rule: ruleName, Targets: [{ Id: 'buffer', Arn: Attributes?.QueueArn }] }),
+    );
 
     const put = await eventBridge.send(
       new PutEventsCommand({
@@ -152,9 +167,15 @@ describe.skipIf(shouldSkipMotoTests())('the synthesized push rule, matched by mo
     counter += 1;
     const eventBridge = new EventBridgeClient(moto().clientConfig);
     const { QueueUrl: queueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: `whole-event-${counter}` }));
-    const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }));
-    await eventBridge.send(new PutRuleCommand({ Name: `whole-event-${counter}`, EventPattern: JSON.stringify(unscopedPattern) }));
-    await eventBridge.send(new PutTargetsCommand({ Rule: `whole-event-${counter}`, Targets: [{ Id: 'buffer', Arn: Attributes?.QueueArn }] }));
+    const { Attributes } = await sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }),
+    );
+    await eventBridge.send(
+      new PutRuleCommand({ Name: `whole-event-${counter}`, EventPattern: JSON.stringify(unscopedPattern) }),
+    );
+    await eventBridge.send(
+      new PutTargetsCommand({ Rule: `whole-event-${counter}`, Targets: [{ Id: 'buffer', Arn: Attributes?.QueueArn }] }),
+    );
 
     await eventBridge.send(
       new PutEventsCommand({
@@ -250,8 +271,15 @@ describe.skipIf(shouldSkipMotoTests())('the synthesized push rule, matched by mo
   });
 
   it('with the lifecycle watch on, delivers the documented PolicyExecutionEvent of a repository in scope, and no other CloudTrail event', async () => {
-    const pattern = synthesizedPattern({ repositories: ['testrepo'], watchLifecycleExpiry: true }, 'AWS Service Event via CloudTrail');
-    const lifecycle = (repositoryName: string, eventName = 'PolicyExecutionEvent', detailType = 'AWS Service Event via CloudTrail') => ({
+    const pattern = synthesizedPattern(
+      { repositories: ['testrepo'], watchLifecycleExpiry: true },
+      'AWS Service Event via CloudTrail',
+    );
+    const lifecycle = (
+      repositoryName: string,
+      eventName = 'PolicyExecutionEvent',
+      detailType = 'AWS Service Event via CloudTrail',
+    ) => ({
       source: 'aws.ecr',
       detailType,
       detail: {
@@ -264,7 +292,15 @@ describe.skipIf(shouldSkipMotoTests())('the synthesized push rule, matched by mo
         serviceEventDetails: {
           repositoryName,
           lifecycleEventImageActions: [
-            { lifecycleEventImage: { digest: 'sha256:ddba4d27a7ffc3f86dd6c2f92041af252a1f23a8e742c90e6e1297bfa1bc0c45', tagStatus: 'Tagged', tagList: ['alpine'], pushedAt: 1584042813000 }, rulePriority: 1 },
+            {
+              lifecycleEventImage: {
+                digest: 'sha256:ddba4d27a7ffc3f86dd6c2f92041af252a1f23a8e742c90e6e1297bfa1bc0c45',
+                tagStatus: 'Tagged',
+                tagList: ['alpine'],
+                pushedAt: 1584042813000,
+              },
+              rulePriority: 1,
+            },
           ],
         },
       },
@@ -277,7 +313,10 @@ describe.skipIf(shouldSkipMotoTests())('the synthesized push rule, matched by mo
       lifecycle('testrepo', 'PutImage', 'AWS API Call via CloudTrail'),
     ]);
 
-    expect(delivered).toEqual(['testrepo/PolicyExecutionEvent/AWS API Call via CloudTrail', 'testrepo/PolicyExecutionEvent/AWS Service Event via CloudTrail']);
+    expect(delivered).toEqual([
+      'testrepo/PolicyExecutionEvent/AWS API Call via CloudTrail',
+      'testrepo/PolicyExecutionEvent/AWS Service Event via CloudTrail',
+    ]);
   });
 
   it('does not deliver a push by digest alone (no image-tag field: no tag moved)', async () => {

@@ -42,7 +42,12 @@ function record(messageId: string, body: unknown): SQSRecord {
     messageId,
     receiptHandle: 'AQEB',
     body: body as string,
-    attributes: { ApproximateReceiveCount: '1', SentTimestamp: '0', SenderId: 'AIDA', ApproximateFirstReceiveTimestamp: '0' },
+    attributes: {
+      ApproximateReceiveCount: '1',
+      SentTimestamp: '0',
+      SenderId: 'AIDA',
+      ApproximateFirstReceiveTimestamp: '0',
+    },
     messageAttributes: {},
     md5OfBody: '',
     eventSource: 'aws:sqs',
@@ -52,7 +57,18 @@ function record(messageId: string, body: unknown): SQSRecord {
 }
 
 /** Any JSON value, deep and wide, with keys that have hurt parsers before. */
-const nastyKey = fc.constantFrom('__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', '', '\u0000', 'detail', 'image-digest', '𝔘𝔫𝔦');
+const nastyKey = fc.constantFrom(
+  '__proto__',
+  'constructor',
+  'prototype',
+  'toString',
+  'hasOwnProperty',
+  '',
+  '\u0000',
+  'detail',
+  'image-digest',
+  '𝔘𝔫𝔦',
+);
 const anyJson = fc.letrec((tie) => ({
   value: fc.oneof(
     { depthSize: 'small', withCrossShrink: true },
@@ -88,11 +104,20 @@ const body: fc.Arbitrary<unknown> = fc.oneof(
   fc.nat({ max: 400 }).map((cut) => JSON.stringify(validEvent()).slice(0, cut)),
   fc.nat({ max: 2_000 }).map((depth) => '['.repeat(depth) + ']'.repeat(depth)),
   fc.nat({ max: 2_000 }).map((depth) => '{"a":'.repeat(depth) + '1' + '}'.repeat(depth)),
-  fc.constant(JSON.stringify(validEvent()).replace('"detail":{', '"__proto__":{"polluted":true},"detail":{"__proto__":{"polluted":true},')),
+  fc.constant(
+    JSON.stringify(validEvent()).replace(
+      '"detail":{',
+      '"__proto__":{"polluted":true},"detail":{"__proto__":{"polluted":true},',
+    ),
+  ),
   fc.constant(`{"__proto__":{"polluted":true},"constructor":{"prototype":{"polluted":true}}}`),
-  fc.nat({ max: 100_000 }).map((n) => JSON.stringify({ ...validEvent(), resources: Array.from({ length: n }, () => 'arn:aws:ecr:x') })),
+  fc
+    .nat({ max: 100_000 })
+    .map((n) => JSON.stringify({ ...validEvent(), resources: Array.from({ length: n }, () => 'arn:aws:ecr:x') })),
   fc.constant('x'.repeat(256 * 1024 + 1)),
-  fc.string({ unit: 'grapheme', minLength: 1, maxLength: 20 }).map((repository) => JSON.stringify(validEvent({ repository }))),
+  fc
+    .string({ unit: 'grapheme', minLength: 1, maxLength: 20 })
+    .map((repository) => JSON.stringify(validEvent({ repository }))),
   fc.string({ unit: 'grapheme', minLength: 1, maxLength: 40 }).map((tag) => JSON.stringify(validEvent({ tag }))),
   // wrong types for the body itself
   fc.constantFrom(undefined, null, 42, {}, [], true),
@@ -105,9 +130,15 @@ const settings: GuardSettings = { tagPrefix: 'digest-guard', dryRun: false };
 function fakePorts() {
   const tagged: string[] = [];
   const alerts: Alert[] = [];
-  const consumer: Consumer = { kind: 'ecs-service', cluster: 'prod', service: 'web', image: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:prod' };
+  const consumer: Consumer = {
+    kind: 'ecs-service',
+    cluster: 'prod',
+    service: 'web',
+    image: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:prod',
+  };
   const ecr: EcrPort = {
-    describeDigests: async (_repository, digests) => digests.map((digest) => ({ digest, present: true, tags: [], storageStatus: 'ACTIVE' })),
+    describeDigests: async (_repository, digests) =>
+      digests.map((digest) => ({ digest, present: true, tags: [], storageStatus: 'ACTIVE' })),
     addProtectiveTag: async (repository, digest, tag) => {
       tagged.push(`${repository}@${digest}:${tag}`);
       return { outcome: 'tagged' };
@@ -116,9 +147,17 @@ function fakePorts() {
     restoreArchivedImage: async () => ({ outcome: 'image-missing' }),
   };
   const inventory: InventoryPort = {
-    takeInventory: async () => ({ takenAt: new Date(), byRepository: new Map([['app', new Map([[DIGEST_A, [consumer]]])]]), gaps: [] }),
+    takeInventory: async () => ({
+      takenAt: new Date(),
+      byRepository: new Map([['app', new Map([[DIGEST_A, [consumer]]])]]),
+      gaps: [],
+    }),
   };
-  return { tagged, alerts, deps: { ecr, inventoryFor: () => inventory, alerts: { publish: async (a: Alert) => void alerts.push(a) }, logger } };
+  return {
+    tagged,
+    alerts,
+    deps: { ecr, inventoryFor: () => inventory, alerts: { publish: async (a: Alert) => void alerts.push(a) }, logger },
+  };
 }
 
 describe('parsePushRecord under fuzzing', () => {
@@ -155,21 +194,41 @@ describe('parsePushRecord under fuzzing', () => {
 
   it('accepts exactly the valid event, whatever its repository name, tag or receive count (within the documented limits)', () => {
     fc.assert(
-      fc.property(fc.stringMatching(/^[a-z0-9][a-z0-9._/-]{1,60}$/), fc.stringMatching(/^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/), fc.integer({ min: 1, max: 1000 }), (repository, tag, count) => {
-        const parsed = parsePushRecord({ messageId: 'm', body: JSON.stringify(validEvent({ repository, tag })), attributes: { ApproximateReceiveCount: String(count) } });
-        expect(parsed).toMatchObject({ ok: true, event: { repository, tag, attempt: count, digest: DIGEST_B } });
-      }),
+      fc.property(
+        fc.stringMatching(/^[a-z0-9][a-z0-9._/-]{1,60}$/),
+        fc.stringMatching(/^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/),
+        fc.integer({ min: 1, max: 1000 }),
+        (repository, tag, count) => {
+          const parsed = parsePushRecord({
+            messageId: 'm',
+            body: JSON.stringify(validEvent({ repository, tag })),
+            attributes: { ApproximateReceiveCount: String(count) },
+          });
+          expect(parsed).toMatchObject({ ok: true, event: { repository, tag, attempt: count, digest: DIGEST_B } });
+        },
+      ),
       { seed: SEED, numRuns: 200 },
     );
   });
 
   it('names the field for a wrong-typed digest, a body over the SQS limit, and a truncated body', () => {
-    expect(parsePushRecord({ messageId: 'm', body: JSON.stringify({ ...validEvent(), detail: { ...validEvent().detail, 'image-digest': 42 } }) })).toMatchObject({
+    expect(
+      parsePushRecord({
+        messageId: 'm',
+        body: JSON.stringify({ ...validEvent(), detail: { ...validEvent().detail, 'image-digest': 42 } }),
+      }),
+    ).toMatchObject({
       ok: false,
       reason: expect.stringMatching(/detail\.image-digest/),
     });
-    expect(parsePushRecord({ messageId: 'm', body: 'x'.repeat(256 * 1024 + 1) })).toMatchObject({ ok: false, reason: expect.stringMatching(/larger than any EventBridge event/) });
-    expect(parsePushRecord({ messageId: 'm', body: JSON.stringify(validEvent()).slice(0, 50) })).toMatchObject({ ok: false, reason: expect.stringMatching(/^body is not JSON/) });
+    expect(parsePushRecord({ messageId: 'm', body: 'x'.repeat(256 * 1024 + 1) })).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/larger than any EventBridge event/),
+    });
+    expect(parsePushRecord({ messageId: 'm', body: JSON.stringify(validEvent()).slice(0, 50) })).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/^body is not JSON/),
+    });
   });
 
   it('answers the deepest bodies the size limit allows with a reason, quickly and without a stack overflow', () => {
@@ -181,7 +240,10 @@ describe('parsePushRecord under fuzzing', () => {
     ];
     for (const b of bodies) {
       expect(b.length).toBeLessThanOrEqual(256 * 1024);
-      expect(parsePushRecord({ messageId: 'm', body: b })).toMatchObject({ ok: false, reason: expect.stringMatching(/^not an ECR Image Action event: /) });
+      expect(parsePushRecord({ messageId: 'm', body: b })).toMatchObject({
+        ok: false,
+        reason: expect.stringMatching(/^not an ECR Image Action event: /),
+      });
     }
   });
 
@@ -218,7 +280,9 @@ describe('handlePushBatch under fuzzing', () => {
     const { deps } = fakePorts();
     expect(await handlePushBatch({ Records: [] }, settings, deps)).toEqual({ batchItemFailures: [] });
     expect(await handlePushBatch({} as SQSEvent, settings, deps)).toEqual({ batchItemFailures: [] });
-    const many = Array.from({ length: 10_000 }, (_, i) => record(`m-${i}`, i % 2 ? '{' : JSON.stringify({ detail: [] })));
+    const many = Array.from({ length: 10_000 }, (_, i) =>
+      record(`m-${i}`, i % 2 ? '{' : JSON.stringify({ detail: [] })),
+    );
     const response = await handlePushBatch({ Records: many }, settings, deps);
     expect(response.batchItemFailures).toHaveLength(10_000);
   });
@@ -226,7 +290,11 @@ describe('handlePushBatch under fuzzing', () => {
   // Found by fuzzing: one null record threw out of handlePushBatch, failing the whole batch.
   it('fails a null record alone instead of throwing for the whole batch', async () => {
     const { tagged, deps } = fakePorts();
-    const response = await handlePushBatch({ Records: [null as unknown as SQSRecord, record('valid', JSON.stringify(validEvent()))] }, settings, deps);
+    const response = await handlePushBatch(
+      { Records: [null as unknown as SQSRecord, record('valid', JSON.stringify(validEvent()))] },
+      settings,
+      deps,
+    );
     expect(response.batchItemFailures.map((f) => f.itemIdentifier)).not.toContain('valid');
     expect(tagged).toHaveLength(1);
   });

@@ -85,15 +85,20 @@ describe('bin/app.ts', () => {
     expect(errorAnnotations(stack)).toEqual([]);
     const template = stack.template;
     const resources = Object.values(template.Resources) as { Type: string; Properties: Record<string, any> }[];
-    const functions = resources.filter((r) => r.Type === 'AWS::Lambda::Function' && r.Properties.Runtime === 'nodejs24.x');
+    const functions = resources.filter(
+      (r) => r.Type === 'AWS::Lambda::Function' && r.Properties.Runtime === 'nodejs24.x',
+    );
     expect(functions).toHaveLength(2);
     for (const fn of functions) {
       expect(fn.Properties.Environment.Variables).toMatchObject({ DRY_RUN: 'true', REPOSITORIES: 'app' });
     }
-    expect(functions.map((fn) => fn.Properties.Environment.Variables.RELEASE_AFTER_DAYS).sort()).toEqual(['45', undefined]);
-    expect(resources.filter((r) => r.Type === 'AWS::Events::Rule').map((r) => r.Properties.ScheduleExpression)).toContain(
-      'cron(30 */3 * * ? *)',
-    );
+    expect(functions.map((fn) => fn.Properties.Environment.Variables.RELEASE_AFTER_DAYS).sort()).toEqual([
+      '45',
+      undefined,
+    ]);
+    expect(
+      resources.filter((r) => r.Type === 'AWS::Events::Rule').map((r) => r.Properties.ScheduleExpression),
+    ).toContain('cron(30 */3 * * ? *)');
     expect(resources.filter((r) => r.Type === 'AWS::SNS::Subscription')).toHaveLength(2);
   });
 
@@ -112,13 +117,18 @@ function runCli(args: string[]): Promise<{ status: number | null; output: string
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'digest-guard-cli-'));
   outdirs.push(outdir);
   const env: NodeJS.ProcessEnv = { ...process.env, AWS_EC2_METADATA_DISABLED: 'true', CI: 'true' };
-  for (const key of Object.keys(env)) if (/^(AWS_(ACCESS|SECRET|SESSION|PROFILE)|CDK_CONTEXT_JSON|CDK_OUTDIR)/.test(key)) delete env[key];
+  for (const key of Object.keys(env))
+    if (/^(AWS_(ACCESS|SECRET|SESSION|PROFILE)|CDK_CONTEXT_JSON|CDK_OUTDIR)/.test(key)) delete env[key];
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(ROOT, 'node_modules', 'aws-cdk', 'bin', 'cdk'), ...args, '-o', outdir], {
-      cwd: ROOT,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [path.join(ROOT, 'node_modules', 'aws-cdk', 'bin', 'cdk'), ...args, '-o', outdir],
+      {
+        cwd: ROOT,
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let output = '';
     child.stdout.on('data', (chunk) => (output += chunk));
     child.stderr.on('data', (chunk) => (output += chunk));

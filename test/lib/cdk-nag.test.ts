@@ -4,7 +4,7 @@
  * cdk-nag 3 runs as a policy validation plugin; `validateScope` is its documented entry point for tests
  * (node_modules/cdk-nag/lib/nag-pack.d.ts), and in the app a finding makes `app.synth()` fail.
  */
-import { Stack, Validations } from 'aws-cdk-lib';
+import { type Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
@@ -32,8 +32,16 @@ describe('cdk-nag AwsSolutions checks', () => {
     ['named repositories, release on, explicit account and region', { ...NAMED, releaseAfterDays: 30 }, true],
     ['every repository, reconcile off', { ...BASE, reconcile: false }, true],
     ['named repositories, reconcile off', { ...NAMED, reconcile: false }, true],
-    ['every repository, lifecycle watch and CloudTrail lookup on, environment-agnostic', { ...BASE, watchLifecycleExpiry: true, lookupPushers: true }, false],
-    ['named repositories, lifecycle watch and CloudTrail lookup on, explicit account and region', { ...NAMED, watchLifecycleExpiry: true, lookupPushers: true }, true],
+    [
+      'every repository, lifecycle watch and CloudTrail lookup on, environment-agnostic',
+      { ...BASE, watchLifecycleExpiry: true, lookupPushers: true },
+      false,
+    ],
+    [
+      'named repositories, lifecycle watch and CloudTrail lookup on, explicit account and region',
+      { ...NAMED, watchLifecycleExpiry: true, lookupPushers: true },
+      true,
+    ],
   ])('find nothing unacknowledged for %s', (_case, config, withEnv) => {
     // The checks read the template, not the code: skip bundling (the CDK's own switch) to keep this fast.
     const app = appLikeCli(SKIP_BUNDLING);

@@ -45,7 +45,12 @@ describe('configFromContext', () => {
       contextOf({ alertEmail: ['ops@example.com'], repositories: ['app'], dryRun: true, tagPrefix: 'keep' }),
     );
 
-    expect(config).toEqual({ alertEmails: ['ops@example.com'], repositories: ['app'], dryRun: true, tagPrefix: 'keep' });
+    expect(config).toEqual({
+      alertEmails: ['ops@example.com'],
+      repositories: ['app'],
+      dryRun: true,
+      tagPrefix: 'keep',
+    });
   });
 
   it('reads dryRun=true and dryRun=false from the command line', () => {
@@ -95,7 +100,12 @@ describe('configFromContext', () => {
   it('reads the reconcile settings from the command line (strings) and from cdk.json (boolean, number)', () => {
     expect(
       configFromContext(
-        contextOf({ alertEmail: 'a@example.com', reconcile: 'true', reconcileSchedule: ' rate(2 hours) ', releaseAfterDays: '30' }),
+        contextOf({
+          alertEmail: 'a@example.com',
+          reconcile: 'true',
+          reconcileSchedule: ' rate(2 hours) ',
+          releaseAfterDays: '30',
+        }),
       ),
     ).toMatchObject({ reconcile: true, reconcileSchedule: 'rate(2 hours)', releaseAfterDays: 30 });
     expect(
@@ -138,46 +148,69 @@ describe('configFromContext', () => {
 
   it('refuses a schedule or a release with the reconcile turned off, and allows release 0', () => {
     expect(
-      problemsOf({ alertEmail: 'a@example.com', reconcile: 'false', reconcileSchedule: 'rate(6 hours)', releaseAfterDays: '30' }),
+      problemsOf({
+        alertEmail: 'a@example.com',
+        reconcile: 'false',
+        reconcileSchedule: 'rate(6 hours)',
+        releaseAfterDays: '30',
+      }),
     ).toEqual([
       'reconcileSchedule is set but reconcile is false; drop one of them',
       'releaseAfterDays is 30 but reconcile is false; protections are released only by the scheduled reconcile',
     ]);
-    expect(configFromContext(contextOf({ alertEmail: 'a@example.com', reconcile: 'false', releaseAfterDays: '0' }))).toMatchObject({
+    expect(
+      configFromContext(contextOf({ alertEmail: 'a@example.com', reconcile: 'false', releaseAfterDays: '0' })),
+    ).toMatchObject({
       reconcile: false,
       releaseAfterDays: 0,
     });
   });
 
   it('reads the lifecycle check and the opt-in shield, and refuses a shield without a check', () => {
-    expect(configFromContext(contextOf({ alertEmail: 'a@example.com', lifecycleCheck: 'preview', installLifecycleShield: 'true' }))).toMatchObject({
+    expect(
+      configFromContext(
+        contextOf({ alertEmail: 'a@example.com', lifecycleCheck: 'preview', installLifecycleShield: 'true' }),
+      ),
+    ).toMatchObject({
       lifecycleCheck: 'preview',
       installLifecycleShield: true,
     });
     expect(configFromContext(contextOf({ alertEmail: 'a@example.com' }))).not.toHaveProperty('lifecycleCheck');
-    expect(() => configFromContext(contextOf({ alertEmail: 'a@example.com', lifecycleCheck: 'always', installLifecycleShield: 'yes' }))).toThrow(
+    expect(() =>
+      configFromContext(
+        contextOf({ alertEmail: 'a@example.com', lifecycleCheck: 'always', installLifecycleShield: 'yes' }),
+      ),
+    ).toThrow(
       /installLifecycleShield must be true or false, got "yes"[\s\S]*lifecycleCheck must be off, evaluate or preview, got "always"/,
     );
-    expect(() => configFromContext(contextOf({ alertEmail: 'a@example.com', lifecycleCheck: 'off', installLifecycleShield: true }))).toThrow(
-      /installLifecycleShield is true but the shield is installed only by the reconcile's lifecycle check/,
-    );
+    expect(() =>
+      configFromContext(
+        contextOf({ alertEmail: 'a@example.com', lifecycleCheck: 'off', installLifecycleShield: true }),
+      ),
+    ).toThrow(/installLifecycleShield is true but the shield is installed only by the reconcile's lifecycle check/);
   });
 
   it('reads the opt-in lifecycle expiry watch and CloudTrail lookup of who pushed, absent = the construct default', () => {
-    expect(configFromContext(contextOf({ alertEmail: 'a@example.com', watchLifecycleExpiry: 'true', lookupPushers: true }))).toMatchObject({
+    expect(
+      configFromContext(contextOf({ alertEmail: 'a@example.com', watchLifecycleExpiry: 'true', lookupPushers: true })),
+    ).toMatchObject({
       watchLifecycleExpiry: true,
       lookupPushers: true,
     });
     const defaults = configFromContext(contextOf({ alertEmail: 'a@example.com' }));
     expect(defaults).not.toHaveProperty('watchLifecycleExpiry');
     expect(defaults).not.toHaveProperty('lookupPushers');
-    expect(() => configFromContext(contextOf({ alertEmail: 'a@example.com', watchLifecycleExpiry: 'on', lookupPushers: 'yes' }))).toThrow(
+    expect(() =>
+      configFromContext(contextOf({ alertEmail: 'a@example.com', watchLifecycleExpiry: 'on', lookupPushers: 'yes' })),
+    ).toThrow(
       /watchLifecycleExpiry must be true or false, got "on"[\s\S]*lookupPushers must be true or false, got "yes"/,
     );
   });
 
   it('refuses context values of the wrong type', () => {
-    expect(problemsOf({ alertEmail: 42 })).toEqual(['alertEmail must be a comma-separated string or a list of strings, got 42']);
+    expect(problemsOf({ alertEmail: 42 })).toEqual([
+      'alertEmail must be a comma-separated string or a list of strings, got 42',
+    ]);
     expect(problemsOf({ alertEmail: 'a@example.com', tagPrefix: 7 })).toEqual(['tagPrefix must be a string, got 7']);
   });
 
@@ -189,7 +222,9 @@ describe('configFromContext', () => {
   });
 
   it('given keys that look like ours (case, separators, a typo, a part), when read, then each names the key it meant', () => {
-    expect(unknownContextKeyProblems(['DRY_RUN', 'alertEmails', 'repository', 'tag-prefix', 'releaseAfterDay', 'schedule'])).toEqual([
+    expect(
+      unknownContextKeyProblems(['DRY_RUN', 'alertEmails', 'repository', 'tag-prefix', 'releaseAfterDay', 'schedule']),
+    ).toEqual([
       'DRY_RUN is not a setting of this app; did you mean dryRun?',
       'alertEmails is not a setting of this app; did you mean alertEmail?',
       'repository is not a setting of this app; did you mean repositories?',
@@ -205,8 +240,9 @@ describe('configFromContext', () => {
       ...Object.keys(cxapi.CURRENTLY_RECOMMENDED_FLAGS),
       ...Object.keys(cxapi.CURRENT_VERSION_FLAG_DEFAULTS),
       ...cxapi.FUTURE_FLAGS_EXPIRED,
-      ...(Object.entries(cxapi).filter(([name, value]) => /_CONTEXT(_KEY)?$|_KEY$/.test(name) && typeof value === 'string')
-        .map(([, value]) => value as string)),
+      ...Object.entries(cxapi)
+        .filter(([name, value]) => /_CONTEXT(_KEY)?$|_KEY$/.test(name) && typeof value === 'string')
+        .map(([, value]) => value as string),
       'cli-telemetry',
       'acknowledged-issue-numbers',
       'availability-zones:account=111122223333:region=eu-west-1',
@@ -246,11 +282,14 @@ describe('configFromContext', () => {
       'reconcileSchedule: "cron(0 */6 * * ? 2025)" never fires after 2026-11-30T09:00:00.000Z, so the reconcile would never run',
     ]);
     // The same expression is fine the day before it stops: "now" is a parameter, not the clock.
-    expect(problemsOf({ alertEmail: 'a@example.com', reconcileSchedule: 'cron(0 */6 * * ? 2026)', dryRun: 'x' })).toEqual([
-      'dryRun must be true or false, got "x"',
-    ]);
     expect(
-      problemsOf({ alertEmail: 'a@example.com', reconcileSchedule: 'cron(0 */6 * * ? 2026)' }, new Date('2027-01-01T00:00:00Z')),
+      problemsOf({ alertEmail: 'a@example.com', reconcileSchedule: 'cron(0 */6 * * ? 2026)', dryRun: 'x' }),
+    ).toEqual(['dryRun must be true or false, got "x"']);
+    expect(
+      problemsOf(
+        { alertEmail: 'a@example.com', reconcileSchedule: 'cron(0 */6 * * ? 2026)' },
+        new Date('2027-01-01T00:00:00Z'),
+      ),
     ).toHaveLength(1);
   });
 

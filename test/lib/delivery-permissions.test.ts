@@ -109,7 +109,10 @@ describe('deliveries of the guard with every sender (reconcile, release, lifecyc
 
   it('given no EventBridge Allow in the queue policies, when the rules are walked, then each is refused', () => {
     // the push rule and the lifecycle rule to the buffer, the schedule's undeliverable events to its DLQ
-    const walk = walkDeliveries(withoutStatements(template, (s) => allowsService(s, 'events.amazonaws.com')), WALK_ENV);
+    const walk = walkDeliveries(
+      withoutStatements(template, (s) => allowsService(s, 'events.amazonaws.com')),
+      WALK_ENV,
+    );
 
     expect(walk.refusals.map((r) => r.action)).toEqual(['sqs:SendMessage', 'sqs:SendMessage', 'sqs:SendMessage']);
   });

@@ -69,9 +69,15 @@ describe('DigestGuard with defaults (every repository)', () => {
 
     it('watches no lifecycle event and looks nobody up in CloudTrail unless asked', () => {
       expect(s.guard.lifecycleExpiryRule).toBeUndefined();
-      s.template.resourcePropertiesCountIs('AWS::Events::Rule', { State: 'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS' }, 0);
+      s.template.resourcePropertiesCountIs(
+        'AWS::Events::Rule',
+        { State: 'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS' },
+        0,
+      );
       expect(statementsWithAction(s.template, 'cloudtrail:LookupEvents')).toEqual([]);
-      s.template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ LOOKUP_PUSHERS: 'false' }) } });
+      s.template.hasResourceProperties('AWS::Lambda::Function', {
+        Environment: { Variables: Match.objectLike({ LOOKUP_PUSHERS: 'false' }) },
+      });
     });
 
     it('sends matching events to the buffer queue, which accepts them only from this rule', () => {
@@ -200,7 +206,9 @@ describe('DigestGuard with defaults (every repository)', () => {
       const bundle = fs.readFileSync(path.join(assetDir, 'index.js'), 'utf8');
       // External modules remain as require calls; bundled ones are inlined. The one left is the SDK's
       // optional CRT signer (SigV4a only), which the SDK loads inside try/catch and the guard never needs.
-      const externalRequires = [...new Set(bundle.match(/require\("@(?:aws-sdk|smithy|aws-lambda-powertools)\/[^"]+"\)/g) ?? [])];
+      const externalRequires = [
+        ...new Set(bundle.match(/require\("@(?:aws-sdk|smithy|aws-lambda-powertools)\/[^"]+"\)/g) ?? []),
+      ];
       expect(externalRequires).toEqual(['require("@aws-sdk/signature-v4-crt")']);
       expect(bundle).toContain('PutImageCommand');
       // Minified: esbuild drops its per-file `// path` markers and packs code into very long lines.
@@ -258,12 +266,39 @@ describe('DigestGuard with defaults (every repository)', () => {
       // Five for the push path, two for the scheduled reconcile (test/lib/reconcile.test.ts).
       s.template.resourceCountIs('AWS::CloudWatch::Alarm', 7);
       const expectations = [
-        { MetricName: 'ApproximateNumberOfMessagesVisible', Namespace: 'AWS/SQS', Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' },
-        { MetricName: 'Errors', Namespace: 'AWS/Lambda', Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' },
-        { MetricName: 'Throttles', Namespace: 'AWS/Lambda', Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' },
-        { MetricName: 'ApproximateAgeOfOldestMessage', Namespace: 'AWS/SQS', Threshold: 900, ComparisonOperator: 'GreaterThanThreshold' },
+        {
+          MetricName: 'ApproximateNumberOfMessagesVisible',
+          Namespace: 'AWS/SQS',
+          Threshold: 1,
+          ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        },
+        {
+          MetricName: 'Errors',
+          Namespace: 'AWS/Lambda',
+          Threshold: 1,
+          ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        },
+        {
+          MetricName: 'Throttles',
+          Namespace: 'AWS/Lambda',
+          Threshold: 1,
+          ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        },
+        {
+          MetricName: 'ApproximateAgeOfOldestMessage',
+          Namespace: 'AWS/SQS',
+          Threshold: 900,
+          ComparisonOperator: 'GreaterThanThreshold',
+        },
         // The guard counts an alert SNS refused with Powertools Metrics (lambda/core/guard.ts publishOrLog).
-        { MetricName: 'AlertPublishFailures', Namespace: 'EcrDigestGuard', Dimensions: [{ Name: 'service', Value: 'ecr-digest-guard' }], Statistic: 'Sum', Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' },
+        {
+          MetricName: 'AlertPublishFailures',
+          Namespace: 'EcrDigestGuard',
+          Dimensions: [{ Name: 'service', Value: 'ecr-digest-guard' }],
+          Statistic: 'Sum',
+          Threshold: 1,
+          ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        },
       ];
       for (const expected of expectations) {
         s.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
@@ -277,7 +312,9 @@ describe('DigestGuard with defaults (every repository)', () => {
     it('watches the dead-letter queue, not the buffer, for dead-lettered events', () => {
       s.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         MetricName: 'ApproximateNumberOfMessagesVisible',
-        Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [logicalIdOf(s.stack, s.guard.deadLetterQueue), 'QueueName'] } }],
+        Dimensions: [
+          { Name: 'QueueName', Value: { 'Fn::GetAtt': [logicalIdOf(s.stack, s.guard.deadLetterQueue), 'QueueName'] } },
+        ],
       });
     });
   });
@@ -286,7 +323,12 @@ describe('DigestGuard with defaults (every repository)', () => {
     it('may read and re-put images, and restore archived ones, in every repository of its account and region, and nothing else in ECR', () => {
       const ecrStatements = pushStatements(s).filter((st) => actionsOf(st).some((a) => a.startsWith('ecr:')));
       expect(ecrStatements).toHaveLength(2);
-      expect(ecrStatements.flatMap(actionsOf).sort()).toEqual(['ecr:BatchGetImage', 'ecr:DescribeImages', 'ecr:PutImage', 'ecr:UpdateImageStorageClass']);
+      expect(ecrStatements.flatMap(actionsOf).sort()).toEqual([
+        'ecr:BatchGetImage',
+        'ecr:DescribeImages',
+        'ecr:PutImage',
+        'ecr:UpdateImageStorageClass',
+      ]);
       for (const statement of ecrStatements) expect(resourcesOf(statement)).toEqual([ecrRepositoryArn(s.stack, '*')]);
     });
 
@@ -325,13 +367,17 @@ describe('DigestGuard with defaults (every repository)', () => {
       const publish = pushStatements(s).filter((st) => actionsOf(st).includes('sns:Publish'));
       expect(publish.map((st) => st.Resource)).toEqual([topicRef]);
       const kms = pushStatements(s).filter((st) => actionsOf(st).includes('kms:GenerateDataKey*'));
-      expect(kms.map((st) => st.Resource)).toEqual([{ 'Fn::GetAtt': [logicalIdOf(s.stack, s.guard.topicKey!), 'Arn'] }]);
+      expect(kms.map((st) => st.Resource)).toEqual([
+        { 'Fn::GetAtt': [logicalIdOf(s.stack, s.guard.topicKey!), 'Arn'] },
+      ]);
     });
 
     it('uses its own role without AWS managed policies, writing logs only to its log group', () => {
       s.template.hasResourceProperties('AWS::IAM::Role', { ManagedPolicyArns: Match.absent() });
       const logWrites = pushStatements(s).filter((st) => actionsOf(st).includes('logs:PutLogEvents'));
-      expect(logWrites.map((st) => st.Resource)).toEqual([{ 'Fn::GetAtt': [logicalIdOf(s.stack, s.guard.logGroup), 'Arn'] }]);
+      expect(logWrites.map((st) => st.Resource)).toEqual([
+        { 'Fn::GetAtt': [logicalIdOf(s.stack, s.guard.logGroup), 'Arn'] },
+      ]);
     });
   });
 });
@@ -382,7 +428,12 @@ describe('DigestGuard scoped to some repositories, with its own prefix, in dry-r
       MemorySize: 1024,
       Timeout: 120,
       Environment: {
-        Variables: Match.objectLike({ TAG_PREFIX: 'keep', DRY_RUN: 'true', REPOSITORIES: 'app,team/api', POWERTOOLS_LOG_LEVEL: 'DEBUG' }),
+        Variables: Match.objectLike({
+          TAG_PREFIX: 'keep',
+          DRY_RUN: 'true',
+          REPOSITORIES: 'app,team/api',
+          POWERTOOLS_LOG_LEVEL: 'DEBUG',
+        }),
       },
     });
     s.template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 7 });
@@ -404,7 +455,12 @@ describe('DigestGuard scoped to some repositories, with its own prefix, in dry-r
 describe('DigestGuard with the lifecycle expiry watch and the CloudTrail lookup of who pushed', () => {
   let s: Synthesized;
   beforeAll(() => {
-    s = synthesize({ alertEmails: ['ops@example.com'], repositories: ['app'], watchLifecycleExpiry: true, lookupPushers: true });
+    s = synthesize({
+      alertEmails: ['ops@example.com'],
+      repositories: ['app'],
+      watchLifecycleExpiry: true,
+      lookupPushers: true,
+    });
   });
 
   it('routes ECR lifecycle PolicyExecutionEvents to the buffer with a rule that receives read-only management events', () => {
@@ -418,7 +474,11 @@ describe('DigestGuard with the lifecycle expiry watch and the CloudTrail lookup 
       EventPattern: {
         source: ['aws.ecr'],
         'detail-type': ['AWS Service Event via CloudTrail', 'AWS API Call via CloudTrail'],
-        detail: { eventSource: ['ecr.amazonaws.com'], eventName: ['PolicyExecutionEvent'], serviceEventDetails: { repositoryName: ['app'] } },
+        detail: {
+          eventSource: ['ecr.amazonaws.com'],
+          eventName: ['PolicyExecutionEvent'],
+          serviceEventDetails: { repositoryName: ['app'] },
+        },
       },
       Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [queueId, 'Arn'] } })],
     });
@@ -429,7 +489,7 @@ describe('DigestGuard with the lifecycle expiry watch and the CloudTrail lookup 
     });
   });
 
-  it('lets the buffer accept messages from the lifecycle rule too, limited to that rule\'s ARN', () => {
+  it("lets the buffer accept messages from the lifecycle rule too, limited to that rule's ARN", () => {
     const lifecycleRuleId = logicalIdOf(s.stack, s.guard.lifecycleExpiryRule!);
     s.template.hasResourceProperties('AWS::SQS::QueuePolicy', {
       PolicyDocument: {
@@ -450,7 +510,9 @@ describe('DigestGuard with the lifecycle expiry watch and the CloudTrail lookup 
     expect(actionsOf(lookups[0]!)).toEqual(['cloudtrail:LookupEvents']);
     expect(resourcesOf(lookups[0]!)).toEqual(['*']);
     expect(pushStatements(s).some((st) => actionsOf(st).includes('cloudtrail:LookupEvents'))).toBe(true);
-    s.template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ LOOKUP_PUSHERS: 'true' }) } });
+    s.template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ LOOKUP_PUSHERS: 'true' }) },
+    });
   });
 });
 
@@ -473,7 +535,10 @@ describe('DigestGuard with an existing alert topic', () => {
       Environment: { Variables: Match.objectLike({ TOPIC_ARN: EXISTING_TOPIC_ARN }) },
     });
     s.template.allResourcesProperties('AWS::CloudWatch::Alarm', { AlarmActions: [EXISTING_TOPIC_ARN] });
-    expect(statementsWithAction(s.template, 'sns:Publish').map((st) => st.Resource)).toEqual([EXISTING_TOPIC_ARN, EXISTING_TOPIC_ARN]);
+    expect(statementsWithAction(s.template, 'sns:Publish').map((st) => st.Resource)).toEqual([
+      EXISTING_TOPIC_ARN,
+      EXISTING_TOPIC_ARN,
+    ]);
   });
 });
 
@@ -497,24 +562,80 @@ describe('DigestGuard prop validation', () => {
 
   it.each<[string, DigestGuardProps, RegExp]>([
     ['an empty tag prefix', { tagPrefix: '' }, /^tagPrefix: must not be empty$/],
-    ['a tag prefix that starts with a dash', { tagPrefix: '-guard' }, /^tagPrefix: "-guard" must match \[a-zA-Z0-9_\]\[a-zA-Z0-9._-\]\*/],
+    [
+      'a tag prefix that starts with a dash',
+      { tagPrefix: '-guard' },
+      /^tagPrefix: "-guard" must match \[a-zA-Z0-9_\]\[a-zA-Z0-9._-\]\*/,
+    ],
     ['a tag prefix with a slash', { tagPrefix: 'digest/guard' }, /^tagPrefix: "digest\/guard" must match/],
-    ['a 57-character tag prefix', { tagPrefix: 'a'.repeat(57) }, /^tagPrefix: "a{57}" is 57 characters; at most 56 keep "<prefix>-sha256-<64 hex>" within the 128-character tag limit$/],
-    ['an uppercase repository name', { repositories: ['App'] }, /^repositories: "App" is not a valid ECR repository name/],
-    ['a one-character repository name', { repositories: ['a'] }, /^repositories: "a" must be 2 to 256 characters long$/],
-    ['a repository name with an empty path part', { repositories: ['team//api'] }, /^repositories: "team\/\/api" is not a valid ECR repository name/],
-    ['an address without @', { alertEmails: ['ops.example.com'] }, /^alertEmails: "ops\.example\.com" is not an email address$/],
-    ['a timeout over 15 minutes', { timeout: Duration.minutes(16) }, /^timeout must be a whole number of seconds between 1 second and 15 minutes, got 16 minutes$/],
-    ['a timeout under a second', { timeout: Duration.millis(500) }, /^timeout must be a whole number of seconds between 1 second and 15 minutes, got 500 millis$/],
-    ['a timeout in fractions of a second', { timeout: Duration.millis(1500) }, /^timeout must be a whole number of seconds/],
-    ['too little memory', { memorySize: 64 }, /^memorySize must be a whole number of MiB between 128 and 10240, got 64$/],
+    [
+      'a 57-character tag prefix',
+      { tagPrefix: 'a'.repeat(57) },
+      /^tagPrefix: "a{57}" is 57 characters; at most 56 keep "<prefix>-sha256-<64 hex>" within the 128-character tag limit$/,
+    ],
+    [
+      'an uppercase repository name',
+      { repositories: ['App'] },
+      /^repositories: "App" is not a valid ECR repository name/,
+    ],
+    [
+      'a one-character repository name',
+      { repositories: ['a'] },
+      /^repositories: "a" must be 2 to 256 characters long$/,
+    ],
+    [
+      'a repository name with an empty path part',
+      { repositories: ['team//api'] },
+      /^repositories: "team\/\/api" is not a valid ECR repository name/,
+    ],
+    [
+      'an address without @',
+      { alertEmails: ['ops.example.com'] },
+      /^alertEmails: "ops\.example\.com" is not an email address$/,
+    ],
+    [
+      'a timeout over 15 minutes',
+      { timeout: Duration.minutes(16) },
+      /^timeout must be a whole number of seconds between 1 second and 15 minutes, got 16 minutes$/,
+    ],
+    [
+      'a timeout under a second',
+      { timeout: Duration.millis(500) },
+      /^timeout must be a whole number of seconds between 1 second and 15 minutes, got 500 millis$/,
+    ],
+    [
+      'a timeout in fractions of a second',
+      { timeout: Duration.millis(1500) },
+      /^timeout must be a whole number of seconds/,
+    ],
+    [
+      'too little memory',
+      { memorySize: 64 },
+      /^memorySize must be a whole number of MiB between 128 and 10240, got 64$/,
+    ],
     ['fractional memory', { memorySize: 256.5 }, /^memorySize must be a whole number/],
     ['a batch of zero', { batchSize: 0 }, /^batchSize must be a whole number between 1 and 10000, got 0$/],
     ['a batch over 10000', { batchSize: 10001 }, /^batchSize must be a whole number between 1 and 10000, got 10001$/],
-    ['a batch over 10 without a batching window', { batchSize: 11, maxBatchingWindow: Duration.seconds(0) }, /^batchSize above 10 \(got 11\) needs a maxBatchingWindow of at least 1 second$/],
-    ['a batching window over 5 minutes', { maxBatchingWindow: Duration.minutes(6) }, /^maxBatchingWindow must be a whole number of seconds between 0 and 5 minutes, got 6 minutes$/],
-    ['an event age under a minute', { maxEventAge: Duration.seconds(30) }, /^maxEventAge must be a whole number of seconds between 1 minute and 1 day, got 30 seconds$/],
-    ['an unknown log level', { logLevel: 'TRACE' as never }, /^logLevel must be one of DEBUG, INFO, WARN, ERROR, got TRACE$/],
+    [
+      'a batch over 10 without a batching window',
+      { batchSize: 11, maxBatchingWindow: Duration.seconds(0) },
+      /^batchSize above 10 \(got 11\) needs a maxBatchingWindow of at least 1 second$/,
+    ],
+    [
+      'a batching window over 5 minutes',
+      { maxBatchingWindow: Duration.minutes(6) },
+      /^maxBatchingWindow must be a whole number of seconds between 0 and 5 minutes, got 6 minutes$/,
+    ],
+    [
+      'an event age under a minute',
+      { maxEventAge: Duration.seconds(30) },
+      /^maxEventAge must be a whole number of seconds between 1 minute and 1 day, got 30 seconds$/,
+    ],
+    [
+      'an unknown log level',
+      { logLevel: 'TRACE' as never },
+      /^logLevel must be one of DEBUG, INFO, WARN, ERROR, got TRACE$/,
+    ],
   ])('refuses %s, naming the prop', (_case, props, message) => {
     expect(problemsOf(props)).toEqual([expect.stringMatching(message)]);
   });

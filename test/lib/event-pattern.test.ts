@@ -86,6 +86,8 @@ describe('buildLifecycleExpiryEventPattern', () => {
   });
 
   it('names the repositories in scope by serviceEventDetails.repositoryName', () => {
-    expect(buildLifecycleExpiryEventPattern({ repositories: ['app'] }).detail.serviceEventDetails).toEqual({ repositoryName: ['app'] });
+    expect(buildLifecycleExpiryEventPattern({ repositories: ['app'] }).detail.serviceEventDetails).toEqual({
+      repositoryName: ['app'],
+    });
   });
 });

@@ -163,7 +163,10 @@ function asArray<T>(value: T | T[] | undefined): T[] {
 
 /** IAM wildcard match (`*` any run, `?` one character); case-insensitive when asked (actions). */
 function wildcardMatch(pattern: string, value: string, ignoreCase = false): boolean {
-  const escaped = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const escaped = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${escaped}$`, ignoreCase ? 'i' : '').test(value);
 }
 

@@ -96,7 +96,9 @@ describe('DigestGuard reconcile with defaults (every repository, release off)', 
       const dlqArn = { 'Fn::GetAtt': [logicalIdOf(s.stack, s.guard.reconcileDeadLetterQueue), 'Arn'] };
       s.template.hasResourceProperties('AWS::Events::Rule', {
         ScheduleExpression: 'rate(6 hours)',
-        Targets: [Match.objectLike({ RetryPolicy: { MaximumEventAgeInSeconds: 3600 }, DeadLetterConfig: { Arn: dlqArn } })],
+        Targets: [
+          Match.objectLike({ RetryPolicy: { MaximumEventAgeInSeconds: 3600 }, DeadLetterConfig: { Arn: dlqArn } }),
+        ],
       });
     });
   });
@@ -189,12 +191,18 @@ describe('DigestGuard reconcile with defaults (every repository, release off)', 
         Queues: [{ Ref: id }],
         PolicyDocument: {
           Statement: Match.arrayWith([
-            Match.objectLike({ Effect: 'Deny', Action: 'sqs:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+            Match.objectLike({
+              Effect: 'Deny',
+              Action: 'sqs:*',
+              Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+            }),
             Match.objectLike({
               Effect: 'Allow',
               Principal: { Service: 'events.amazonaws.com' },
               Action: 'sqs:SendMessage',
-              Condition: { ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': [logicalIdOf(s.stack, s.guard.reconcileRule), 'Arn'] } } },
+              Condition: {
+                ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': [logicalIdOf(s.stack, s.guard.reconcileRule), 'Arn'] } },
+              },
             }),
           ]),
         },
@@ -205,10 +213,14 @@ describe('DigestGuard reconcile with defaults (every repository, release off)', 
       // Lambda sends the on-failure record with the execution role; SendMessage is all it needs.
       const sends = reconcileStatements(s).filter((st) => actionsOf(st).some((a) => a.startsWith('sqs:')));
       expect(sends.map(actionsOf)).toEqual([['sqs:SendMessage']]);
-      expect(resourcesOf(sends[0]!)).toEqual([{ 'Fn::GetAtt': [logicalIdOf(s.stack, s.guard.reconcileDeadLetterQueue), 'Arn'] }]);
+      expect(resourcesOf(sends[0]!)).toEqual([
+        { 'Fn::GetAtt': [logicalIdOf(s.stack, s.guard.reconcileDeadLetterQueue), 'Arn'] },
+      ]);
       const fn = s.template.toJSON().Resources[logicalIdOf(s.stack, s.guard.reconcileFunction)];
-      const policyId = Object.entries(s.template.findResources('AWS::IAM::Policy')).find(([, p]) =>
-        JSON.stringify((p as any).Properties.Roles) === JSON.stringify([{ Ref: logicalIdOf(s.stack, s.guard.reconcileFunction!.role as never) }]),
+      const policyId = Object.entries(s.template.findResources('AWS::IAM::Policy')).find(
+        ([, p]) =>
+          JSON.stringify((p as any).Properties.Roles) ===
+          JSON.stringify([{ Ref: logicalIdOf(s.stack, s.guard.reconcileFunction!.role as never) }]),
       )?.[0];
       expect(fn.DependsOn).toContain(policyId);
     });
@@ -229,7 +241,12 @@ describe('DigestGuard reconcile with defaults (every repository, release off)', 
       s.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         Namespace: 'AWS/SQS',
         MetricName: 'ApproximateNumberOfMessagesVisible',
-        Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [logicalIdOf(s.stack, s.guard.reconcileDeadLetterQueue), 'QueueName'] } }],
+        Dimensions: [
+          {
+            Name: 'QueueName',
+            Value: { 'Fn::GetAtt': [logicalIdOf(s.stack, s.guard.reconcileDeadLetterQueue), 'QueueName'] },
+          },
+        ],
         Threshold: 1,
         ComparisonOperator: 'GreaterThanOrEqualToThreshold',
         AlarmActions: [topicRef],
@@ -271,7 +288,12 @@ describe('DigestGuard reconcile with defaults (every repository, release off)', 
     });
 
     it('gives the push role the protect step only: read, re-put, restore; no delete, no lifecycle', () => {
-      expect(ecrActionsOf(pushStatements(s))).toEqual(['ecr:BatchGetImage', 'ecr:DescribeImages', 'ecr:PutImage', 'ecr:UpdateImageStorageClass']);
+      expect(ecrActionsOf(pushStatements(s))).toEqual([
+        'ecr:BatchGetImage',
+        'ecr:DescribeImages',
+        'ecr:PutImage',
+        'ecr:UpdateImageStorageClass',
+      ]);
     });
 
     it('reads ECS and Lambda with exactly the statements the push role has', () => {
@@ -328,7 +350,12 @@ describe('DigestGuard reconcile with release on, every repository', () => {
   });
 
   it('still gives the push role no BatchDeleteImage', () => {
-    expect(ecrActionsOf(pushStatements(s))).toEqual(['ecr:BatchGetImage', 'ecr:DescribeImages', 'ecr:PutImage', 'ecr:UpdateImageStorageClass']);
+    expect(ecrActionsOf(pushStatements(s))).toEqual([
+      'ecr:BatchGetImage',
+      'ecr:DescribeImages',
+      'ecr:PutImage',
+      'ecr:UpdateImageStorageClass',
+    ]);
     expect(withAction(iamPolicyStatements(s.template), 'ecr:BatchDeleteImage')).toEqual(
       withAction(reconcileStatements(s), 'ecr:BatchDeleteImage'),
     );
@@ -395,21 +422,36 @@ describe('DigestGuard reconcile with release on, named repositories, a cron sche
 describe('DigestGuard reconcile with the lifecycle preview and the opt-in shield install, named repositories', () => {
   let s: Synthesized;
   beforeAll(() => {
-    s = synthesize({ repositories: ['app'], lifecycleCheck: 'preview', installLifecycleShield: true }, { bundle: false });
+    s = synthesize(
+      { repositories: ['app'], lifecycleCheck: 'preview', installLifecycleShield: true },
+      { bundle: false },
+    );
   });
 
   it('tells the function the check mode and the opt-in', () => {
-    expect(reconcileFunctionProperties(s).Environment.Variables).toMatchObject({ LIFECYCLE_CHECK: 'preview', INSTALL_LIFECYCLE_SHIELD: 'true' });
+    expect(reconcileFunctionProperties(s).Environment.Variables).toMatchObject({
+      LIFECYCLE_CHECK: 'preview',
+      INSTALL_LIFECYCLE_SHIELD: 'true',
+    });
   });
 
   it('may preview and put lifecycle policies of the named repositories only, and the push role may not', () => {
     const statements = reconcileStatements(s);
-    for (const action of ['ecr:GetLifecyclePolicy', 'ecr:StartLifecyclePolicyPreview', 'ecr:GetLifecyclePolicyPreview', 'ecr:PutLifecyclePolicy']) {
+    for (const action of [
+      'ecr:GetLifecyclePolicy',
+      'ecr:StartLifecyclePolicyPreview',
+      'ecr:GetLifecyclePolicyPreview',
+      'ecr:PutLifecyclePolicy',
+    ]) {
       const granted = withAction(statements, action);
       expect(granted, action).toHaveLength(1);
       expect(resourcesOf(granted[0]!)).toEqual([ecrRepositoryArn(s.stack, 'app')]);
     }
-    expect(pushStatements(s).flatMap(actionsOf).filter((a) => a.includes('Lifecycle'))).toEqual([]);
+    expect(
+      pushStatements(s)
+        .flatMap(actionsOf)
+        .filter((a) => a.includes('Lifecycle')),
+    ).toEqual([]);
   });
 });
 
@@ -417,7 +459,11 @@ describe('DigestGuard reconcile with the lifecycle check off', () => {
   it('grants no lifecycle action', () => {
     const s = synthesize({ lifecycleCheck: 'off' }, { bundle: false });
     expect(reconcileFunctionProperties(s).Environment.Variables.LIFECYCLE_CHECK).toBe('off');
-    expect(iamPolicyStatements(s.template).flatMap(actionsOf).filter((a) => a.includes('Lifecycle'))).toEqual([]);
+    expect(
+      iamPolicyStatements(s.template)
+        .flatMap(actionsOf)
+        .filter((a) => a.includes('Lifecycle')),
+    ).toEqual([]);
   });
 });
 
@@ -469,23 +515,91 @@ describe('DigestGuard reconcile prop validation', () => {
   }
 
   it.each<[string, DigestGuardProps, RegExp]>([
-    ['a negative grace period', { releaseAfterDays: -1 }, /^releaseAfterDays must be a whole number of days from 0 \(never release\) to 3650, got -1$/],
-    ['a fractional grace period', { releaseAfterDays: 1.5 }, /^releaseAfterDays must be a whole number of days from 0 \(never release\) to 3650, got 1\.5$/],
-    ['a grace period over ten years (hours typed as days?)', { releaseAfterDays: 3651 }, /^releaseAfterDays must be a whole number of days .* got 3651$/],
-    ['a release without the reconcile', { reconcile: false, releaseAfterDays: 30 }, /^releaseAfterDays is 30 but reconcile is false; protections are released only by the scheduled reconcile$/],
-    ['a schedule without the reconcile', { reconcile: false, reconcileSchedule: DEFAULT_RECONCILE_SCHEDULE }, /^reconcileSchedule is set but reconcile is false; drop one of them$/],
-    ['a rate under 15 minutes', { reconcileSchedule: events.Schedule.rate(Duration.minutes(5)) }, /^reconcileSchedule: "rate\(5 minutes\)" must be between 15 minutes \(the reconcile timeout, so runs do not overlap\) and 12 hours/],
-    ['a daily rate', { reconcileSchedule: events.Schedule.rate(Duration.days(1)) }, /^reconcileSchedule: "rate\(1 day\)" must be between 15 minutes .* and 12 hours/],
-    ['a rate with the wrong plural', { reconcileSchedule: events.Schedule.expression('rate(6 hour)') }, /^reconcileSchedule: "rate\(6 hour\)" must use the singular unit for 1 and the plural above/],
-    ['a five-field cron', { reconcileSchedule: events.Schedule.expression('cron(0 */6 * * ?)') }, /^reconcileSchedule: "cron\(0 \*\/6 \* \* \?\)" must have six fields/],
-    ['a cron with both day fields set', { reconcileSchedule: events.Schedule.expression('cron(0 6 * * MON *)') }, /^reconcileSchedule: "cron\(0 6 \* \* MON \*\)" must have \? in exactly one of day-of-month and day-of-week$/],
-    ['an unknown lifecycle check', { lifecycleCheck: 'sometimes' as never }, /^lifecycleCheck must be off, evaluate or preview, got "sometimes"$/],
-    ['a shield install without the check', { lifecycleCheck: 'off', installLifecycleShield: true }, /^installLifecycleShield is true but the shield is installed only by the reconcile's lifecycle check; turn on reconcile and lifecycleCheck$/],
-    ['a lifecycle check without the reconcile', { reconcile: false, lifecycleCheck: 'preview' }, /^lifecycleCheck is set but reconcile is false; drop one of them$/],
-    ['a cron that fires every minute', { reconcileSchedule: events.Schedule.expression('cron(* * * * ? *)') }, /^reconcileSchedule: "cron\(\* \* \* \* \? \*\)" fires as little as 1 minute apart; runs must be at least 15 minutes apart/],
-    ['a cron 10 minutes apart across midnight', { reconcileSchedule: events.Schedule.expression('cron(5,55 0,23 * * ? *)') }, /^reconcileSchedule: "cron\(5,55 0,23 \* \* \? \*\)" fires as little as 10 minutes apart/],
-    ['a cron in a past year', { reconcileSchedule: events.Schedule.expression('cron(0 6 * * ? 2020)') }, /^reconcileSchedule: "cron\(0 6 \* \* \? 2020\)" never fires after .*, so the reconcile would never run$/],
-    ['something that is no schedule', { reconcileSchedule: events.Schedule.expression('every 6 hours') }, /^reconcileSchedule: "every 6 hours" is not a schedule expression: use rate\(6 hours\) or cron\(0 \*\/6 \* \* \? \*\)$/],
+    [
+      'a negative grace period',
+      { releaseAfterDays: -1 },
+      /^releaseAfterDays must be a whole number of days from 0 \(never release\) to 3650, got -1$/,
+    ],
+    [
+      'a fractional grace period',
+      { releaseAfterDays: 1.5 },
+      /^releaseAfterDays must be a whole number of days from 0 \(never release\) to 3650, got 1\.5$/,
+    ],
+    [
+      'a grace period over ten years (hours typed as days?)',
+      { releaseAfterDays: 3651 },
+      /^releaseAfterDays must be a whole number of days .* got 3651$/,
+    ],
+    [
+      'a release without the reconcile',
+      { reconcile: false, releaseAfterDays: 30 },
+      /^releaseAfterDays is 30 but reconcile is false; protections are released only by the scheduled reconcile$/,
+    ],
+    [
+      'a schedule without the reconcile',
+      { reconcile: false, reconcileSchedule: DEFAULT_RECONCILE_SCHEDULE },
+      /^reconcileSchedule is set but reconcile is false; drop one of them$/,
+    ],
+    [
+      'a rate under 15 minutes',
+      { reconcileSchedule: events.Schedule.rate(Duration.minutes(5)) },
+      /^reconcileSchedule: "rate\(5 minutes\)" must be between 15 minutes \(the reconcile timeout, so runs do not overlap\) and 12 hours/,
+    ],
+    [
+      'a daily rate',
+      { reconcileSchedule: events.Schedule.rate(Duration.days(1)) },
+      /^reconcileSchedule: "rate\(1 day\)" must be between 15 minutes .* and 12 hours/,
+    ],
+    [
+      'a rate with the wrong plural',
+      { reconcileSchedule: events.Schedule.expression('rate(6 hour)') },
+      /^reconcileSchedule: "rate\(6 hour\)" must use the singular unit for 1 and the plural above/,
+    ],
+    [
+      'a five-field cron',
+      { reconcileSchedule: events.Schedule.expression('cron(0 */6 * * ?)') },
+      /^reconcileSchedule: "cron\(0 \*\/6 \* \* \?\)" must have six fields/,
+    ],
+    [
+      'a cron with both day fields set',
+      { reconcileSchedule: events.Schedule.expression('cron(0 6 * * MON *)') },
+      /^reconcileSchedule: "cron\(0 6 \* \* MON \*\)" must have \? in exactly one of day-of-month and day-of-week$/,
+    ],
+    [
+      'an unknown lifecycle check',
+      { lifecycleCheck: 'sometimes' as never },
+      /^lifecycleCheck must be off, evaluate or preview, got "sometimes"$/,
+    ],
+    [
+      'a shield install without the check',
+      { lifecycleCheck: 'off', installLifecycleShield: true },
+      /^installLifecycleShield is true but the shield is installed only by the reconcile's lifecycle check; turn on reconcile and lifecycleCheck$/,
+    ],
+    [
+      'a lifecycle check without the reconcile',
+      { reconcile: false, lifecycleCheck: 'preview' },
+      /^lifecycleCheck is set but reconcile is false; drop one of them$/,
+    ],
+    [
+      'a cron that fires every minute',
+      { reconcileSchedule: events.Schedule.expression('cron(* * * * ? *)') },
+      /^reconcileSchedule: "cron\(\* \* \* \* \? \*\)" fires as little as 1 minute apart; runs must be at least 15 minutes apart/,
+    ],
+    [
+      'a cron 10 minutes apart across midnight',
+      { reconcileSchedule: events.Schedule.expression('cron(5,55 0,23 * * ? *)') },
+      /^reconcileSchedule: "cron\(5,55 0,23 \* \* \? \*\)" fires as little as 10 minutes apart/,
+    ],
+    [
+      'a cron in a past year',
+      { reconcileSchedule: events.Schedule.expression('cron(0 6 * * ? 2020)') },
+      /^reconcileSchedule: "cron\(0 6 \* \* \? 2020\)" never fires after .*, so the reconcile would never run$/,
+    ],
+    [
+      'something that is no schedule',
+      { reconcileSchedule: events.Schedule.expression('every 6 hours') },
+      /^reconcileSchedule: "every 6 hours" is not a schedule expression: use rate\(6 hours\) or cron\(0 \*\/6 \* \* \? \*\)$/,
+    ],
   ])('refuses %s, naming the prop', (_case, props, message) => {
     expect(problemsOf(props)).toEqual([expect.stringMatching(message)]);
   });
@@ -505,7 +619,9 @@ describe('DigestGuard reconcile prop validation', () => {
     ];
     const app = appLikeCli(SKIP_BUNDLING);
     options.forEach((props, index) => {
-      expect(() => new DigestGuard(new Stack(app, `Valid${index}`), 'Guard', { alertEmails: ['ops@example.com'], ...props })).not.toThrow();
+      expect(
+        () => new DigestGuard(new Stack(app, `Valid${index}`), 'Guard', { alertEmails: ['ops@example.com'], ...props }),
+      ).not.toThrow();
     });
   });
 });

@@ -29,21 +29,38 @@ function nextFirings(expression: string, count: number, from = NOW): string[] {
 
 describe('cronTiming', () => {
   it('given steps and lists, when asked for the next firings, then it walks them in UTC', () => {
-    expect(nextFirings('0 */6 * * ? *', 3)).toEqual(['2026-11-30T12:00:00.000Z', '2026-11-30T18:00:00.000Z', '2026-12-01T00:00:00.000Z']);
+    expect(nextFirings('0 */6 * * ? *', 3)).toEqual([
+      '2026-11-30T12:00:00.000Z',
+      '2026-11-30T18:00:00.000Z',
+      '2026-12-01T00:00:00.000Z',
+    ]);
     expect(timing('0 */6 * * ? *').shortestGapMinutes(NOW)).toBe(360);
   });
 
   it('given weekday names and ranges (1 = SUN), when asked, then weekends are skipped', () => {
     expect(nextFirings('0 12 ? * MON-FRI *', 6).map((d) => d.slice(0, 10))).toEqual([
-      '2026-11-30', '2026-12-01', '2026-12-02', '2026-12-03', '2026-12-04', '2026-12-07',
+      '2026-11-30',
+      '2026-12-01',
+      '2026-12-02',
+      '2026-12-03',
+      '2026-12-04',
+      '2026-12-07',
     ]);
     expect(nextFirings('0 12 ? * 2-6 *', 6)).toEqual(nextFirings('0 12 ? * MON-FRI *', 6));
   });
 
   it('given L, W and #, when asked, then it finds the last day, the nearest weekday and the nth weekday', () => {
-    expect(nextFirings('0 12 L * ? *', 3)).toEqual(['2026-11-30T12:00:00.000Z', '2026-12-31T12:00:00.000Z', '2027-01-31T12:00:00.000Z']);
+    expect(nextFirings('0 12 L * ? *', 3)).toEqual([
+      '2026-11-30T12:00:00.000Z',
+      '2026-12-31T12:00:00.000Z',
+      '2027-01-31T12:00:00.000Z',
+    ]);
     // 2027-02-28 is a Sunday: the last Friday of February 2027 is the 26th
-    expect(nextFirings('0 12 ? * 6L *', 3)).toEqual(['2026-12-25T12:00:00.000Z', '2027-01-29T12:00:00.000Z', '2027-02-26T12:00:00.000Z']);
+    expect(nextFirings('0 12 ? * 6L *', 3)).toEqual([
+      '2026-12-25T12:00:00.000Z',
+      '2027-01-29T12:00:00.000Z',
+      '2027-02-26T12:00:00.000Z',
+    ]);
     // 2026-12-05 is a Saturday: the nearest weekday is Friday the 4th; 2027-01-01 is a Friday
     expect(nextFirings('0 12 5W * ? *', 2)).toEqual(['2026-12-04T12:00:00.000Z', '2027-01-05T12:00:00.000Z']);
     // the second Tuesday (3#2) of December 2026 and January 2027

@@ -36,10 +36,17 @@ const skipsPutImage = (): EcrPort['addProtectiveTag'] => async () => ({ outcome:
 function movesTheDeployTag(account: SimulatedAccount): EcrPort['addProtectiveTag'] {
   const client = new ECRClient(account.clientConfig());
   return async (repository, digest) => {
-    const { images } = await client.send(new BatchGetImageCommand({ repositoryName: repository, imageIds: [{ imageDigest: digest }] }));
+    const { images } = await client.send(
+      new BatchGetImageCommand({ repositoryName: repository, imageIds: [{ imageDigest: digest }] }),
+    );
     const image = images![0]!;
     await client.send(
-      new PutImageCommand({ repositoryName: repository, imageManifest: image.imageManifest, imageManifestMediaType: image.imageManifestMediaType, imageTag: 'prod' }),
+      new PutImageCommand({
+        repositoryName: repository,
+        imageManifest: image.imageManifest,
+        imageManifestMediaType: image.imageManifestMediaType,
+        imageTag: 'prod',
+      }),
     );
     return { outcome: 'tagged' };
   };
@@ -70,7 +77,13 @@ describe('the guard under faults, duplicates, reordering and concurrency', () =>
 describe('the incident race: two pushes of one tag, in either order, in one or two batches, concurrently', () => {
   const orders = [
     { name: 'one batch', deliveries: [{ concurrency: 1, batchSize: 10 }] },
-    { name: 'two batches, one after the other', deliveries: [{ concurrency: 1, batchSize: 1 }, { concurrency: 1, batchSize: 1 }] },
+    {
+      name: 'two batches, one after the other',
+      deliveries: [
+        { concurrency: 1, batchSize: 1 },
+        { concurrency: 1, batchSize: 1 },
+      ],
+    },
     { name: 'two batches at once (maxConcurrency 2)', deliveries: [{ concurrency: 2, batchSize: 1 }] },
   ] as const;
   for (const { name, deliveries } of orders) {
@@ -91,27 +104,32 @@ describe('the incident race: two pushes of one tag, in either order, in one or t
 });
 
 describe('the invariant checkers catch a broken guard', () => {
-  it(
-    '(a) catches a port that says "tagged" without calling PutImage: the lifecycle deletes the in-use digest',
-    async () => {
-      const result = await runScenario(incidentThenLifecycle, { wrapEcr: withBrokenPut(skipsPutImage) });
-      expect(result.violations.some((v) => v.startsWith('(a) lifecycle deleted in-use app@sha256:'))).toBe(true);
-    },
-  );
+  it('(a) catches a port that says "tagged" without calling PutImage: the lifecycle deletes the in-use digest', async () => {
+    const result = await runScenario(incidentThenLifecycle, { wrapEcr: withBrokenPut(skipsPutImage) });
+    expect(result.violations.some((v) => v.startsWith('(a) lifecycle deleted in-use app@sha256:'))).toBe(true);
+  });
 
   it('(b) catches a port that moves the workload tag instead of adding a protective one', async () => {
     const result = await runScenario(incidentThenLifecycle, { wrapEcr: withBrokenPut(movesTheDeployTag) });
-    expect(result.violations).toContainEqual(expect.stringMatching(/^\(b\) PutImage on app: tags prod left sha256:[a-f0-9]{64} \(moved or removed\)$/));
+    expect(result.violations).toContainEqual(
+      expect.stringMatching(/^\(b\) PutImage on app: tags prod left sha256:[a-f0-9]{64} \(moved or removed\)$/),
+    );
   });
 
   it('the random property finds the port that skips PutImage within 100 runs', async () => {
-    const details = await fc.check(guardUnderFaultsProperty({ wrapEcr: withBrokenPut(skipsPutImage) }), { seed: 20261126, numRuns: 100 });
+    const details = await fc.check(guardUnderFaultsProperty({ wrapEcr: withBrokenPut(skipsPutImage) }), {
+      seed: 20261126,
+      numRuns: 100,
+    });
     expect(details.failed).toBe(true);
     expect(String((details.errorInstance as Error).message)).toMatch(/\(a\) /);
   });
 
   it('the random property finds the port that moves a tag within 100 runs', async () => {
-    const details = await fc.check(guardUnderFaultsProperty({ wrapEcr: withBrokenPut(movesTheDeployTag) }), { seed: 20261126, numRuns: 100 });
+    const details = await fc.check(guardUnderFaultsProperty({ wrapEcr: withBrokenPut(movesTheDeployTag) }), {
+      seed: 20261126,
+      numRuns: 100,
+    });
     expect(details.failed).toBe(true);
     expect(String((details.errorInstance as Error).message)).toMatch(/\(b\) PutImage/);
   });
@@ -122,35 +140,31 @@ describe('bugs the property found, fixed and pinned', () => {
   // repository is redelivered, not only after a failed publish: here the inventory of one batch is
   // throttled, another batch protects and alerts, and the redelivery alerts the same protection again.
   it('(d) strict: a redelivery after a failed inventory does not alert a protection a second time', async () => {
-    const result = await runScenario(
-      {
-        actions: [
-          { kind: 'push-race', repo: 0, tag: 1, builds: [0, 0] },
-          { kind: 'fault', fault: 'throttle', target: 0, times: 3 },
-          { kind: 'deploy', service: 0, repo: 0, tag: 1, complete: false },
-          { kind: 'push-race', repo: 0, tag: 1, builds: [0, 1] },
-          { kind: 'deliver', concurrency: 1, batchSize: 1 },
-        ],
-        schedulerSeed: 0,
-      },
-    );
+    const result = await runScenario({
+      actions: [
+        { kind: 'push-race', repo: 0, tag: 1, builds: [0, 0] },
+        { kind: 'fault', fault: 'throttle', target: 0, times: 3 },
+        { kind: 'deploy', service: 0, repo: 0, tag: 1, complete: false },
+        { kind: 'push-race', repo: 0, tag: 1, builds: [0, 1] },
+        { kind: 'deliver', concurrency: 1, batchSize: 1 },
+      ],
+      schedulerSeed: 0,
+    });
     expect(result.violations).toEqual([]);
   });
 
   // PutImage succeeds but its answer is lost (timeout); the SDK retries and gets ImageAlreadyExistsException,
   // which the adapter reports as `already-tagged` ("another invocation did it"), so nobody is told.
   it('(e) a protection whose PutImage answer was lost is still alerted', async () => {
-    const result = await runScenario(
-      {
-        actions: [
-          { kind: 'fault', fault: 'timeout-after', target: 7, times: 1 },
-          { kind: 'push', repo: 0, tag: 1, build: 0 },
-          { kind: 'deploy', service: 0, repo: 0, tag: 1, complete: false },
-          { kind: 'push', repo: 0, tag: 1, build: 1 },
-        ],
-        schedulerSeed: 0,
-      },
-    );
+    const result = await runScenario({
+      actions: [
+        { kind: 'fault', fault: 'timeout-after', target: 7, times: 1 },
+        { kind: 'push', repo: 0, tag: 1, build: 0 },
+        { kind: 'deploy', service: 0, repo: 0, tag: 1, complete: false },
+        { kind: 'push', repo: 0, tag: 1, build: 1 },
+      ],
+      schedulerSeed: 0,
+    });
     expect(result.violations).toEqual([]);
   });
 });
@@ -188,15 +202,11 @@ describe('a seeded run is reproducible to the last count', () => {
     };
 
   // Run 309 of seed 20261126 is the scenario below: SDK retries in two concurrent invocations.
-  it(
-    'given one seed, when the harness runs twice, the machine stalling in the second, then every run counts the same',
-    async () => {
-      const calm = await countsOfEveryRun(310);
-      const stalling = await countsOfEveryRun(310, { onAccount: stallOnEveryCall(1.1) });
-      expect(stalling).toEqual(calm);
-    },
-    120_000,
-  );
+  it('given one seed, when the harness runs twice, the machine stalling in the second, then every run counts the same', async () => {
+    const calm = await countsOfEveryRun(310);
+    const stalling = await countsOfEveryRun(310, { onAccount: stallOnEveryCall(1.1) });
+    expect(stalling).toEqual(calm);
+  }, 120_000);
 
   // Answers lost after the service acted, in two invocations at once: each SDK retry waits on a timer while the
   // other invocation runs on. The order the two meet in decided whether a third redelivery round was needed.
@@ -215,16 +225,13 @@ describe('a seeded run is reproducible to the last count', () => {
     schedulerSeed: 1342834586,
   };
 
-  it(
-    'given SDK retries in two invocations at once, when rerun calm and stalling, the counts never change',
-    async () => {
-      const outcomes = new Set<string>();
-      for (let i = 0; i < 5; i += 1) {
-        outcomes.add(JSON.stringify(await runScenario(retriesInTwoInvocations)));
-        outcomes.add(JSON.stringify(await runScenario(retriesInTwoInvocations, { onAccount: stallOnEveryCall(2) })));
-      }
-      expect([...outcomes]).toHaveLength(1);
-      expect(JSON.parse([...outcomes][0]!)).toMatchObject({ violations: [] });
-    },
-  );
+  it('given SDK retries in two invocations at once, when rerun calm and stalling, the counts never change', async () => {
+    const outcomes = new Set<string>();
+    for (let i = 0; i < 5; i += 1) {
+      outcomes.add(JSON.stringify(await runScenario(retriesInTwoInvocations)));
+      outcomes.add(JSON.stringify(await runScenario(retriesInTwoInvocations, { onAccount: stallOnEveryCall(2) })));
+    }
+    expect([...outcomes]).toHaveLength(1);
+    expect(JSON.parse([...outcomes][0]!)).toMatchObject({ violations: [] });
+  });
 });

@@ -57,10 +57,27 @@ const FAULT_TARGETS = [
 export type Action =
   | { readonly kind: 'push'; readonly repo: number; readonly tag: number; readonly build: number }
   /** the incident's race: two pipelines push one tag seconds apart */
-  | { readonly kind: 'push-race'; readonly repo: number; readonly tag: number; readonly builds: readonly [number, number] }
-  | { readonly kind: 'deploy'; readonly service: number; readonly repo: number; readonly tag: number; readonly complete: boolean }
+  | {
+      readonly kind: 'push-race';
+      readonly repo: number;
+      readonly tag: number;
+      readonly builds: readonly [number, number];
+    }
+  | {
+      readonly kind: 'deploy';
+      readonly service: number;
+      readonly repo: number;
+      readonly tag: number;
+      readonly complete: boolean;
+    }
   /** the incident end to end: a service deployed from repo:tag, then two pipelines push that tag */
-  | { readonly kind: 'incident'; readonly service: number; readonly repo: number; readonly tag: number; readonly builds: readonly [number, number, number] }
+  | {
+      readonly kind: 'incident';
+      readonly service: number;
+      readonly repo: number;
+      readonly tag: number;
+      readonly builds: readonly [number, number, number];
+    }
   | { readonly kind: 'complete-deployment'; readonly service: number }
   | { readonly kind: 'stop-tasks'; readonly service: number }
   | { readonly kind: 'lambda'; readonly fn: number; readonly repo: number; readonly tag: number }
@@ -70,7 +87,13 @@ export type Action =
   | { readonly kind: 'partial-failure'; readonly times: number }
   | { readonly kind: 'deliver'; readonly concurrency: 1 | 2; readonly batchSize: number }
   /** a lifecycle pass that runs while the guard is mid-batch, after `afterCalls` calls */
-  | { readonly kind: 'lifecycle-during-delivery'; readonly repo: number; readonly afterCalls: number; readonly concurrency: 1 | 2; readonly batchSize: number }
+  | {
+      readonly kind: 'lifecycle-during-delivery';
+      readonly repo: number;
+      readonly afterCalls: number;
+      readonly concurrency: 1 | 2;
+      readonly batchSize: number;
+    }
   /** EventBridge delivers one event a second time (at-least-once) */
   | { readonly kind: 'duplicate-event'; readonly pick: number }
   | { readonly kind: 'advance'; readonly minutes: number };
@@ -78,7 +101,15 @@ export type Action =
 const index = (n: number) => fc.integer({ min: 0, max: n - 1 });
 
 export const actionArb: fc.Arbitrary<Action> = fc.oneof(
-  { weight: 5, arbitrary: fc.record({ kind: fc.constant('push' as const), repo: index(REPOSITORIES.length), tag: index(TAGS.length), build: index(6) }) },
+  {
+    weight: 5,
+    arbitrary: fc.record({
+      kind: fc.constant('push' as const),
+      repo: index(REPOSITORIES.length),
+      tag: index(TAGS.length),
+      build: index(6),
+    }),
+  },
   {
     weight: 2,
     arbitrary: fc.record({
@@ -110,7 +141,15 @@ export const actionArb: fc.Arbitrary<Action> = fc.oneof(
   },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('complete-deployment' as const), service: index(SERVICES) }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('stop-tasks' as const), service: index(SERVICES) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('lambda' as const), fn: index(FUNCTIONS), repo: index(REPOSITORIES.length), tag: index(TAGS.length) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('lambda' as const),
+      fn: index(FUNCTIONS),
+      repo: index(REPOSITORIES.length),
+      tag: index(TAGS.length),
+    }),
+  },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('lifecycle' as const), repo: index(REPOSITORIES.length) }) },
   {
     weight: 3,
@@ -119,13 +158,23 @@ export const actionArb: fc.Arbitrary<Action> = fc.oneof(
       fault: fc.constantFrom<FaultKind>('throttle', 'server-error', 'timeout-before', 'timeout-after'),
       target: index(FAULT_TARGETS.length),
       // mostly transient; sometimes long enough (5 receives × 3 SDK attempts) to send messages to the DLQ
-      times: fc.oneof({ weight: 4, arbitrary: fc.integer({ min: 1, max: 4 }) }, { weight: 1, arbitrary: fc.constant(16) }),
+      times: fc.oneof(
+        { weight: 4, arbitrary: fc.integer({ min: 1, max: 4 }) },
+        { weight: 1, arbitrary: fc.constant(16) },
+      ),
     }),
   },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('partial-failure' as const), times: fc.integer({ min: 1, max: 2 }) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant('partial-failure' as const), times: fc.integer({ min: 1, max: 2 }) }),
+  },
   {
     weight: 4,
-    arbitrary: fc.record({ kind: fc.constant('deliver' as const), concurrency: fc.constantFrom<1 | 2>(1, 2), batchSize: fc.integer({ min: 1, max: 10 }) }),
+    arbitrary: fc.record({
+      kind: fc.constant('deliver' as const),
+      concurrency: fc.constantFrom<1 | 2>(1, 2),
+      batchSize: fc.integer({ min: 1, max: 10 }),
+    }),
   },
   {
     weight: 1,
@@ -138,7 +187,10 @@ export const actionArb: fc.Arbitrary<Action> = fc.oneof(
     }),
   },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('duplicate-event' as const), pick: fc.nat() }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('advance' as const), minutes: fc.integer({ min: 1, max: 120 }) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant('advance' as const), minutes: fc.integer({ min: 1, max: 120 }) }),
+  },
 );
 
 export interface Scenario {
@@ -161,7 +213,12 @@ export interface ScenarioOptions {
 
 export interface ScenarioResult {
   readonly violations: string[];
-  readonly stats: { readonly invocations: number; readonly deadLettered: number; readonly protections: number; readonly lifecycleDeletes: number };
+  readonly stats: {
+    readonly invocations: number;
+    readonly deadLettered: number;
+    readonly protections: number;
+    readonly lifecycleDeletes: number;
+  };
 }
 
 /** The queue's and the interleaving's deterministic generator: the one the simulated clock uses. */
@@ -199,7 +256,10 @@ async function runOnClock(scenario: Scenario, options: ScenarioOptions): Promise
   account.ecs.createCluster('prod');
   const topicArn = account.sns.createTopic('ecr-digest-guard-alerts');
   // Real SDK retries (classification, attempts, quota) without the real backoff delays.
-  const config = () => ({ ...account.clientConfig(), retryStrategy: new ConfiguredRetryStrategy(MAX_ATTEMPTS, () => 0) });
+  const config = () => ({
+    ...account.clientConfig(),
+    retryStrategy: new ConfiguredRetryStrategy(MAX_ATTEMPTS, () => 0),
+  });
   const ecs = new ECSClient(config());
   const lambda = new LambdaClient(config());
   const realEcr = new EcrAdapter(new ECRClient(config()));
@@ -219,7 +279,8 @@ async function runOnClock(scenario: Scenario, options: ScenarioOptions): Promise
   failImageIds(account.transport, {
     operation: 'BatchGetImage',
     failureCode: 'KmsError',
-    failWhen: (id) => partialFailuresLeft > 0 && id.imageTag?.startsWith(`${TAG_PREFIX}-sha256-`) === true && partialFailuresLeft-- > 0,
+    failWhen: (id) =>
+      partialFailuresLeft > 0 && id.imageTag?.startsWith(`${TAG_PREFIX}-sha256-`) === true && partialFailuresLeft-- > 0,
     times: Number.MAX_SAFE_INTEGER,
   });
   const audit = auditGuard(account);
@@ -232,7 +293,8 @@ async function runOnClock(scenario: Scenario, options: ScenarioOptions): Promise
   const functions = new Map<number, { repository: string; digest: string }>();
   const inUse = (): Map<string, Set<string>> => {
     const byRepo = new Map<string, Set<string>>();
-    const add = (repository: string, digest: string) => byRepo.set(repository, (byRepo.get(repository) ?? new Set()).add(digest));
+    const add = (repository: string, digest: string) =>
+      byRepo.set(repository, (byRepo.get(repository) ?? new Set()).add(digest));
     for (const s of services.values()) for (const d of s.digests) add(s.repository, d);
     for (const f of functions.values()) add(f.repository, f.digest);
     return byRepo;
@@ -260,7 +322,8 @@ async function runOnClock(scenario: Scenario, options: ScenarioOptions): Promise
     }
   };
 
-  const tagsNow = (repository: string) => new Map(account.ecr.imagesOf(repository).map((i) => [i.digest, i.tags.length]));
+  const tagsNow = (repository: string) =>
+    new Map(account.ecr.imagesOf(repository).map((i) => [i.digest, i.tags.length]));
   const push = (repo: number, tag: number, build: number) => {
     const repository = REPOSITORIES[repo]!;
     const before = tagsNow(repository);
@@ -273,7 +336,8 @@ async function runOnClock(scenario: Scenario, options: ScenarioOptions): Promise
       throw error;
     }
     for (const [digest, count] of tagsNow(repository)) {
-      if (count === 0 && (before.get(digest) ?? 0) > 0) untaggedAt.set(`${repository} ${digest}`, account.events.length - 1);
+      if (count === 0 && (before.get(digest) ?? 0) > 0)
+        untaggedAt.set(`${repository} ${digest}`, account.events.length - 1);
     }
     route();
   };
@@ -304,7 +368,9 @@ async function runOnClock(scenario: Scenario, options: ScenarioOptions): Promise
       if (!used.has(image.digest)) continue;
       const seq = fairChance.get(image.digest);
       if (seq !== undefined) {
-        violations.push(`(a) lifecycle deleted in-use ${repository}@${image.digest} although push event #${seq} was handled before the pass`);
+        violations.push(
+          `(a) lifecycle deleted in-use ${repository}@${image.digest} although push event #${seq} was handled before the pass`,
+        );
       } else {
         lostWithoutFairChance.add(`${repository} ${image.digest}`);
       }
@@ -316,7 +382,9 @@ async function runOnClock(scenario: Scenario, options: ScenarioOptions): Promise
     const digest = account.ecr.resolve(repository, { tag: TAGS[tag] });
     if (!digest) return; // nothing pushed under that tag yet: a deploy would fail, as it does in ECS
     const name = `svc-${service}`;
-    const taskDefinition = account.ecs.registerTaskDefinition(name, [{ name, image: `${host}/${repository}:${TAGS[tag]}` }]);
+    const taskDefinition = account.ecs.registerTaskDefinition(name, [
+      { name, image: `${host}/${repository}:${TAGS[tag]}` },
+    ]);
     const existing = services.get(service);
     if (!existing) {
       account.ecs.createService('prod', name, taskDefinition, 1);
@@ -381,7 +449,12 @@ async function runOnClock(scenario: Scenario, options: ScenarioOptions): Promise
         break;
       case 'fault': {
         const target = FAULT_TARGETS[action.target]!;
-        faults.inject({ kind: action.fault, service: target.service, ...('operation' in target ? { operation: target.operation } : {}), times: action.times });
+        faults.inject({
+          kind: action.fault,
+          service: target.service,
+          ...('operation' in target ? { operation: target.operation } : {}),
+          times: action.times,
+        });
         break;
       }
       case 'partial-failure':
@@ -430,23 +503,30 @@ async function runOnClock(scenario: Scenario, options: ScenarioOptions): Promise
     for (const digest of digests) {
       const image = images.get(digest);
       if (!image) {
-        if (!lostWithoutFairChance.has(`${repository} ${digest}`)) violations.push(`(a) in-use ${repository}@${digest} is gone, and no lifecycle pass took it`);
+        if (!lostWithoutFairChance.has(`${repository} ${digest}`))
+          violations.push(`(a) in-use ${repository}@${digest} is gone, and no lifecycle pass took it`);
         continue;
       }
       if (image.tags.length > 0) continue;
       const seq = hadFairChance(repository, digest);
-      if (seq !== undefined) violations.push(`(a) in-use ${repository}@${digest} has no tag after settling, although push event #${seq} was handled`);
+      if (seq !== undefined)
+        violations.push(
+          `(a) in-use ${repository}@${digest} has no tag after settling, although push event #${seq} was handled`,
+        );
     }
   }
   violations.push(...checkWritesOnlyAddOwnProtectiveTags(audit.writes, TAG_PREFIX));
   violations.push(...checkEveryMessageHandledOrDeadLettered(queue).map((v) => `(c) ${v}`));
   const delivered = account.sns.messagesTo(topicArn).map((m) => m.message);
+  violations.push(...checkAtMostOneAlertPerProtection(delivered, audit.failedPublishes()).map((v) => `(d) ${v}`));
   violations.push(
-    ...checkAtMostOneAlertPerProtection(delivered, audit.failedPublishes()).map((v) => `(d) ${v}`),
+    ...checkEveryProtectionAlerted(audit.writes, delivered, audit.failedPublishes()).map((v) => `(e) ${v}`),
   );
-  violations.push(...checkEveryProtectionAlerted(audit.writes, delivered, audit.failedPublishes()).map((v) => `(e) ${v}`));
   // Every routed event has a message, and every message carries a routed event.
-  if (new Set(queue.messages.map((m) => (JSON.parse(m.body) as EcrImageActionEvent).id)).size !== new Set(routed.map((e) => e.id)).size) {
+  if (
+    new Set(queue.messages.map((m) => (JSON.parse(m.body) as EcrImageActionEvent).id)).size !==
+    new Set(routed.map((e) => e.id)).size
+  ) {
     violations.push('(c) an event routed by the rule has no queue message');
   }
   return {

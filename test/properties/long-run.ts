@@ -17,7 +17,8 @@ async function main(): Promise<void> {
   const runs = Number(argument('runs') ?? 10_000);
   const seed = Number(argument('seed') ?? Date.now() % 2_147_483_647);
   const path = argument('path');
-  if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a positive integer, got ${argument('runs')}`);
+  if (!Number.isInteger(runs) || runs < 1)
+    throw new Error(`--runs must be a positive integer, got ${argument('runs')}`);
   if (!Number.isInteger(seed)) throw new Error(`--seed must be an integer, got ${argument('seed')}`);
   console.log(`property: guard under faults; seed ${seed}; runs ${runs}${path ? `; path ${path}` : ''}`);
   const totals = { runs: 0, invocations: 0, deadLettered: 0, protections: 0, lifecycleDeletes: 0 };

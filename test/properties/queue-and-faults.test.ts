@@ -107,15 +107,24 @@ describe('faults through the real SDK', () => {
     await expect(ecr.send(new ListImagesCommand({ repositoryName: 'app' }))).resolves.toMatchObject({ imageIds: [] });
     expect(faults.pending()).toBe(0);
     faults.inject({ kind: 'throttle', service: 'ecr', times: 3 });
-    await expect(ecr.send(new ListImagesCommand({ repositoryName: 'app' }))).rejects.toMatchObject({ name: 'ThrottlingException' });
+    await expect(ecr.send(new ListImagesCommand({ repositoryName: 'app' }))).rejects.toMatchObject({
+      name: 'ThrottlingException',
+    });
   });
 
   it('a partial failure lists the chosen ids as failures and keeps the rest of the answer', async () => {
     const account = new SimulatedAccount();
     account.ecr.createRepository('app');
-    failImageIds(account.transport, { operation: 'BatchGetImage', failureCode: 'KmsError', failWhen: (id) => id.imageTag === 'x', times: 1 });
+    failImageIds(account.transport, {
+      operation: 'BatchGetImage',
+      failureCode: 'KmsError',
+      failWhen: (id) => id.imageTag === 'x',
+      times: 1,
+    });
     const ecr = new ECRClient({ ...account.clientConfig(), ...zeroDelay() });
-    const answer = await ecr.send(new BatchGetImageCommand({ repositoryName: 'app', imageIds: [{ imageTag: 'x' }, { imageTag: 'y' }] }));
+    const answer = await ecr.send(
+      new BatchGetImageCommand({ repositoryName: 'app', imageIds: [{ imageTag: 'x' }, { imageTag: 'y' }] }),
+    );
     expect(answer.failures?.map((f) => [f.imageId?.imageTag, f.failureCode])).toEqual([
       ['y', 'ImageNotFound'],
       ['x', 'KmsError'],
@@ -124,11 +133,19 @@ describe('faults through the real SDK', () => {
 });
 
 describe('the checkers fail on what they must catch', () => {
-  const alert = (digest: string, how = 'tagged') => JSON.stringify({ default: JSON.stringify({ repository: 'app', protected: [{ digest, how }] }) });
+  const alert = (digest: string, how = 'tagged') =>
+    JSON.stringify({ default: JSON.stringify({ repository: 'app', protected: [{ digest, how }] }) });
 
   it('(d) flags a protection alerted twice, and allows one re-send per failed publish', () => {
-    expect(checkAtMostOneAlertPerProtection([alert('sha256:a'), alert('sha256:a', 'confirmed-on-retry')], [])).toHaveLength(1);
-    expect(checkAtMostOneAlertPerProtection([alert('sha256:a'), alert('sha256:a', 'confirmed-on-retry')], [{ message: alert('sha256:a'), error: 'TimeoutError' }])).toEqual([]);
+    expect(
+      checkAtMostOneAlertPerProtection([alert('sha256:a'), alert('sha256:a', 'confirmed-on-retry')], []),
+    ).toHaveLength(1);
+    expect(
+      checkAtMostOneAlertPerProtection(
+        [alert('sha256:a'), alert('sha256:a', 'confirmed-on-retry')],
+        [{ message: alert('sha256:a'), error: 'TimeoutError' }],
+      ),
+    ).toEqual([]);
   });
 
   it('(c) flags a function that fails its batch as a whole, and a message dead-lettered early', async () => {
@@ -146,12 +163,25 @@ describe('the checkers fail on what they must catch', () => {
     const account = new SimulatedAccount();
     account.ecr.createRepository('app');
     const manifest = dockerManifest({ seed: 's' });
-    const digest = account.ecr.pushImage('app', { tag: 'prod', manifest: manifest.text, mediaType: manifest.mediaType });
+    const digest = account.ecr.pushImage('app', {
+      tag: 'prod',
+      manifest: manifest.text,
+      mediaType: manifest.mediaType,
+    });
     faultInjector(account.transport).inject({ kind: 'timeout-after', service: 'ecr', operation: 'PutImage', times: 1 });
     const audit = auditGuard(account);
     const ecr = new ECRClient({ ...account.clientConfig(), ...zeroDelay() });
     // The first put acts and its answer is lost; the SDK's retry then meets the image it just tagged.
-    await expect(ecr.send(new PutImageCommand({ repositoryName: 'app', imageManifest: manifest.text, imageDigest: digest, imageTag: 'moved' }))).rejects.toMatchObject({
+    await expect(
+      ecr.send(
+        new PutImageCommand({
+          repositoryName: 'app',
+          imageManifest: manifest.text,
+          imageDigest: digest,
+          imageTag: 'moved',
+        }),
+      ),
+    ).rejects.toMatchObject({
       name: 'ImageAlreadyExistsException',
     });
     expect(audit.writes.map((w) => w.answer)).toEqual(['ok', { error: 'ImageAlreadyExistsException' }]);

@@ -74,7 +74,11 @@ describe('a Lambda function created from app:prod, then prod moves', () => {
     lifecyclePass('app');
 
     expect(tagsOf('app', a)).toBeUndefined();
-    expect(account.lambda.invoke('thumbnails')).toMatchObject({ ok: false, state: 'Failed', stateReasonCode: 'ImageDeleted' });
+    expect(account.lambda.invoke('thumbnails')).toMatchObject({
+      ok: false,
+      state: 'Failed',
+      stateReasonCode: 'ImageDeleted',
+    });
   });
 
   it('names an ECS service and a Lambda function that run the same digest in one alert', async () => {
@@ -128,7 +132,11 @@ describe('published versions behind an alias', () => {
 
     lifecyclePass('app');
 
-    expect(account.lambda.invoke('api', 'live')).toMatchObject({ ok: false, state: 'Failed', stateReasonCode: 'ImageDeleted' });
+    expect(account.lambda.invoke('api', 'live')).toMatchObject({
+      ok: false,
+      state: 'Failed',
+      stateReasonCode: 'ImageDeleted',
+    });
     expect(account.lambda.invoke('api')).toMatchObject({ ok: true });
   });
 });
@@ -176,7 +184,13 @@ describe('what the Lambda inventory leaves alone, and what it costs', () => {
     account.lambda.createFunction('thumbnails', `${host}/app:prod`);
     pushBuild('app', 'prod', 'build-2');
     // Lambda answers a missing permission with 403 AccessDeniedException.
-    account.transport.injectFault({ service: 'lambda', operation: 'ListAliases', code: 'AccessDeniedException', status: 403, times: 1 });
+    account.transport.injectFault({
+      service: 'lambda',
+      operation: 'ListAliases',
+      code: 'AccessDeniedException',
+      status: 403,
+      times: 1,
+    });
 
     const first = await guard.deliver(account.events);
 

@@ -81,7 +81,9 @@ describe('the incident: two pipelines push one tag while a service is pinned to 
     expect(tagsOf('app', a)).toBeUndefined();
     const launch = account.ecs.launchReplacementTask('prod', 'web');
     expect(launch.ok).toBe(false);
-    expect(!launch.ok && launch.stoppedReason).toMatch(/^CannotPullContainerError: .*failed to resolve ref .*@sha256:[a-f0-9]{64}: not found$/);
+    expect(!launch.ok && launch.stoppedReason).toMatch(
+      /^CannotPullContainerError: .*failed to resolve ref .*@sha256:[a-f0-9]{64}: not found$/,
+    );
   });
 });
 
@@ -141,7 +143,10 @@ describe('repositories and images that need care', () => {
     // IMMUTABLE_WITH_EXCLUSION: tags matching an exclusion filter stay mutable; any other NEW tag can still be
     // added (immutability refuses moving a tag, ImageTagAlreadyExistsException, not adding one).
     // See: https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-tag-mutability.html
-    account.ecr.createRepository('locked', { imageTagMutability: 'IMMUTABLE_WITH_EXCLUSION', exclusionFilters: ['prod*'] });
+    account.ecr.createRepository('locked', {
+      imageTagMutability: 'IMMUTABLE_WITH_EXCLUSION',
+      exclusionFilters: ['prod*'],
+    });
     const guard = guardOnSim(account);
     const a = pushBuild('locked', 'prod', 'locked-1');
     deployService('prod', 'locked-svc', 'locked', 'prod');
@@ -152,7 +157,10 @@ describe('repositories and images that need care', () => {
   });
 
   it('never moves a protective tag that someone put on another image, and pages instead', async () => {
-    account.ecr.createRepository('locked', { imageTagMutability: 'IMMUTABLE_WITH_EXCLUSION', exclusionFilters: ['prod*'] });
+    account.ecr.createRepository('locked', {
+      imageTagMutability: 'IMMUTABLE_WITH_EXCLUSION',
+      exclusionFilters: ['prod*'],
+    });
     const guard = guardOnSim(account);
     const a = pushBuild('locked', 'prod', 'locked-1');
     deployService('prod', 'locked-svc', 'locked', 'prod');
@@ -172,7 +180,8 @@ describe('repositories and images that need care', () => {
     account.ecr.createRepository('multi');
     const amd = ociManifest({ seed: 'amd64' });
     const arm = ociManifest({ seed: 'arm64' });
-    for (const child of [amd, arm]) account.ecr.pushImage('multi', { manifest: child.text, mediaType: child.mediaType });
+    for (const child of [amd, arm])
+      account.ecr.pushImage('multi', { manifest: child.text, mediaType: child.mediaType });
     const index = ociIndex([
       { manifest: amd, platform: { architecture: 'amd64', os: 'linux' } },
       { manifest: arm, platform: { architecture: 'arm64', os: 'linux' } },
@@ -207,7 +216,7 @@ describe('repositories and images that need care', () => {
     expect(alert!.body.email).toMatch(/NOW: redeploy/);
   });
 
-  it('reports a malformed record as that record\'s failure and still protects the rest of the batch', async () => {
+  it("reports a malformed record as that record's failure and still protects the rest of the batch", async () => {
     const guard = guardOnSim(account);
     const a = pushBuild('app', 'prod', 'build-1');
     deployService('prod', 'web', 'app', 'prod');
@@ -225,7 +234,12 @@ describe('repositories and images that need care', () => {
     const a = pushBuild('app', 'prod', 'build-1');
     deployService('prod', 'web', 'app', 'prod');
     pushBuild('app', 'prod', 'build-2');
-    account.transport.injectFault({ service: 'ecs', operation: 'DescribeServices', code: 'ThrottlingException', times: 1 });
+    account.transport.injectFault({
+      service: 'ecs',
+      operation: 'DescribeServices',
+      code: 'ThrottlingException',
+      times: 1,
+    });
     const response = await guard.deliverNewEvents();
     expect(response.batchItemFailures).toEqual([]);
     expect(tagsOf('app', a)).toEqual([protectiveTagFor(a, 'digest-guard')]);
@@ -236,7 +250,13 @@ describe('repositories and images that need care', () => {
     const a = pushBuild('app', 'prod', 'build-1');
     deployService('prod', 'web', 'app', 'prod');
     pushBuild('app', 'prod', 'build-2');
-    account.transport.injectFault({ service: 'ecr', operation: 'DescribeImages', code: 'ServerException', status: 500, times: 1 });
+    account.transport.injectFault({
+      service: 'ecr',
+      operation: 'DescribeImages',
+      code: 'ServerException',
+      status: 500,
+      times: 1,
+    });
     const events = account.events.slice(-1);
     const first = await guard.deliver(events);
     expect(first.batchItemFailures).toHaveLength(1);
@@ -259,7 +279,9 @@ describe('archived images', () => {
     expect(account.ecr.imagesOf('app').find((i) => i.digest === a)?.status).toBe('ACTIVATING');
     const [alert] = alertsOf(guard);
     expect(alert!.subject).toBe('ECR digest guard: CRITICAL: 1 in-use image archived in app');
-    expect(alert!.body.email).toMatch(/Started restoring archived image sha256:[a-f0-9]{12}… \(UpdateImageStorageClass to STANDARD\): it can be pulled again in up to about 20 minutes/);
+    expect(alert!.body.email).toMatch(
+      /Started restoring archived image sha256:[a-f0-9]{12}… \(UpdateImageStorageClass to STANDARD\): it can be pulled again in up to about 20 minutes/,
+    );
   });
 });
 
@@ -282,7 +304,9 @@ describe('scale', () => {
 
 /** BatchDeleteImage through the real SDK client, as a person or a pipeline would call it. */
 async function batchDeleteImage(repository: string, imageId: { imageTag?: string; imageDigest?: string }) {
-  return new ECRClient(account.clientConfig()).send(new BatchDeleteImageCommand({ repositoryName: repository, imageIds: [imageId] }));
+  return new ECRClient(account.clientConfig()).send(
+    new BatchDeleteImageCommand({ repositoryName: repository, imageIds: [imageId] }),
+  );
 }
 
 describe('deleted anyway: an in-use image is deleted or expired', () => {
@@ -304,11 +328,19 @@ describe('deleted anyway: an in-use image is deleted or expired', () => {
     expect(more).toEqual([]);
     expect(alert!.subject).toBe('ECR digest guard: CRITICAL: 1 in-use image deleted from app');
     expect(alert!.messageAttributes.severity!.stringValue).toBe('CRITICAL');
-    expect(alert!.body.email).toContain(`Image ${a} was deleted (ECR DELETE event at 2026-11-26T10:01:00.000Z, tag "prod"), but it is still in use:`);
+    expect(alert!.body.email).toContain(
+      `Image ${a} was deleted (ECR DELETE event at 2026-11-26T10:01:00.000Z, tag "prod"), but it is still in use:`,
+    );
     expect(alert!.body.email).toContain('ECS service prod/web');
     expect(alert!.body.email).toMatch(/NOW: redeploy the workloads above to an image that exists/);
-    expect(alert!.body.email).toMatch(/aws cloudtrail lookup-events --region eu-west-1 --lookup-attributes AttributeKey=EventName,AttributeValue=BatchDeleteImage/);
-    const json = JSON.parse(alert!.body.default) as { events: string[]; pushes: unknown[]; deletes: { action: string; digest: string; tag: string }[] };
+    expect(alert!.body.email).toMatch(
+      /aws cloudtrail lookup-events --region eu-west-1 --lookup-attributes AttributeKey=EventName,AttributeValue=BatchDeleteImage/,
+    );
+    const json = JSON.parse(alert!.body.default) as {
+      events: string[];
+      pushes: unknown[];
+      deletes: { action: string; digest: string; tag: string }[];
+    };
     expect(json.events).toEqual(['digest-gone']);
     expect(json.pushes).toEqual([]); // a deletion is not presented as a push
     expect(json.deletes).toMatchObject([{ action: 'DELETE', digest: a, tag: 'prod' }]);
@@ -331,7 +363,7 @@ describe('deleted anyway: an in-use image is deleted or expired', () => {
     expect(alertsOf(guard)).toEqual([]);
   });
 
-  it('pages when someone deletes the protective tag that was an in-use image\'s only tag (which deletes the image)', async () => {
+  it("pages when someone deletes the protective tag that was an in-use image's only tag (which deletes the image)", async () => {
     // "BatchDeleteImage by tag removes that tag; removing an image's last tag deletes the image" (aws-notes).
     const guard = guardOnSim(account);
     const a = pushBuild('app', 'prod', 'build-1');
@@ -362,16 +394,23 @@ describe('deleted anyway: an in-use image is deleted or expired', () => {
     expect(tagsOf('app', a)).toBeUndefined();
 
     // guardOnSim types a batch as ECR Image Action events; the handler takes any EventBridge event body.
-    const lifecycleEvent = toLifecycleEventBridgeEvent(execution!, { account: account.accountId, region: account.region });
+    const lifecycleEvent = toLifecycleEventBridgeEvent(execution!, {
+      account: account.accountId,
+      region: account.region,
+    });
     const response = await guard.deliver([lifecycleEvent as unknown as EcrImageActionEvent]);
 
     expect(response.batchItemFailures).toEqual([]);
     const last = alertsOf(guard).at(-1)!;
     expect(last.subject).toBe('ECR digest guard: CRITICAL: 1 in-use image expired from app');
-    expect(last.body.email).toContain(`Image ${a} was expired by a lifecycle rule (PolicyExecutionEvent at 2026-11-28T10:00:00.000Z, untagged), but it is still in use:`);
+    expect(last.body.email).toContain(
+      `Image ${a} was expired by a lifecycle rule (PolicyExecutionEvent at 2026-11-28T10:00:00.000Z, untagged), but it is still in use:`,
+    );
     expect(last.body.email).toContain('ECS service prod/web');
     expect(last.body.email).toMatch(/Find the lifecycle rule that expired an in-use image/);
-    expect((JSON.parse(last.body.default) as { deletes: { action: string }[] }).deletes.map((d) => d.action)).toEqual(['EXPIRE']);
+    expect((JSON.parse(last.body.default) as { deletes: { action: string }[] }).deletes.map((d) => d.action)).toEqual([
+      'EXPIRE',
+    ]);
   });
 });
 
@@ -388,8 +427,12 @@ describe('root cause across batches', () => {
     await guard.deliverNewEvents();
 
     const [alert] = alertsOf(guard);
-    expect(alert!.body.email).toMatch(/Likely cause: tag "prod" moved from sha256:[a-f0-9]{12}… to sha256:[a-f0-9]{12}… 40 s after/);
-    expect((JSON.parse(alert!.body.default) as { quickTagMoves: { tag: string }[] }).quickTagMoves).toMatchObject([{ tag: 'prod' }]);
+    expect(alert!.body.email).toMatch(
+      /Likely cause: tag "prod" moved from sha256:[a-f0-9]{12}… to sha256:[a-f0-9]{12}… 40 s after/,
+    );
+    expect((JSON.parse(alert!.body.default) as { quickTagMoves: { tag: string }[] }).quickTagMoves).toMatchObject([
+      { tag: 'prod' },
+    ]);
   });
 
   it('says nothing of a race when the in-use digest was pushed long before its tag moved', async () => {

@@ -52,7 +52,9 @@ function pushBuild(repository: string, tag: string, seed: string): string {
 }
 
 function deployService(cluster: string, name: string, repository: string, reference: string): void {
-  const taskDefinition = account.ecs.registerTaskDefinition(name, [{ name, image: `${host}/${repository}${reference}` }]);
+  const taskDefinition = account.ecs.registerTaskDefinition(name, [
+    { name, image: `${host}/${repository}${reference}` },
+  ]);
   account.ecs.createService(cluster, name, taskDefinition, 1);
 }
 
@@ -68,7 +70,11 @@ function reconcile(overrides: Partial<ReconcileSettings> = {}) {
   const ecs = new ECSClient(config);
   const lambda = new LambdaClient(config);
   const noop = () => undefined;
-  const logger: GuardLogger = { info: noop, warn: noop, error: (message, extra) => void errors.push({ message, extra }) };
+  const logger: GuardLogger = {
+    info: noop,
+    warn: noop,
+    error: (message, extra) => void errors.push({ message, extra }),
+  };
   const deps: ReconcileHandlerDependencies = {
     ecr: new EcrAdapter(new ECRClient(config)),
     lifecycle: new EcrLifecycleAdapter(new ECRClient(config), { sleep: async () => undefined }),
@@ -77,7 +83,10 @@ function reconcile(overrides: Partial<ReconcileSettings> = {}) {
     logger,
     now: () => account.clock.now(),
   };
-  return runReconcile({ tagPrefix: PREFIX, dryRun: false, region: account.region, ...overrides }, { ...deps, event: scheduledEvent() });
+  return runReconcile(
+    { tagPrefix: PREFIX, dryRun: false, region: account.region, ...overrides },
+    { ...deps, event: scheduledEvent() },
+  );
 }
 
 async function livePolicy(repository: string): Promise<string | undefined> {

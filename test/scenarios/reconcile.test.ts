@@ -29,16 +29,25 @@ let topicArn: string;
 
 function pushBuild(repository: string, tag: string, seed: string, pushedAt?: Date): string {
   const manifest = dockerManifest({ seed });
-  return account.ecr.pushImage(repository, { tag, manifest: manifest.text, mediaType: manifest.mediaType, ...(pushedAt ? { pushedAt } : {}) });
+  return account.ecr.pushImage(repository, {
+    tag,
+    manifest: manifest.text,
+    mediaType: manifest.mediaType,
+    ...(pushedAt ? { pushedAt } : {}),
+  });
 }
 
 function deployService(cluster: string, name: string, repository: string, reference: string, desiredCount = 1): void {
-  const taskDefinition = account.ecs.registerTaskDefinition(name, [{ name, image: `${host}/${repository}${reference}` }]);
+  const taskDefinition = account.ecs.registerTaskDefinition(name, [
+    { name, image: `${host}/${repository}${reference}` },
+  ]);
   account.ecs.createService(cluster, name, taskDefinition, desiredCount);
 }
 
 function redeploy(cluster: string, name: string, repository: string, reference: string): void {
-  const taskDefinition = account.ecs.registerTaskDefinition(name, [{ name, image: `${host}/${repository}${reference}` }]);
+  const taskDefinition = account.ecs.registerTaskDefinition(name, [
+    { name, image: `${host}/${repository}${reference}` },
+  ]);
   account.ecs.updateService(cluster, name, { taskDefinitionArn: taskDefinition });
   account.ecs.completeDeployment(cluster, name);
 }
@@ -146,7 +155,10 @@ describe('release after the grace period', () => {
     pushBuild('api', 'prod', 'api-2', longAgo);
     // D is protected and also carries a tag of its own: only the protective tag goes.
     const d = pushBuild('app', 'release-7', 'build-7', longAgo);
-    account.ecr.pushImage('app', { tag: protectiveTagFor(d, PREFIX), manifest: dockerManifest({ seed: 'build-7' }).text });
+    account.ecr.pushImage('app', {
+      tag: protectiveTagFor(d, PREFIX),
+      manifest: dockerManifest({ seed: 'build-7' }).text,
+    });
     account.clock.advanceDays(40);
 
     const outcome = await reconcile(wire({ releaseAfterDays: 30 }));
@@ -156,7 +168,9 @@ describe('release after the grace period', () => {
     expect(tagsOf('app', d)).toEqual(['release-7']);
     expect(tagsOf('api', c)).toEqual([protectiveTagFor(c, PREFIX)]);
     const released = alerts().filter((m) => m.subject?.includes('protection released'));
-    expect(released.map((m) => [m.subject, m.severity])).toEqual([['ECR digest guard: protection released on 2 images in app', 'INFO']]);
+    expect(released.map((m) => [m.subject, m.severity])).toEqual([
+      ['ECR digest guard: protection released on 2 images in app', 'INFO'],
+    ]);
     expect(released[0]!.email).toContain('it was its last tag, so the image is deleted');
   });
 
@@ -171,7 +185,9 @@ describe('release after the grace period', () => {
 
     await reconcile(wire({ releaseAfterDays: 30 }));
     const releaseDeletes = account.events.slice(before).filter((e) => e.detail['action-type'] === 'DELETE');
-    expect(releaseDeletes.map((e) => [e.detail['image-digest'], e.detail['image-tag']])).toEqual([[a, protectiveTagFor(a, PREFIX)]]);
+    expect(releaseDeletes.map((e) => [e.detail['image-digest'], e.detail['image-tag']])).toEqual([
+      [a, protectiveTagFor(a, PREFIX)],
+    ]);
     const afterRelease = alerts().length;
     expect(afterRelease).toBe(alertsBefore + 1); // the reconcile's own INFO "protection released"
 
@@ -210,7 +226,12 @@ describe('release after the grace period', () => {
     expect(tagsOf('app', a)).toEqual([protectiveTagFor(a, PREFIX)]);
     expect(account.callCount('ecr', 'BatchDeleteImage')).toBe(0);
     expect(outcome.reports.find((r) => r.repository === 'app')!.releases).toEqual([
-      { digest: a, tag: protectiveTagFor(a, PREFIX), how: 'kept', reason: 'in use again at the check right before release' },
+      {
+        digest: a,
+        tag: protectiveTagFor(a, PREFIX),
+        how: 'kept',
+        reason: 'in use again at the check right before release',
+      },
     ]);
   });
 
@@ -310,7 +331,10 @@ describe('dry run', () => {
   it('lists what it would protect and release, and changes nothing', async () => {
     const longAgo = new Date('2026-06-01T00:00:00Z');
     const a = pushBuild('app', 'prod', 'build-1', longAgo);
-    account.ecr.pushImage('app', { tag: protectiveTagFor(a, PREFIX), manifest: dockerManifest({ seed: 'build-1' }).text });
+    account.ecr.pushImage('app', {
+      tag: protectiveTagFor(a, PREFIX),
+      manifest: dockerManifest({ seed: 'build-1' }).text,
+    });
     pushBuild('app', 'prod', 'build-2', longAgo); // A keeps only its protective tag; nobody runs it
     account.ecr.createRepository('api');
     const c = pushBuild('api', 'prod', 'api-1', longAgo);
@@ -323,7 +347,11 @@ describe('dry run', () => {
     expect(tagsOf('app', a)).toEqual([protectiveTagFor(a, PREFIX)]);
     expect(tagsOf('api', c)).toEqual([]);
     expect(account.callCount('ecr', 'PutImage') + account.callCount('ecr', 'BatchDeleteImage')).toBe(0);
-    expect(alerts().map((m) => m.subject).sort()).toEqual([
+    expect(
+      alerts()
+        .map((m) => m.subject)
+        .sort(),
+    ).toEqual([
       'ECR digest guard: Dry run: would protect 1 in-use image in api',
       'ECR digest guard: Dry run: would release protection on 1 image in app',
     ]);
@@ -367,7 +395,8 @@ describe('image indexes', () => {
     account.ecr.createRepository('multi');
     const amd = ociManifest({ seed: 'amd64' });
     const arm = ociManifest({ seed: 'arm64' });
-    for (const child of [amd, arm]) account.ecr.pushImage('multi', { manifest: child.text, mediaType: child.mediaType });
+    for (const child of [amd, arm])
+      account.ecr.pushImage('multi', { manifest: child.text, mediaType: child.mediaType });
     const index = ociIndex([
       { manifest: amd, platform: { architecture: 'amd64', os: 'linux' } },
       { manifest: arm, platform: { architecture: 'arm64', os: 'linux' } },
@@ -378,7 +407,8 @@ describe('image indexes', () => {
 
     await reconcile(wire());
 
-    for (const digest of [index.digest, amd.digest, arm.digest]) expect(tagsOf('multi', digest)).toEqual([protectiveTagFor(digest, PREFIX)]);
+    for (const digest of [index.digest, amd.digest, arm.digest])
+      expect(tagsOf('multi', digest)).toEqual([protectiveTagFor(digest, PREFIX)]);
     expect(alerts()[0]!.subject).toBe('ECR digest guard: Protected 3 in-use images in multi');
   });
 });

@@ -5,9 +5,21 @@
  * EventBridge → SQS target delivers them.
  */
 import { createHash } from 'node:crypto';
-import { BatchGetImageCommand, DescribeImagesCommand, ECRClient, ECRServiceException, ServerException } from '@aws-sdk/client-ecr';
+import {
+  BatchGetImageCommand,
+  DescribeImagesCommand,
+  ECRClient,
+  ECRServiceException,
+  ServerException,
+} from '@aws-sdk/client-ecr';
 import { ECSClient, ListClustersCommand } from '@aws-sdk/client-ecs';
-import { InvalidParameterException, NotFoundException, PublishCommand, SNSClient, ThrottledException } from '@aws-sdk/client-sns';
+import {
+  InvalidParameterException,
+  NotFoundException,
+  PublishCommand,
+  SNSClient,
+  ThrottledException,
+} from '@aws-sdk/client-sns';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { SimulatedAccount } from '../../sim/account';
 import { toSqsEvent } from '../../sim/events';
@@ -25,7 +37,10 @@ beforeEach(() => {
 
 describe('the account facade', () => {
   it('defaults to account 111122223333 in eu-west-1, with the registry host ECS and Lambda resolve images against', () => {
-    expect(account.clientConfig()).toMatchObject({ region: 'eu-west-1', requestHandler: account.transport.requestHandler });
+    expect(account.clientConfig()).toMatchObject({
+      region: 'eu-west-1',
+      requestHandler: account.transport.requestHandler,
+    });
     expect(account.ecr.registryHost).toBe('111122223333.dkr.ecr.eu-west-1.amazonaws.com');
     expect(topicArn).toBe('arn:aws:sns:eu-west-1:111122223333:digest-guard-alerts');
   });
@@ -95,12 +110,12 @@ describe('SNS capture', () => {
   // Publish, Subject: "must be ASCII text that begins with a letter, number, or punctuation mark; must not
   // include line breaks or control characters; and must be less than 100 characters long."
   it('refuses a subject of 100 characters or more, or with a line break', async () => {
-    await expect(sns.send(new PublishCommand({ TopicArn: topicArn, Subject: 'x'.repeat(100), Message: 'm' }))).rejects.toBeInstanceOf(
-      InvalidParameterException,
-    );
-    await expect(sns.send(new PublishCommand({ TopicArn: topicArn, Subject: 'two\nlines', Message: 'm' }))).rejects.toBeInstanceOf(
-      InvalidParameterException,
-    );
+    await expect(
+      sns.send(new PublishCommand({ TopicArn: topicArn, Subject: 'x'.repeat(100), Message: 'm' })),
+    ).rejects.toBeInstanceOf(InvalidParameterException);
+    await expect(
+      sns.send(new PublishCommand({ TopicArn: topicArn, Subject: 'two\nlines', Message: 'm' })),
+    ).rejects.toBeInstanceOf(InvalidParameterException);
     await sns.send(new PublishCommand({ TopicArn: topicArn, Subject: 'x'.repeat(99), Message: 'm' }));
     expect(account.sns.published).toHaveLength(1);
   });
@@ -109,17 +124,25 @@ describe('SNS capture', () => {
   // at least a top-level JSON key of "default" with a value that is a string."
   it('refuses a json-structured message without a default entry', async () => {
     await expect(
-      sns.send(new PublishCommand({ TopicArn: topicArn, Message: JSON.stringify({ email: 'only email' }), MessageStructure: 'json' })),
+      sns.send(
+        new PublishCommand({
+          TopicArn: topicArn,
+          Message: JSON.stringify({ email: 'only email' }),
+          MessageStructure: 'json',
+        }),
+      ),
     ).rejects.toBeInstanceOf(InvalidParameterException);
-    await expect(sns.send(new PublishCommand({ TopicArn: topicArn, Message: 'not json', MessageStructure: 'json' }))).rejects.toBeInstanceOf(
-      InvalidParameterException,
-    );
+    await expect(
+      sns.send(new PublishCommand({ TopicArn: topicArn, Message: 'not json', MessageStructure: 'json' })),
+    ).rejects.toBeInstanceOf(InvalidParameterException);
     expect(account.sns.published).toEqual([]);
   });
 
   // Publish errors: NotFound (404) "Indicates that the requested resource does not exist."
   it('answers NotFound for a topic that does not exist', async () => {
-    const error = await sns.send(new PublishCommand({ TopicArn: 'arn:aws:sns:eu-west-1:111122223333:nope', Message: 'm' })).catch((e: unknown) => e);
+    const error = await sns
+      .send(new PublishCommand({ TopicArn: 'arn:aws:sns:eu-west-1:111122223333:nope', Message: 'm' }))
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(NotFoundException);
     expect((error as NotFoundException).$metadata.httpStatusCode).toBe(404);
   });
@@ -133,11 +156,21 @@ describe('fault injection', () => {
 
   it('reaches the SDK as the modelled exception class (ECR ServerException)', async () => {
     const ecr = new ECRClient(account.clientConfig({ maxAttempts: 1 }));
-    account.transport.injectFault({ service: 'ecr', operation: 'BatchGetImage', code: 'ServerException', status: 500, times: 1 });
+    account.transport.injectFault({
+      service: 'ecr',
+      operation: 'BatchGetImage',
+      code: 'ServerException',
+      status: 500,
+      times: 1,
+    });
 
-    await expect(ecr.send(new BatchGetImageCommand({ repositoryName: 'app', imageIds: [{ imageTag: 'prod' }] }))).rejects.toBeInstanceOf(ServerException);
+    await expect(
+      ecr.send(new BatchGetImageCommand({ repositoryName: 'app', imageIds: [{ imageTag: 'prod' }] })),
+    ).rejects.toBeInstanceOf(ServerException);
     // the fault is used up: the next call is answered
-    const { images } = await ecr.send(new BatchGetImageCommand({ repositoryName: 'app', imageIds: [{ imageTag: 'prod' }] }));
+    const { images } = await ecr.send(
+      new BatchGetImageCommand({ repositoryName: 'app', imageIds: [{ imageTag: 'prod' }] }),
+    );
     expect(images).toHaveLength(1);
   });
 
@@ -145,13 +178,22 @@ describe('fault injection', () => {
   // See: https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html
   it('is retried by the SDK like a real transient fault: two throttles then an answer take three calls', async () => {
     const ecr = new ECRClient(account.clientConfig());
-    account.transport.injectFault({ service: 'ecr', operation: 'DescribeImages', code: 'ThrottlingException', times: 2 });
+    account.transport.injectFault({
+      service: 'ecr',
+      operation: 'DescribeImages',
+      code: 'ThrottlingException',
+      times: 2,
+    });
 
     const { imageDetails } = await ecr.send(new DescribeImagesCommand({ repositoryName: 'app' }));
 
     expect(imageDetails).toHaveLength(1);
     expect(account.callCount('ecr', 'DescribeImages')).toBe(3);
-    expect(account.transport.calls.filter((c) => c.operation === 'DescribeImages').map((c) => c.error)).toEqual(['ThrottlingException', 'ThrottlingException', undefined]);
+    expect(account.transport.calls.filter((c) => c.operation === 'DescribeImages').map((c) => c.error)).toEqual([
+      'ThrottlingException',
+      'ThrottlingException',
+      undefined,
+    ]);
   }, 20_000);
 
   it('surfaces an unmodelled ECR error code as the service exception with that name', async () => {
@@ -165,7 +207,9 @@ describe('fault injection', () => {
 
   it('reaches the SNS client through the query protocol as its exception class (Throttled → ThrottledException)', async () => {
     account.transport.injectFault({ service: 'sns', operation: 'Publish', code: 'Throttled', status: 429, times: 1 });
-    await expect(sns.send(new PublishCommand({ TopicArn: topicArn, Message: 'm' }))).rejects.toBeInstanceOf(ThrottledException);
+    await expect(sns.send(new PublishCommand({ TopicArn: topicArn, Message: 'm' }))).rejects.toBeInstanceOf(
+      ThrottledException,
+    );
     expect(account.sns.published).toEqual([]);
   });
 });

@@ -37,11 +37,15 @@ beforeEach(() => {
 
 describe('GetLifecyclePolicy', () => {
   it('answers LifecyclePolicyNotFoundException for a repository without a policy', async () => {
-    await expect(ecr.send(new GetLifecyclePolicyCommand({ repositoryName: 'app' }))).rejects.toBeInstanceOf(LifecyclePolicyNotFoundException);
+    await expect(ecr.send(new GetLifecyclePolicyCommand({ repositoryName: 'app' }))).rejects.toBeInstanceOf(
+      LifecyclePolicyNotFoundException,
+    );
   });
 
   it('answers RepositoryNotFoundException for a repository that does not exist', async () => {
-    await expect(ecr.send(new GetLifecyclePolicyCommand({ repositoryName: 'nope' }))).rejects.toBeInstanceOf(RepositoryNotFoundException);
+    await expect(ecr.send(new GetLifecyclePolicyCommand({ repositoryName: 'nope' }))).rejects.toBeInstanceOf(
+      RepositoryNotFoundException,
+    );
   });
 
   it('answers a policy set through the control plane, with the registry, the repository and a timestamp', async () => {
@@ -79,16 +83,24 @@ describe('PutLifecyclePolicy', () => {
     ['too short', '{"rules":[]}'],
   ])('refuses %s with InvalidParameterException and keeps the stored policy', async (_what, text) => {
     account.ecr.setLifecyclePolicy('app', POLICY);
-    await expect(ecr.send(new PutLifecyclePolicyCommand({ repositoryName: 'app', lifecyclePolicyText: text }))).rejects.toBeInstanceOf(InvalidParameterException);
+    await expect(
+      ecr.send(new PutLifecyclePolicyCommand({ repositoryName: 'app', lifecyclePolicyText: text })),
+    ).rejects.toBeInstanceOf(InvalidParameterException);
     expect((await ecr.send(new GetLifecyclePolicyCommand({ repositoryName: 'app' }))).lifecyclePolicyText).toBe(POLICY);
   });
 
   it('refuses a bad text without storing anything when there was no policy', async () => {
-    await expect(ecr.send(new PutLifecyclePolicyCommand({ repositoryName: 'app', lifecyclePolicyText: 'x'.repeat(120) }))).rejects.toBeInstanceOf(InvalidParameterException);
-    await expect(ecr.send(new GetLifecyclePolicyCommand({ repositoryName: 'app' }))).rejects.toBeInstanceOf(LifecyclePolicyNotFoundException);
+    await expect(
+      ecr.send(new PutLifecyclePolicyCommand({ repositoryName: 'app', lifecyclePolicyText: 'x'.repeat(120) })),
+    ).rejects.toBeInstanceOf(InvalidParameterException);
+    await expect(ecr.send(new GetLifecyclePolicyCommand({ repositoryName: 'app' }))).rejects.toBeInstanceOf(
+      LifecyclePolicyNotFoundException,
+    );
   });
 
   it('answers RepositoryNotFoundException for a repository that does not exist', async () => {
-    await expect(ecr.send(new PutLifecyclePolicyCommand({ repositoryName: 'nope', lifecyclePolicyText: POLICY }))).rejects.toBeInstanceOf(RepositoryNotFoundException);
+    await expect(
+      ecr.send(new PutLifecyclePolicyCommand({ repositoryName: 'nope', lifecyclePolicyText: POLICY })),
+    ).rejects.toBeInstanceOf(RepositoryNotFoundException);
   });
 });

@@ -22,7 +22,9 @@ beforeEach(() => {
 });
 
 async function detailOf(digest: string) {
-  const { imageDetails } = await ecr.send(new DescribeImagesCommand({ repositoryName: 'app', imageIds: [{ imageDigest: digest }] }));
+  const { imageDetails } = await ecr.send(
+    new DescribeImagesCommand({ repositoryName: 'app', imageIds: [{ imageDigest: digest }] }),
+  );
   return imageDetails![0]!;
 }
 
@@ -61,7 +63,9 @@ describe('releasing a tag with BatchDeleteImage', () => {
   it('removes only that tag from an image with other tags', async () => {
     const a = account.ecr.pushImage('app', { tag: 'prod', manifest: dockerManifest({ seed: 'a' }).text });
     account.ecr.pushImage('app', { tag: 'keep', manifest: dockerManifest({ seed: 'a' }).text });
-    const answer = await ecr.send(new BatchDeleteImageCommand({ repositoryName: 'app', imageIds: [{ imageTag: 'prod' }] }));
+    const answer = await ecr.send(
+      new BatchDeleteImageCommand({ repositoryName: 'app', imageIds: [{ imageTag: 'prod' }] }),
+    );
     expect(answer.failures).toEqual([]);
     expect((await detailOf(a)).imageTags).toEqual(['keep']);
   });
@@ -79,7 +83,9 @@ describe('releasing a tag with BatchDeleteImage', () => {
     const index = ociIndex([{ manifest: child, platform: { architecture: 'amd64', os: 'linux' } }]);
     account.ecr.pushImage('app', { tag: 'prod', manifest: index.text, mediaType: index.mediaType });
 
-    const answer = await ecr.send(new BatchDeleteImageCommand({ repositoryName: 'app', imageIds: [{ imageTag: 'child' }] }));
+    const answer = await ecr.send(
+      new BatchDeleteImageCommand({ repositoryName: 'app', imageIds: [{ imageTag: 'child' }] }),
+    );
 
     expect(answer.failures?.[0]?.failureCode).toBe('ImageReferencedByManifestList');
     expect((await detailOf(child.digest)).imageTags).toEqual(['child']);

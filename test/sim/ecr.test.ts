@@ -28,7 +28,12 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { SimulatedAccount } from '../../sim/account';
 import { MediaType, digestOf, dockerManifest, dockerManifestList, ociIndex, ociManifest } from '../../sim/manifests';
 
-const ALL_MANIFEST_TYPES = [MediaType.dockerManifest, MediaType.dockerManifestList, MediaType.ociManifest, MediaType.ociIndex];
+const ALL_MANIFEST_TYPES = [
+  MediaType.dockerManifest,
+  MediaType.dockerManifestList,
+  MediaType.ociManifest,
+  MediaType.ociIndex,
+];
 
 let account: SimulatedAccount;
 let ecr: ECRClient;
@@ -41,7 +46,10 @@ beforeEach(() => {
 
 async function describeAll(repositoryName: string, tagStatus?: 'TAGGED' | 'UNTAGGED' | 'ANY') {
   const details = [];
-  for await (const page of paginateDescribeImages({ client: ecr, pageSize: 100 }, { repositoryName, ...(tagStatus ? { filter: { tagStatus } } : {}) })) {
+  for await (const page of paginateDescribeImages(
+    { client: ecr, pageSize: 100 },
+    { repositoryName, ...(tagStatus ? { filter: { tagStatus } } : {}) },
+  )) {
     details.push(...(page.imageDetails ?? []));
   }
   return details;
@@ -56,7 +64,9 @@ describe('digests', () => {
     const compact = JSON.stringify(JSON.parse(manifest.text));
     account.ecr.pushImage('app', { tag: 'v1-compact', manifest: compact });
 
-    const { imageDetails } = await ecr.send(new DescribeImagesCommand({ repositoryName: 'app', imageIds: [{ imageTag: 'v1' }, { imageTag: 'v1-compact' }] }));
+    const { imageDetails } = await ecr.send(
+      new DescribeImagesCommand({ repositoryName: 'app', imageIds: [{ imageTag: 'v1' }, { imageTag: 'v1-compact' }] }),
+    );
 
     const expected = `sha256:${createHash('sha256').update(Buffer.from(manifest.text, 'utf8')).digest('hex')}`;
     expect(imageDetails?.[0]?.imageDigest).toBe(expected);
@@ -73,14 +83,18 @@ describe('tag moves', () => {
     const a = account.ecr.pushImage('app', { tag: 'prod', manifest: dockerManifest({ seed: 'a' }).text });
     const b = account.ecr.pushImage('app', { tag: 'prod', manifest: dockerManifest({ seed: 'b' }).text });
 
-    const untagged = await ecr.send(new ListImagesCommand({ repositoryName: 'app', filter: { tagStatus: 'UNTAGGED' } }));
+    const untagged = await ecr.send(
+      new ListImagesCommand({ repositoryName: 'app', filter: { tagStatus: 'UNTAGGED' } }),
+    );
     const tagged = await ecr.send(new ListImagesCommand({ repositoryName: 'app', filter: { tagStatus: 'TAGGED' } }));
 
     expect(untagged.imageIds).toEqual([{ imageDigest: a }]);
     expect(tagged.imageIds).toEqual([{ imageDigest: b, imageTag: 'prod' }]);
     expect(account.ecr.resolve('app', { tag: 'prod' })).toBe(b);
     expect(account.ecr.canPull('app', a)).toBe(true);
-    const [detailA] = (await ecr.send(new DescribeImagesCommand({ repositoryName: 'app', imageIds: [{ imageDigest: a }] }))).imageDetails ?? [];
+    const [detailA] =
+      (await ecr.send(new DescribeImagesCommand({ repositoryName: 'app', imageIds: [{ imageDigest: a }] })))
+        .imageDetails ?? [];
     expect(detailA?.imageTags).toBeUndefined();
   });
 
@@ -98,7 +112,11 @@ describe('listing: tagStatus filters and paging', () => {
   // nextToken; DescribeImagesFilter/ListImagesFilter.tagStatus TAGGED|UNTAGGED|ANY.
   beforeEach(() => {
     // 130 images: 80 keep a tag, 50 lose theirs to a later push; the last one carries two tags
-    for (let i = 0; i < 130; i += 1) account.ecr.pushImage('app', { tag: i < 50 ? 'nightly' : `v${i}`, manifest: ociManifest({ seed: `img-${i}` }).text });
+    for (let i = 0; i < 130; i += 1)
+      account.ecr.pushImage('app', {
+        tag: i < 50 ? 'nightly' : `v${i}`,
+        manifest: ociManifest({ seed: `img-${i}` }).text,
+      });
     account.ecr.pushImage('app', { tag: 'latest', manifest: ociManifest({ seed: 'img-129' }).text });
   });
 
@@ -115,7 +133,11 @@ describe('listing: tagStatus filters and paging', () => {
     expect(tagged).toHaveLength(81); // 80 versions + the image `nightly` ends on
     expect(untagged).toHaveLength(49);
     expect(untagged.every((d) => d.imageTags === undefined)).toBe(true);
-    expect(any[0]).toMatchObject({ imageManifestMediaType: MediaType.ociManifest, imageStatus: 'ACTIVE', registryId: '111122223333' });
+    expect(any[0]).toMatchObject({
+      imageManifestMediaType: MediaType.ociManifest,
+      imageStatus: 'ACTIVE',
+      registryId: '111122223333',
+    });
     expect(any[0]?.imagePushedAt).toBeInstanceOf(Date);
     expect(any[0]?.imageSizeInBytes).toBeGreaterThan(0);
   });
@@ -128,18 +150,30 @@ describe('listing: tagStatus filters and paging', () => {
 
   it('lists one entry per tag and an untagged image by digest only', async () => {
     const ids = [];
-    for await (const page of paginateListImages({ client: ecr, pageSize: 40 }, { repositoryName: 'app' })) ids.push(...(page.imageIds ?? []));
+    for await (const page of paginateListImages({ client: ecr, pageSize: 40 }, { repositoryName: 'app' }))
+      ids.push(...(page.imageIds ?? []));
 
     expect(ids).toHaveLength(49 + 81 + 1); // the last image has two tags
     expect(ids.filter((id) => id.imageTag === undefined)).toHaveLength(49);
-    expect(ids.filter((id) => id.imageDigest === digestOf(ociManifest({ seed: 'img-129' }).text)).map((id) => id.imageTag)).toEqual(['v129', 'latest']);
+    expect(
+      ids.filter((id) => id.imageDigest === digestOf(ociManifest({ seed: 'img-129' }).text)).map((id) => id.imageTag),
+    ).toEqual(['v129', 'latest']);
   });
 
   it('refuses maxResults above 1000 and a nextToken issued for another query', async () => {
-    await expect(ecr.send(new DescribeImagesCommand({ repositoryName: 'app', maxResults: 1001 }))).rejects.toBeInstanceOf(InvalidParameterException);
+    await expect(
+      ecr.send(new DescribeImagesCommand({ repositoryName: 'app', maxResults: 1001 })),
+    ).rejects.toBeInstanceOf(InvalidParameterException);
     const { nextToken } = await ecr.send(new DescribeImagesCommand({ repositoryName: 'app', maxResults: 10 }));
     await expect(
-      ecr.send(new DescribeImagesCommand({ repositoryName: 'app', maxResults: 10, nextToken, filter: { tagStatus: 'UNTAGGED' } })),
+      ecr.send(
+        new DescribeImagesCommand({
+          repositoryName: 'app',
+          maxResults: 10,
+          nextToken,
+          filter: { tagStatus: 'UNTAGGED' },
+        }),
+      ),
     ).rejects.toBeInstanceOf(InvalidParameterException);
   });
 });
@@ -150,19 +184,32 @@ describe('describing by id', () => {
   it('fails the whole call with ImageNotFoundException when one requested id is missing', async () => {
     const a = account.ecr.pushImage('app', { tag: 'prod', manifest: dockerManifest({ seed: 'a' }).text });
     await expect(
-      ecr.send(new DescribeImagesCommand({ repositoryName: 'app', imageIds: [{ imageDigest: a }, { imageDigest: digestOf('gone') }] })),
+      ecr.send(
+        new DescribeImagesCommand({
+          repositoryName: 'app',
+          imageIds: [{ imageDigest: a }, { imageDigest: digestOf('gone') }],
+        }),
+      ),
     ).rejects.toBeInstanceOf(ImageNotFoundException);
   });
 
   it('refuses more than 100 image ids (botocore ImageIdentifierList max 100)', async () => {
     const imageIds = Array.from({ length: 101 }, (_, i) => ({ imageDigest: digestOf(`x${i}`) }));
-    await expect(ecr.send(new DescribeImagesCommand({ repositoryName: 'app', imageIds }))).rejects.toBeInstanceOf(InvalidParameterException);
-    await expect(ecr.send(new BatchGetImageCommand({ repositoryName: 'app', imageIds }))).rejects.toBeInstanceOf(InvalidParameterException);
+    await expect(ecr.send(new DescribeImagesCommand({ repositoryName: 'app', imageIds }))).rejects.toBeInstanceOf(
+      InvalidParameterException,
+    );
+    await expect(ecr.send(new BatchGetImageCommand({ repositoryName: 'app', imageIds }))).rejects.toBeInstanceOf(
+      InvalidParameterException,
+    );
   });
 
   it('answers RepositoryNotFoundException for a repository that does not exist', async () => {
-    await expect(ecr.send(new DescribeImagesCommand({ repositoryName: 'nope' }))).rejects.toBeInstanceOf(RepositoryNotFoundException);
-    await expect(ecr.send(new DescribeRepositoriesCommand({ repositoryNames: ['app', 'nope'] }))).rejects.toBeInstanceOf(RepositoryNotFoundException);
+    await expect(ecr.send(new DescribeImagesCommand({ repositoryName: 'nope' }))).rejects.toBeInstanceOf(
+      RepositoryNotFoundException,
+    );
+    await expect(
+      ecr.send(new DescribeRepositoriesCommand({ repositoryNames: ['app', 'nope'] })),
+    ).rejects.toBeInstanceOf(RepositoryNotFoundException);
   });
 
   it('pages DescribeRepositories', async () => {
@@ -185,31 +232,42 @@ describe('tag mutability', () => {
     account.ecr.createRepository('locked', { imageTagMutability: 'IMMUTABLE' });
     const a = account.ecr.pushImage('locked', { tag: 'v1', manifest: dockerManifest({ seed: 'a' }).text });
 
-    expect(() => account.ecr.pushImage('locked', { tag: 'v1', manifest: dockerManifest({ seed: 'b' }).text })).toThrow(/ImageTagAlreadyExists|already exists/);
+    expect(() => account.ecr.pushImage('locked', { tag: 'v1', manifest: dockerManifest({ seed: 'b' }).text })).toThrow(
+      /ImageTagAlreadyExists|already exists/,
+    );
     expect(account.ecr.resolve('locked', { tag: 'v1' })).toBe(a);
     // a new tag on an existing image is fine in an immutable repository
     const manifest = dockerManifest({ seed: 'a' });
-    await expect(ecr.send(new PutImageCommand({ repositoryName: 'locked', imageManifest: manifest.text, imageTag: 'v1-copy' }))).resolves.toBeDefined();
+    await expect(
+      ecr.send(new PutImageCommand({ repositoryName: 'locked', imageManifest: manifest.text, imageTag: 'v1-copy' })),
+    ).resolves.toBeDefined();
   });
 
   it('lets tags matched by an exclusion filter move in an IMMUTABLE_WITH_EXCLUSION repository, and no others', async () => {
-    account.ecr.createRepository('mixed', { imageTagMutability: 'IMMUTABLE_WITH_EXCLUSION', exclusionFilters: ['latest*', '*-dev'] });
+    account.ecr.createRepository('mixed', {
+      imageTagMutability: 'IMMUTABLE_WITH_EXCLUSION',
+      exclusionFilters: ['latest*', '*-dev'],
+    });
     const a = dockerManifest({ seed: 'a' });
     const b = dockerManifest({ seed: 'b' });
-    for (const tag of ['latest', 'latest-arm', 'feature-dev', 'v1']) account.ecr.pushImage('mixed', { tag, manifest: a.text });
+    for (const tag of ['latest', 'latest-arm', 'feature-dev', 'v1'])
+      account.ecr.pushImage('mixed', { tag, manifest: a.text });
     account.ecr.pushImage('mixed', { manifest: b.text });
 
     for (const tag of ['latest', 'latest-arm', 'feature-dev']) {
       await ecr.send(new PutImageCommand({ repositoryName: 'mixed', imageManifest: b.text, imageTag: tag }));
       expect(account.ecr.resolve('mixed', { tag })).toBe(b.digest);
     }
-    await expect(ecr.send(new PutImageCommand({ repositoryName: 'mixed', imageManifest: b.text, imageTag: 'v1' }))).rejects.toBeInstanceOf(
-      ImageTagAlreadyExistsException,
-    );
+    await expect(
+      ecr.send(new PutImageCommand({ repositoryName: 'mixed', imageManifest: b.text, imageTag: 'v1' })),
+    ).rejects.toBeInstanceOf(ImageTagAlreadyExistsException);
   });
 
   it('pins only the tags matched by an exclusion filter in a MUTABLE_WITH_EXCLUSION repository', async () => {
-    account.ecr.createRepository('releases', { imageTagMutability: 'MUTABLE_WITH_EXCLUSION', exclusionFilters: ['release-*'] });
+    account.ecr.createRepository('releases', {
+      imageTagMutability: 'MUTABLE_WITH_EXCLUSION',
+      exclusionFilters: ['release-*'],
+    });
     const a = dockerManifest({ seed: 'a' });
     const b = dockerManifest({ seed: 'b' });
     account.ecr.pushImage('releases', { tag: 'release-1', manifest: a.text });
@@ -217,9 +275,9 @@ describe('tag mutability', () => {
     account.ecr.pushImage('releases', { manifest: b.text });
 
     await ecr.send(new PutImageCommand({ repositoryName: 'releases', imageManifest: b.text, imageTag: 'dev' }));
-    await expect(ecr.send(new PutImageCommand({ repositoryName: 'releases', imageManifest: b.text, imageTag: 'release-1' }))).rejects.toBeInstanceOf(
-      ImageTagAlreadyExistsException,
-    );
+    await expect(
+      ecr.send(new PutImageCommand({ repositoryName: 'releases', imageManifest: b.text, imageTag: 'release-1' })),
+    ).rejects.toBeInstanceOf(ImageTagAlreadyExistsException);
     expect(account.ecr.resolve('releases', { tag: 'dev' })).toBe(b.digest);
   });
 });
@@ -235,12 +293,24 @@ describe('retag: BatchGetImage then PutImage', () => {
     const index = ociIndex(children);
     account.ecr.pushImage('app', { tag: 'prod', manifest: index.text });
 
-    const got = await ecr.send(new BatchGetImageCommand({ repositoryName: 'app', imageIds: [{ imageDigest: index.digest }], acceptedMediaTypes: ALL_MANIFEST_TYPES }));
+    const got = await ecr.send(
+      new BatchGetImageCommand({
+        repositoryName: 'app',
+        imageIds: [{ imageDigest: index.digest }],
+        acceptedMediaTypes: ALL_MANIFEST_TYPES,
+      }),
+    );
     const image = got.images?.[0];
     expect(image?.imageManifest).toBe(index.text);
     expect(image?.imageManifestMediaType).toBe(MediaType.ociIndex);
 
-    const put = { repositoryName: 'app', imageManifest: image!.imageManifest!, imageManifestMediaType: image!.imageManifestMediaType!, imageDigest: index.digest, imageTag: 'keep-me' };
+    const put = {
+      repositoryName: 'app',
+      imageManifest: image!.imageManifest!,
+      imageManifestMediaType: image!.imageManifestMediaType!,
+      imageDigest: index.digest,
+      imageTag: 'keep-me',
+    };
     const answer = await ecr.send(new PutImageCommand(put));
     expect(answer.image?.imageId).toEqual({ imageDigest: index.digest, imageTag: 'keep-me' });
     expect(account.ecr.imagesOf('app').find((i) => i.digest === index.digest)?.tags).toEqual(['prod', 'keep-me']);
@@ -254,30 +324,52 @@ describe('retag: BatchGetImage then PutImage', () => {
     const reformatted = JSON.stringify(JSON.parse(manifest.text));
 
     await expect(
-      ecr.send(new PutImageCommand({ repositoryName: 'app', imageManifest: reformatted, imageDigest: manifest.digest, imageTag: 'keep-me' })),
+      ecr.send(
+        new PutImageCommand({
+          repositoryName: 'app',
+          imageManifest: reformatted,
+          imageDigest: manifest.digest,
+          imageTag: 'keep-me',
+        }),
+      ),
     ).rejects.toBeInstanceOf(ImageDigestDoesNotMatchException);
     expect(account.ecr.resolve('app', { tag: 'keep-me' })).toBeUndefined();
   });
 
-  it('refuses a media type that contradicts the manifest\'s own mediaType field (InvalidParameterException)', async () => {
+  it("refuses a media type that contradicts the manifest's own mediaType field (InvalidParameterException)", async () => {
     const manifest = dockerManifest({ seed: 'a' });
     account.ecr.pushImage('app', { tag: 'prod', manifest: manifest.text });
     await expect(
-      ecr.send(new PutImageCommand({ repositoryName: 'app', imageManifest: manifest.text, imageManifestMediaType: MediaType.ociManifest, imageTag: 'x' })),
+      ecr.send(
+        new PutImageCommand({
+          repositoryName: 'app',
+          imageManifest: manifest.text,
+          imageManifestMediaType: MediaType.ociManifest,
+          imageTag: 'x',
+        }),
+      ),
     ).rejects.toBeInstanceOf(InvalidParameterException);
   });
 
   it('refuses a manifest whose layers were never uploaded, and an index whose children are missing', async () => {
     await expect(
-      ecr.send(new PutImageCommand({ repositoryName: 'app', imageManifest: dockerManifest({ seed: 'never-uploaded' }).text, imageTag: 'x' })),
+      ecr.send(
+        new PutImageCommand({
+          repositoryName: 'app',
+          imageManifest: dockerManifest({ seed: 'never-uploaded' }).text,
+          imageTag: 'x',
+        }),
+      ),
     ).rejects.toBeInstanceOf(LayersNotFoundException);
-    const orphanIndex = dockerManifestList([{ manifest: dockerManifest({ seed: 'not-pushed' }), platform: { architecture: 'amd64', os: 'linux' } }]);
-    await expect(ecr.send(new PutImageCommand({ repositoryName: 'app', imageManifest: orphanIndex.text, imageTag: 'x' }))).rejects.toBeInstanceOf(
-      ReferencedImagesNotFoundException,
-    );
+    const orphanIndex = dockerManifestList([
+      { manifest: dockerManifest({ seed: 'not-pushed' }), platform: { architecture: 'amd64', os: 'linux' } },
+    ]);
+    await expect(
+      ecr.send(new PutImageCommand({ repositoryName: 'app', imageManifest: orphanIndex.text, imageTag: 'x' })),
+    ).rejects.toBeInstanceOf(ReferencedImagesNotFoundException);
   });
 
-  it('reports per-id failures with the model\'s failure codes', async () => {
+  it("reports per-id failures with the model's failure codes", async () => {
     const a = account.ecr.pushImage('app', { tag: 'prod', manifest: dockerManifest({ seed: 'a' }).text });
     const b = account.ecr.pushImage('app', { tag: 'staging', manifest: dockerManifest({ seed: 'b' }).text });
 
@@ -290,7 +382,11 @@ describe('retag: BatchGetImage then PutImage', () => {
     );
 
     expect(images?.map((i) => i.imageId)).toEqual([{ imageDigest: a, imageTag: 'prod' }]);
-    expect(failures?.map((f) => f.failureCode)).toEqual(['MissingDigestAndTag', 'ImageNotFound', 'ImageTagDoesNotMatchDigest']);
+    expect(failures?.map((f) => f.failureCode)).toEqual([
+      'MissingDigestAndTag',
+      'ImageNotFound',
+      'ImageTagDoesNotMatchDigest',
+    ]);
   });
 });
 
@@ -304,10 +400,14 @@ describe('deleting images', () => {
     await ecr.send(new BatchDeleteImageCommand({ repositoryName: 'app', imageIds: [{ imageTag: 'prod' }] }));
     expect(account.ecr.imagesOf('app')).toMatchObject([{ digest: a, tags: ['v1'] }]);
 
-    const answer = await ecr.send(new BatchDeleteImageCommand({ repositoryName: 'app', imageIds: [{ imageTag: 'v1' }] }));
+    const answer = await ecr.send(
+      new BatchDeleteImageCommand({ repositoryName: 'app', imageIds: [{ imageTag: 'v1' }] }),
+    );
     expect(answer.imageIds).toEqual([{ imageDigest: a, imageTag: 'v1' }]);
     expect(account.ecr.imagesOf('app')).toEqual([]);
-    expect(account.events.filter((e) => e.detail['action-type'] === 'DELETE').map((e) => e.detail['image-tag'])).toEqual(['prod', 'v1']);
+    expect(
+      account.events.filter((e) => e.detail['action-type'] === 'DELETE').map((e) => e.detail['image-tag']),
+    ).toEqual(['prod', 'v1']);
   });
 
   // A manifest list references its children by digest; ECR refuses to delete a child while the list stays.
@@ -315,9 +415,14 @@ describe('deleting images', () => {
   it('refuses to delete a child manifest an index still references', async () => {
     const child = dockerManifest({ seed: 'amd64' });
     account.ecr.pushImage('app', { manifest: child.text });
-    account.ecr.pushImage('app', { tag: 'prod', manifest: dockerManifestList([{ manifest: child, platform: { architecture: 'amd64', os: 'linux' } }]).text });
+    account.ecr.pushImage('app', {
+      tag: 'prod',
+      manifest: dockerManifestList([{ manifest: child, platform: { architecture: 'amd64', os: 'linux' } }]).text,
+    });
 
-    const { failures } = await ecr.send(new BatchDeleteImageCommand({ repositoryName: 'app', imageIds: [{ imageDigest: child.digest }] }));
+    const { failures } = await ecr.send(
+      new BatchDeleteImageCommand({ repositoryName: 'app', imageIds: [{ imageDigest: child.digest }] }),
+    );
     expect(failures?.[0]?.failureCode).toBe('ImageReferencedByManifestList');
     expect(account.ecr.canPull('app', child.digest)).toBe(true);
   });
@@ -327,20 +432,35 @@ describe('lifecycle: expire untagged', () => {
   // See: https://docs.aws.amazon.com/AmazonECR/latest/userguide/LifecyclePolicies.html (sinceImagePushed)
   it('expires untagged images older than the rule, never tagged or recent ones, and logs one PolicyExecutionEvent per 10 images', () => {
     const old = new Date('2025-01-01T00:00:00Z');
-    const expiring = Array.from({ length: 12 }, (_, i) => account.ecr.pushImage('app', { manifest: dockerManifest({ seed: `old-${i}` }).text, pushedAt: old }));
-    const taggedOld = account.ecr.pushImage('app', { tag: 'v1', manifest: dockerManifest({ seed: 'tagged' }).text, pushedAt: old });
+    const expiring = Array.from({ length: 12 }, (_, i) =>
+      account.ecr.pushImage('app', { manifest: dockerManifest({ seed: `old-${i}` }).text, pushedAt: old }),
+    );
+    const taggedOld = account.ecr.pushImage('app', {
+      tag: 'v1',
+      manifest: dockerManifest({ seed: 'tagged' }).text,
+      pushedAt: old,
+    });
     const recent = account.ecr.pushImage('app', { manifest: dockerManifest({ seed: 'recent' }).text });
 
     const runs = account.ecr.runLifecycleExpireUntagged('app', { olderThanDays: 14 });
 
     expect(runs.map((r) => r.images.length)).toEqual([10, 2]);
     expect(runs.flatMap((r) => r.images.map((i) => i.digest)).sort()).toEqual([...expiring].sort());
-    expect(account.ecr.imagesOf('app').map((i) => i.digest).sort()).toEqual([taggedOld, recent].sort());
+    expect(
+      account.ecr
+        .imagesOf('app')
+        .map((i) => i.digest)
+        .sort(),
+    ).toEqual([taggedOld, recent].sort());
     expect(account.ecr.policyExecutions).toHaveLength(2);
   });
 
   it('expires the digest a tag moved away from: the incident this project prevents', () => {
-    const a = account.ecr.pushImage('app', { tag: 'prod', manifest: dockerManifest({ seed: 'a' }).text, pushedAt: new Date('2024-03-01T00:00:00Z') });
+    const a = account.ecr.pushImage('app', {
+      tag: 'prod',
+      manifest: dockerManifest({ seed: 'a' }).text,
+      pushedAt: new Date('2024-03-01T00:00:00Z'),
+    });
     account.ecr.pushImage('app', { tag: 'prod', manifest: dockerManifest({ seed: 'b' }).text });
 
     account.ecr.runLifecycleExpireUntagged('app', { olderThanDays: 30 });
@@ -350,7 +470,10 @@ describe('lifecycle: expire untagged', () => {
   });
 
   it('keeps the untagged children of an index that stays, and frees them once the index itself expires', () => {
-    const children = ['amd64', 'arm64'].map((architecture) => ({ manifest: dockerManifest({ seed: architecture }), platform: { architecture, os: 'linux' } }));
+    const children = ['amd64', 'arm64'].map((architecture) => ({
+      manifest: dockerManifest({ seed: architecture }),
+      platform: { architecture, os: 'linux' },
+    }));
     for (const c of children) account.ecr.pushImage('app', { manifest: c.manifest.text });
     const index = dockerManifestList(children);
     account.ecr.pushImage('app', { tag: 'prod', manifest: index.text });
@@ -360,7 +483,9 @@ describe('lifecycle: expire untagged', () => {
 
     account.ecr.pushImage('app', { tag: 'prod', manifest: dockerManifest({ seed: 'single-arch' }).text });
     const [run] = account.ecr.runLifecycleExpireUntagged('app');
-    expect(run?.images.map((i) => i.digest).sort()).toEqual([index.digest, ...children.map((c) => c.manifest.digest)].sort());
+    expect(run?.images.map((i) => i.digest).sort()).toEqual(
+      [index.digest, ...children.map((c) => c.manifest.digest)].sort(),
+    );
   });
 });
 
@@ -373,11 +498,19 @@ describe('archive', () => {
     account.ecr.archive('app', a);
 
     expect(await describeAll('app')).toEqual([]);
-    const { imageDetails } = await ecr.send(new DescribeImagesCommand({ repositoryName: 'app', imageIds: [{ imageDigest: a }] }));
+    const { imageDetails } = await ecr.send(
+      new DescribeImagesCommand({ repositoryName: 'app', imageIds: [{ imageDigest: a }] }),
+    );
     expect(imageDetails?.[0]?.imageStatus).toBe('ARCHIVED');
     expect(account.ecr.canPull('app', a)).toBe(false);
 
-    const restore = await ecr.send(new UpdateImageStorageClassCommand({ repositoryName: 'app', imageId: { imageDigest: a }, targetStorageClass: 'STANDARD' }));
+    const restore = await ecr.send(
+      new UpdateImageStorageClassCommand({
+        repositoryName: 'app',
+        imageId: { imageDigest: a },
+        targetStorageClass: 'STANDARD',
+      }),
+    );
     expect(restore.imageStatus).toBe('ACTIVATING');
     expect(account.ecr.canPull('app', a)).toBe(false);
     account.ecr.completeRestore('app', a);

@@ -105,14 +105,20 @@ describe('software version consistency', () => {
     const revisionArn = service.currentServiceRevisions![0]!.arn!;
     expect(revisionArn).toMatch(new RegExp(`^arn:aws:ecs:${REGION}:${ACCOUNT}:service-revision/prod/web/\\d+$`));
 
-    const { serviceRevisions, failures } = await client.send(new DescribeServiceRevisionsCommand({ serviceRevisionArns: [revisionArn] }));
+    const { serviceRevisions, failures } = await client.send(
+      new DescribeServiceRevisionsCommand({ serviceRevisionArns: [revisionArn] }),
+    );
     expect(failures).toEqual([]);
-    expect(serviceRevisions![0]!.containerImages).toEqual([{ containerName: 'app', image: `${HOST}/app:prod`, imageDigest: DIGEST_A }]);
+    expect(serviceRevisions![0]!.containerImages).toEqual([
+      { containerName: 'app', image: `${HOST}/app:prod`, imageDigest: DIGEST_A },
+    ]);
     expect(serviceRevisions![0]!.createdAt).toBeInstanceOf(Date);
   });
 
   it('does not pin a container whose versionConsistency is disabled: each new task pulls what the tag names then', async () => {
-    const taskDefinition = ecs.registerTaskDefinition('worker', [{ name: 'app', image: `${HOST}/app:prod`, versionConsistency: 'disabled' }]);
+    const taskDefinition = ecs.registerTaskDefinition('worker', [
+      { name: 'app', image: `${HOST}/app:prod`, versionConsistency: 'disabled' },
+    ]);
     ecs.createService('prod', 'worker', taskDefinition, 1);
     registry.push('app', 'prod', DIGEST_B);
     ecs.launchReplacementTask('prod', 'worker');
@@ -125,7 +131,9 @@ describe('software version consistency', () => {
     const digests = (await runningTasks('prod', 'worker')).map((t) => t.containers![0]!.imageDigest).sort();
     expect(digests).toEqual([DIGEST_A, DIGEST_B]);
 
-    const { taskDefinition: described } = await client.send(new DescribeTaskDefinitionCommand({ taskDefinition: 'worker' }));
+    const { taskDefinition: described } = await client.send(
+      new DescribeTaskDefinitionCommand({ taskDefinition: 'worker' }),
+    );
     expect(described!.containerDefinitions![0]!.versionConsistency).toBe('disabled');
   });
 
@@ -157,7 +165,12 @@ describe('the incident: a service with no running task', () => {
     expect(service.desiredCount).toBe(2);
     // DescribeServices → currentServiceRevisions[] (ServiceCurrentRevisionSummary: arn and task counts)
     expect(service.currentServiceRevisions).toEqual([
-      { arn: expect.stringContaining(':service-revision/prod/web/'), requestedTaskCount: 2, runningTaskCount: 0, pendingTaskCount: 0 },
+      {
+        arn: expect.stringContaining(':service-revision/prod/web/'),
+        requestedTaskCount: 2,
+        runningTaskCount: 0,
+        pendingTaskCount: 0,
+      },
     ]);
     const { serviceRevisions } = await client.send(
       new DescribeServiceRevisionsCommand({ serviceRevisionArns: [service.currentServiceRevisions![0]!.arn!] }),
@@ -166,7 +179,9 @@ describe('the incident: a service with no running task', () => {
   });
 
   it('still lists the stopped tasks when asked for desiredStatus STOPPED', async () => {
-    const { taskArns } = await client.send(new ListTasksCommand({ cluster: 'prod', serviceName: 'web', desiredStatus: 'STOPPED' }));
+    const { taskArns } = await client.send(
+      new ListTasksCommand({ cluster: 'prod', serviceName: 'web', desiredStatus: 'STOPPED' }),
+    );
     expect(taskArns).toHaveLength(2);
     const { tasks } = await client.send(new DescribeTasksCommand({ cluster: 'prod', tasks: taskArns }));
     expect(tasks!.every((t) => t.lastStatus === 'STOPPED' && t.containers![0]!.imageDigest === DIGEST_A)).toBe(true);
@@ -216,21 +231,30 @@ describe('deployments', () => {
     ]);
 
     // ListServiceDeployments filters by status (ListServiceDeploymentsRequest.status)
-    const { serviceDeployments } = await client.send(new ListServiceDeploymentsCommand({ cluster: 'prod', service: 'web', status: ['IN_PROGRESS'] }));
+    const { serviceDeployments } = await client.send(
+      new ListServiceDeploymentsCommand({ cluster: 'prod', service: 'web', status: ['IN_PROGRESS'] }),
+    );
     expect(serviceDeployments).toHaveLength(1);
     expect(serviceDeployments![0]!.targetServiceRevisionArn).toBe(newRevision);
     expect(service.currentServiceDeployment).toBe(serviceDeployments![0]!.serviceDeploymentArn);
 
-    const described = await client.send(new DescribeServiceDeploymentsCommand({ serviceDeploymentArns: [serviceDeployments![0]!.serviceDeploymentArn!] }));
+    const described = await client.send(
+      new DescribeServiceDeploymentsCommand({ serviceDeploymentArns: [serviceDeployments![0]!.serviceDeploymentArn!] }),
+    );
     const deployment = described.serviceDeployments![0]!;
     expect(deployment.status).toBe('IN_PROGRESS');
     expect(deployment.sourceServiceRevisions!.map((r) => r.arn)).toEqual([oldRevision]);
     expect(deployment.targetServiceRevision!.arn).toBe(newRevision);
 
-    const { serviceRevisions } = await client.send(new DescribeServiceRevisionsCommand({ serviceRevisionArns: [oldRevision, newRevision] }));
+    const { serviceRevisions } = await client.send(
+      new DescribeServiceRevisionsCommand({ serviceRevisionArns: [oldRevision, newRevision] }),
+    );
     expect(serviceRevisions!.map((r) => r.containerImages![0]!.imageDigest)).toEqual([DIGEST_A, DIGEST_B]);
     // During the rollout both revisions run tasks.
-    expect((await runningTasks('prod', 'web')).map((t) => t.containers![0]!.imageDigest).sort()).toEqual([DIGEST_A, DIGEST_B]);
+    expect((await runningTasks('prod', 'web')).map((t) => t.containers![0]!.imageDigest).sort()).toEqual([
+      DIGEST_A,
+      DIGEST_B,
+    ]);
   });
 
   it('leaves only the target revision current once the deployment completes', async () => {
@@ -239,7 +263,9 @@ describe('deployments', () => {
 
     const service = await describeOnlyService('prod', 'web');
     expect(service.currentServiceRevisions!.map((r) => r.arn)).toEqual([newRevision]);
-    const { serviceDeployments } = await client.send(new ListServiceDeploymentsCommand({ cluster: 'prod', service: 'web' }));
+    const { serviceDeployments } = await client.send(
+      new ListServiceDeploymentsCommand({ cluster: 'prod', service: 'web' }),
+    );
     expect(serviceDeployments!.map((d) => d.status)).toEqual(['SUCCESSFUL', 'SUCCESSFUL']);
     expect((await runningTasks('prod', 'web')).map((t) => t.containers![0]!.imageDigest)).toEqual([DIGEST_B]);
   });
@@ -254,8 +280,12 @@ describe('deployments', () => {
     expect(revisions.serviceRevisions).toEqual([]);
     expect(revisions.failures).toEqual([{ arn: oldRevision, reason: 'MISSING' }]);
 
-    const { serviceDeployments } = await client.send(new ListServiceDeploymentsCommand({ cluster: 'prod', service: 'web' }));
-    const deployments = await client.send(new DescribeServiceDeploymentsCommand({ serviceDeploymentArns: [serviceDeployments![0]!.serviceDeploymentArn!] }));
+    const { serviceDeployments } = await client.send(
+      new ListServiceDeploymentsCommand({ cluster: 'prod', service: 'web' }),
+    );
+    const deployments = await client.send(
+      new DescribeServiceDeploymentsCommand({ serviceDeploymentArns: [serviceDeployments![0]!.serviceDeploymentArn!] }),
+    );
     expect(deployments.failures).toEqual([{ arn: oldRevision, reason: 'MISSING' }]);
   });
 });
@@ -268,8 +298,12 @@ describe('lookups that miss', () => {
   });
 
   it('raises ClusterNotFoundException for an unknown cluster', async () => {
-    await expect(client.send(new ListServicesCommand({ cluster: 'staging' }))).rejects.toBeInstanceOf(ClusterNotFoundException);
-    await expect(client.send(new ListTasksCommand({ cluster: 'staging' }))).rejects.toBeInstanceOf(ClusterNotFoundException);
+    await expect(client.send(new ListServicesCommand({ cluster: 'staging' }))).rejects.toBeInstanceOf(
+      ClusterNotFoundException,
+    );
+    await expect(client.send(new ListTasksCommand({ cluster: 'staging' }))).rejects.toBeInstanceOf(
+      ClusterNotFoundException,
+    );
   });
 
   it('accepts cluster and service ARNs wherever names are accepted', async () => {
@@ -326,7 +360,8 @@ describe('paging: every list operation returns more than one page', () => {
     const first = await client.send(new ListTasksCommand({ cluster: 'prod' }));
     expect(first.taskArns).toHaveLength(100);
     const all: string[] = [];
-    for await (const page of paginateListTasks({ client }, { cluster: 'prod', serviceName: 'web' })) all.push(...page.taskArns!);
+    for await (const page of paginateListTasks({ client }, { cluster: 'prod', serviceName: 'web' }))
+      all.push(...page.taskArns!);
     expect(new Set(all).size).toBe(250);
   });
 
@@ -359,22 +394,37 @@ describe('paging: every list operation returns more than one page', () => {
     const taskDefinition = ecs.registerTaskDefinition('svc', [{ name: 'app', image: `${HOST}/app:prod` }]);
     for (let i = 0; i < 3; i += 1) ecs.createService('prod', `svc-${i}`, taskDefinition, 0);
     const { nextToken } = await client.send(new ListServicesCommand({ cluster: 'prod', maxResults: 1 }));
-    await expect(client.send(new ListServicesCommand({ cluster: 'other', nextToken }))).rejects.toBeInstanceOf(InvalidParameterException);
+    await expect(client.send(new ListServicesCommand({ cluster: 'other', nextToken }))).rejects.toBeInstanceOf(
+      InvalidParameterException,
+    );
   });
 });
 
 describe('limits from the ECS model: asking for more fails', () => {
-  const manyArns = (n: number, kind: string) => Array.from({ length: n }, (_, i) => `arn:aws:ecs:${REGION}:${ACCOUNT}:${kind}/prod/x/${i}`);
+  const manyArns = (n: number, kind: string) =>
+    Array.from({ length: n }, (_, i) => `arn:aws:ecs:${REGION}:${ACCOUNT}:${kind}/prod/x/${i}`);
 
   it.each([
     // "You may specify up to 10 services to describe in a single operation." (DescribeServicesRequest.services)
-    ['DescribeServices with 11 services', () => new DescribeServicesCommand({ cluster: 'prod', services: Array.from({ length: 11 }, (_, i) => `s${i}`) })],
+    [
+      'DescribeServices with 11 services',
+      () => new DescribeServicesCommand({ cluster: 'prod', services: Array.from({ length: 11 }, (_, i) => `s${i}`) }),
+    ],
     // "A list of up to 100 task IDs or full ARN entries." (DescribeTasksRequest.tasks)
-    ['DescribeTasks with 101 tasks', () => new DescribeTasksCommand({ cluster: 'prod', tasks: Array.from({ length: 101 }, (_, i) => `t${i}`) })],
+    [
+      'DescribeTasks with 101 tasks',
+      () => new DescribeTasksCommand({ cluster: 'prod', tasks: Array.from({ length: 101 }, (_, i) => `t${i}`) }),
+    ],
     // "You can specify a maximum of 20 ARNs." (DescribeServiceRevisionsRequest.serviceRevisionArns)
-    ['DescribeServiceRevisions with 21 ARNs', () => new DescribeServiceRevisionsCommand({ serviceRevisionArns: manyArns(21, 'service-revision') })],
+    [
+      'DescribeServiceRevisions with 21 ARNs',
+      () => new DescribeServiceRevisionsCommand({ serviceRevisionArns: manyArns(21, 'service-revision') }),
+    ],
     // "You can specify a maximum of 20 ARNs." (DescribeServiceDeploymentsRequest.serviceDeploymentArns)
-    ['DescribeServiceDeployments with 21 ARNs', () => new DescribeServiceDeploymentsCommand({ serviceDeploymentArns: manyArns(21, 'service-deployment') })],
+    [
+      'DescribeServiceDeployments with 21 ARNs',
+      () => new DescribeServiceDeploymentsCommand({ serviceDeploymentArns: manyArns(21, 'service-deployment') }),
+    ],
     // maxResults "can be between 1 and 100" (ListClusters/ListServices/ListTasks/ListServiceDeployments requests)
     ['ListClusters with maxResults 101', () => new ListClustersCommand({ maxResults: 101 })],
     ['ListServices with maxResults 101', () => new ListServicesCommand({ cluster: 'prod', maxResults: 101 })],
@@ -385,7 +435,9 @@ describe('limits from the ECS model: asking for more fails', () => {
   });
 
   it('accepts exactly the limit', async () => {
-    const out = await client.send(new DescribeServicesCommand({ cluster: 'prod', services: Array.from({ length: 10 }, (_, i) => `s${i}`) }));
+    const out = await client.send(
+      new DescribeServicesCommand({ cluster: 'prod', services: Array.from({ length: 10 }, (_, i) => `s${i}`) }),
+    );
     expect(out.failures).toHaveLength(10);
   });
 });
@@ -408,7 +460,9 @@ describe('throttling: the documented ECS token buckets', () => {
 
   it('serves a burst of 100 service reads, refuses the 101st with ThrottlingException "Rate exceeded"', async () => {
     for (let i = 0; i < 100; i += 1) await listServices();
-    const refused = await listServices().catch((error: unknown) => error as Error & { $metadata: { httpStatusCode?: number } });
+    const refused = await listServices().catch(
+      (error: unknown) => error as Error & { $metadata: { httpStatusCode?: number } },
+    );
     expect(refused).toBeInstanceOf(Error);
     expect((refused as Error).name).toBe('ThrottlingException');
     expect((refused as Error).message).toBe('Rate exceeded');
@@ -417,7 +471,8 @@ describe('throttling: the documented ECS token buckets', () => {
 
   it('shares one bucket among the actions of a category and none with other categories', async () => {
     for (let i = 0; i < 50; i += 1) await listServices();
-    for (let i = 0; i < 50; i += 1) await client.send(new DescribeServicesCommand({ cluster: 'prod', services: ['x'] }));
+    for (let i = 0; i < 50; i += 1)
+      await client.send(new DescribeServicesCommand({ cluster: 'prod', services: ['x'] }));
     await expect(listServices()).rejects.toMatchObject({ name: 'ThrottlingException' });
     // ListTasks is a "Cluster resource read action": its own bucket is still full.
     await expect(client.send(new ListTasksCommand({ cluster: 'prod' }))).resolves.toBeDefined();
@@ -447,14 +502,27 @@ describe('throttling: the documented ECS token buckets', () => {
 
 describe('fleet builder', () => {
   it('builds 50 clusters, 2,000 services and 10,000 tasks that read back through the API', async () => {
-    const registryWithImages = new FakeRegistry().push('app', 'prod', DIGEST_A).push('api', 'v1', DIGEST_B).push('worker', 'main', DIGEST_C);
+    const registryWithImages = new FakeRegistry()
+      .push('app', 'prod', DIGEST_A)
+      .push('api', 'v1', DIGEST_B)
+      .push('worker', 'main', DIGEST_C);
     const big = new SimEcs({ accountId: ACCOUNT, region: REGION, ecr: registryWithImages });
     const wire = new SimTransport();
     wire.register(big);
-    const reader = new ECSClient({ region: REGION, credentials: { accessKeyId: 'x', secretAccessKey: 'x' }, requestHandler: wire.requestHandler });
+    const reader = new ECSClient({
+      region: REGION,
+      credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+      requestHandler: wire.requestHandler,
+    });
 
     const started = performance.now();
-    const fleet = populateFleet(big, registryWithImages, { clusters: 50, services: 2_000, tasks: 10_000, images: ['app:prod', 'api:v1', 'worker:main'], idleServices: 20 });
+    const fleet = populateFleet(big, registryWithImages, {
+      clusters: 50,
+      services: 2_000,
+      tasks: 10_000,
+      images: ['app:prod', 'api:v1', 'worker:main'],
+      idleServices: 20,
+    });
     const builtInMs = performance.now() - started;
 
     expect(fleet.taskCount).toBe(10_000);
@@ -465,7 +533,8 @@ describe('fleet builder', () => {
     let services = 0;
     let tasks = 0;
     for (const cluster of clusters) {
-      for await (const page of paginateListServices({ client: reader, pageSize: 100 }, { cluster, maxResults: 100 })) services += page.serviceArns!.length;
+      for await (const page of paginateListServices({ client: reader, pageSize: 100 }, { cluster, maxResults: 100 }))
+        services += page.serviceArns!.length;
       for await (const page of paginateListTasks({ client: reader }, { cluster })) tasks += page.taskArns!.length;
     }
     expect(services).toBe(2_000);

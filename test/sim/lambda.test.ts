@@ -34,7 +34,12 @@ beforeEach(() => {
   lambda = new SimLambda({ accountId: ACCOUNT, region: REGION, ecr: registry });
   const transport = new SimTransport();
   transport.register(lambda);
-  client = new LambdaClient({ region: REGION, credentials: { accessKeyId: 'x', secretAccessKey: 'x' }, requestHandler: transport.requestHandler, maxAttempts: 1 });
+  client = new LambdaClient({
+    region: REGION,
+    credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+    requestHandler: transport.requestHandler,
+    maxAttempts: 1,
+  });
 });
 
 describe('image functions: the digest is resolved when the code is set', () => {
@@ -47,7 +52,11 @@ describe('image functions: the digest is resolved when the code is set', () => {
 
     const out = await client.send(new GetFunctionCommand({ FunctionName: 'thumbnails' }));
 
-    expect(out.Code).toEqual({ RepositoryType: 'ECR', ImageUri: `${HOST}/fn:prod`, ResolvedImageUri: `${HOST}/fn@${DIGEST_A}` });
+    expect(out.Code).toEqual({
+      RepositoryType: 'ECR',
+      ImageUri: `${HOST}/fn:prod`,
+      ResolvedImageUri: `${HOST}/fn@${DIGEST_A}`,
+    });
     expect(out.Configuration!.PackageType).toBe('Image');
     expect(out.Configuration!.State).toBe('Active');
     expect(out.Configuration!.FunctionArn).toBe(`arn:aws:lambda:${REGION}:${ACCOUNT}:function:thumbnails`);
@@ -62,7 +71,9 @@ describe('image functions: the digest is resolved when the code is set', () => {
 
     const latest = await client.send(new GetFunctionCommand({ FunctionName: 'thumbnails' }));
     const published = await client.send(new GetFunctionCommand({ FunctionName: 'thumbnails', Qualifier: version }));
-    const viaAlias = await client.send(new GetFunctionCommand({ FunctionName: `arn:aws:lambda:${REGION}:${ACCOUNT}:function:thumbnails:live` }));
+    const viaAlias = await client.send(
+      new GetFunctionCommand({ FunctionName: `arn:aws:lambda:${REGION}:${ACCOUNT}:function:thumbnails:live` }),
+    );
 
     expect(latest.Code!.ResolvedImageUri).toBe(`${HOST}/fn@${DIGEST_B}`);
     expect(published.Code!.ResolvedImageUri).toBe(`${HOST}/fn@${DIGEST_A}`);
@@ -175,7 +186,9 @@ describe('listing', () => {
     const version = lambda.publishVersion('thumbnails');
     for (let i = 0; i < 5; i += 1) lambda.createAlias('thumbnails', `a${i}`, version);
     const first = await client.send(new ListAliasesCommand({ FunctionName: 'thumbnails', MaxItems: 3 }));
-    const second = await client.send(new ListAliasesCommand({ FunctionName: 'thumbnails', MaxItems: 3, Marker: first.NextMarker }));
+    const second = await client.send(
+      new ListAliasesCommand({ FunctionName: 'thumbnails', MaxItems: 3, Marker: first.NextMarker }),
+    );
     expect(first.Aliases).toHaveLength(3);
     expect(second.Aliases).toHaveLength(2);
     expect(second.NextMarker).toBeUndefined();
@@ -183,7 +196,9 @@ describe('listing', () => {
 
   // MaxItems is botocore shape MaxListItems: integer, min 1, max 10000.
   it('refuses MaxItems outside 1–10000', async () => {
-    await expect(client.send(new ListFunctionsCommand({ MaxItems: 0 }))).rejects.toMatchObject({ name: 'InvalidParameterValueException' });
+    await expect(client.send(new ListFunctionsCommand({ MaxItems: 0 }))).rejects.toMatchObject({
+      name: 'InvalidParameterValueException',
+    });
   });
 });
 
@@ -193,7 +208,11 @@ describe('lookups that miss', () => {
     const missing = await client.send(new GetFunctionCommand({ FunctionName: 'nope' })).catch((e: unknown) => e);
     expect(missing).toBeInstanceOf(ResourceNotFoundException);
     expect((missing as ResourceNotFoundException).$metadata.httpStatusCode).toBe(404);
-    await expect(client.send(new GetFunctionCommand({ FunctionName: 'thumbnails', Qualifier: '7' }))).rejects.toBeInstanceOf(ResourceNotFoundException);
-    await expect(client.send(new GetAliasCommand({ FunctionName: 'thumbnails', Name: 'nope' }))).rejects.toBeInstanceOf(ResourceNotFoundException);
+    await expect(
+      client.send(new GetFunctionCommand({ FunctionName: 'thumbnails', Qualifier: '7' })),
+    ).rejects.toBeInstanceOf(ResourceNotFoundException);
+    await expect(client.send(new GetAliasCommand({ FunctionName: 'thumbnails', Name: 'nope' }))).rejects.toBeInstanceOf(
+      ResourceNotFoundException,
+    );
   });
 });

@@ -27,41 +27,35 @@ function occupyThreadPool(): Promise<void> {
 }
 
 describe('VirtualClock.run on a busy machine', () => {
-  it(
-    'given work waiting on a file read a busy thread pool delays, when the clock runs it, it waits for the read',
-    async () => {
-      const busy = occupyThreadPool();
-      const clock = new VirtualClock(START);
-      const text = await clock.run(async () => {
-        const source = await readFile(__filename, 'utf8');
-        await clock.sleep(10);
-        return source;
-      });
-      await busy;
-      expect(text).toContain('VirtualClock.run on a busy machine');
-      expect(clock.now()).toBe(START.getTime() + 10);
-    },
-  );
+  it('given work waiting on a file read a busy thread pool delays, when the clock runs it, it waits for the read', async () => {
+    const busy = occupyThreadPool();
+    const clock = new VirtualClock(START);
+    const text = await clock.run(async () => {
+      const source = await readFile(__filename, 'utf8');
+      await clock.sleep(10);
+      return source;
+    });
+    await busy;
+    expect(text).toContain('VirtualClock.run on a busy machine');
+    expect(clock.now()).toBe(START.getTime() + 10);
+  });
 
-  it(
-    'given a timer and a delayed real read both pending, simulated time stands still until the read is back',
-    async () => {
-      const busy = occupyThreadPool();
-      const clock = new VirtualClock(START);
-      const finished: { what: string; atMs: number }[] = [];
-      await clock.run(() =>
-        Promise.all([
-          readFile(__filename).then(() => void finished.push({ what: 'read', atMs: clock.now() - START.getTime() })),
-          clock.sleep(5).then(() => void finished.push({ what: 'timer', atMs: clock.now() - START.getTime() })),
-        ]),
-      );
-      await busy;
-      expect(finished).toEqual([
-        { what: 'read', atMs: 0 },
-        { what: 'timer', atMs: 5 },
-      ]);
-    },
-  );
+  it('given a timer and a delayed real read both pending, simulated time stands still until the read is back', async () => {
+    const busy = occupyThreadPool();
+    const clock = new VirtualClock(START);
+    const finished: { what: string; atMs: number }[] = [];
+    await clock.run(() =>
+      Promise.all([
+        readFile(__filename).then(() => void finished.push({ what: 'read', atMs: clock.now() - START.getTime() })),
+        clock.sleep(5).then(() => void finished.push({ what: 'timer', atMs: clock.now() - START.getTime() })),
+      ]),
+    );
+    await busy;
+    expect(finished).toEqual([
+      { what: 'read', atMs: 0 },
+      { what: 'timer', atMs: 5 },
+    ]);
+  });
 
   it('still fails, naming the cause, when the work waits on nothing the clock or the machine will answer', async () => {
     const clock = new VirtualClock(START);

@@ -69,7 +69,8 @@ export interface Statement {
 /** Every statement of every `AWS::IAM::Policy` in the template. */
 export function iamPolicyStatements(template: Template): Statement[] {
   return Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
-    (policy) => (policy as { Properties: { PolicyDocument: { Statement: Statement[] } } }).Properties.PolicyDocument.Statement,
+    (policy) =>
+      (policy as { Properties: { PolicyDocument: { Statement: Statement[] } } }).Properties.PolicyDocument.Statement,
   );
 }
 
@@ -78,7 +79,10 @@ export function roleStatements(template: Template, stack: Stack, role: IRole | u
   if (!role) throw new Error('no role');
   const roleRef = { Ref: stack.getLogicalId(role.node.defaultChild as never) };
   return Object.values(template.findResources('AWS::IAM::Policy'))
-    .map((policy) => (policy as { Properties: { Roles: unknown[]; PolicyDocument: { Statement: Statement[] } } }).Properties)
+    .map(
+      (policy) =>
+        (policy as { Properties: { Roles: unknown[]; PolicyDocument: { Statement: Statement[] } } }).Properties,
+    )
     .filter((properties) => properties.Roles.some((r) => JSON.stringify(r) === JSON.stringify(roleRef)))
     .flatMap((properties) => properties.PolicyDocument.Statement);
 }

@@ -62,7 +62,8 @@ export function auditGuard(account: SimulatedAccount): GuardAudit {
       try {
         return await answer();
       } catch (error) {
-        if (!(error instanceof SimAwsError)) lost.push({ message: String(call.input?.Message ?? ''), error: (error as Error)?.name ?? String(error) });
+        if (!(error instanceof SimAwsError))
+          lost.push({ message: String(call.input?.Message ?? ''), error: (error as Error)?.name ?? String(error) });
         throw error;
       }
     },
@@ -78,11 +79,25 @@ export function auditGuard(account: SimulatedAccount): GuardAudit {
     const after = tagsOfRepository(account, repository);
     try {
       const output = await pending;
-      writes.push({ operation: call.operation as EcrWrite['operation'], repository, input: call.input, before, after, answer: 'ok' });
+      writes.push({
+        operation: call.operation as EcrWrite['operation'],
+        repository,
+        input: call.input,
+        before,
+        after,
+        answer: 'ok',
+      });
       return output;
     } catch (error) {
-      const name = error instanceof SimAwsError ? error.code : (error as Error)?.name ?? String(error);
-      writes.push({ operation: call.operation as EcrWrite['operation'], repository, input: call.input, before, after, answer: { error: name } });
+      const name = error instanceof SimAwsError ? error.code : ((error as Error)?.name ?? String(error));
+      writes.push({
+        operation: call.operation as EcrWrite['operation'],
+        repository,
+        input: call.input,
+        before,
+        after,
+        answer: { error: name },
+      });
       throw error;
     }
   });
@@ -91,7 +106,12 @@ export function auditGuard(account: SimulatedAccount): GuardAudit {
     failedPublishes: () => [
       ...account.transport.calls
         .filter((c) => c.service === 'sns' && c.operation === 'Publish' && c.error)
-        .map((c): FailedPublish => ({ message: String((c.input as { Message?: unknown })?.Message ?? ''), error: c.error! })),
+        .map(
+          (c): FailedPublish => ({
+            message: String((c.input as { Message?: unknown })?.Message ?? ''),
+            error: c.error!,
+          }),
+        ),
       ...lost,
     ],
     dispose: () => {
@@ -110,19 +130,29 @@ export function checkWritesOnlyAddOwnProtectiveTags(writes: readonly EcrWrite[],
   for (const write of writes) {
     const where = `${write.operation} on ${write.repository}`;
     if (write.operation === 'BatchDeleteImage') {
-      const removed = [...write.before].flatMap(([digest, tags]) => tags.filter((t) => !(write.after.get(digest) ?? []).includes(t)));
+      const removed = [...write.before].flatMap(([digest, tags]) =>
+        tags.filter((t) => !(write.after.get(digest) ?? []).includes(t)),
+      );
       const notOwn = removed.filter((t) => !isProtectiveTag(t, tagPrefix));
-      violations.push(`${where}: the push path never deletes${notOwn.length ? `; it removed tags it did not create: ${notOwn.join(', ')}` : ''}`);
+      violations.push(
+        `${where}: the push path never deletes${notOwn.length ? `; it removed tags it did not create: ${notOwn.join(', ')}` : ''}`,
+      );
       continue;
     }
     const tag = write.input?.imageTag;
     const digest = write.input?.imageDigest;
     if (typeof digest !== 'string' || typeof tag !== 'string') {
-      violations.push(`${where}: put without imageDigest and imageTag (${JSON.stringify({ tag, digest })}) could move a tag or create an image`);
+      violations.push(
+        `${where}: put without imageDigest and imageTag (${JSON.stringify({ tag, digest })}) could move a tag or create an image`,
+      );
     } else if (tag !== protectiveTagFor(digest, tagPrefix)) {
       violations.push(`${where}: put tag ${tag} on ${digest}, which is not that digest's protective tag`);
     }
-    if (typeof digest === 'string' && typeof write.input?.imageManifest === 'string' && digestOf(write.input.imageManifest) !== digest) {
+    if (
+      typeof digest === 'string' &&
+      typeof write.input?.imageManifest === 'string' &&
+      digestOf(write.input.imageManifest) !== digest
+    ) {
       violations.push(`${where}: manifest bytes hash to ${digestOf(write.input.imageManifest)}, not ${digest}`);
     }
     for (const [d, tagsBefore] of write.before) {
@@ -142,7 +172,8 @@ export function checkWritesOnlyAddOwnProtectiveTags(writes: readonly EcrWrite[],
       // A lifecycle pass can delete the image between the guard's BatchGetImage and its PutImage; the put
       // with the exact bytes then brings that digest back (when ECR still has its layers), carrying only its
       // protective tag. That still only adds the digest's own protective tag; any other new image is a violation.
-      const restoredWithOwnTag = d === digest && tagsAfter.length === 1 && tagsAfter[0] === protectiveTagFor(d, tagPrefix);
+      const restoredWithOwnTag =
+        d === digest && tagsAfter.length === 1 && tagsAfter[0] === protectiveTagFor(d, tagPrefix);
       if (!restoredWithOwnTag) violations.push(`${where}: created image ${d} with tags [${tagsAfter.join(', ')}]`);
     }
   }
@@ -153,7 +184,10 @@ export function checkWritesOnlyAddOwnProtectiveTags(writes: readonly EcrWrite[],
 export function protectionsIn(message: string): { key: string; how: string }[] {
   try {
     const envelope = JSON.parse(message) as { default?: string };
-    const alert = JSON.parse(envelope.default ?? 'null') as { repository?: string; protected?: { digest: string; how: string }[] } | null;
+    const alert = JSON.parse(envelope.default ?? 'null') as {
+      repository?: string;
+      protected?: { digest: string; how: string }[];
+    } | null;
     return (alert?.protected ?? []).map((p) => ({ key: `${alert?.repository} ${p.digest}`, how: p.how }));
   } catch {
     return [];
@@ -184,7 +218,10 @@ export function checkAtMostOneAlertPerProtection(
   const violations: string[] = [];
   for (const [key, times] of sent) {
     const allowed = 1 + (failedCounts.get(key) ?? 0);
-    if (times > allowed) violations.push(`protection of ${key} was alerted ${times} times; allowed ${allowed} (1 + ${failedCounts.get(key) ?? 0} failed publishes)`);
+    if (times > allowed)
+      violations.push(
+        `protection of ${key} was alerted ${times} times; allowed ${allowed} (1 + ${failedCounts.get(key) ?? 0} failed publishes)`,
+      );
   }
   return violations;
 }
@@ -193,8 +230,14 @@ export function checkAtMostOneAlertPerProtection(
  * (e) No silent protection: every protective tag a guard write added is named by an alert that was
  * delivered, or by a publish the guard saw fail (the queue then retries it).
  */
-export function checkEveryProtectionAlerted(writes: readonly EcrWrite[], delivered: readonly string[], failed: readonly FailedPublish[]): string[] {
-  const named = new Set([...delivered, ...failed.map((f) => f.message)].flatMap((m) => protectionsIn(m).map((p) => p.key)));
+export function checkEveryProtectionAlerted(
+  writes: readonly EcrWrite[],
+  delivered: readonly string[],
+  failed: readonly FailedPublish[],
+): string[] {
+  const named = new Set(
+    [...delivered, ...failed.map((f) => f.message)].flatMap((m) => protectionsIn(m).map((p) => p.key)),
+  );
   const violations: string[] = [];
   for (const write of writes) {
     if (write.operation !== 'PutImage') continue;
@@ -217,13 +260,15 @@ export function checkEveryMessageHandledOrDeadLettered(queue: SimQueue, maxRecei
   for (const message of queue.messages) {
     if (message.state === 'deleted') continue;
     if (message.state === 'dead-letter') {
-      if (message.receiveCount < maxReceiveCount) violations.push(`${message.messageId} is in the DLQ after only ${message.receiveCount} receives`);
+      if (message.receiveCount < maxReceiveCount)
+        violations.push(`${message.messageId} is in the DLQ after only ${message.receiveCount} receives`);
       continue;
     }
     violations.push(`${message.messageId} is still ${message.state} after settling`);
   }
   for (const invocation of queue.invocations) {
-    if (invocation.outcome?.kind === 'error') violations.push(`invocation ${invocation.index} failed as a whole: ${invocation.outcome.reason}`);
+    if (invocation.outcome?.kind === 'error')
+      violations.push(`invocation ${invocation.index} failed as a whole: ${invocation.outcome.reason}`);
     if (!invocation.outcome) violations.push(`invocation ${invocation.index} never finished`);
   }
   return violations;

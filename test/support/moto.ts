@@ -51,7 +51,10 @@ export function findMotoServerBinary(env: NodeJS.ProcessEnv = process.env): stri
   const wanted = env.MOTO_SERVER_BIN ?? 'moto_server';
   const candidates = isAbsolute(wanted)
     ? [wanted]
-    : (env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, wanted));
+    : (env.PATH ?? '')
+        .split(delimiter)
+        .filter(Boolean)
+        .map((dir) => join(dir, wanted));
   return candidates.find((candidate) => {
     try {
       accessSync(candidate, fsConstants.X_OK);

@@ -35,7 +35,10 @@ export function scheduledEventOn(account: SimulatedAccount): ScheduledEvent {
     account: account.accountId,
     region: account.region,
     // EventBridge writes whole seconds
-    time: account.clock.now().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    time: account.clock
+      .now()
+      .toISOString()
+      .replace(/\.\d{3}Z$/, 'Z'),
     resources: [`arn:aws:events:${account.region}:${account.accountId}:rule/ecr-digest-guard-reconcile`],
   });
 }

@@ -12,7 +12,6 @@ import { ruleCanSelectProtectiveTagAlone, ruleMatchesTags } from './match';
 import type { LifecyclePolicy, LifecycleRule, RuleAction, StorageClass } from './parse';
 import { canClaimTaggedActiveImage, findTopShield, isShieldRule } from './shield';
 
-
 /** An in-use image of the repository as the reconcile knows it. */
 export interface InUseImage {
   readonly digest: Digest;
@@ -52,7 +51,11 @@ export interface PolicyEvaluation {
  * protective tag alone but claim none of these images yet are reported too (with no digest): the next
  * protected digest meets them.
  */
-export function evaluateLifecyclePolicy(policy: LifecyclePolicy, prefix: string, images: readonly InUseImage[]): PolicyEvaluation {
+export function evaluateLifecyclePolicy(
+  policy: LifecyclePolicy,
+  prefix: string,
+  images: readonly InUseImage[],
+): PolicyEvaluation {
   const protectedCount = images.filter((image) => image.tags.some((tag) => isProtectiveTag(tag, prefix))).length;
   const claims = new Map<number, Digest[]>();
   for (const image of images) {
@@ -67,9 +70,15 @@ export function evaluateLifecyclePolicy(policy: LifecyclePolicy, prefix: string,
     const digests = claims.get(rule.rulePriority) ?? [];
     const reach = reachOf(rule, prefix);
     // A shield-shaped rule above this one claims every image with a protective tag before it could.
-    const shadowed = policy.rules.some((other) => other.rulePriority < rule.rulePriority && isShieldRule(other, prefix));
+    const shadowed = policy.rules.some(
+      (other) => other.rulePriority < rule.rulePriority && isShieldRule(other, prefix),
+    );
     const latent =
-      digests.length === 0 && !shadowed && canClaimTaggedActiveImage(rule) && reach !== 'user-tags' && !keeps(rule, prefix, protectedCount);
+      digests.length === 0 &&
+      !shadowed &&
+      canClaimTaggedActiveImage(rule) &&
+      reach !== 'user-tags' &&
+      !keeps(rule, prefix, protectedCount);
     if (digests.length === 0 && !latent) continue;
     risks.push({
       rulePriority: rule.rulePriority,
@@ -96,7 +105,13 @@ export function reachOf(rule: LifecycleRule, prefix: string): RiskReach {
   return ruleCanSelectProtectiveTagAlone(rule, prefix) ? 'protective-tag-alone' : 'user-tags';
 }
 
-function whyRisky(rule: LifecycleRule, reach: RiskReach, prefix: string, protectedCount: number, latent: boolean): string {
+function whyRisky(
+  rule: LifecycleRule,
+  reach: RiskReach,
+  prefix: string,
+  protectedCount: number,
+  latent: boolean,
+): string {
   const selects =
     reach === 'any-image'
       ? 'selects every image (tagStatus any), protective tag or not'
@@ -105,7 +120,8 @@ function whyRisky(rule: LifecycleRule, reach: RiskReach, prefix: string, protect
         : reach === 'protective-tag-alone'
           ? `selects images by tags that the protective tag ${prefix}-sha256-… matches on its own`
           : 'selects these in-use images through their other tags, before any rule that keeps them';
-  const does = rule.action === 'transition' ? 'moves them to the archive, where they cannot be pulled (404)' : 'deletes them';
+  const does =
+    rule.action === 'transition' ? 'moves them to the archive, where they cannot be pulled (404)' : 'deletes them';
   const when =
     rule.countType === 'imageCountMoreThan'
       ? isShieldRule(rule, prefix)

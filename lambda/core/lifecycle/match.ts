@@ -4,13 +4,15 @@
  */
 import type { LifecycleRule } from './parse';
 
-
 /**
  * `*` matches any run of characters, the empty run included: "if your images are tagged as prod, prod1,
  * prod2, and so on, you would use the tag pattern list prod* to specify all of them" (prod* selects prod).
  */
 export function patternMatchesTag(pattern: string, tag: string): boolean {
-  const source = pattern.split('*').map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*');
+  const source = pattern
+    .split('*')
+    .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+    .join('.*');
   return new RegExp(`^${source}$`, 's').test(tag);
 }
 
@@ -29,7 +31,8 @@ export function ruleMatchesTags(rule: LifecycleRule, tags: readonly string[]): b
       return tags.length === 0;
     case 'tagged':
       if (tags.length === 0) return false;
-      if (rule.tagPatternList) return rule.tagPatternList.every((pattern) => tags.some((tag) => patternMatchesTag(pattern, tag)));
+      if (rule.tagPatternList)
+        return rule.tagPatternList.every((pattern) => tags.some((tag) => patternMatchesTag(pattern, tag)));
       return (rule.tagPrefixList ?? []).every((prefix) => tags.some((tag) => tag.startsWith(prefix)));
   }
 }

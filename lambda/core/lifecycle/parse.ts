@@ -49,14 +49,31 @@ export interface LifecyclePolicy {
 }
 
 export type ParseResult =
-  | { readonly ok: true; readonly policy: LifecyclePolicy; readonly raw: { rules: Record<string, unknown>[] } & Record<string, unknown> }
+  | {
+      readonly ok: true;
+      readonly policy: LifecyclePolicy;
+      readonly raw: { rules: Record<string, unknown>[] } & Record<string, unknown>;
+    }
   | { readonly ok: false; readonly problems: readonly string[] };
 
 const TAG_STATUSES: readonly string[] = ['tagged', 'untagged', 'any'];
-const COUNT_TYPES: readonly string[] = ['imageCountMoreThan', 'sinceImagePushed', 'sinceImagePulled', 'sinceImageTransitioned'];
+const COUNT_TYPES: readonly string[] = [
+  'imageCountMoreThan',
+  'sinceImagePushed',
+  'sinceImagePulled',
+  'sinceImageTransitioned',
+];
 const SINCE_COUNT_TYPES: readonly string[] = ['sinceImagePushed', 'sinceImagePulled', 'sinceImageTransitioned'];
 const RULE_KEYS = new Set(['rulePriority', 'description', 'selection', 'action']);
-const SELECTION_KEYS = new Set(['tagStatus', 'tagPatternList', 'tagPrefixList', 'storageClass', 'countType', 'countUnit', 'countNumber']);
+const SELECTION_KEYS = new Set([
+  'tagStatus',
+  'tagPatternList',
+  'tagPrefixList',
+  'storageClass',
+  'countType',
+  'countUnit',
+  'countNumber',
+]);
 const ACTION_KEYS = new Set(['type', 'targetStorageClass']);
 
 /**
@@ -70,11 +87,13 @@ export function parseLifecyclePolicy(text: string): ParseResult {
   } catch (error) {
     return { ok: false, problems: [`not JSON: ${(error as Error).message}`] };
   }
-  if (!isObject(parsed) || !Array.isArray(parsed.rules)) return { ok: false, problems: ['expected an object with a "rules" array'] };
+  if (!isObject(parsed) || !Array.isArray(parsed.rules))
+    return { ok: false, problems: ['expected an object with a "rules" array'] };
   const problems: string[] = [];
   const rules: LifecycleRule[] = [];
   if (parsed.rules.length === 0) problems.push('"rules" is empty');
-  if (parsed.rules.length > MAX_LIFECYCLE_RULES) problems.push(`${parsed.rules.length} rules; a policy holds at most ${MAX_LIFECYCLE_RULES}`);
+  if (parsed.rules.length > MAX_LIFECYCLE_RULES)
+    problems.push(`${parsed.rules.length} rules; a policy holds at most ${MAX_LIFECYCLE_RULES}`);
   parsed.rules.forEach((rawRule: unknown, index: number) => {
     const rule = parseRule(rawRule, `rules[${index}]`, problems);
     if (rule) rules.push(rule);
@@ -87,7 +106,11 @@ export function parseLifecyclePolicy(text: string): ParseResult {
   }
   if (problems.length) return { ok: false, problems };
   const ordered = [...rules].sort((a, b) => a.rulePriority - b.rulePriority);
-  return { ok: true, policy: { rules: ordered }, raw: parsed as { rules: Record<string, unknown>[] } & Record<string, unknown> };
+  return {
+    ok: true,
+    policy: { rules: ordered },
+    raw: parsed as { rules: Record<string, unknown>[] } & Record<string, unknown>,
+  };
 }
 
 function parseRule(raw: unknown, where: string, problems: string[]): LifecycleRule | undefined {
@@ -99,7 +122,8 @@ function parseRule(raw: unknown, where: string, problems: string[]): LifecycleRu
   unknownKeys(raw, RULE_KEYS, where, problems);
   const { rulePriority, description, selection, action } = raw;
   if (!isPositiveInteger(rulePriority)) problems.push(`${where}.rulePriority: must be a positive integer`);
-  if (description !== undefined && typeof description !== 'string') problems.push(`${where}.description: must be a string`);
+  if (description !== undefined && typeof description !== 'string')
+    problems.push(`${where}.description: must be a string`);
   if (!isObject(selection)) {
     problems.push(`${where}.selection: missing`);
     return undefined;
@@ -112,18 +136,23 @@ function parseRule(raw: unknown, where: string, problems: string[]): LifecycleRu
   unknownKeys(action, ACTION_KEYS, `${where}.action`, problems);
 
   const { tagStatus, tagPatternList, tagPrefixList, storageClass, countType, countUnit, countNumber } = selection;
-  if (typeof tagStatus !== 'string' || !TAG_STATUSES.includes(tagStatus)) problems.push(`${where}.selection.tagStatus: must be tagged, untagged or any`);
+  if (typeof tagStatus !== 'string' || !TAG_STATUSES.includes(tagStatus))
+    problems.push(`${where}.selection.tagStatus: must be tagged, untagged or any`);
   const patterns = stringList(tagPatternList, `${where}.selection.tagPatternList`, problems);
   const prefixes = stringList(tagPrefixList, `${where}.selection.tagPrefixList`, problems);
   for (const pattern of patterns ?? []) {
     if (countWildcards(pattern) > MAX_WILDCARDS_PER_PATTERN) {
-      problems.push(`${where}.selection.tagPatternList: "${pattern}" has more than ${MAX_WILDCARDS_PER_PATTERN} wildcards`);
+      problems.push(
+        `${where}.selection.tagPatternList: "${pattern}" has more than ${MAX_WILDCARDS_PER_PATTERN} wildcards`,
+      );
     }
   }
   // "If you specify tagged, then you must also specify a tagPrefixList value or a tagPatternList value. If you
   // specify untagged, then you must omit both tagPrefixList and tagPatternList."
-  if (tagStatus === 'tagged' && !patterns && !prefixes) problems.push(`${where}.selection: tagged needs a tagPatternList or a tagPrefixList`);
-  if (tagStatus !== 'tagged' && (patterns || prefixes)) problems.push(`${where}.selection: ${String(tagStatus)} must omit tagPatternList and tagPrefixList`);
+  if (tagStatus === 'tagged' && !patterns && !prefixes)
+    problems.push(`${where}.selection: tagged needs a tagPatternList or a tagPrefixList`);
+  if (tagStatus !== 'tagged' && (patterns || prefixes))
+    problems.push(`${where}.selection: ${String(tagStatus)} must omit tagPatternList and tagPrefixList`);
   if (typeof countType !== 'string' || !COUNT_TYPES.includes(countType)) {
     problems.push(`${where}.selection.countType: must be one of ${COUNT_TYPES.join(', ')}`);
   } else if (SINCE_COUNT_TYPES.includes(countType)) {
@@ -137,14 +166,19 @@ function parseRule(raw: unknown, where: string, problems: string[]): LifecycleRu
   // "If you omit this, the value of standard will be used." / sinceImageTransitioned: "required, and the only
   // supported value is archive".
   const storage = storageClass ?? 'standard';
-  if (storage !== 'standard' && storage !== 'archive') problems.push(`${where}.selection.storageClass: must be standard or archive`);
-  if (countType === 'sinceImageTransitioned' && storage !== 'archive') problems.push(`${where}.selection.storageClass: sinceImageTransitioned needs archive`);
-  if (countType !== 'sinceImageTransitioned' && storage === 'archive') problems.push(`${where}.selection.storageClass: archive needs countType sinceImageTransitioned`);
+  if (storage !== 'standard' && storage !== 'archive')
+    problems.push(`${where}.selection.storageClass: must be standard or archive`);
+  if (countType === 'sinceImageTransitioned' && storage !== 'archive')
+    problems.push(`${where}.selection.storageClass: sinceImageTransitioned needs archive`);
+  if (countType !== 'sinceImageTransitioned' && storage === 'archive')
+    problems.push(`${where}.selection.storageClass: archive needs countType sinceImageTransitioned`);
 
   const { type, targetStorageClass } = action;
   if (type !== 'expire' && type !== 'transition') problems.push(`${where}.action.type: must be expire or transition`);
-  if (type === 'transition' && targetStorageClass !== 'archive') problems.push(`${where}.action.targetStorageClass: transition needs "archive"`);
-  if (type === 'expire' && targetStorageClass !== undefined) problems.push(`${where}.action.targetStorageClass: only for transition`);
+  if (type === 'transition' && targetStorageClass !== 'archive')
+    problems.push(`${where}.action.targetStorageClass: transition needs "archive"`);
+  if (type === 'expire' && targetStorageClass !== undefined)
+    problems.push(`${where}.action.targetStorageClass: only for transition`);
 
   if (problems.length > before) return undefined;
   return {
@@ -169,7 +203,12 @@ function isPositiveInteger(value: unknown): value is number {
   return typeof value === 'number' && Number.isInteger(value) && value > 0;
 }
 
-function unknownKeys(value: Record<string, unknown>, known: ReadonlySet<string>, where: string, problems: string[]): void {
+function unknownKeys(
+  value: Record<string, unknown>,
+  known: ReadonlySet<string>,
+  where: string,
+  problems: string[],
+): void {
   for (const key of Object.keys(value)) {
     if (!known.has(key)) problems.push(`${where}: unknown property "${key}" (the guard cannot tell what it selects)`);
   }

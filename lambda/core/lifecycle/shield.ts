@@ -13,7 +13,6 @@ import {
 /** The shield keeps the newest 9999 images that carry a protective tag: far above any real in-use count. */
 export const SHIELD_COUNT_NUMBER = 9999;
 
-
 /** The pattern that selects exactly this guard's protective tags. */
 export function shieldPattern(prefix: string): string {
   return `${prefix}-sha256-*`;
@@ -43,7 +42,11 @@ function selectsExactlyProtectiveTags(rule: LifecycleRule, prefix: string): bool
 
 /** A rule that selects exactly the protective tags and keeps the newest `countNumber` of them. */
 export function isShieldRule(rule: LifecycleRule, prefix: string): boolean {
-  return selectsExactlyProtectiveTags(rule, prefix) && rule.storageClass === 'standard' && rule.countType === 'imageCountMoreThan';
+  return (
+    selectsExactlyProtectiveTags(rule, prefix) &&
+    rule.storageClass === 'standard' &&
+    rule.countType === 'imageCountMoreThan'
+  );
 }
 
 /**
@@ -91,9 +94,11 @@ export type ShieldInsertion =
  */
 export function withShieldRule(policyText: string, prefix: string): ShieldInsertion {
   const parsed = parseLifecyclePolicy(policyText);
-  if (!parsed.ok) return { outcome: 'refused', reason: `the lifecycle policy cannot be read: ${parsed.problems.join('; ')}` };
+  if (!parsed.ok)
+    return { outcome: 'refused', reason: `the lifecycle policy cannot be read: ${parsed.problems.join('; ')}` };
   const top = findTopShield(parsed.policy, prefix);
-  if (top && top.countNumber >= SHIELD_COUNT_NUMBER) return { outcome: 'unchanged', policyText, shieldPriority: top.rulePriority };
+  if (top && top.countNumber >= SHIELD_COUNT_NUMBER)
+    return { outcome: 'unchanged', policyText, shieldPriority: top.rulePriority };
   const clash = parsed.policy.rules.find((rule) => selectsExactlyProtectiveTags(rule, prefix));
   if (clash) {
     return {
@@ -105,7 +110,10 @@ export function withShieldRule(policyText: string, prefix: string): ShieldInsert
     };
   }
   if (parsed.policy.rules.length + 1 > MAX_LIFECYCLE_RULES) {
-    return { outcome: 'refused', reason: `the policy already has ${parsed.policy.rules.length} rules; a policy holds at most ${MAX_LIFECYCLE_RULES}` };
+    return {
+      outcome: 'refused',
+      reason: `the policy already has ${parsed.policy.rules.length} rules; a policy holds at most ${MAX_LIFECYCLE_RULES}`,
+    };
   }
   const renumbered = parsed.policy.rules.some((rule) => rule.rulePriority === 1);
   const rules = parsed.raw.rules.map((rule) =>
@@ -113,7 +121,10 @@ export function withShieldRule(policyText: string, prefix: string): ShieldInsert
   );
   const text = JSON.stringify({ ...parsed.raw, rules: [shieldRuleFor(prefix, 1), ...rules] });
   if (text.length > MAX_LIFECYCLE_POLICY_LENGTH) {
-    return { outcome: 'refused', reason: `the policy with the shield rule would be ${text.length} characters; at most ${MAX_LIFECYCLE_POLICY_LENGTH}` };
+    return {
+      outcome: 'refused',
+      reason: `the policy with the shield rule would be ${text.length} characters; at most ${MAX_LIFECYCLE_POLICY_LENGTH}`,
+    };
   }
   return { outcome: 'inserted', policyText: text, shieldPriority: 1, renumbered };
 }

@@ -34,22 +34,30 @@ export async function checkLifecycleRisk(
   const justProtected = new Map(work.protection.protected.map((p) => [p.digest, p.tag]));
   const images: InUseImage[] = states.flatMap((state) =>
     state.present
-      ? [{
-          digest: state.digest,
-          tags: justProtected.has(state.digest) ? [...state.tags, justProtected.get(state.digest)!] : state.tags,
-          ...(state.storageStatus === 'ARCHIVED' ? { archived: true } : {}),
-        }]
+      ? [
+          {
+            digest: state.digest,
+            tags: justProtected.has(state.digest) ? [...state.tags, justProtected.get(state.digest)!] : state.tags,
+            ...(state.storageStatus === 'ARCHIVED' ? { archived: true } : {}),
+          },
+        ]
       : [],
   );
   if (images.length === 0) return;
   try {
     let findings = await assessLifecycleRisk(deps.lifecycle, work.repository, images, settings.tagPrefix);
     if (mode === 'preview' && findings.risks.length > 0) {
-      findings = await assessLifecycleRisk(deps.lifecycle, work.repository, images, settings.tagPrefix, { usePreview: true });
+      findings = await assessLifecycleRisk(deps.lifecycle, work.repository, images, settings.tagPrefix, {
+        usePreview: true,
+      });
     }
     work.lifecycle = findings;
     if (findings.risks.length > 0) {
-      deps.logger.warn('a lifecycle rule can still expire or archive protected in-use images', { repository: work.repository, risks: findings.risks, fix: findings.fix?.ruleJson });
+      deps.logger.warn('a lifecycle rule can still expire or archive protected in-use images', {
+        repository: work.repository,
+        risks: findings.risks,
+        fix: findings.fix?.ruleJson,
+      });
       deps.metrics?.count('LifecycleRiskRepositories', 1);
       if (settings.installLifecycleShield && !settings.dryRun) {
         work.shield = await installShieldRule(deps.lifecycle, work.repository, settings.tagPrefix);
@@ -57,11 +65,13 @@ export async function checkLifecycleRisk(
       }
     }
   } catch (error) {
-    deps.logger.error('could not check the lifecycle policy; protection is unaffected', { repository: work.repository, error });
+    deps.logger.error('could not check the lifecycle policy; protection is unaffected', {
+      repository: work.repository,
+      error,
+    });
     deps.metrics?.count('LifecycleCheckFailures', 1);
   }
 }
-
 
 export interface LifecycleFindings {
   readonly repository: string;
@@ -107,7 +117,8 @@ export async function assessLifecycleRisk(
   if (options.usePreview) {
     const outcome = await port.previewLifecyclePolicy(repository);
     if (outcome.outcome === 'unavailable') preview = `unavailable: ${outcome.reason}`;
-    else if (!sameJson(outcome.policyText, live.text)) preview = 'unavailable: the preview was of another policy text (someone else started one)';
+    else if (!sameJson(outcome.policyText, live.text))
+      preview = 'unavailable: the preview was of another policy text (someone else started one)';
     else {
       preview = 'confirmed';
       risks = mergePreview(risks, outcome.images, images, parsed.ok ? parsed.policy : undefined, tagPrefix);
@@ -131,10 +142,17 @@ function fixFor(policyText: string, prefix: string) {
     'Add this rule at the lowest rulePriority of the policy: "An image that matches the tagging requirements of a rule cannot be ' +
     'expired by a rule with a lower priority." Lower count rules still count the shielded images, so they may keep fewer other images.';
   if (insertion.outcome === 'inserted') {
-    const renumber = insertion.renumbered ? ' Every existing rulePriority moves up by one (order unchanged) to free priority 1.' : '';
-    return { ruleJson, policyText: JSON.stringify(JSON.parse(insertion.policyText), null, 2), note: `${about}${renumber}` };
+    const renumber = insertion.renumbered
+      ? ' Every existing rulePriority moves up by one (order unchanged) to free priority 1.'
+      : '';
+    return {
+      ruleJson,
+      policyText: JSON.stringify(JSON.parse(insertion.policyText), null, 2),
+      note: `${about}${renumber}`,
+    };
   }
-  if (insertion.outcome === 'refused') return { ruleJson, note: `${about} The guard would not build the whole policy: ${insertion.reason}` };
+  if (insertion.outcome === 'refused')
+    return { ruleJson, note: `${about} The guard would not build the whole policy: ${insertion.reason}` };
   return { ruleJson, note: `${about} The shield is already on top; the remaining risks are not ones it covers.` };
 }
 
@@ -171,7 +189,11 @@ function mergePreview(
     if (!entry.digests.includes(hit.digest)) entry.digests.push(hit.digest);
   }
   return [...merged.values()]
-    .map(({ risk, digests, confirmed }) => ({ ...risk, digests, evidence: confirmed ? ('preview' as const) : risk.evidence }))
+    .map(({ risk, digests, confirmed }) => ({
+      ...risk,
+      digests,
+      evidence: confirmed ? ('preview' as const) : risk.evidence,
+    }))
     .sort((a, b) => a.rulePriority - b.rulePriority);
 }
 
@@ -195,7 +217,11 @@ export type InstallOutcome =
  * (nothing there can expire an image). ECR has no conditional put: the policy is read right before the put,
  * and a change made by someone else in the milliseconds between is overwritten.
  */
-export async function installShieldRule(port: LifecyclePolicyPort, repository: string, tagPrefix: string): Promise<InstallOutcome> {
+export async function installShieldRule(
+  port: LifecyclePolicyPort,
+  repository: string,
+  tagPrefix: string,
+): Promise<InstallOutcome> {
   const live = await port.getLifecyclePolicy(repository);
   if (!live.found) return { outcome: 'no-policy' };
   const insertion = withShieldRule(live.text, tagPrefix);

@@ -62,7 +62,11 @@ export async function findReleaseCandidates(
       // days (https://docs.aws.amazon.com/awscloudtrail/latest/APIReference/API_LookupEvents.html), less than
       // most protections live. So a person's tag of exactly this form is released like the guard's own.
       if (tag !== protectiveTagFor(image.digest, settings.tagPrefix)) {
-        deps.logger.warn('a protective-looking tag names another image than the digest it encodes; never removed', { repository: work.repository, tag, digest: image.digest });
+        deps.logger.warn('a protective-looking tag names another image than the digest it encodes; never removed', {
+          repository: work.repository,
+          tag,
+          digest: image.digest,
+        });
         work.mismatched.push({ digest: image.digest, tag });
         continue;
       }
@@ -72,7 +76,12 @@ export async function findReleaseCandidates(
       // a day, hence the refresh lag on top of the grace period.
       const lastUsedAt = image.lastPulledAt ?? image.pushedAt;
       if (!lastUsedAt) {
-        work.kept.push({ digest: image.digest, tag, how: 'kept', reason: 'ECR reports neither a pull nor a push time' });
+        work.kept.push({
+          digest: image.digest,
+          tag,
+          how: 'kept',
+          reason: 'ECR reports neither a pull nor a push time',
+        });
         continue;
       }
       if (now.getTime() - lastUsedAt.getTime() < graceMs + PULL_TIME_REFRESH_LAG_MS) continue;
@@ -256,10 +265,16 @@ async function releaseOne(
   const outcome: ReleaseOutcome = await deps.ecr.releaseProtectiveTag(repository, digest, tag);
   switch (outcome.outcome) {
     case 'released':
-      deps.logger.info('released a protective tag that is no longer needed', { ...log, imageDeleted: outcome.imageDeleted });
+      deps.logger.info('released a protective tag that is no longer needed', {
+        ...log,
+        imageDeleted: outcome.imageDeleted,
+      });
       return { digest, tag, how: 'released', imageDeleted: outcome.imageDeleted, lastUsedAt };
     case 'tag-moved':
-      deps.logger.error('the protective tag names another image now: not removed', { ...log, otherDigest: outcome.otherDigest });
+      deps.logger.error('the protective tag names another image now: not removed', {
+        ...log,
+        otherDigest: outcome.otherDigest,
+      });
       return { digest, tag, how: 'kept', reason: `the tag names ${outcome.otherDigest ?? 'another image'} now` };
     case 'tag-gone':
       return { digest, tag, how: 'kept', reason: 'the tag was already gone' };

@@ -33,7 +33,11 @@ export class ReconcileNotPossibleError extends Error {
   override readonly name = 'ReconcileNotPossibleError';
 }
 
-export async function reconcileAccount(run: ReconcileRun, settings: ReconcileSettings, deps: ReconcileDependencies): Promise<ReconcileOutcome> {
+export async function reconcileAccount(
+  run: ReconcileRun,
+  settings: ReconcileSettings,
+  deps: ReconcileDependencies,
+): Promise<ReconcileOutcome> {
   const { logger } = deps;
   const now = deps.now ?? (() => new Date());
   const releaseEnabled = (settings.releaseAfterDays ?? 0) > 0;
@@ -44,7 +48,9 @@ export async function reconcileAccount(run: ReconcileRun, settings: ReconcileSet
     inventory = await deps.inventory.takeInventory();
   } catch (error) {
     deps.metrics?.count('InventoryFailures', 1);
-    throw new ReconcileNotPossibleError('could not take the in-use inventory; nothing was reconciled', { cause: error });
+    throw new ReconcileNotPossibleError('could not take the in-use inventory; nothing was reconciled', {
+      cause: error,
+    });
   }
   for (const gap of inventory.gaps) logger.warn('inventory gap', { gap });
 
@@ -102,19 +108,32 @@ export async function reconcileAccount(run: ReconcileRun, settings: ReconcileSet
   const reports = works.map((work) => reportOf.get(work)!);
 
   if (notReached.length > 0) {
-    logger.warn('reconcile stopped before the function timeout; the next run continues after the last repository reached', {
-      cursor,
-      notReached,
-    });
+    logger.warn(
+      'reconcile stopped before the function timeout; the next run continues after the last repository reached',
+      {
+        cursor,
+        notReached,
+      },
+    );
     deps.metrics?.count('RepositoriesNotReached', notReached.length);
   }
   if (deps.checkpoint) await deps.checkpoint.save(cursor);
   if (failed.length > 0) alertsPublished += await alertFailures(run, failed, deps);
   // Nothing could be done: fail the invocation so Lambda retries it and the failure alarm fires.
   if (works.length === 0 && failed.length > 0) {
-    throw new ReconcileNotPossibleError(`every repository reached failed (${failed.map((f) => f.repository).join(', ')})`, { cause: failed[0]?.error });
+    throw new ReconcileNotPossibleError(
+      `every repository reached failed (${failed.map((f) => f.repository).join(', ')})`,
+      { cause: failed[0]?.error },
+    );
   }
-  return { inventoryTakenAt: inventory.takenAt, reports, failed, notReached, ...(cursor ? { cursor } : {}), alertsPublished };
+  return {
+    inventoryTakenAt: inventory.takenAt,
+    reports,
+    failed,
+    notReached,
+    ...(cursor ? { cursor } : {}),
+    alertsPublished,
+  };
 }
 
 /**
@@ -137,7 +156,9 @@ async function repositoriesToVisit(
       try {
         for (const name of await deps.ecr.listRepositories()) names.add(name);
       } catch (error) {
-        deps.logger.error('could not list repositories: releases are limited to repositories in use this run', { error });
+        deps.logger.error('could not list repositories: releases are limited to repositories in use this run', {
+          error,
+        });
         deps.metrics?.count('RepositoryListFailures', 1);
       }
     }
@@ -146,7 +167,11 @@ async function repositoriesToVisit(
 }
 
 /** The sorted list rotated to start after the saved cursor, or at `rotationSeed mod N` without a checkpoint. */
-async function startingPoint(sorted: readonly string[], run: ReconcileRun, deps: ReconcileDependencies): Promise<string[]> {
+async function startingPoint(
+  sorted: readonly string[],
+  run: ReconcileRun,
+  deps: ReconcileDependencies,
+): Promise<string[]> {
   if (sorted.length === 0) return [];
   let start = 0;
   if (deps.checkpoint) {
@@ -190,7 +215,11 @@ async function reconcileRepository(
   return work;
 }
 
-async function alertFailures(run: ReconcileRun, failed: readonly { repository: string; error: unknown }[], deps: ReconcileDependencies): Promise<number> {
+async function alertFailures(
+  run: ReconcileRun,
+  failed: readonly { repository: string; error: unknown }[],
+  deps: ReconcileDependencies,
+): Promise<number> {
   const alert = buildReconcileFailureAlert(run, failed);
   try {
     await deps.alerts.publish(alert);

@@ -74,7 +74,13 @@ export interface ReconcileRun {
 }
 
 export type ReleaseResult =
-  | { readonly digest: Digest; readonly tag: string; readonly how: 'released' | 'would-release'; readonly imageDeleted: boolean; readonly lastUsedAt?: string }
+  | {
+      readonly digest: Digest;
+      readonly tag: string;
+      readonly how: 'released' | 'would-release';
+      readonly imageDeleted: boolean;
+      readonly lastUsedAt?: string;
+    }
   | { readonly digest: Digest; readonly tag: string; readonly how: 'kept'; readonly reason: string };
 
 export interface RepositoryReconcileReport {

@@ -20,7 +20,17 @@ const DIGEST_C = `sha256:${'c'.repeat(64)}`;
 const PUSHED_AT = new Date('2026-11-26T10:00:03Z');
 
 /** A PutImage record like the documented one, by an assumed role (a pipeline). */
-function putImageRecord(options: { repository?: string; tag?: string; digest?: string; arn?: string; issuer?: string; errorCode?: string; time?: string } = {}): string {
+function putImageRecord(
+  options: {
+    repository?: string;
+    tag?: string;
+    digest?: string;
+    arn?: string;
+    issuer?: string;
+    errorCode?: string;
+    time?: string;
+  } = {},
+): string {
   return JSON.stringify({
     eventVersion: '1.08',
     userIdentity: {
@@ -29,7 +39,13 @@ function putImageRecord(options: { repository?: string; tag?: string; digest?: s
       arn: options.arn ?? 'arn:aws:sts::111122223333:assumed-role/pipeline-a/run-1',
       accountId: '111122223333',
       sessionContext: {
-        sessionIssuer: { type: 'Role', principalId: 'AROAEXAMPLE', arn: options.issuer ?? 'arn:aws:iam::111122223333:role/pipeline-a', accountId: '111122223333', userName: 'pipeline-a' },
+        sessionIssuer: {
+          type: 'Role',
+          principalId: 'AROAEXAMPLE',
+          arn: options.issuer ?? 'arn:aws:iam::111122223333:role/pipeline-a',
+          accountId: '111122223333',
+          userName: 'pipeline-a',
+        },
         attributes: { mfaAuthenticated: 'false', creationDate: '2026-11-26T09:59:00Z' },
       },
     },
@@ -37,18 +53,37 @@ function putImageRecord(options: { repository?: string; tag?: string; digest?: s
     eventSource: 'ecr.amazonaws.com',
     eventName: 'PutImage',
     awsRegion: 'eu-west-1',
-    requestParameters: { repositoryName: options.repository ?? 'app', imageTag: options.tag ?? 'prod', registryId: '111122223333', imageManifest: '{}' },
-    responseElements: { image: { repositoryName: options.repository ?? 'app', registryId: '111122223333', imageId: { imageDigest: options.digest ?? DIGEST_B, imageTag: options.tag ?? 'prod' } } },
+    requestParameters: {
+      repositoryName: options.repository ?? 'app',
+      imageTag: options.tag ?? 'prod',
+      registryId: '111122223333',
+      imageManifest: '{}',
+    },
+    responseElements: {
+      image: {
+        repositoryName: options.repository ?? 'app',
+        registryId: '111122223333',
+        imageId: { imageDigest: options.digest ?? DIGEST_B, imageTag: options.tag ?? 'prod' },
+      },
+    },
     ...(options.errorCode ? { errorCode: options.errorCode } : {}),
     eventType: 'AwsApiCall',
   });
 }
 
-const event = (record: string): Event => ({ EventName: 'PutImage', EventSource: 'ecr.amazonaws.com', CloudTrailEvent: record });
+const event = (record: string): Event => ({
+  EventName: 'PutImage',
+  EventSource: 'ecr.amazonaws.com',
+  CloudTrailEvent: record,
+});
 
 const slept: number[] = [];
 const lookup = (options: { maxCalls?: number } = {}) =>
-  new CloudTrailPusherLookup({ client: new CloudTrailClient({ region: 'eu-west-1' }), sleep: async (ms) => void slept.push(ms), ...options });
+  new CloudTrailPusherLookup({
+    client: new CloudTrailClient({ region: 'eu-west-1' }),
+    sleep: async (ms) => void slept.push(ms),
+    ...options,
+  });
 
 resetBeforeEach(cloudtrail);
 beforeEach(() => {
@@ -92,13 +127,21 @@ describe('CloudTrailPusherLookup.findPutImageCallers', () => {
         event(putImageRecord({ errorCode: 'ImageTagAlreadyExistsException' })),
         event('{not json'),
         { EventName: 'PutImage' },
-        event(putImageRecord({ digest: DIGEST_C, arn: 'arn:aws:sts::111122223333:assumed-role/pipeline-b/run-9', issuer: 'arn:aws:iam::111122223333:role/pipeline-b' })),
+        event(
+          putImageRecord({
+            digest: DIGEST_C,
+            arn: 'arn:aws:sts::111122223333:assumed-role/pipeline-b/run-9',
+            issuer: 'arn:aws:iam::111122223333:role/pipeline-b',
+          }),
+        ),
       ],
     });
 
     const findings = await lookup().findPutImageCallers('app', [{ tag: 'prod', digest: DIGEST_C, time: PUSHED_AT }]);
 
-    expect(findings.callers.map((c) => [c.tag, c.digest, c.sessionIssuer])).toEqual([['prod', DIGEST_C, 'arn:aws:iam::111122223333:role/pipeline-b']]);
+    expect(findings.callers.map((c) => [c.tag, c.digest, c.sessionIssuer])).toEqual([
+      ['prod', DIGEST_C, 'arn:aws:iam::111122223333:role/pipeline-b'],
+    ]);
     expect(findings.complete).toBe(true);
   });
 
@@ -117,12 +160,20 @@ describe('CloudTrailPusherLookup.findPutImageCallers', () => {
   });
 
   it('stops at its call budget and says so, however many pages remain', async () => {
-    cloudtrail.on(LookupEventsCommand).resolves({ Events: [event(putImageRecord({ tag: 'staging' }))], NextToken: 'more' });
+    cloudtrail
+      .on(LookupEventsCommand)
+      .resolves({ Events: [event(putImageRecord({ tag: 'staging' }))], NextToken: 'more' });
 
-    const findings = await lookup({ maxCalls: 3 }).findPutImageCallers('app', [{ tag: 'prod', digest: DIGEST_B, time: PUSHED_AT }]);
+    const findings = await lookup({ maxCalls: 3 }).findPutImageCallers('app', [
+      { tag: 'prod', digest: DIGEST_B, time: PUSHED_AT },
+    ]);
 
     expect(cloudtrail).toHaveReceivedCommandTimes(LookupEventsCommand, 3);
-    expect(findings).toMatchObject({ complete: false, callers: [], note: 'stopped after 3 requests of 50 PutImage events' });
+    expect(findings).toMatchObject({
+      complete: false,
+      callers: [],
+      note: 'stopped after 3 requests of 50 PutImage events',
+    });
   });
 
   it('gives up quietly when CloudTrail throttles, keeping what it found so far', async () => {
@@ -147,7 +198,11 @@ describe('CloudTrailPusherLookup.findPutImageCallers', () => {
 
     const findings = await lookup().findPutImageCallers('app', [{ tag: 'prod', digest: DIGEST_B, time: PUSHED_AT }]);
 
-    expect(findings).toMatchObject({ complete: false, callers: [], note: 'CloudTrail lookup failed: AccessDeniedException' });
+    expect(findings).toMatchObject({
+      complete: false,
+      callers: [],
+      note: 'CloudTrail lookup failed: AccessDeniedException',
+    });
   });
 
   it('calls a window complete when its last page is read, even if a push is not in event history yet', async () => {
@@ -163,10 +218,17 @@ describe('putImageCaller', () => {
   it('reads an IAM user push without a session issuer', () => {
     const record = putImageRecord({ arn: 'arn:aws:iam::111122223333:user/Mary_Major' });
     const parsed = JSON.parse(record) as { userIdentity: Record<string, unknown> };
-    parsed.userIdentity = { type: 'IAMUser', arn: 'arn:aws:iam::111122223333:user/Mary_Major', accountId: '111122223333' };
+    parsed.userIdentity = {
+      type: 'IAMUser',
+      arn: 'arn:aws:iam::111122223333:user/Mary_Major',
+      accountId: '111122223333',
+    };
 
     expect(putImageCaller(JSON.stringify(parsed), 'app', new Set(['prod']))).toEqual({
-      tag: 'prod', digest: DIGEST_B, time: PUSHED_AT, principal: 'arn:aws:iam::111122223333:user/Mary_Major',
+      tag: 'prod',
+      digest: DIGEST_B,
+      time: PUSHED_AT,
+      principal: 'arn:aws:iam::111122223333:user/Mary_Major',
     });
   });
 });

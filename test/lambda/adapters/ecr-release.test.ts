@@ -47,24 +47,50 @@ describe('listProtectedImages', () => {
     const pulledAt = new Date('2026-02-01T00:00:00Z');
     ecr
       .on(DescribeImagesCommand)
-      .resolvesOnce({ imageDetails: [{ imageDigest: D1, imageTags: [TAG, 'v1'], imagePushedAt: pushedAt, lastRecordedPullTime: pulledAt }], nextToken: 'n' })
+      .resolvesOnce({
+        imageDetails: [
+          { imageDigest: D1, imageTags: [TAG, 'v1'], imagePushedAt: pushedAt, lastRecordedPullTime: pulledAt },
+        ],
+        nextToken: 'n',
+      })
       .resolvesOnce({ imageDetails: [{ imageDigest: D2, imageTags: ['prod'], imagePushedAt: pushedAt }] });
 
     const images = await adapter().listProtectedImages(REPO, (tag) => tag.startsWith('digest-guard-sha256-'));
 
     expect(images).toEqual([{ digest: D1, tags: [TAG, 'v1'], pushedAt, lastPulledAt: pulledAt }]);
-    expect(ecr).toHaveReceivedNthCommandWith(DescribeImagesCommand, 1, { repositoryName: REPO, filter: { tagStatus: 'TAGGED' }, maxResults: 1000 });
-    expect(ecr).toHaveReceivedNthCommandWith(DescribeImagesCommand, 2, { repositoryName: REPO, filter: { tagStatus: 'TAGGED' }, maxResults: 1000, nextToken: 'n' });
+    expect(ecr).toHaveReceivedNthCommandWith(DescribeImagesCommand, 1, {
+      repositoryName: REPO,
+      filter: { tagStatus: 'TAGGED' },
+      maxResults: 1000,
+    });
+    expect(ecr).toHaveReceivedNthCommandWith(DescribeImagesCommand, 2, {
+      repositoryName: REPO,
+      filter: { tagStatus: 'TAGGED' },
+      maxResults: 1000,
+      nextToken: 'n',
+    });
   });
 });
 
 describe('referencedManifests', () => {
   it('returns the children of index manifests only', async () => {
-    const index = JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [{ digest: D2 }, { digest: 'not-a-digest' }] });
+    const index = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.index.v1+json',
+      manifests: [{ digest: D2 }, { digest: 'not-a-digest' }],
+    });
     ecr.on(BatchGetImageCommand).resolves({
       images: [
-        { imageId: { imageDigest: D1 }, imageManifest: index, imageManifestMediaType: 'application/vnd.oci.image.index.v1+json' },
-        { imageId: { imageDigest: D2 }, imageManifest: '{"layers":[]}', imageManifestMediaType: 'application/vnd.oci.image.manifest.v1+json' },
+        {
+          imageId: { imageDigest: D1 },
+          imageManifest: index,
+          imageManifestMediaType: 'application/vnd.oci.image.index.v1+json',
+        },
+        {
+          imageId: { imageDigest: D2 },
+          imageManifest: '{"layers":[]}',
+          imageManifestMediaType: 'application/vnd.oci.image.manifest.v1+json',
+        },
       ],
     });
     expect(await adapter().referencedManifests(REPO, [D1, D2])).toEqual(new Map([[D1, [D2]]]));
@@ -77,9 +103,15 @@ describe('releaseProtectiveTag', () => {
     ecr.on(BatchDeleteImageCommand).resolves({ imageIds: [{ imageDigest: D1, imageTag: TAG }], failures: [] });
 
     expect(await adapter().releaseProtectiveTag(REPO, D1, TAG)).toEqual({ outcome: 'released', imageDeleted: true });
-    expect(ecr).toHaveReceivedCommandWith(DescribeImagesCommand, { repositoryName: REPO, imageIds: [{ imageTag: TAG }] });
+    expect(ecr).toHaveReceivedCommandWith(DescribeImagesCommand, {
+      repositoryName: REPO,
+      imageIds: [{ imageTag: TAG }],
+    });
     // By tag only: with a digest, BatchDeleteImage deletes the image and all of its tags.
-    expect(ecr).toHaveReceivedCommandWith(BatchDeleteImageCommand, { repositoryName: REPO, imageIds: [{ imageTag: TAG }] });
+    expect(ecr).toHaveReceivedCommandWith(BatchDeleteImageCommand, {
+      repositoryName: REPO,
+      imageIds: [{ imageTag: TAG }],
+    });
   });
 
   it('reports that other tags stay when the image has them', async () => {
@@ -102,11 +134,23 @@ describe('releaseProtectiveTag', () => {
 
   it('keeps a child an index still references (failure ImageReferencedByManifestList), and throws on other failures', async () => {
     ecr.on(DescribeImagesCommand).resolves({ imageDetails: [{ imageDigest: D1, imageTags: [TAG] }] });
-    ecr.on(BatchDeleteImageCommand).resolvesOnce({
-      failures: [{ imageId: { imageTag: TAG }, failureCode: 'ImageReferencedByManifestList', failureReason: `referenced by ${D2}` }],
-    }).resolvesOnce({ failures: [{ imageId: { imageTag: TAG }, failureCode: 'KmsError', failureReason: 'kms' }] });
+    ecr
+      .on(BatchDeleteImageCommand)
+      .resolvesOnce({
+        failures: [
+          {
+            imageId: { imageTag: TAG },
+            failureCode: 'ImageReferencedByManifestList',
+            failureReason: `referenced by ${D2}`,
+          },
+        ],
+      })
+      .resolvesOnce({ failures: [{ imageId: { imageTag: TAG }, failureCode: 'KmsError', failureReason: 'kms' }] });
 
-    expect(await adapter().releaseProtectiveTag(REPO, D1, TAG)).toEqual({ outcome: 'referenced-by-index', reason: `referenced by ${D2}` });
+    expect(await adapter().releaseProtectiveTag(REPO, D1, TAG)).toEqual({
+      outcome: 'referenced-by-index',
+      reason: `referenced by ${D2}`,
+    });
     await expect(adapter().releaseProtectiveTag(REPO, D1, TAG)).rejects.toBeInstanceOf(UnexpectedEcrAnswerError);
   });
 });
@@ -116,11 +160,16 @@ describe('restoreArchivedImage', () => {
   it('asks UpdateImageStorageClass for STANDARD and reports the answered status', async () => {
     ecr.on(UpdateImageStorageClassCommand).resolves({ imageStatus: 'ACTIVATING' });
     expect(await adapter().restoreArchivedImage(REPO, D1)).toEqual({ outcome: 'restoring', status: 'ACTIVATING' });
-    expect(ecr).toHaveReceivedCommandWith(UpdateImageStorageClassCommand, { repositoryName: REPO, imageId: { imageDigest: D1 }, targetStorageClass: 'STANDARD' });
+    expect(ecr).toHaveReceivedCommandWith(UpdateImageStorageClassCommand, {
+      repositoryName: REPO,
+      imageId: { imageDigest: D1 },
+      targetStorageClass: 'STANDARD',
+    });
   });
 
   it('reads its documented errors: image missing, transition not supported', async () => {
-    ecr.on(UpdateImageStorageClassCommand)
+    ecr
+      .on(UpdateImageStorageClassCommand)
       .rejectsOnce(new ImageNotFoundException({ message: 'gone', ...meta }))
       .rejectsOnce(new ImageStorageClassUpdateNotSupportedException({ message: 'no', ...meta }));
     expect(await adapter().restoreArchivedImage(REPO, D1)).toEqual({ outcome: 'image-missing' });

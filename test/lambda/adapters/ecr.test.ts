@@ -29,7 +29,8 @@ const D1 = digest(1);
 const D2 = digest(2);
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 // Odd spacing and key order on purpose: re-serialising it would change the digest.
-const MANIFEST_TEXT = '{"schemaVersion":2,  "mediaType":"application/vnd.oci.image.manifest.v1+json","config":{},"layers":[]}\n';
+const MANIFEST_TEXT =
+  '{"schemaVersion":2,  "mediaType":"application/vnd.oci.image.manifest.v1+json","config":{},"layers":[]}\n';
 const meta = { $metadata: {} };
 
 const detail = (d: string, extra: Partial<ImageDetail> = {}): ImageDetail => ({
@@ -56,7 +57,14 @@ describe('EcrAdapter.describeDigests', () => {
 
     expect(states).toEqual([
       { digest: D1, present: true, tags: [], storageStatus: 'ACTIVE', manifestMediaType: OCI_MANIFEST },
-      { digest: D2, present: true, tags: ['prod'], storageStatus: 'ARCHIVED', manifestMediaType: OCI_MANIFEST, pushedAt },
+      {
+        digest: D2,
+        present: true,
+        tags: ['prod'],
+        storageStatus: 'ARCHIVED',
+        manifestMediaType: OCI_MANIFEST,
+        pushedAt,
+      },
     ]);
     expect(ecr).toHaveReceivedCommandWith(DescribeImagesCommand, {
       repositoryName: REPO,
@@ -91,11 +99,15 @@ describe('EcrAdapter.describeDigests', () => {
     // The per-id failure code is in the model: botocore/data/ecr/2015-09-21/service-2.json, ImageFailureCode
     ecr
       .on(DescribeImagesCommand)
-      .rejectsOnce(new ImageNotFoundException({ message: 'The image with imageId {imageDigest:…} does not exist', ...meta }))
+      .rejectsOnce(
+        new ImageNotFoundException({ message: 'The image with imageId {imageDigest:…} does not exist', ...meta }),
+      )
       .resolves({ imageDetails: [detail(D1, { imageTags: ['prod'] })] });
     ecr.on(BatchGetImageCommand).resolves({
       images: [{ imageId: { imageDigest: D1 }, imageManifest: MANIFEST_TEXT }],
-      failures: [{ imageId: { imageDigest: D2 }, failureCode: 'ImageNotFound', failureReason: 'Requested image not found' }],
+      failures: [
+        { imageId: { imageDigest: D2 }, failureCode: 'ImageNotFound', failureReason: 'Requested image not found' },
+      ],
     });
 
     const states = await adapter().describeDigests(REPO, [D1, D2]);
@@ -131,7 +143,9 @@ describe('EcrAdapter.describeDigests', () => {
     const cause = new RepositoryNotFoundException({ message: 'repository does not exist', ...meta });
     ecr.on(DescribeImagesCommand).rejects(cause);
 
-    const error = await adapter().describeDigests(REPO, [D1]).catch((e: unknown) => e);
+    const error = await adapter()
+      .describeDigests(REPO, [D1])
+      .catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(RepositoryNotFoundError);
     expect((error as RepositoryNotFoundError).repository).toBe(REPO);
@@ -153,7 +167,9 @@ describe('EcrAdapter.describeDigests', () => {
 describe('EcrAdapter.addProtectiveTag', () => {
   const tagFree = {
     images: [{ imageId: { imageDigest: D1 }, imageManifest: MANIFEST_TEXT, imageManifestMediaType: OCI_MANIFEST }],
-    failures: [{ imageId: { imageTag: TAG }, failureCode: 'ImageNotFound' as const, failureReason: 'Requested image not found' }],
+    failures: [
+      { imageId: { imageTag: TAG }, failureCode: 'ImageNotFound' as const, failureReason: 'Requested image not found' },
+    ],
   };
 
   it('reads the digest and the tag in one BatchGetImage that accepts every re-puttable media type', async () => {
@@ -199,7 +215,11 @@ describe('EcrAdapter.addProtectiveTag', () => {
     ecr.on(BatchGetImageCommand).resolves({
       images: [
         { imageId: { imageDigest: D1 }, imageManifest: MANIFEST_TEXT, imageManifestMediaType: OCI_MANIFEST },
-        { imageId: { imageDigest: D1, imageTag: TAG }, imageManifest: MANIFEST_TEXT, imageManifestMediaType: OCI_MANIFEST },
+        {
+          imageId: { imageDigest: D1, imageTag: TAG },
+          imageManifest: MANIFEST_TEXT,
+          imageManifestMediaType: OCI_MANIFEST,
+        },
       ],
     });
 
@@ -260,7 +280,11 @@ describe('EcrAdapter.addProtectiveTag', () => {
   });
 
   it.each([
-    ['ImageDigestDoesNotMatchException', () => new ImageDigestDoesNotMatchException({ message: 'x', ...meta }), ImageDigestDoesNotMatchException],
+    [
+      'ImageDigestDoesNotMatchException',
+      () => new ImageDigestDoesNotMatchException({ message: 'x', ...meta }),
+      ImageDigestDoesNotMatchException,
+    ],
     ['LayersNotFoundException', () => new LayersNotFoundException({ message: 'x', ...meta }), LayersNotFoundException],
     ['ServerException', () => new ServerException({ message: 'x', ...meta }), ServerException],
   ] as const)('rethrows %s from PutImage with its class, so retries and the DLQ see it', async (_name, make, type) => {

@@ -52,7 +52,12 @@ interface FakeAccount {
 }
 
 const clusterArn = (name: string) => `arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/${name}`;
-const emptyAccount = (): FakeAccount => ({ clusters: [], revisions: new Map(), deployments: new Map(), taskDefinitions: new Map() });
+const emptyAccount = (): FakeAccount => ({
+  clusters: [],
+  revisions: new Map(),
+  deployments: new Map(),
+  taskDefinitions: new Map(),
+});
 
 function addCluster(account: FakeAccount, name: string): FakeCluster {
   const cluster: FakeCluster = { arn: clusterArn(name), services: [], tasks: [] };
@@ -90,7 +95,13 @@ function addService(
   return service;
 }
 
-function addTask(cluster: FakeCluster, id: string, image: string, imageDigest: string | undefined, group?: string): Task {
+function addTask(
+  cluster: FakeCluster,
+  id: string,
+  image: string,
+  imageDigest: string | undefined,
+  group?: string,
+): Task {
   const task: Task = {
     taskArn: `${cluster.arn.replace(':cluster/', ':task/')}/${id}`,
     clusterArn: cluster.arn,
@@ -117,7 +128,6 @@ function limit(ids: readonly unknown[] | undefined, max: number, call: string): 
   }
 }
 
-
 /** Answers the mocked client from `account`; each answer arrives after `delayMs`. */
 function serve(account: FakeAccount, delayMs = 0): InFlightStats {
   const { stats, answer } = inFlightCounter(delayMs);
@@ -129,19 +139,31 @@ function serve(account: FakeAccount, delayMs = 0): InFlightStats {
 
   ecs.on(ListClustersCommand).callsFake(
     answer((input: { nextToken?: string; maxResults?: number }) => {
-      const p = page(account.clusters.map((c) => c.arn), input, 100);
+      const p = page(
+        account.clusters.map((c) => c.arn),
+        input,
+        100,
+      );
       return { clusterArns: p.items, nextToken: p.nextToken };
     }),
   );
   ecs.on(ListServicesCommand).callsFake(
     answer((input: { cluster?: string; nextToken?: string; maxResults?: number }) => {
-      const p = page(cluster(input.cluster).services.map((s) => s.serviceArn!), input, 10);
+      const p = page(
+        cluster(input.cluster).services.map((s) => s.serviceArn!),
+        input,
+        10,
+      );
       return { serviceArns: p.items, nextToken: p.nextToken };
     }),
   );
   ecs.on(ListTasksCommand).callsFake(
     answer((input: { cluster?: string; nextToken?: string; maxResults?: number }) => {
-      const p = page(cluster(input.cluster).tasks.map((t) => t.taskArn!), input, 100);
+      const p = page(
+        cluster(input.cluster).tasks.map((t) => t.taskArn!),
+        input,
+        100,
+      );
       return { taskArns: p.items, nextToken: p.nextToken };
     }),
   );
@@ -185,7 +207,10 @@ function serve(account: FakeAccount, delayMs = 0): InFlightStats {
   );
   ecs.on(DescribeTaskDefinitionCommand).callsFake(
     answer((input: { taskDefinition?: string }) => ({
-      taskDefinition: { taskDefinitionArn: input.taskDefinition, containerDefinitions: account.taskDefinitions.get(input.taskDefinition!) ?? [] },
+      taskDefinition: {
+        taskDefinitionArn: input.taskDefinition,
+        containerDefinitions: account.taskDefinitions.get(input.taskDefinition!) ?? [],
+      },
     })),
   );
   return stats;
@@ -199,7 +224,13 @@ function shapedAccount(shape: readonly { services: number; tasks: number }[]): F
     const cluster = addCluster(account, `cluster-${c}`);
     for (let s = 0; s < services; s++) addService(account, cluster, `svc-${s}`, `${HOST}/app-${c}:prod`, digest(++n));
     for (let t = 0; t < tasks; t++) {
-      addTask(cluster, `task-${t}`, `${HOST}/app-${c}:prod`, digest(++n), services > 0 ? `service:svc-${t % services}` : 'family:batch');
+      addTask(
+        cluster,
+        `task-${t}`,
+        `${HOST}/app-${c}:prod`,
+        digest(++n),
+        services > 0 ? `service:svc-${t % services}` : 'family:batch',
+      );
     }
   });
   return account;
@@ -211,7 +242,8 @@ const adapter = (concurrency?: number, cache = new Map<string, Promise<readonly 
     new ECSClient({ region: REGION }),
   );
 
-const consumersOf = (inventory: Inventory, repository: string, d: string) => inventory.byRepository.get(repository)?.get(d) ?? [];
+const consumersOf = (inventory: Inventory, repository: string, d: string) =>
+  inventory.byRepository.get(repository)?.get(d) ?? [];
 const totalCalls = () => ecs.calls().length;
 
 resetBeforeEach(ecs);
@@ -244,11 +276,18 @@ describe('EcsInventoryAdapter: request count', () => {
   it('batches service revisions across clusters, 20 ARNs a call at most', async () => {
     // DescribeServiceRevisions takes no cluster parameter:
     // https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DescribeServiceRevisions.html
-    serve(shapedAccount([{ services: 15, tasks: 0 }, { services: 15, tasks: 0 }]));
+    serve(
+      shapedAccount([
+        { services: 15, tasks: 0 },
+        { services: 15, tasks: 0 },
+      ]),
+    );
 
     await adapter().takeInventory();
 
-    const batches = ecs.commandCalls(DescribeServiceRevisionsCommand).map((call) => call.args[0].input.serviceRevisionArns!);
+    const batches = ecs
+      .commandCalls(DescribeServiceRevisionsCommand)
+      .map((call) => call.args[0].input.serviceRevisionArns!);
     expect(batches.map((b) => b.length).sort()).toEqual([10, 20]);
     const clustersInBatch = (b: string[]) => new Set(b.map((arn) => arn.split('/')[1])).size;
     expect(batches.some((b) => clustersInBatch(b) === 2)).toBe(true);
@@ -264,11 +303,19 @@ describe('EcsInventoryAdapter: request count', () => {
     }
     expect(ecs).toHaveReceivedCommandWith(ListTasksCommand, { desiredStatus: 'RUNNING' });
     expect(ecs.commandCalls(DescribeServicesCommand).map((c) => c.args[0].input.services!.length)).toEqual([10, 10, 5]);
-    expect(ecs.commandCalls(DescribeTasksCommand).map((c) => c.args[0].input.tasks!.length).sort()).toEqual([1, 100, 100]);
+    expect(
+      ecs
+        .commandCalls(DescribeTasksCommand)
+        .map((c) => c.args[0].input.tasks!.length)
+        .sort(),
+    ).toEqual([1, 100, 100]);
   });
 
   it('follows ListClusters pages', async () => {
-    const account = shapedAccount([{ services: 1, tasks: 0 }, { services: 1, tasks: 0 }]);
+    const account = shapedAccount([
+      { services: 1, tasks: 0 },
+      { services: 1, tasks: 0 },
+    ]);
     serve(account);
     ecs
       .on(ListClustersCommand)
@@ -292,7 +339,14 @@ describe('EcsInventoryAdapter: request count', () => {
 
 describe('EcsInventoryAdapter: concurrency', () => {
   it.each([1, 3, 4])('never has more than %i requests in flight, and uses them', async (concurrency) => {
-    const stats = serve(shapedAccount([{ services: 45, tasks: 150 }, { services: 30, tasks: 20 }, { services: 12, tasks: 300 }]), 2);
+    const stats = serve(
+      shapedAccount([
+        { services: 45, tasks: 150 },
+        { services: 30, tasks: 20 },
+        { services: 12, tasks: 300 },
+      ]),
+      2,
+    );
 
     await adapter(concurrency).takeInventory();
 
@@ -301,7 +355,13 @@ describe('EcsInventoryAdapter: concurrency', () => {
   });
 
   it('defaults to 4 requests in flight', async () => {
-    const stats = serve(shapedAccount([{ services: 45, tasks: 150 }, { services: 30, tasks: 220 }]), 2);
+    const stats = serve(
+      shapedAccount([
+        { services: 45, tasks: 150 },
+        { services: 30, tasks: 220 },
+      ]),
+      2,
+    );
 
     await adapter().takeInventory();
 
@@ -395,11 +455,22 @@ describe('EcsInventoryAdapter: what counts as in use', () => {
 
     const inventory = await adapter().takeInventory();
 
-    expect(ecs).toHaveReceivedCommandExactlyOnceWith(DescribeServiceDeploymentsCommand, { serviceDeploymentArns: [deploymentArn] });
+    expect(ecs).toHaveReceivedCommandExactlyOnceWith(DescribeServiceDeploymentsCommand, {
+      serviceDeploymentArns: [deploymentArn],
+    });
     expect(consumersOf(inventory, 'web', digest(1))).toEqual([
-      { kind: 'ecs-rollback', cluster: 'prod', service: 'web', arn: oldRevisionArn, container: 'app', image: `${HOST}/web:prod` },
+      {
+        kind: 'ecs-rollback',
+        cluster: 'prod',
+        service: 'web',
+        arn: oldRevisionArn,
+        container: 'app',
+        image: `${HOST}/web:prod`,
+      },
     ]);
-    expect(ecs).toHaveReceivedNthCommandWith(DescribeServiceRevisionsCommand, 2, { serviceRevisionArns: [oldRevisionArn] });
+    expect(ecs).toHaveReceivedNthCommandWith(DescribeServiceRevisionsCommand, 2, {
+      serviceRevisionArns: [oldRevisionArn],
+    });
   });
   it('records a gap when a revision names an image without a digest and no running task shows one', async () => {
     // versionConsistency "disabled": ECS does not resolve that container's tag to a digest.
@@ -424,7 +495,13 @@ describe('EcsInventoryAdapter: what counts as in use', () => {
 describe('EcsInventoryAdapter: services whose revision cannot be described', () => {
   // "You can't describe a service revision that was created before October 25, 2024."
   // https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DescribeServiceRevisions.html
-  function legacyService(account: FakeAccount, cluster: FakeCluster, name: string, taskDefinition: string, how: 'no-revision' | 'failure') {
+  function legacyService(
+    account: FakeAccount,
+    cluster: FakeCluster,
+    name: string,
+    taskDefinition: string,
+    how: 'no-revision' | 'failure',
+  ) {
     const service = addService(account, cluster, name, 'unused', undefined, { taskDefinition });
     if (how === 'no-revision') service.currentServiceRevisions = [];
     else account.revisions.delete(service.currentServiceRevisions![0]!.arn!);
@@ -492,7 +569,9 @@ describe('EcsInventoryAdapter: failures', () => {
   it('records Describe failures as gaps instead of failing', async () => {
     const account = shapedAccount([{ services: 1, tasks: 1 }]);
     serve(account);
-    ecs.on(DescribeTasksCommand).resolves({ tasks: [], failures: [{ arn: 'arn:…:task/prod/gone', reason: 'MISSING' }] });
+    ecs
+      .on(DescribeTasksCommand)
+      .resolves({ tasks: [], failures: [{ arn: 'arn:…:task/prod/gone', reason: 'MISSING' }] });
 
     const inventory = await adapter().takeInventory();
 
@@ -501,7 +580,10 @@ describe('EcsInventoryAdapter: failures', () => {
   });
 
   it('skips a cluster deleted during the inventory and records a gap; other clusters still count', async () => {
-    const account = shapedAccount([{ services: 2, tasks: 2 }, { services: 2, tasks: 2 }]);
+    const account = shapedAccount([
+      { services: 2, tasks: 2 },
+      { services: 2, tasks: 2 },
+    ]);
     serve(account);
     const gone = account.clusters[0]!;
     account.clusters = account.clusters.slice(1); // listed by ListClusters below, then gone

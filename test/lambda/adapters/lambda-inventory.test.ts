@@ -67,7 +67,12 @@ interface FakeAccount {
 const emptyAccount = (): FakeAccount => ({ functions: [], aliasPageSize: 50 });
 
 /** An image function whose $LATEST was created from `imageUri` and resolved to `resolvedDigest`. */
-function addImageFunction(account: FakeAccount, name: string, imageUri: string, resolvedDigest: string | undefined): FakeFunction {
+function addImageFunction(
+  account: FakeAccount,
+  name: string,
+  imageUri: string,
+  resolvedDigest: string | undefined,
+): FakeFunction {
   const fn: FakeFunction = { name, packageType: 'Image', versions: new Map(), aliases: [] };
   fn.versions.set('$LATEST', version(imageUri, resolvedDigest));
   account.functions.push(fn);
@@ -102,13 +107,17 @@ function page<T>(items: readonly T[], marker: string | undefined, maxItems: numb
   return { items: items.slice(start, end), next: end < items.length ? `marker-${end}` : undefined };
 }
 
-
 function serve(account: FakeAccount, delayMs = 0): InFlightStats {
   const { stats, answer } = inFlightCounter(delayMs);
   const lookup = (ref: string | undefined): FakeFunction => {
     const name = ref?.startsWith('arn:') ? ref.split(':')[6] : ref;
     const fn = account.functions.find((f) => f.name === name);
-    if (!fn) throw new ResourceNotFoundException({ message: `Function not found: ${functionArn(name ?? '?')}`, Type: 'User', ...meta });
+    if (!fn)
+      throw new ResourceNotFoundException({
+        message: `Function not found: ${functionArn(name ?? '?')}`,
+        Type: 'User',
+        ...meta,
+      });
     return fn;
   };
   const configuration = (fn: FakeFunction, v: string): FunctionConfiguration => ({
@@ -122,7 +131,10 @@ function serve(account: FakeAccount, delayMs = 0): InFlightStats {
   lambda.on(ListFunctionsCommand).callsFake(
     answer((input: { Marker?: string; MaxItems?: number }) => {
       const p = page(account.functions, input.Marker, input.MaxItems, LIST_FUNCTIONS_PAGE_SIZE);
-      return { Functions: p.items.map((fn) => configuration(fn, '$LATEST')), ...(p.next ? { NextMarker: p.next } : {}) };
+      return {
+        Functions: p.items.map((fn) => configuration(fn, '$LATEST')),
+        ...(p.next ? { NextMarker: p.next } : {}),
+      };
     }),
   );
   lambda.on(GetFunctionCommand).callsFake(
@@ -132,12 +144,21 @@ function serve(account: FakeAccount, delayMs = 0): InFlightStats {
       const aliased = fn.aliases.find((a) => a.Name === qualifier)?.FunctionVersion;
       const v = aliased ?? qualifier;
       const found = fn.versions.get(v);
-      if (!found) throw new ResourceNotFoundException({ message: `Function not found: ${functionArn(fn.name)}:${qualifier}`, Type: 'User', ...meta });
+      if (!found)
+        throw new ResourceNotFoundException({
+          message: `Function not found: ${functionArn(fn.name)}:${qualifier}`,
+          Type: 'User',
+          ...meta,
+        });
       return {
         Configuration: configuration(fn, v),
         Code:
           fn.packageType === 'Image'
-            ? { RepositoryType: 'ECR', ImageUri: found.imageUri, ...(found.resolvedImageUri ? { ResolvedImageUri: found.resolvedImageUri } : {}) }
+            ? {
+                RepositoryType: 'ECR',
+                ImageUri: found.imageUri,
+                ...(found.resolvedImageUri ? { ResolvedImageUri: found.resolvedImageUri } : {}),
+              }
             : { RepositoryType: 'S3', Location: 'https://example.invalid/zip' },
       };
     }),
@@ -153,9 +174,13 @@ function serve(account: FakeAccount, delayMs = 0): InFlightStats {
 }
 
 const adapter = (concurrency?: number) =>
-  new LambdaInventoryAdapter({ accountId: ACCOUNT, region: REGION, ...(concurrency ? { concurrency } : {}) }, lambda as unknown as LambdaClient);
+  new LambdaInventoryAdapter(
+    { accountId: ACCOUNT, region: REGION, ...(concurrency ? { concurrency } : {}) },
+    lambda as unknown as LambdaClient,
+  );
 
-const consumersOf = (inventory: Inventory, repository: string, d: string) => inventory.byRepository.get(repository)?.get(d);
+const consumersOf = (inventory: Inventory, repository: string, d: string) =>
+  inventory.byRepository.get(repository)?.get(d);
 
 let account: FakeAccount;
 
@@ -185,8 +210,12 @@ describe('image functions: $LATEST', () => {
 
     const inventory = await adapter().takeInventory();
 
-    expect(lambda.commandCalls(GetFunctionCommand).map((c) => c.args[0].input.FunctionName)).toEqual([functionArn('img')]);
-    expect(lambda.commandCalls(ListAliasesCommand).map((c) => c.args[0].input.FunctionName)).toEqual([functionArn('img')]);
+    expect(lambda.commandCalls(GetFunctionCommand).map((c) => c.args[0].input.FunctionName)).toEqual([
+      functionArn('img'),
+    ]);
+    expect(lambda.commandCalls(ListAliasesCommand).map((c) => c.args[0].input.FunctionName)).toEqual([
+      functionArn('img'),
+    ]);
     expect([...inventory.byRepository.keys()]).toEqual(['app']);
   });
 
@@ -210,7 +239,15 @@ describe('image functions: $LATEST', () => {
     account.functions.push({
       name: 'public',
       packageType: 'Image',
-      versions: new Map([['$LATEST', { imageUri: 'public.ecr.aws/lambda/nodejs:22', resolvedImageUri: `public.ecr.aws/lambda/nodejs@${digest(3)}` }]]),
+      versions: new Map([
+        [
+          '$LATEST',
+          {
+            imageUri: 'public.ecr.aws/lambda/nodejs:22',
+            resolvedImageUri: `public.ecr.aws/lambda/nodejs@${digest(3)}`,
+          },
+        ],
+      ]),
       aliases: [],
     });
     addImageFunction(account, 'ours', `${HOST}/app:prod`, digest(4));
@@ -254,7 +291,9 @@ describe('published versions behind aliases', () => {
     expect(consumersOf(inventory, 'app', digest(1))).toEqual([
       { kind: 'lambda-function', arn: `${functionArn('api')}:live`, image: `${HOST}/app:prod` },
     ]);
-    expect(consumersOf(inventory, 'app', digest(2))).toEqual([{ kind: 'lambda-function', arn: functionArn('api'), image: `${HOST}/app:prod` }]);
+    expect(consumersOf(inventory, 'app', digest(2))).toEqual([
+      { kind: 'lambda-function', arn: functionArn('api'), image: `${HOST}/app:prod` },
+    ]);
     expect(lambda.commandCalls(GetFunctionCommand).map((c) => c.args[0].input)).toEqual([
       { FunctionName: functionArn('api') },
       { FunctionName: functionArn('api'), Qualifier: '1' },
@@ -288,8 +327,14 @@ describe('published versions behind aliases', () => {
     const inventory = await adapter().takeInventory();
 
     expect(lambda.commandCalls(GetFunctionCommand)).toHaveLength(2); // $LATEST and version 1
-    expect(consumersOf(inventory, 'app', digest(1))!.map((c) => c.arn)).toEqual([`${functionArn('api')}:live`, `${functionArn('api')}:blue`]);
-    expect(consumersOf(inventory, 'app', digest(3))!.map((c) => c.arn)).toEqual([functionArn('api'), `${functionArn('api')}:canary`]);
+    expect(consumersOf(inventory, 'app', digest(1))!.map((c) => c.arn)).toEqual([
+      `${functionArn('api')}:live`,
+      `${functionArn('api')}:blue`,
+    ]);
+    expect(consumersOf(inventory, 'app', digest(3))!.map((c) => c.arn)).toEqual([
+      functionArn('api'),
+      `${functionArn('api')}:canary`,
+    ]);
   });
 
   it('pages through every alias with Marker', async () => {
@@ -303,7 +348,11 @@ describe('published versions behind aliases', () => {
 
     const inventory = await adapter().takeInventory();
 
-    expect(lambda.commandCalls(ListAliasesCommand).map((c) => c.args[0].input.Marker)).toEqual([undefined, 'marker-2', 'marker-4']);
+    expect(lambda.commandCalls(ListAliasesCommand).map((c) => c.args[0].input.Marker)).toEqual([
+      undefined,
+      'marker-2',
+      'marker-4',
+    ]);
     expect([...inventory.byRepository.get('app')!.keys()].sort()).toEqual([1, 2, 3, 4, 5, 9].map(digest).sort());
   });
 });
@@ -315,7 +364,11 @@ describe('functions that change while the inventory is taken, and errors', () =>
     serve(account);
     // Deleted right after ListFunctions answered.
     lambda.on(ListFunctionsCommand).callsFake(async () => {
-      const listed = account.functions.map((fn) => ({ FunctionName: fn.name, FunctionArn: functionArn(fn.name), PackageType: fn.packageType }));
+      const listed = account.functions.map((fn) => ({
+        FunctionName: fn.name,
+        FunctionArn: functionArn(fn.name),
+        PackageType: fn.packageType,
+      }));
       account.functions.splice(0, 1);
       return { Functions: listed };
     });
@@ -350,7 +403,11 @@ describe('functions that change while the inventory is taken, and errors', () =>
 
     serve(account);
     // A role without lambda:ListAliases: Lambda answers 403 AccessDeniedException (no modelled class).
-    lambda.on(ListAliasesCommand).rejects(Object.assign(new Error('not authorized to perform: lambda:ListAliases'), { name: 'AccessDeniedException' }));
+    lambda
+      .on(ListAliasesCommand)
+      .rejects(
+        Object.assign(new Error('not authorized to perform: lambda:ListAliases'), { name: 'AccessDeniedException' }),
+      );
     await expect(adapter().takeInventory()).rejects.toThrow(/lambda:ListAliases/);
   });
 });

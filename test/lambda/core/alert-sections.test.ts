@@ -12,7 +12,14 @@ import {
 import type { Alert } from '../../../lambda/core/ports';
 
 const entries = (n: number, what: string) => Array.from({ length: n }, (_, i) => ({ what, i, pad: 'x'.repeat(200) }));
-const alertWith = (json: unknown): Alert => ({ subject: 's', text: 't', json, severity: 'WARNING', repository: 'app', events: ['protected'] });
+const alertWith = (json: unknown): Alert => ({
+  subject: 's',
+  text: 't',
+  json,
+  severity: 'WARNING',
+  repository: 'app',
+  events: ['protected'],
+});
 
 describe('sections of an alert: any array reached through objects, whatever its name', () => {
   const json = {
@@ -24,11 +31,19 @@ describe('sections of an alert: any array reached through objects, whatever its 
   };
 
   it('given a new top-level section and nested ones, when counted, then each is counted by its path and events is not', () => {
-    expect(countsOf(json)).toEqual({ protected: 300, possiblyInUse: 50, 'reconcile.releases': 120, 'reconcile.lifecycle.problems': 1 });
+    expect(countsOf(json)).toEqual({
+      protected: 300,
+      possiblyInUse: 50,
+      'reconcile.releases': 120,
+      'reconcile.lifecycle.problems': 1,
+    });
   });
 
   it('given them too large for the room, when fitted, then every section keeps its first entries and the cut is counted', () => {
-    const fitted = fitAlertJson(json, 40_000, escapedBytes) as typeof json & { complete: boolean; omitted: Record<string, number> };
+    const fitted = fitAlertJson(json, 40_000, escapedBytes) as typeof json & {
+      complete: boolean;
+      omitted: Record<string, number>;
+    };
 
     expect(escapedBytes(JSON.stringify(fitted))).toBeLessThanOrEqual(40_000);
     expect(escapedBytes(JSON.stringify(fitted))).toBeGreaterThan(40_000 - 300);
@@ -41,7 +56,9 @@ describe('sections of an alert: any array reached through objects, whatever its 
     expect(fitted.possiblyInUse.length + (fitted.omitted.possiblyInUse ?? 0)).toBe(50);
     expect(fitted.reconcile.releases.length + (fitted.omitted['reconcile.releases'] ?? 0)).toBe(120);
     // an equal share first: no section is starved by one that comes before it
-    expect(Math.min(fitted.protected.length, fitted.possiblyInUse.length, fitted.reconcile.releases.length)).toBeGreaterThan(10);
+    expect(
+      Math.min(fitted.protected.length, fitted.possiblyInUse.length, fitted.reconcile.releases.length),
+    ).toBeGreaterThan(10);
   });
 
   it('given a JSON that fits, when fitted, then it is returned unchanged, without complete or omitted', () => {
@@ -61,11 +78,17 @@ describe('the full list in the logs', () => {
     expect(parts.every((p) => escapedBytes(p.entries) <= 16 * 1024 && p.alertParts === parts.length)).toBe(true);
     const logged = parts.filter((p) => p.section === 'protected').flatMap((p) => JSON.parse(p.entries) as unknown[]);
     expect(logged).toEqual(json.protected);
-    expect(parts.filter((p) => p.section === 'gaps').flatMap((p) => JSON.parse(p.entries) as unknown[])).toEqual(['a', 'b']);
+    expect(parts.filter((p) => p.section === 'gaps').flatMap((p) => JSON.parse(p.entries) as unknown[])).toEqual([
+      'a',
+      'b',
+    ]);
   });
 
   it('given one entry larger than a part (a digest run by thousands of tasks), when logged, then its pieces each fit and join back', () => {
-    const huge = { digest: 'sha256:1', consumers: Array.from({ length: 2_000 }, (_, i) => ({ kind: 'ecs-task', arn: `task/${i}`, image: 'app:prod' })) };
+    const huge = {
+      digest: 'sha256:1',
+      consumers: Array.from({ length: 2_000 }, (_, i) => ({ kind: 'ecs-task', arn: `task/${i}`, image: 'app:prod' })),
+    };
     const delivered = withFullList(alertWith({ protected: [huge] }), undefined);
 
     const pieces = alertLogParts(delivered, 16 * 1024).filter((p) => p.section === 'protected');
@@ -97,7 +120,9 @@ describe('subjects: one function cuts them, for the core and the SNS adapter', (
   it('given a long repository name, when the subject is made, then it keeps the start and the end of the name', () => {
     const subject = toAlertSubject('ECR digest guard: CRITICAL: 2 in-use images deleted from ', repository);
     expect(subject.length).toBe(MAX_SUBJECT_LENGTH);
-    expect(subject).toMatch(/^ECR digest guard: CRITICAL: 2 in-use images deleted from platform-team.*\.\.\..*\/payments-api$/);
+    expect(subject).toMatch(
+      /^ECR digest guard: CRITICAL: 2 in-use images deleted from platform-team.*\.\.\..*\/payments-api$/,
+    );
   });
 
   it('given a subject the core made, when the SNS adapter prepares it, then it is unchanged', () => {

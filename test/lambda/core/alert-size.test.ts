@@ -35,7 +35,10 @@ const TOPIC = `arn:aws:sns:eu-west-1:${ACCOUNT}:digest-guard-alerts`;
 const REPOSITORY = (() => {
   const start = 'platform-team/';
   const end = '/payments-api';
-  const filler = 'shared-components/'.repeat(20).slice(0, 256 - start.length - end.length).replace(/\/$/, 'x');
+  const filler = 'shared-components/'
+    .repeat(20)
+    .slice(0, 256 - start.length - end.length)
+    .replace(/\/$/, 'x');
   return `${start}${filler}${end}`;
 })();
 const IN_USE = 300;
@@ -57,7 +60,12 @@ const consumersOf = (i: number): Consumer[] =>
 class UntaggedRegistry implements EcrPort {
   readonly tagged = new Map<Digest, string>();
   async describeDigests(_repository: string, digests: readonly Digest[]): Promise<ImageState[]> {
-    return digests.map((digest) => ({ digest, present: true, tags: this.tagged.has(digest) ? [this.tagged.get(digest)!] : [], storageStatus: 'ACTIVE' }));
+    return digests.map((digest) => ({
+      digest,
+      present: true,
+      tags: this.tagged.has(digest) ? [this.tagged.get(digest)!] : [],
+      storageStatus: 'ACTIVE',
+    }));
   }
   async addProtectiveTag(_repository: string, digest: Digest, tag: string): Promise<ProtectOutcome> {
     this.tagged.set(digest, tag);
@@ -93,7 +101,11 @@ function capturingLogger(): Logger {
   logLines = [];
   const sink = new Writable({
     write(chunk, _encoding, done) {
-      logLines.push(...String(chunk).split('\n').filter((line) => line.length > 0));
+      logLines.push(
+        ...String(chunk)
+          .split('\n')
+          .filter((line) => line.length > 0),
+      );
       done();
     },
   });
@@ -107,7 +119,13 @@ async function guardTheBigRepository(): Promise<void> {
   const inUse = new Map(Array.from({ length: IN_USE }, (_, i) => [inUseDigest(i), consumersOf(i)] as const));
   const deps: GuardDependencies & { alertLogGroup: string } = {
     ecr: registry,
-    inventory: { takeInventory: async () => ({ takenAt: new Date('2026-11-26T10:01:00Z'), byRepository: new Map([[REPOSITORY, inUse]]), gaps: [] }) },
+    inventory: {
+      takeInventory: async () => ({
+        takenAt: new Date('2026-11-26T10:01:00Z'),
+        byRepository: new Map([[REPOSITORY, inUse]]),
+        gaps: [],
+      }),
+    },
     alerts: new SnsAlertAdapter(TOPIC, new SNSClient({ region: 'eu-west-1' })),
     logger: capturingLogger(),
     alertLogGroup: LOG_GROUP,
@@ -120,7 +138,11 @@ function published(): { subject: string; email: string; json: Record<string, any
   expect(calls).toHaveLength(1);
   const input = calls[0]!.args[0].input;
   const attributeBytes = Object.entries(input.MessageAttributes ?? {}).reduce(
-    (sum, [name, value]) => sum + Buffer.byteLength(name) + Buffer.byteLength(value.DataType ?? '') + Buffer.byteLength(value.StringValue ?? ''),
+    (sum, [name, value]) =>
+      sum +
+      Buffer.byteLength(name) +
+      Buffer.byteLength(value.DataType ?? '') +
+      Buffer.byteLength(value.StringValue ?? ''),
     0,
   );
   const body = JSON.parse(input.Message!) as Record<string, string>;
@@ -182,13 +204,20 @@ describe('given one repository with a 256-character name and 300 in-use untagged
 
     const { json, bytes } = published();
     expect(bytes).toBeLessThanOrEqual(SNS_MESSAGE_LIMIT_BYTES);
-    expect(json).toMatchObject({ schema: 'ecr-digest-guard/alert@1', severity: 'WARNING', repository: REPOSITORY, events: ['protected'] });
+    expect(json).toMatchObject({
+      schema: 'ecr-digest-guard/alert@1',
+      severity: 'WARNING',
+      repository: REPOSITORY,
+      events: ['protected'],
+    });
     expect(json.counts).toMatchObject({ protected: 300, pushes: 300 });
     expect(json.complete).toBe(false);
     expect(json.protected.length + json.omitted.protected).toBe(300);
     expect(json.pushes.length + (json.omitted.pushes ?? 0)).toBe(300);
     // the first entries, in order, each whole
-    expect(json.protected.map((p: { digest: string }) => p.digest)).toEqual(Array.from({ length: json.protected.length }, (_, i) => inUseDigest(i)));
+    expect(json.protected.map((p: { digest: string }) => p.digest)).toEqual(
+      Array.from({ length: json.protected.length }, (_, i) => inUseDigest(i)),
+    );
     expect(json.protected[0].consumers).toHaveLength(CONSUMERS_EACH);
     // "as many as fit": the message is filled, not cut to a summary
     expect(json.protected.length).toBeGreaterThan(41);
@@ -206,10 +235,14 @@ describe('given one repository with a 256-character name and 300 in-use untagged
     expect(parts.map((p) => p.alertPart)).toEqual(Array.from({ length: parts.length }, (_, i) => i + 1));
     expect(parts.every((p) => p.alertParts === parts.length && p.repository === REPOSITORY)).toBe(true);
     for (const line of logLines) expect(Buffer.byteLength(line, 'utf8')).toBeLessThanOrEqual(LOG_EVENT_LIMIT_BYTES);
-    const protectedEntries = parts.filter((p) => p.section === 'protected').flatMap((p) => JSON.parse(p.entries) as { digest: string; consumers: unknown[] }[]);
+    const protectedEntries = parts
+      .filter((p) => p.section === 'protected')
+      .flatMap((p) => JSON.parse(p.entries) as { digest: string; consumers: unknown[] }[]);
     expect(protectedEntries.map((p) => p.digest)).toEqual(Array.from({ length: IN_USE }, (_, i) => inUseDigest(i)));
     expect(protectedEntries.every((p) => p.consumers.length === CONSUMERS_EACH)).toBe(true);
-    expect(parts.filter((p) => p.section === 'pushes').flatMap((p) => JSON.parse(p.entries) as unknown[])).toHaveLength(IN_USE);
+    expect(parts.filter((p) => p.section === 'pushes').flatMap((p) => JSON.parse(p.entries) as unknown[])).toHaveLength(
+      IN_USE,
+    );
   });
 
   it('when SNS refuses the alert, then what it says and every entry are still logged, each line within one log event', async () => {
@@ -218,11 +251,15 @@ describe('given one repository with a 256-character name and 300 in-use untagged
     await guardTheBigRepository();
 
     for (const line of logLines) expect(Buffer.byteLength(line, 'utf8')).toBeLessThanOrEqual(LOG_EVENT_LIMIT_BYTES);
-    const failure = logLines.map((line) => JSON.parse(line) as Record<string, any>).find((line) => /could not publish an alert/.test(line.message));
+    const failure = logLines
+      .map((line) => JSON.parse(line) as Record<string, any>)
+      .find((line) => /could not publish an alert/.test(line.message));
     expect(failure).toBeDefined();
     expect(failure!.text).toContain('300 in-use images protected');
     expect(failure!.query).toContain(failure!.alertId);
-    const protectedEntries = loggedParts(failure!.alertId).filter((p) => p.section === 'protected').flatMap((p) => JSON.parse(p.entries) as unknown[]);
+    const protectedEntries = loggedParts(failure!.alertId)
+      .filter((p) => p.section === 'protected')
+      .flatMap((p) => JSON.parse(p.entries) as unknown[]);
     expect(protectedEntries).toHaveLength(IN_USE);
   });
 
@@ -251,7 +288,20 @@ describe('given a scheduled reconcile that released the protection of 300 images
   }));
   const report: RepositoryReconcileReport = {
     repository: REPOSITORY,
-    protection: { account: ACCOUNT, region: 'eu-west-1', repository: REPOSITORY, dryRun: false, tagPrefix: 'digest-guard', pushes: [], protected: [], gone: [], archived: [], restores: [], refused: [], gaps: [] },
+    protection: {
+      account: ACCOUNT,
+      region: 'eu-west-1',
+      repository: REPOSITORY,
+      dryRun: false,
+      tagPrefix: 'digest-guard',
+      pushes: [],
+      protected: [],
+      gone: [],
+      archived: [],
+      restores: [],
+      refused: [],
+      gaps: [],
+    },
     releases,
     mismatched: [],
   };
@@ -260,7 +310,11 @@ describe('given a scheduled reconcile that released the protection of 300 images
     const sent: Alert[] = [];
     const alert = buildReconcileAlert(report, { tagPrefix: 'digest-guard', dryRun: false, releaseAfterDays: 30 })!;
 
-    await publishOrLog(alert, { alerts: { publish: async (a) => void sent.push(a) }, logger: capturingLogger(), alertLogGroup: LOG_GROUP });
+    await publishOrLog(alert, {
+      alerts: { publish: async (a) => void sent.push(a) },
+      logger: capturingLogger(),
+      alertLogGroup: LOG_GROUP,
+    });
 
     const [delivered] = sent;
     expect(delivered!.text.match(/Released the protection digest-guard-sha256-/g)).toHaveLength(10);
@@ -268,7 +322,9 @@ describe('given a scheduled reconcile that released the protection of 300 images
     const fullList = (delivered!.json as { fullList: { query: string; alertId: string } }).fullList;
     expect(delivered!.text).toContain(fullList.query);
     expect((delivered!.json as { counts: Record<string, number> }).counts['reconcile.releases']).toBe(300);
-    const logged = loggedParts(fullList.alertId).filter((p) => p.section === 'reconcile.releases').flatMap((p) => JSON.parse(p.entries) as unknown[]);
+    const logged = loggedParts(fullList.alertId)
+      .filter((p) => p.section === 'reconcile.releases')
+      .flatMap((p) => JSON.parse(p.entries) as unknown[]);
     expect(logged).toEqual(releases);
     expect(delivered!.subject.length).toBeLessThanOrEqual(99);
     expect(delivered!.subject.endsWith('/payments-api')).toBe(true);

@@ -4,9 +4,24 @@ import type { PushEvent } from '../../../lambda/core/types';
 
 const d = (c: string) => `sha256:${c.repeat(64)}`;
 const push = (tag: string, digest: string, iso: string): PushEvent => ({
-  action: 'PUSH', messageId: iso, eventId: iso, time: new Date(iso), account: '111122223333', region: 'eu-west-1', repository: 'app', digest, tag, attempt: 1,
+  action: 'PUSH',
+  messageId: iso,
+  eventId: iso,
+  time: new Date(iso),
+  account: '111122223333',
+  region: 'eu-west-1',
+  repository: 'app',
+  digest,
+  tag,
+  attempt: 1,
 });
-const web = { kind: 'ecs-service' as const, cluster: 'prod', service: 'web', container: 'web', image: '111122223333.dkr.ecr.eu-west-1.amazonaws.com/app:prod' };
+const web = {
+  kind: 'ecs-service' as const,
+  cluster: 'prod',
+  service: 'web',
+  container: 'web',
+  image: '111122223333.dkr.ecr.eu-west-1.amazonaws.com/app:prod',
+};
 
 const base: RepositoryReport = {
   account: '111122223333',
@@ -32,7 +47,9 @@ describe('buildRepositoryAlert', () => {
     const alert = buildRepositoryAlert(base)!;
     expect(alert.subject).toBe('ECR digest guard: Protected 1 in-use image in app');
     expect(alert.text).toContain(`Image ${d('a')} has no tag left, but it is still in use:`);
-    expect(alert.text).toContain('ECS service prod/web (container web, deployed as 111122223333.dkr.ecr.eu-west-1.amazonaws.com/app:prod)');
+    expect(alert.text).toContain(
+      'ECS service prod/web (container web, deployed as 111122223333.dkr.ecr.eu-west-1.amazonaws.com/app:prod)',
+    );
     expect(alert.text).toContain(`Tag "prod" now points to ${d('b')} (pushed 2026-11-26T10:00:03.000Z).`);
     expect(alert.text).toMatch(/Likely cause: tag "prod" was pushed 2 times with different images within 2 s/);
     expect(alert.text).toMatch(/Added the protective tag digest-guard-sha256-a{64} to sha256:aaaaaaaaaaaa…/);
@@ -42,8 +59,20 @@ describe('buildRepositoryAlert', () => {
 
   it('carries the same facts as JSON for machines', () => {
     const json = buildRepositoryAlert(base)!.json as Record<string, unknown>;
-    expect(json).toMatchObject({ schema: 'ecr-digest-guard/alert@1', severity: 'WARNING', repository: 'app', events: ['protected'] });
-    expect(json.tagRaces).toEqual([{ tag: 'prod', digests: [d('a'), d('b')], firstAt: '2026-11-26T10:00:01.000Z', lastAt: '2026-11-26T10:00:03.000Z' }]);
+    expect(json).toMatchObject({
+      schema: 'ecr-digest-guard/alert@1',
+      severity: 'WARNING',
+      repository: 'app',
+      events: ['protected'],
+    });
+    expect(json.tagRaces).toEqual([
+      {
+        tag: 'prod',
+        digests: [d('a'), d('b')],
+        firstAt: '2026-11-26T10:00:01.000Z',
+        lastAt: '2026-11-26T10:00:03.000Z',
+      },
+    ]);
     expect(JSON.parse(JSON.stringify(json))).toEqual(json);
   });
 
@@ -79,8 +108,19 @@ describe('buildRepositoryAlert: root cause', () => {
         ...window,
         complete: true,
         callers: [
-          { tag: 'prod', digest: d('b'), time: new Date('2026-11-26T10:00:03Z'), principal: 'arn:aws:sts::111122223333:assumed-role/pipeline-b/run-7', sessionIssuer: 'arn:aws:iam::111122223333:role/pipeline-b' },
-          { tag: 'prod', digest: d('a'), time: new Date('2026-11-26T10:00:01Z'), principal: 'arn:aws:iam::111122223333:user/Mary_Major' },
+          {
+            tag: 'prod',
+            digest: d('b'),
+            time: new Date('2026-11-26T10:00:03Z'),
+            principal: 'arn:aws:sts::111122223333:assumed-role/pipeline-b/run-7',
+            sessionIssuer: 'arn:aws:iam::111122223333:role/pipeline-b',
+          },
+          {
+            tag: 'prod',
+            digest: d('a'),
+            time: new Date('2026-11-26T10:00:01Z'),
+            principal: 'arn:aws:iam::111122223333:user/Mary_Major',
+          },
         ],
       },
     })!;
@@ -93,11 +133,16 @@ describe('buildRepositoryAlert: root cause', () => {
       ].join('\n'),
     );
     expect(alert.text).not.toContain('To look yourself');
-    expect((alert.json as { pushers: { callers: { principal: string }[] } }).pushers.callers.map((c) => c.principal)).toHaveLength(2);
+    expect(
+      (alert.json as { pushers: { callers: { principal: string }[] } }).pushers.callers.map((c) => c.principal),
+    ).toHaveLength(2);
   });
 
   it('says why nobody was named, and gives the lookup to run, when CloudTrail had nothing or gave up', () => {
-    const alert = buildRepositoryAlert({ ...base, pushers: { ...window, complete: false, callers: [], note: 'CloudTrail throttled the lookup' } })!;
+    const alert = buildRepositoryAlert({
+      ...base,
+      pushers: { ...window, complete: false, callers: [], note: 'CloudTrail throttled the lookup' },
+    })!;
 
     expect(alert.text).toContain('  Who pushed: not found (CloudTrail throttled the lookup). To look yourself:');
     expect(alert.text).toContain(

@@ -7,7 +7,13 @@ import type { Consumer, GuardSettings, ImageState, Inventory, PushEvent } from '
 import type { ImageEvent, InventoryGap } from '../../../lambda/core/types';
 
 const d = (c: string) => `sha256:${c.repeat(64)}`;
-const web: Consumer = { kind: 'ecs-service', cluster: 'prod', service: 'web', container: 'web', image: '111122223333.dkr.ecr.eu-west-1.amazonaws.com/app:prod' };
+const web: Consumer = {
+  kind: 'ecs-service',
+  cluster: 'prod',
+  service: 'web',
+  container: 'web',
+  image: '111122223333.dkr.ecr.eu-west-1.amazonaws.com/app:prod',
+};
 const settings: GuardSettings = { tagPrefix: 'digest-guard', dryRun: false };
 
 /** An in-memory registry: repository → digest → tags. Faithful only to what the guard reads. */
@@ -67,7 +73,13 @@ beforeEach(() => {
   // Given: app:prod moved from A to B; A is still pinned by service web. api is tagged and in use.
   ecr = new FakeEcr(
     new Map([
-      ['app', new Map([[d('a'), []], [d('b'), ['prod']]])],
+      [
+        'app',
+        new Map([
+          [d('a'), []],
+          [d('b'), ['prod']],
+        ]),
+      ],
       ['api', new Map([[d('c'), ['v1']]])],
       ['idle', new Map([[d('e'), []]])],
     ]),
@@ -81,7 +93,10 @@ beforeEach(() => {
     takenAt: new Date(),
     byRepository: new Map([
       ['app', new Map([[d('a'), [web]]])],
-      ['api', new Map([[d('c'), [{ ...web, service: 'api', image: '111122223333.dkr.ecr.eu-west-1.amazonaws.com/api:v1' }]]])],
+      [
+        'api',
+        new Map([[d('c'), [{ ...web, service: 'api', image: '111122223333.dkr.ecr.eu-west-1.amazonaws.com/api:v1' }]]]),
+      ],
     ]),
     gaps: openGaps,
   };
@@ -114,7 +129,11 @@ describe('guardImageEvents', () => {
   });
 
   it('takes one inventory for a batch over many repositories', async () => {
-    await guardImageEvents([push('app', 'prod', d('b'), 'm1'), push('api', 'v1', d('c'), 'm2'), push('idle', 'x', d('e'), 'm3')], settings, deps);
+    await guardImageEvents(
+      [push('app', 'prod', d('b'), 'm1'), push('api', 'v1', d('c'), 'm2'), push('idle', 'x', d('e'), 'm3')],
+      settings,
+      deps,
+    );
     expect(inventoriesTaken).toBe(1);
   });
 
@@ -134,21 +153,33 @@ describe('guardImageEvents', () => {
 
   it('ignores its own protective tags and repositories out of scope without taking an inventory', async () => {
     const own = push('app', protectiveTagFor(d('a'), 'digest-guard'), d('a'), 'm1');
-    const outcome = await guardImageEvents([own, push('api', 'v1', d('c'), 'm2')], { ...settings, repositories: ['app'] }, deps);
+    const outcome = await guardImageEvents(
+      [own, push('api', 'v1', d('c'), 'm2')],
+      { ...settings, repositories: ['app'] },
+      deps,
+    );
     expect(outcome).toEqual({ failedMessageIds: [], reports: [] });
     expect(inventoriesTaken).toBe(0);
   });
 
   it('fails every message of the batch when the inventory cannot be taken', async () => {
     inventoryFails = true;
-    const outcome = await guardImageEvents([push('app', 'prod', d('b'), 'm1'), push('api', 'v1', d('c'), 'm2')], settings, deps);
+    const outcome = await guardImageEvents(
+      [push('app', 'prod', d('b'), 'm1'), push('api', 'v1', d('c'), 'm2')],
+      settings,
+      deps,
+    );
     expect(outcome.failedMessageIds).toEqual(['m1', 'm2']);
     expect(ecr.puts).toEqual([]);
   });
 
   it('fails only the messages of the repository whose ECR call failed', async () => {
     ecr.failDescribeFor.add('api');
-    const outcome = await guardImageEvents([push('app', 'prod', d('b'), 'm1'), push('api', 'v1', d('c'), 'm2')], settings, deps);
+    const outcome = await guardImageEvents(
+      [push('app', 'prod', d('b'), 'm1'), push('api', 'v1', d('c'), 'm2')],
+      settings,
+      deps,
+    );
     expect(outcome.failedMessageIds).toEqual(['m2']);
     expect(ecr.puts).toHaveLength(1);
   });
@@ -164,7 +195,11 @@ describe('guardImageEvents', () => {
     });
     expect(outcome.failedMessageIds).toEqual([]);
     expect(ecr.puts).toHaveLength(1);
-    expect(logged[0]).toMatchObject({ repository: 'app', subject: 'ECR digest guard: Protected 1 in-use image in app', text: expect.stringMatching(/WHAT THE GUARD DID/) });
+    expect(logged[0]).toMatchObject({
+      repository: 'app',
+      subject: 'ECR digest guard: Protected 1 in-use image in app',
+      text: expect.stringMatching(/WHAT THE GUARD DID/),
+    });
     expect(counted).toContain('AlertPublishFailures');
   });
 
@@ -204,7 +239,13 @@ describe('guardImageEvents', () => {
 });
 
 describe('guardImageEvents: who pushed (best effort, only for an alert that goes out anyway)', () => {
-  const caller = { tag: 'prod', digest: d('b'), time: new Date('2026-11-26T10:00:00Z'), principal: 'arn:aws:sts::111122223333:assumed-role/pipeline-b/run-7', sessionIssuer: 'arn:aws:iam::111122223333:role/pipeline-b' };
+  const caller = {
+    tag: 'prod',
+    digest: d('b'),
+    time: new Date('2026-11-26T10:00:00Z'),
+    principal: 'arn:aws:sts::111122223333:assumed-role/pipeline-b/run-7',
+    sessionIssuer: 'arn:aws:iam::111122223333:role/pipeline-b',
+  };
 
   it('asks for the pushes of the tag the affected service was deployed with, and names the principal in the alert', async () => {
     const asked: { repository: string; pushes: readonly { tag: string; digest: string }[] }[] = [];
@@ -213,20 +254,37 @@ describe('guardImageEvents: who pushed (best effort, only for an alert that goes
       pushers: {
         findPutImageCallers: async (repository, pushes) => {
           asked.push({ repository, pushes });
-          return { callers: [caller], complete: true, from: new Date('2026-11-26T09:58:00Z'), to: new Date('2026-11-26T10:02:00Z') };
+          return {
+            callers: [caller],
+            complete: true,
+            from: new Date('2026-11-26T09:58:00Z'),
+            to: new Date('2026-11-26T10:02:00Z'),
+          };
         },
       },
     };
 
     await guardImageEvents([push('app', 'prod', d('b'), 'm1')], settings, deps);
 
-    expect(asked).toEqual([{ repository: 'app', pushes: [{ tag: 'prod', digest: d('b'), time: new Date('2026-11-26T10:00:00Z') }] }]);
-    expect(alerts[0]!.text).toContain('by arn:aws:sts::111122223333:assumed-role/pipeline-b/run-7 (role arn:aws:iam::111122223333:role/pipeline-b)');
+    expect(asked).toEqual([
+      { repository: 'app', pushes: [{ tag: 'prod', digest: d('b'), time: new Date('2026-11-26T10:00:00Z') }] },
+    ]);
+    expect(alerts[0]!.text).toContain(
+      'by arn:aws:sts::111122223333:assumed-role/pipeline-b/run-7 (role arn:aws:iam::111122223333:role/pipeline-b)',
+    );
   });
 
   it('never looks anyone up when there is nothing to alert', async () => {
     let lookups = 0;
-    deps = { ...deps, pushers: { findPutImageCallers: async () => { lookups += 1; throw new Error('unexpected'); } } };
+    deps = {
+      ...deps,
+      pushers: {
+        findPutImageCallers: async () => {
+          lookups += 1;
+          throw new Error('unexpected');
+        },
+      },
+    };
 
     await guardImageEvents([push('api', 'v1', d('c'), 'm2')], settings, deps);
 
@@ -239,7 +297,11 @@ describe('guardImageEvents: who pushed (best effort, only for an alert that goes
     deps = {
       ...deps,
       logger: { ...deps.logger, warn: (message) => void warnings.push(message) },
-      pushers: { findPutImageCallers: async () => { throw new Error('ThrottlingException'); } },
+      pushers: {
+        findPutImageCallers: async () => {
+          throw new Error('ThrottlingException');
+        },
+      },
     };
 
     const outcome = await guardImageEvents([push('app', 'prod', d('b'), 'm1')], settings, deps);
@@ -278,7 +340,14 @@ describe('guardImageEvents: deletions while the inventory has a gap', () => {
     });
     expect(alerts[0]!.text).toContain(gapInIdle.reason);
     expect((alerts[0]!.json as { possiblyInUse: unknown[] }).possiblyInUse).toEqual([
-      { digest: d('e'), state: 'gone', gaps: [gapInIdle], action: 'DELETE', tag: null, time: '2026-11-26T10:00:00.000Z' },
+      {
+        digest: d('e'),
+        state: 'gone',
+        gaps: [gapInIdle],
+        action: 'DELETE',
+        tag: null,
+        time: '2026-11-26T10:00:00.000Z',
+      },
     ]);
   });
 

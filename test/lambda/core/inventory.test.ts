@@ -6,9 +6,27 @@ import type { Consumer, Inventory, InventoryGap } from '../../../lambda/core/typ
 const HOST = '111122223333.dkr.ecr.eu-west-1.amazonaws.com';
 const digest = (n: number): string => `sha256:${n.toString(16).padStart(64, '0')}`;
 
-const service: Consumer = { kind: 'ecs-service', cluster: 'prod', service: 'web', arn: 'arn:rev/1', container: 'web', image: `${HOST}/app:prod` };
-const task: Consumer = { kind: 'ecs-task', cluster: 'prod', service: 'web', arn: 'arn:task/1', container: 'web', image: `${HOST}/app:prod` };
-const fn: Consumer = { kind: 'lambda-function', arn: 'arn:aws:lambda:eu-west-1:111122223333:function:thumbs', image: `${HOST}/app:prod` };
+const service: Consumer = {
+  kind: 'ecs-service',
+  cluster: 'prod',
+  service: 'web',
+  arn: 'arn:rev/1',
+  container: 'web',
+  image: `${HOST}/app:prod`,
+};
+const task: Consumer = {
+  kind: 'ecs-task',
+  cluster: 'prod',
+  service: 'web',
+  arn: 'arn:task/1',
+  container: 'web',
+  image: `${HOST}/app:prod`,
+};
+const fn: Consumer = {
+  kind: 'lambda-function',
+  arn: 'arn:aws:lambda:eu-west-1:111122223333:function:thumbs',
+  image: `${HOST}/app:prod`,
+};
 
 function inventory(takenAt: string, entries: [string, string, Consumer[]][], gaps: InventoryGap[] = []): Inventory {
   const byRepository = new Map<string, Map<string, Consumer[]>>();
@@ -32,8 +50,14 @@ function flatten(inv: Inventory): Record<string, Record<string, string[]>> {
 
 describe('mergeInventories: one inventory from the ECS and Lambda parts', () => {
   it('unions repositories and digests, keeping every consumer of a digest both parts saw', () => {
-    const ecs = inventory('2026-11-26T10:00:01Z', [['app', digest(1), [service, task]], ['api', digest(3), [service]]]);
-    const lambda = inventory('2026-11-26T10:00:02Z', [['app', digest(1), [fn]], ['app', digest(2), [fn]]]);
+    const ecs = inventory('2026-11-26T10:00:01Z', [
+      ['app', digest(1), [service, task]],
+      ['api', digest(3), [service]],
+    ]);
+    const lambda = inventory('2026-11-26T10:00:02Z', [
+      ['app', digest(1), [fn]],
+      ['app', digest(2), [fn]],
+    ]);
 
     const merged = mergeInventories([ecs, lambda]);
 
@@ -60,9 +84,11 @@ describe('mergeInventories: one inventory from the ECS and Lambda parts', () => 
   it('reports every gap of every part, in order', () => {
     const merged = mergeInventories([
       inventory('2026-11-26T10:00:00Z', [], [{ reason: 'ecs gap' }]),
-      inventory('2026-11-26T10:00:00Z', [], [
-        { reason: 'lambda gap 1', repositories: ['app'] }, { reason: 'lambda 2' },
-      ]),
+      inventory(
+        '2026-11-26T10:00:00Z',
+        [],
+        [{ reason: 'lambda gap 1', repositories: ['app'] }, { reason: 'lambda 2' }],
+      ),
     ]);
     expect(merged.gaps).toEqual([
       { reason: 'ecs gap' },
@@ -88,7 +114,12 @@ describe('mergeInventories: one inventory from the ECS and Lambda parts', () => 
   });
 
   it('drops a digest listed with no consumer: nothing to name in an alert, nothing in use', () => {
-    const merged = mergeInventories([inventory('2026-11-26T10:00:00Z', [['app', digest(1), []], ['app', digest(2), [fn]]])]);
+    const merged = mergeInventories([
+      inventory('2026-11-26T10:00:00Z', [
+        ['app', digest(1), []],
+        ['app', digest(2), [fn]],
+      ]),
+    ]);
     expect([...merged.byRepository.get('app')!.keys()]).toEqual([digest(2)]);
   });
 
@@ -104,7 +135,14 @@ describe('mergeInventories: one inventory from the ECS and Lambda parts', () => 
     });
     const partArb = fc
       .tuple(
-        fc.array(fc.tuple(fc.constantFrom('app', 'api'), fc.integer({ min: 1, max: 3 }).map(digest), fc.array(consumerArb, { minLength: 1, maxLength: 3 })), { maxLength: 6 }),
+        fc.array(
+          fc.tuple(
+            fc.constantFrom('app', 'api'),
+            fc.integer({ min: 1, max: 3 }).map(digest),
+            fc.array(consumerArb, { minLength: 1, maxLength: 3 }),
+          ),
+          { maxLength: 6 },
+        ),
         fc.integer({ min: 0, max: 10_000 }),
       )
       .map(([entries, seconds]) => inventory(new Date(Date.UTC(2026, 10, 26) + seconds * 1000).toISOString(), entries));

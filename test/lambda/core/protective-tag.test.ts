@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { MAX_TAG_PREFIX_LENGTH, isProtectiveTag, protectiveTagFor, tagPrefixProblem } from '../../../lambda/core/protective-tag';
+import {
+  MAX_TAG_PREFIX_LENGTH,
+  isProtectiveTag,
+  protectiveTagFor,
+  tagPrefixProblem,
+} from '../../../lambda/core/protective-tag';
 
 const OCI_TAG = /^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$/;
 const hex64 = fc.string({ unit: fc.constantFrom(...'0123456789abcdef'), minLength: 64, maxLength: 64 });
@@ -10,7 +15,9 @@ describe('protective tags', () => {
     fc.assert(
       fc.property(hex64, hex64, (a, b) => {
         fc.pre(a !== b);
-        expect(protectiveTagFor(`sha256:${a}`, 'digest-guard')).not.toBe(protectiveTagFor(`sha256:${b}`, 'digest-guard'));
+        expect(protectiveTagFor(`sha256:${a}`, 'digest-guard')).not.toBe(
+          protectiveTagFor(`sha256:${b}`, 'digest-guard'),
+        );
       }),
     );
   });
@@ -21,7 +28,7 @@ describe('protective tags', () => {
     fc.assert(fc.property(hex64, (hex) => OCI_TAG.test(protectiveTagFor(`sha256:${hex}`, prefix))));
   });
 
-  it('are recognised as the guard\'s own, and other tags are not', () => {
+  it("are recognised as the guard's own, and other tags are not", () => {
     const tag = protectiveTagFor(`sha256:${'b'.repeat(64)}`, 'digest-guard');
     expect(tag).toBe(`digest-guard-sha256-${'b'.repeat(64)}`);
     expect(isProtectiveTag(tag, 'digest-guard')).toBe(true);

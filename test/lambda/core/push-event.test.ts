@@ -49,7 +49,10 @@ describe('parsePushRecord', () => {
     // "action-type": "DELETE", "result": "SUCCESS": the "Event for a completed image deletion" example of
     // https://docs.aws.amazon.com/AmazonECR/latest/userguide/ecr-eventbridge.html
     const parsed = parsePushRecord(record(ecrPushEvent({ 'action-type': 'DELETE', 'image-tag': 'v1' })));
-    expect(parsed).toMatchObject({ ok: true, event: { action: 'DELETE', digest: DIGEST, tag: 'v1', repository: 'my-repository-name' } });
+    expect(parsed).toMatchObject({
+      ok: true,
+      event: { action: 'DELETE', digest: DIGEST, tag: 'v1', repository: 'my-repository-name' },
+    });
   });
 
   it('reads a DELETE by digest (no image-tag) as a deletion without a tag', () => {
@@ -94,14 +97,28 @@ describe('parsePushRecord with a lifecycle PolicyExecutionEvent', () => {
     const parsed = parsePushRecord(record(policyExecutionEvent(), '2'));
     expect(parsed.ok && parsed.lifecycle).toEqual([
       {
-        action: 'EXPIRE', messageId: 'm-1', eventId: 'f1c9e2a0-0000-4000-8000-000000000001#0', time: new Date('2020-03-12T20:22:12Z'),
-        account: '123456789012', region: 'us-west-2', repository: 'testrepo',
-        digest: 'sha256:ddba4d27a7ffc3f86dd6c2f92041af252a1f23a8e742c90e6e1297bfa1bc0c45', tags: ['alpine'], attempt: 2,
+        action: 'EXPIRE',
+        messageId: 'm-1',
+        eventId: 'f1c9e2a0-0000-4000-8000-000000000001#0',
+        time: new Date('2020-03-12T20:22:12Z'),
+        account: '123456789012',
+        region: 'us-west-2',
+        repository: 'testrepo',
+        digest: 'sha256:ddba4d27a7ffc3f86dd6c2f92041af252a1f23a8e742c90e6e1297bfa1bc0c45',
+        tags: ['alpine'],
+        attempt: 2,
       },
       {
-        action: 'EXPIRE', messageId: 'm-1', eventId: 'f1c9e2a0-0000-4000-8000-000000000001#1', time: new Date('2020-03-12T20:22:12Z'),
-        account: '123456789012', region: 'us-west-2', repository: 'testrepo',
-        digest: 'sha256:6ab380c5a5acf71c1b6660d645d2cd79cc8ce91b38e0352cbf9561e050427baf', tags: ['centos'], attempt: 2,
+        action: 'EXPIRE',
+        messageId: 'm-1',
+        eventId: 'f1c9e2a0-0000-4000-8000-000000000001#1',
+        time: new Date('2020-03-12T20:22:12Z'),
+        account: '123456789012',
+        region: 'us-west-2',
+        repository: 'testrepo',
+        digest: 'sha256:6ab380c5a5acf71c1b6660d645d2cd79cc8ce91b38e0352cbf9561e050427baf',
+        tags: ['centos'],
+        attempt: 2,
       },
     ]);
   });

@@ -5,7 +5,12 @@
 import { describe, expect, it } from 'vitest';
 import type { Alert } from '../../../lambda/core/ports';
 import { protectiveTagFor } from '../../../lambda/core/protective-tag';
-import { PULL_TIME_REFRESH_LAG_MS, ReconcileNotPossibleError, reconcileAccount, type ReconcileDependencies } from '../../../lambda/core/reconcile';
+import {
+  PULL_TIME_REFRESH_LAG_MS,
+  ReconcileNotPossibleError,
+  reconcileAccount,
+  type ReconcileDependencies,
+} from '../../../lambda/core/reconcile';
 import { ALERT_RESERVE_MS } from '../../../lambda/core/reconcile';
 import type { ProtectedImage, ReconcileEcrPort, ReleaseOutcome } from '../../../lambda/core/ports';
 import type { Consumer, Digest, ImageState, Inventory, InventoryGap } from '../../../lambda/core/types';
@@ -21,7 +26,9 @@ function inventoryOf(byRepository: Record<string, Digest[]>): Inventory {
   return {
     takenAt: NOW,
     gaps: [],
-    byRepository: new Map(Object.entries(byRepository).map(([repo, digests]) => [repo, new Map(digests.map((d) => [d, [consumer]]))])),
+    byRepository: new Map(
+      Object.entries(byRepository).map(([repo, digests]) => [repo, new Map(digests.map((d) => [d, [consumer]]))]),
+    ),
   };
 }
 
@@ -86,11 +93,27 @@ describe('release after the grace period', () => {
   const settings = { tagPrefix: PREFIX, dryRun: false, releaseAfterDays: 30 };
 
   it.each([
-    ['pulled just beyond grace + refresh lag: released', { lastPulledAt: new Date(NOW.getTime() - 30 * DAY - PULL_TIME_REFRESH_LAG_MS - 1) }, true],
-    ['pulled exactly at grace + refresh lag ago: kept', { lastPulledAt: new Date(NOW.getTime() - 30 * DAY - PULL_TIME_REFRESH_LAG_MS + 1) }, false],
-    ['never pulled, pushed long ago (falls back to imagePushedAt): released', { pushedAt: new Date(NOW.getTime() - 90 * DAY) }, true],
+    [
+      'pulled just beyond grace + refresh lag: released',
+      { lastPulledAt: new Date(NOW.getTime() - 30 * DAY - PULL_TIME_REFRESH_LAG_MS - 1) },
+      true,
+    ],
+    [
+      'pulled exactly at grace + refresh lag ago: kept',
+      { lastPulledAt: new Date(NOW.getTime() - 30 * DAY - PULL_TIME_REFRESH_LAG_MS + 1) },
+      false,
+    ],
+    [
+      'never pulled, pushed long ago (falls back to imagePushedAt): released',
+      { pushedAt: new Date(NOW.getTime() - 90 * DAY) },
+      true,
+    ],
     ['never pulled, pushed recently: kept', { pushedAt: new Date(NOW.getTime() - 2 * DAY) }, false],
-    ['an old push but a recent pull: kept (the pull wins)', { pushedAt: new Date(NOW.getTime() - 90 * DAY), lastPulledAt: new Date(NOW.getTime() - DAY) }, false],
+    [
+      'an old push but a recent pull: kept (the pull wins)',
+      { pushedAt: new Date(NOW.getTime() - 90 * DAY), lastPulledAt: new Date(NOW.getTime() - DAY) },
+      false,
+    ],
   ])('%s', async (_name, times, released) => {
     const ecr = new FakeEcr();
     ecr.repositories = ['app'];
@@ -116,7 +139,10 @@ describe('release after the grace period', () => {
     const outcome = await reconcileAccount(run, settings, d);
     expect(takes()).toBe(2);
     expect(ecr.calls.filter((c) => c.startsWith('release'))).toEqual([]);
-    expect(outcome.reports[0]!.releases[0]).toMatchObject({ how: 'kept', reason: 'the in-use check right before release failed' });
+    expect(outcome.reports[0]!.releases[0]).toMatchObject({
+      how: 'kept',
+      reason: 'the in-use check right before release failed',
+    });
   });
 
   it('sends one INFO alert per repository with a release', async () => {
@@ -259,7 +285,10 @@ describe('which repositories, and where a run starts', () => {
 
   it('starts after the saved cursor and wraps around', async () => {
     const ecr = new FakeEcr();
-    const { d } = deps(ecr, [everyRepoInUse()], { concurrency: 1, checkpoint: { load: async () => 'bb', save: async () => undefined } });
+    const { d } = deps(ecr, [everyRepoInUse()], {
+      concurrency: 1,
+      checkpoint: { load: async () => 'bb', save: async () => undefined },
+    });
     await reconcileAccount(run, settings, d);
     expect(order(ecr)).toEqual(['c', 'd', 'e', 'a', 'b']);
   });
@@ -299,6 +328,8 @@ describe('failures', () => {
     const outcome = await reconcileAccount(run, settings, d);
     expect(outcome.failed.map((f) => f.repository)).toEqual(['a']);
     expect(outcome.reports.map((r) => r.repository)).toEqual(['b']);
-    expect(published.map((p) => [p.subject, p.events])).toEqual([['ECR digest guard: reconcile could not check 1 repository', ['reconcile-failed']]]);
+    expect(published.map((p) => [p.subject, p.events])).toEqual([
+      ['ECR digest guard: reconcile could not check 1 repository', ['reconcile-failed']],
+    ]);
   });
 });

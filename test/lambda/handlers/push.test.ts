@@ -31,21 +31,40 @@ function pushRecord(messageId: string, body: unknown) {
 }
 
 const pushEvent = {
-  version: '0', id: 'e-1', 'detail-type': 'ECR Image Action', source: 'aws.ecr', account: '111122223333',
-  time: '2026-11-26T10:00:00Z', region: 'eu-west-1', resources: [],
-  detail: { 'action-type': 'PUSH', result: 'SUCCESS', 'repository-name': 'app', 'image-digest': `sha256:${'a'.repeat(64)}`, 'image-tag': 'prod' },
+  version: '0',
+  id: 'e-1',
+  'detail-type': 'ECR Image Action',
+  source: 'aws.ecr',
+  account: '111122223333',
+  time: '2026-11-26T10:00:00Z',
+  region: 'eu-west-1',
+  resources: [],
+  detail: {
+    'action-type': 'PUSH',
+    result: 'SUCCESS',
+    'repository-name': 'app',
+    'image-digest': `sha256:${'a'.repeat(64)}`,
+    'image-tag': 'prod',
+  },
 };
 
 describe('readPushHandlerConfig', () => {
   it('reads a valid environment', () => {
     expect(readPushHandlerConfig({ ...validEnv, DRY_RUN: 'TRUE', REPOSITORIES: ' app , team/api ,' })).toEqual({
-      topicArn: validEnv.TOPIC_ARN, region: 'eu-west-1', tagPrefix: 'digest-guard', dryRun: true, repositories: ['app', 'team/api'], lookupPushers: false,
+      topicArn: validEnv.TOPIC_ARN,
+      region: 'eu-west-1',
+      tagPrefix: 'digest-guard',
+      dryRun: true,
+      repositories: ['app', 'team/api'],
+      lookupPushers: false,
     });
   });
 
   it('turns the CloudTrail lookup of who pushed on with LOOKUP_PUSHERS=true, and refuses anything but true or false', () => {
     expect(readPushHandlerConfig({ ...validEnv, LOOKUP_PUSHERS: 'TRUE' }).lookupPushers).toBe(true);
-    expect(() => readPushHandlerConfig({ ...validEnv, LOOKUP_PUSHERS: 'yes' })).toThrow(/LOOKUP_PUSHERS must be "true" or "false", got "yes"/);
+    expect(() => readPushHandlerConfig({ ...validEnv, LOOKUP_PUSHERS: 'yes' })).toThrow(
+      /LOOKUP_PUSHERS must be "true" or "false", got "yes"/,
+    );
   });
 
   it('fails the cold start with every problem named', () => {
@@ -62,7 +81,9 @@ describe('handler (the deployed entry point)', () => {
     ecs.on(ListClustersCommand).resolves({ clusterArns: [] });
     lambda.on(ListFunctionsCommand).resolves({ Functions: [] });
     const { handler } = await import('../../../lambda/handlers/push.js');
-    const event = { Records: [pushRecord('good', pushEvent), pushRecord('bad', { hello: 'world' })] } as unknown as SQSEvent;
+    const event = {
+      Records: [pushRecord('good', pushEvent), pushRecord('bad', { hello: 'world' })],
+    } as unknown as SQSEvent;
     const response = await handler(event);
     expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'bad' }] });
     expect(ecs.commandCalls(ListClustersCommand)).toHaveLength(1);
@@ -72,6 +93,8 @@ describe('handler (the deployed entry point)', () => {
   it('refuses to start with a broken configuration, so the failure alarm fires instead of silent drops', async () => {
     vi.stubEnv('TOPIC_ARN', '');
     const { handler } = await import('../../../lambda/handlers/push.js');
-    await expect(handler({ Records: [pushRecord('m', pushEvent)] } as unknown as SQSEvent)).rejects.toThrow(/TOPIC_ARN must be an SNS topic ARN/);
+    await expect(handler({ Records: [pushRecord('m', pushEvent)] } as unknown as SQSEvent)).rejects.toThrow(
+      /TOPIC_ARN must be an SNS topic ARN/,
+    );
   });
 });

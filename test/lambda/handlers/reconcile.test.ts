@@ -29,29 +29,50 @@ const validEnv = {
 
 // See: https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-run-lambda-schedule.html (event shape)
 const scheduled = (account: string): ScheduledEvent => ({
-  version: '0', id: 'e-1', 'detail-type': 'Scheduled Event', source: 'aws.events', account,
-  time: '2026-11-26T10:00:00Z', region: 'eu-west-1', resources: ['arn:aws:events:eu-west-1:111122223333:rule/reconcile'], detail: {},
+  version: '0',
+  id: 'e-1',
+  'detail-type': 'Scheduled Event',
+  source: 'aws.events',
+  account,
+  time: '2026-11-26T10:00:00Z',
+  region: 'eu-west-1',
+  resources: ['arn:aws:events:eu-west-1:111122223333:rule/reconcile'],
+  detail: {},
 });
 
 describe('readReconcileHandlerConfig', () => {
   it('reads the push settings and the grace period; unset or 0 means never release', () => {
     expect(readReconcileHandlerConfig({ ...validEnv, RELEASE_AFTER_DAYS: '30', REPOSITORIES: 'app' })).toEqual({
-      topicArn: validEnv.TOPIC_ARN, region: 'eu-west-1', tagPrefix: 'digest-guard', dryRun: false, repositories: ['app'], releaseAfterDays: 30,
-      lifecycleCheck: 'evaluate', installLifecycleShield: false, lookupPushers: false,
+      topicArn: validEnv.TOPIC_ARN,
+      region: 'eu-west-1',
+      tagPrefix: 'digest-guard',
+      dryRun: false,
+      repositories: ['app'],
+      releaseAfterDays: 30,
+      lifecycleCheck: 'evaluate',
+      installLifecycleShield: false,
+      lookupPushers: false,
     });
     expect(readReconcileHandlerConfig(validEnv).releaseAfterDays).toBeUndefined();
     expect(readReconcileHandlerConfig({ ...validEnv, RELEASE_AFTER_DAYS: '0' }).releaseAfterDays).toBeUndefined();
   });
 
   it.each(['-1', '1.5', 'thirty', '99999'])('fails the cold start for RELEASE_AFTER_DAYS="%s"', (value) => {
-    expect(() => readReconcileHandlerConfig({ ...validEnv, RELEASE_AFTER_DAYS: value })).toThrow(/RELEASE_AFTER_DAYS must be a whole number of days from 0 \(never release\) to 3650/);
+    expect(() => readReconcileHandlerConfig({ ...validEnv, RELEASE_AFTER_DAYS: value })).toThrow(
+      /RELEASE_AFTER_DAYS must be a whole number of days from 0 \(never release\) to 3650/,
+    );
   });
 
   it('reads the lifecycle check mode and the opt-in shield install, and refuses anything else', () => {
-    expect(readReconcileHandlerConfig({ ...validEnv, LIFECYCLE_CHECK: 'PREVIEW', INSTALL_LIFECYCLE_SHIELD: 'true' })).toMatchObject({
-      lifecycleCheck: 'preview', installLifecycleShield: true,
+    expect(
+      readReconcileHandlerConfig({ ...validEnv, LIFECYCLE_CHECK: 'PREVIEW', INSTALL_LIFECYCLE_SHIELD: 'true' }),
+    ).toMatchObject({
+      lifecycleCheck: 'preview',
+      installLifecycleShield: true,
     });
-    expect(() => readReconcileHandlerConfig({ ...validEnv, LIFECYCLE_CHECK: 'sometimes', INSTALL_LIFECYCLE_SHIELD: 'yes' })).toThrow(
+    expect(() =>
+      readReconcileHandlerConfig({ ...validEnv, LIFECYCLE_CHECK: 'sometimes', INSTALL_LIFECYCLE_SHIELD: 'yes' }),
+    ).toThrow(
       /LIFECYCLE_CHECK must be "off", "evaluate" or "preview", got "sometimes"; INSTALL_LIFECYCLE_SHIELD must be "true" or "false", got "yes"/,
     );
   });
