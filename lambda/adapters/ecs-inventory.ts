@@ -383,7 +383,7 @@ class InventoryRun {
   }
 
   private async listAll(
-    page: (nextToken: string | undefined) => Promise<{ items?: string[]; nextToken?: string }>,
+    page: (nextToken: string | undefined) => Promise<{ items?: string[] | undefined; nextToken?: string | undefined }>,
   ): Promise<string[]> {
     const items: string[] = [];
     let nextToken: string | undefined;

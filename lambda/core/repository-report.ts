@@ -33,7 +33,7 @@ export interface RepositoryReport {
   /** the deletions and lifecycle actions that led here (ECR DELETE events, lifecycle PolicyExecutionEvents) */
   readonly deletes?: readonly ImageEvent[];
   /** tags that moved away from a protected digest soon after that digest was pushed (across batches) */
-  readonly quickTagMoves?: readonly QuickTagMove[];
+  readonly quickTagMoves?: readonly QuickTagMove[] | undefined;
   /** who pushed the tags that moved, as far as a best-effort CloudTrail lookup could tell */
   readonly pushers?: PusherFindings;
   readonly protected: readonly ProtectedDigest[];

@@ -315,11 +315,10 @@ describe('guardImageEvents: who pushed (best effort, only for an alert that goes
 });
 
 describe('guardImageEvents: deletions while the inventory has a gap', () => {
-  const deleted = (repository: string, digest: string, messageId: string, tag?: string): ImageEvent => ({
-    ...push(repository, tag ?? '', digest, messageId),
-    action: 'DELETE',
-    ...(tag ? { tag } : { tag: undefined }),
-  });
+  const deleted = (repository: string, digest: string, messageId: string, tag?: string): ImageEvent => {
+    const { tag: _pushedTag, ...event } = push(repository, tag ?? '', digest, messageId);
+    return { ...event, action: 'DELETE', ...(tag ? { tag } : {}) };
+  };
   const gapInIdle: InventoryGap = {
     reason: 'service prod/old: the digest behind …/idle:prod is unknown',
     repositories: ['idle'],
