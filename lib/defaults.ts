@@ -3,7 +3,7 @@
  * run time (tag prefix, Powertools service and namespace, lifecycle check) come from lambda/core, which is
  * pure, so the app and the functions it deploys cannot drift apart.
  */
-import * as path from 'path';
+import * as path from 'node:path';
 import { Duration } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as logs from 'aws-cdk-lib/aws-logs';

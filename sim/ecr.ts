@@ -22,7 +22,7 @@
 import { randomUUID } from 'node:crypto';
 import type { EcrLookup } from './contracts';
 import { type EcrImageActionEvent, eventTime } from './events';
-import { INDEX_MEDIA_TYPES, digestOf, parseManifest } from './manifests';
+import { INDEX_MEDIA_TYPES, digestOf, type ParsedManifest, parseManifest } from './manifests';
 import { SimAwsError, type SimService } from './transport';
 
 export type TagMutability = 'MUTABLE' | 'IMMUTABLE' | 'IMMUTABLE_WITH_EXCLUSION' | 'MUTABLE_WITH_EXCLUSION';
@@ -186,7 +186,7 @@ export class SimEcr implements SimService, EcrLookup {
    */
   pushImage(repository: string, push: PushOptions): string {
     const repo = this.repo(repository);
-    let parsed;
+    let parsed: ParsedManifest;
     try {
       parsed = parseManifest(push.manifest);
     } catch {
@@ -481,7 +481,7 @@ export class SimEcr implements SimService, EcrLookup {
     if (tag !== undefined && (tag.length < 1 || tag.length > MAX_TAG_LENGTH)) {
       throw invalid(`imageTag must be 1 to ${MAX_TAG_LENGTH} characters`);
     }
-    let parsed;
+    let parsed: ParsedManifest;
     try {
       parsed = parseManifest(manifest);
     } catch {

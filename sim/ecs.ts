@@ -233,7 +233,7 @@ export class SimEcs implements SimService {
     const clusterRecord = this.requireCluster(cluster);
     const service = this.requireService(clusterRecord, name);
     const deployment = this.latestDeployment(service);
-    if (!deployment || deployment.status !== 'IN_PROGRESS') return;
+    if (deployment?.status !== 'IN_PROGRESS') return;
     deployment.status = 'SUCCESSFUL';
     deployment.finishedAt = this.now();
     for (const task of service.tasks) {
@@ -432,7 +432,7 @@ export class SimEcs implements SimService {
     const failures: unknown[] = [];
     for (const arn of arns) {
       const revision = this.revisions.get(arn);
-      if (!revision || !revision.describable) {
+      if (!revision?.describable) {
         failures.push({ arn, reason: 'MISSING' });
         continue;
       }

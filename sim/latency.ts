@@ -382,8 +382,7 @@ export function identifyRequest(request: HttpRequest): { service: string; operat
     }
     return { service, operation: String(target).split('.').pop() ?? '', input };
   }
-  if (body !== undefined && body.includes('Action='))
-    return { service, operation: new URLSearchParams(body).get('Action') ?? '' };
+  if (body?.includes('Action=')) return { service, operation: new URLSearchParams(body).get('Action') ?? '' };
   if (service === 'lambda' && request.method === 'GET') {
     // The few Lambda REST routes the guard reads (botocore/data/lambda/2015-03-31/service-2.json).
     if (/^\/2015-03-31\/functions\/?$/.test(request.path)) return { service, operation: 'ListFunctions' };

@@ -53,7 +53,7 @@ export interface SimQueueOptions {
 }
 
 /** The handler the event source invokes: an SQS batch in, a partial batch response out (or a throw). */
-export type QueueHandler = (event: SQSEvent) => Promise<SQSBatchResponse | void>;
+export type QueueHandler = (event: SQSEvent) => Promise<SQSBatchResponse | undefined>;
 
 export interface QueueMessage {
   readonly messageId: string;
@@ -258,7 +258,7 @@ export class SimQueue {
     return { invocation, event: { Records: batch.map((m) => this.recordOf(m)) } };
   }
 
-  private finish(invocation: Invocation, result: { response?: SQSBatchResponse | void; error?: unknown }): void {
+  private finish(invocation: Invocation, result: { response?: SQSBatchResponse | undefined; error?: unknown }): void {
     const inBatch = new Set(invocation.messageIds);
     if (result.error !== undefined) {
       invocation.outcome = { kind: 'error', reason: String((result.error as Error)?.message ?? result.error) };
@@ -305,7 +305,7 @@ export class SimQueue {
 async function settleHandler(
   handler: QueueHandler,
   event: SQSEvent,
-): Promise<{ response?: SQSBatchResponse | void; error?: unknown }> {
+): Promise<{ response?: SQSBatchResponse | undefined; error?: unknown }> {
   try {
     return { response: await handler(event) };
   } catch (error) {

@@ -72,6 +72,7 @@ export class SimSns implements SimService {
     // "Subjects must be UTF-8 text with no line breaks or control characters, and less than 100 characters long."
     if (subject !== undefined) {
       if (subject.length === 0 || subject.length >= 100) throw invalid('Invalid parameter: Subject');
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: SNS refuses exactly these characters in a subject
       if (/[\u0000-\u001f\u007f]/.test(subject)) throw invalid('Invalid parameter: Subject');
     }
 

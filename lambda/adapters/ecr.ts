@@ -16,6 +16,8 @@ import {
   PutImageCommand,
   RepositoryNotFoundException,
   UpdateImageStorageClassCommand,
+  type BatchDeleteImageCommandOutput,
+  type DescribeImagesCommandOutput,
   type ECRClient,
   type Image,
   type ImageDetail,
@@ -251,7 +253,7 @@ export class EcrAdapter implements ReconcileEcrPort {
     const images: ProtectedImage[] = [];
     let nextToken: string | undefined;
     do {
-      let page;
+      let page: DescribeImagesCommandOutput;
       try {
         page = await this.client.send(
           new DescribeImagesCommand({
@@ -301,7 +303,7 @@ export class EcrAdapter implements ReconcileEcrPort {
     if (!current?.imageDigest) return { outcome: 'tag-gone' };
     if (current.imageDigest !== digest) return { outcome: 'tag-moved', otherDigest: current.imageDigest };
 
-    let answer;
+    let answer: BatchDeleteImageCommandOutput;
     try {
       answer = await this.client.send(
         new BatchDeleteImageCommand({ repositoryName: repository, imageIds: [{ imageTag: tag }] }),

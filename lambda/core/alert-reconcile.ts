@@ -78,7 +78,7 @@ export function buildReconcileAlert(report: RepositoryReconcileReport, settings:
     return {
       ...base,
       severity: imminent.length ? 'CRITICAL' : base.severity,
-      text: lines.length ? base.text + '\n' + section : base.text,
+      text: lines.length ? `${base.text}\n${section}` : base.text,
       json: { ...(base.json as object), events: allEvents, reconcile: reconcileJson },
       events: allEvents,
       abridged: base.abridged || lister.leftOut > 0,

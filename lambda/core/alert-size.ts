@@ -324,7 +324,9 @@ export function fitAlertJson(json: unknown, maxBytes: number, measure: (jsonText
     const step = costs.reduce((sum, c) => sum + (c[k] ?? 0), 0);
     if (!costs.some((c) => k < c.length) || step > room) break;
     room -= step;
-    costs.forEach((c, s) => (kept[s] = Math.min(c.length, k + 1)));
+    costs.forEach((c, s) => {
+      kept[s] = Math.min(c.length, k + 1);
+    });
   }
   // Then what is left, section by section in the JSON's order.
   costs.forEach((c, s) => {
@@ -333,7 +335,9 @@ export function fitAlertJson(json: unknown, maxBytes: number, measure: (jsonText
       kept[s]! += 1;
     }
   });
-  sections.forEach((s, i) => keptOf.set(s.path, kept[i]!));
+  sections.forEach((s, i) => {
+    keptOf.set(s.path, kept[i]!);
+  });
   let fitted = render();
   // The estimate is an upper bound; this only guards against a measure that is not additive.
   while (measure(JSON.stringify(fitted)) > maxBytes) {

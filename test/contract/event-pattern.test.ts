@@ -288,7 +288,7 @@ describe.skipIf(shouldSkipMotoTests())('the synthesized push rule, matched by mo
         readOnly: true,
         eventType: 'AwsServiceEvent',
         // marked by repository in `image-digest` for deliveredDigests, beside the documented fields
-        'image-digest': repositoryName + '/' + eventName + '/' + detailType,
+        'image-digest': `${repositoryName}/${eventName}/${detailType}`,
         serviceEventDetails: {
           repositoryName,
           lifecycleEventImageActions: [

@@ -103,7 +103,7 @@ const body: fc.Arbitrary<unknown> = fc.oneof(
   mutatedEvent,
   fc.nat({ max: 400 }).map((cut) => JSON.stringify(validEvent()).slice(0, cut)),
   fc.nat({ max: 2_000 }).map((depth) => '['.repeat(depth) + ']'.repeat(depth)),
-  fc.nat({ max: 2_000 }).map((depth) => '{"a":'.repeat(depth) + '1' + '}'.repeat(depth)),
+  fc.nat({ max: 2_000 }).map((depth) => `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`),
   fc.constant(
     JSON.stringify(validEvent()).replace(
       '"detail":{',
@@ -235,8 +235,8 @@ describe('parsePushRecord under fuzzing', () => {
     const head = JSON.stringify(validEvent()).replace(/"detail":\{.*$/, '"detail":');
     const bodies = [
       '['.repeat(131_000) + ']'.repeat(131_000),
-      '{"detail":'.repeat(20_000) + '1' + '}'.repeat(20_000),
-      head + '{"image-digest":'.repeat(12_000) + '1' + '}'.repeat(12_001),
+      `${'{"detail":'.repeat(20_000)}1${'}'.repeat(20_000)}`,
+      `${head + '{"image-digest":'.repeat(12_000)}1${'}'.repeat(12_001)}`,
     ];
     for (const b of bodies) {
       expect(b.length).toBeLessThanOrEqual(256 * 1024);

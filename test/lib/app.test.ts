@@ -4,10 +4,10 @@
  * let through. The app's own wiring (`configureGuardApp`, all bin/app.ts runs) is synthesized in process with
  * the context the CLI would pass; the last test runs the pinned CLI itself once (offline: nothing reaches AWS).
  */
-import { spawn } from 'child_process';
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import type { CloudFormationStackArtifact } from 'aws-cdk-lib/cx-api';
 import { afterAll, describe, expect, it } from 'vitest';

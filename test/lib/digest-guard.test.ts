@@ -3,8 +3,8 @@
  * of that scenario; only the default scenario bundles the code (a moment per function), the others read
  * the template.
  */
-import * as fs from 'fs';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { ConfigError } from '../../lib/validation';

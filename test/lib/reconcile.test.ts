@@ -3,8 +3,8 @@
  * how its failures surface, and its role in each variant (release on/off, scoped/unscoped). One synth per
  * variant, shared by its tests; only the default one bundles the code (the others read IAM and settings).
  */
-import * as fs from 'fs';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { Duration, Stack } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { ConfigError } from '../../lib/validation';

@@ -2,8 +2,8 @@
  * Shared setup for the infrastructure tests: an App with the same feature flags `cdk synth` uses
  * (cdk.json's context), one way to synthesize a guard, and helpers to read synthesized IAM statements.
  */
-import * as fs from 'fs';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { IRole } from 'aws-cdk-lib/aws-iam';

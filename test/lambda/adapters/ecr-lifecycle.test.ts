@@ -199,14 +199,12 @@ describe('previewLifecyclePolicy', () => {
 
   it('stops reading pages at the bound', async () => {
     ecr.on(StartLifecyclePolicyPreviewCommand).resolves({ status: 'IN_PROGRESS' });
-    ecr
-      .on(GetLifecyclePolicyPreviewCommand)
-      .resolves({
-        status: 'COMPLETE',
-        lifecyclePolicyText: POLICY,
-        previewResults: [result(D1, 'EXPIRE')],
-        nextToken: 'again',
-      });
+    ecr.on(GetLifecyclePolicyPreviewCommand).resolves({
+      status: 'COMPLETE',
+      lifecyclePolicyText: POLICY,
+      previewResults: [result(D1, 'EXPIRE')],
+      nextToken: 'again',
+    });
     expect(await adapter({ maxPages: 2 }).previewLifecyclePolicy(REPO)).toEqual({
       outcome: 'unavailable',
       reason: 'the preview lists more than 200 tagged images',
