@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
@@ -8,6 +9,10 @@ export default defineConfig({
     // that CI systems which do not parse vitest's own summary can read.
     reporters: ['default', './test/support/summary-line-reporter.ts'],
     env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', POWERTOOLS_DEV: 'false' },
+    // Vitest's default is one worker fewer than the cores: on a 2-core machine that is one file at a time.
+    // Most files wait on child processes (moto_server, esbuild, the CDK CLI), so one worker per core
+    // keeps both cores busy.
+    maxWorkers: Math.max(availableParallelism(), 2),
     testTimeout: 30_000,
     hookTimeout: 60_000,
   },
