@@ -7,13 +7,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { ConfigError } from '../../lib/validation';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DigestGuard, type DigestGuardProps, MAX_CONCURRENCY, MAX_RECEIVE_COUNT } from '../../lib/digest-guard';
 import {
+  buildGuard,
+  problemsOf,
   actionsOf,
   appLikeCli,
   ecrRepositoryArn,
@@ -543,23 +544,6 @@ describe('DigestGuard with an existing alert topic', () => {
 });
 
 describe('DigestGuard prop validation', () => {
-  function build(props: DigestGuardProps): () => DigestGuard {
-    // Refused props throw before anything is bundled; accepted ones need no code either.
-    const stack = (): Stack => new Stack(appLikeCli(SKIP_BUNDLING), 'Invalid');
-    return () => new DigestGuard(stack(), 'Guard', { alertEmails: ['ops@example.com'], ...props });
-  }
-
-  /** Every problem the construct reports for these props (with an alert address unless they name recipients). */
-  function problemsOf(props: DigestGuardProps): readonly string[] {
-    try {
-      build(props)();
-    } catch (error) {
-      if (error instanceof ConfigError) return error.problems;
-      throw error;
-    }
-    throw new Error('expected a ConfigError');
-  }
-
   it.each<[string, DigestGuardProps, RegExp]>([
     ['an empty tag prefix', { tagPrefix: '' }, /^tagPrefix: must not be empty$/],
     [
@@ -682,7 +666,7 @@ describe('DigestGuard prop validation', () => {
   });
 
   it('accepts the longest tag prefix that keeps protective tags within 128 characters', () => {
-    const guard = build({ tagPrefix: 'a'.repeat(56) })();
+    const guard = buildGuard({ tagPrefix: 'a'.repeat(56) })();
     expect(guard.tagPrefix).toHaveLength(56);
     expect(`${guard.tagPrefix}-sha256-${'0'.repeat(64)}`).toHaveLength(128);
   });

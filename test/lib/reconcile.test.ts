@@ -7,7 +7,6 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Duration, Stack } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
-import { ConfigError } from '../../lib/validation';
 import * as events from 'aws-cdk-lib/aws-events';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -19,6 +18,7 @@ import {
 } from '../../lib/digest-guard';
 import { MAX_RELEASE_AFTER_DAYS } from '../../lambda/core/defaults';
 import {
+  problemsOf,
   actionsOf,
   appLikeCli,
   ecrRepositoryArn,
@@ -497,23 +497,6 @@ describe('DigestGuard with the reconcile turned off', () => {
 });
 
 describe('DigestGuard reconcile prop validation', () => {
-  function build(props: DigestGuardProps): () => DigestGuard {
-    // Refused props throw before anything is bundled; accepted ones need no code either.
-    const stack = (): Stack => new Stack(appLikeCli(SKIP_BUNDLING), 'Invalid');
-    return () => new DigestGuard(stack(), 'Guard', { alertEmails: ['ops@example.com'], ...props });
-  }
-
-  /** Every problem the construct reports for these props (with an alert address unless they name recipients). */
-  function problemsOf(props: DigestGuardProps): readonly string[] {
-    try {
-      build(props)();
-    } catch (error) {
-      if (error instanceof ConfigError) return error.problems;
-      throw error;
-    }
-    throw new Error('expected a ConfigError');
-  }
-
   it.each<[string, DigestGuardProps, RegExp]>([
     [
       'a negative grace period',

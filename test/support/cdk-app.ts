@@ -8,6 +8,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { IRole } from 'aws-cdk-lib/aws-iam';
 import { DigestGuard, type DigestGuardProps } from '../../lib/digest-guard';
+import { ConfigError } from '../../lib/validation';
 
 const CDK_JSON = path.join(__dirname, '..', '..', 'cdk.json');
 
@@ -93,4 +94,24 @@ export function actionsOf(statement: Statement): string[] {
 
 export function resourcesOf(statement: Statement): unknown[] {
   return Array.isArray(statement.Resource) ? statement.Resource : [statement.Resource];
+}
+
+/**
+ * A construct built from `props` in a fresh stack, run when called: refused props throw before anything is
+ * bundled, accepted ones need no code either. An alert address is added unless the props name recipients.
+ */
+export function buildGuard(props: DigestGuardProps): () => DigestGuard {
+  const stack = (): Stack => new Stack(appLikeCli(SKIP_BUNDLING), 'Invalid');
+  return () => new DigestGuard(stack(), 'Guard', { alertEmails: ['ops@example.com'], ...props });
+}
+
+/** Every problem the construct reports for these props (with an alert address unless they name recipients). */
+export function problemsOf(props: DigestGuardProps): readonly string[] {
+  try {
+    buildGuard(props)();
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
 }
