@@ -19,6 +19,7 @@
 import { randomBytes } from 'node:crypto';
 import { parseImageUri } from '../lambda/core/image-uri';
 import type { EcrLookup } from './contracts';
+import { pageByOffset } from './paging';
 import { SimAwsError, type SimService } from './transport';
 
 export interface SimEcsOptions {
@@ -339,7 +340,7 @@ export class SimEcs implements SimService {
   private listClusters(input: { nextToken?: string; maxResults?: number }): unknown {
     const arns = [...this.clusters.values()].map((c) => c.arn);
     const page = paginate('ListClusters', arns, input.nextToken, pageSize(input.maxResults, 100, 100));
-    return { clusterArns: page.items, ...(page.nextToken ? { nextToken: page.nextToken } : {}) };
+    return { clusterArns: page.items, ...(page.next ? { nextToken: page.next } : {}) };
   }
 
   // Limits: ListServices maxResults 1–100, default 10 (ListServicesRequest.maxResults).
@@ -347,7 +348,7 @@ export class SimEcs implements SimService {
     const cluster = this.clusterFor(input.cluster);
     const arns = [...cluster.services.values()].map((s) => s.arn);
     const page = paginate(`ListServices/${cluster.name}`, arns, input.nextToken, pageSize(input.maxResults, 10, 100));
-    return { serviceArns: page.items, ...(page.nextToken ? { nextToken: page.nextToken } : {}) };
+    return { serviceArns: page.items, ...(page.next ? { nextToken: page.next } : {}) };
   }
 
   // Limits: "You may specify up to 10 services to describe in a single operation." (DescribeServicesRequest.services)
@@ -403,7 +404,7 @@ export class SimEcs implements SimService {
     }
     const key = `ListTasks/${cluster.name}/${input.serviceName ?? ''}/${input.family ?? ''}/${desiredStatus}`;
     const page = paginate(key, arns, input.nextToken, size);
-    return { taskArns: page.items, ...(page.nextToken ? { nextToken: page.nextToken } : {}) };
+    return { taskArns: page.items, ...(page.next ? { nextToken: page.next } : {}) };
   }
 
   // Limits: "A list of up to 100 task IDs or full ARN entries." (DescribeTasksRequest.tasks)
@@ -484,7 +485,7 @@ export class SimEcs implements SimService {
         targetServiceRevisionArn: d.targetRevisionArn,
         status: d.status,
       })),
-      ...(page.nextToken ? { nextToken: page.nextToken } : {}),
+      ...(page.next ? { nextToken: page.next } : {}),
     };
   }
 
@@ -899,34 +900,9 @@ function requireList(field: string, values: string[] | undefined, max: number): 
   return values;
 }
 
-/**
- * Opaque page tokens that only work for the listing they came from: a token from another listing
- * (another cluster, filter or operation) is refused, as a real service would.
- */
-function paginate<T>(
-  key: string,
-  items: readonly T[],
-  nextToken: string | undefined,
-  size: number,
-): { items: T[]; nextToken?: string } {
-  let offset = 0;
-  if (nextToken) {
-    let decoded: { k?: string; o?: number } = {};
-    try {
-      decoded = JSON.parse(Buffer.from(nextToken, 'base64url').toString('utf8')) as { k?: string; o?: number };
-    } catch {
-      decoded = {};
-    }
-    if (decoded.k !== key || typeof decoded.o !== 'number')
-      throw new SimAwsError('InvalidParameterException', 'Invalid token');
-    offset = decoded.o;
-  }
-  const page = items.slice(offset, offset + size);
-  const next =
-    offset + size < items.length
-      ? Buffer.from(JSON.stringify({ k: key, o: offset + size })).toString('base64url')
-      : undefined;
-  return next ? { items: page, nextToken: next } : { items: page };
+/** ECS lists page with `nextToken`; a token from another listing is refused as ECS refuses it. */
+function paginate<T>(key: string, items: readonly T[], nextToken: string | undefined, size: number) {
+  return pageByOffset(key, items, nextToken, size, () => new SimAwsError('InvalidParameterException', 'Invalid token'));
 }
 
 /** The name at the end of an ARN (`…:cluster/name`, `…:service/cluster/name`) or the name itself. */

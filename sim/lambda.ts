@@ -18,6 +18,7 @@
 import { randomUUID } from 'node:crypto';
 import { parseImageUri } from '../lambda/core/image-uri';
 import type { EcrLookup } from './contracts';
+import { pageByOffset } from './paging';
 import { SimAwsError, type SimService } from './transport';
 
 export interface SimLambdaOptions {
@@ -442,30 +443,15 @@ function pageSize(maxItems: number | undefined): number {
   return Math.min(maxItems, MAX_PAGE);
 }
 
-function paginate<T>(
-  key: string,
-  items: readonly T[],
-  marker: string | undefined,
-  size: number,
-): { items: T[]; next?: string } {
-  let offset = 0;
-  if (marker) {
-    let decoded: { k?: string; o?: number } = {};
-    try {
-      decoded = JSON.parse(Buffer.from(marker, 'base64url').toString('utf8')) as { k?: string; o?: number };
-    } catch {
-      decoded = {};
-    }
-    if (decoded.k !== key || typeof decoded.o !== 'number')
-      throw new SimAwsError('InvalidParameterValueException', 'Invalid Marker');
-    offset = decoded.o;
-  }
-  const page = items.slice(offset, offset + size);
-  const next =
-    offset + size < items.length
-      ? Buffer.from(JSON.stringify({ k: key, o: offset + size })).toString('base64url')
-      : undefined;
-  return next ? { items: page, next } : { items: page };
+/** Lambda lists page with `Marker`; a marker from another listing is refused as Lambda refuses it. */
+function paginate<T>(key: string, items: readonly T[], marker: string | undefined, size: number) {
+  return pageByOffset(
+    key,
+    items,
+    marker,
+    size,
+    () => new SimAwsError('InvalidParameterValueException', 'Invalid Marker'),
+  );
 }
 
 /** Lambda's LastModified format: `2024-05-01T10:00:00.000+0000`. */
