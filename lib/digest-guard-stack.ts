@@ -1,4 +1,4 @@
-import { Annotations, type App, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { Annotations, type App, CfnOutput, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { Construct } from 'constructs';
@@ -20,10 +20,12 @@ export interface DigestGuardStackProps extends StackProps {
 /** One guard per account and region. */
 export class DigestGuardStack extends Stack {
   public readonly guard: DigestGuard;
+  private readonly config: DigestGuardConfig;
 
   constructor(scope: Construct, id: string, props: DigestGuardStackProps) {
     super(scope, id, { description: DESCRIPTION, ...props });
     const { config } = props;
+    this.config = config;
     this.guard = new DigestGuard(this, 'Guard', {
       alertEmails: [...config.alertEmails],
       // An empty list in the config means every repository, which the construct expresses by leaving it out.
@@ -40,6 +42,33 @@ export class DigestGuardStack extends Stack {
       ...(config.watchLifecycleExpiry !== undefined ? { watchLifecycleExpiry: config.watchLifecycleExpiry } : {}),
       ...(config.lookupPushers !== undefined ? { lookupPushers: config.lookupPushers } : {}),
     });
+    this.addOperatorOutputs();
+  }
+
+  /**
+   * What an operator (or a script) looks up after a deploy: where alerts go, which queues to watch or redrive,
+   * which prefix the protective tags carry and whether the guard only reports (`aws cloudformation
+   * describe-stacks --stack-name EcrDigestGuard --query 'Stacks[0].Outputs'`).
+   */
+  private addOperatorOutputs(): void {
+    const { guard } = this;
+    const output = (id: string, value: string, description: string) => new CfnOutput(this, id, { value, description });
+    output('AlertTopicArn', guard.topic.topicArn, 'SNS topic the guard and its alarms publish to');
+    output('BufferQueueName', guard.queue.queueName, 'SQS queue that buffers ECR events for the push function');
+    output('DeadLetterQueueName', guard.deadLetterQueue.queueName, 'Events the push function could not handle');
+    output('PushFunctionName', guard.function.functionName, 'The push function (its log group holds every alert)');
+    if (guard.reconcileFunction) {
+      output('ReconcileFunctionName', guard.reconcileFunction.functionName, 'The scheduled reconcile function');
+    }
+    if (guard.reconcileDeadLetterQueue) {
+      output(
+        'ReconcileDeadLetterQueueName',
+        guard.reconcileDeadLetterQueue.queueName,
+        'Reconcile runs that failed after their retries',
+      );
+    }
+    output('TagPrefix', guard.tagPrefix, 'Protective tags are <TagPrefix>-sha256-<64 hex>');
+    output('DryRun', String(this.config.dryRun), 'true: the guard only reports, it tags nothing');
   }
 }
 
