@@ -19,3 +19,12 @@ export function createObservability(): Observability {
   const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });
   return { logger, metrics, counts: { count: (name, value) => metrics.addMetric(name, MetricUnit.Count, value) } };
 }
+
+/**
+ * Where the function's alerts are logged in full, for the alert to name with its Logs Insights query: the log
+ * group Lambda sets in every function's environment, when it is set.
+ * See: https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime
+ */
+export function alertLogGroupFrom(env: NodeJS.ProcessEnv): { alertLogGroup?: string } {
+  return env.AWS_LAMBDA_LOG_GROUP_NAME ? { alertLogGroup: env.AWS_LAMBDA_LOG_GROUP_NAME } : {};
+}

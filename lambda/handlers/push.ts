@@ -15,7 +15,7 @@ import type { AlertPort, EcrPort, InventoryPort } from '../core/ports';
 import { parsePushRecord } from '../core/push-event';
 import type { GuardSettings, ImageEvent } from '../core/types';
 import { readPushHandlerConfig } from './config';
-import { createObservability } from './observability';
+import { alertLogGroupFrom, createObservability } from './observability';
 
 export interface PushHandlerDependencies {
   readonly ecr: EcrPort;
@@ -91,9 +91,7 @@ function wireFromEnvironment(): { settings: GuardSettings; deps: PushHandlerDepe
       ...(config.lookupPushers ? { pushers: new CloudTrailPusherLookup({ logger }) } : {}),
       logger,
       metrics: counts,
-      // Set by Lambda in every function's environment.
-      // See: https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime
-      ...(process.env.AWS_LAMBDA_LOG_GROUP_NAME ? { alertLogGroup: process.env.AWS_LAMBDA_LOG_GROUP_NAME } : {}),
+      ...alertLogGroupFrom(process.env),
     },
   };
 }

@@ -15,7 +15,7 @@ import type { LifecyclePolicyPort } from '../core/ports';
 import type { AlertPort, InventoryPort } from '../core/ports';
 import { reconcileAccount, type ReconcileOutcome, type ReconcileSettings } from '../core/reconcile';
 import type { ReconcileCheckpoint, ReconcileEcrPort } from '../core/ports';
-import { createObservability } from './observability';
+import { alertLogGroupFrom, createObservability } from './observability';
 import { readReconcileHandlerConfig } from './reconcile-config';
 
 export interface ReconcileHandlerDependencies {
@@ -94,9 +94,7 @@ function wireFromEnvironment() {
       inventoryFor: (accountId: string, region: string) => inventoryFor(accountId, region),
       logger,
       metrics: counts,
-      // Set by Lambda in every function's environment.
-      // See: https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime
-      ...(process.env.AWS_LAMBDA_LOG_GROUP_NAME ? { alertLogGroup: process.env.AWS_LAMBDA_LOG_GROUP_NAME } : {}),
+      ...alertLogGroupFrom(process.env),
     },
   };
 }
