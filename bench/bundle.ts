@@ -4,13 +4,14 @@
  * esbuild `--bundle --target=node24 --platform=node --minify --sourcemap --sources-content=false`, no
  * externals), next to bundles with the SDK left to the runtime (`--external:@aws-sdk/*`, what the construct
  * would get with `bundleAwsSDK: false`): the same handler, and a minimal handler of the same shape.
- * Sizes, and module initialisation time (`require` of the bundle) in fresh node processes, alternating.
+ * Sizes, and module initialisation time (`require` of the bundle) in fresh node processes, alternating; and the
+ * handler as deployed before the parser moved from zod to valibot, built from bench/fixtures/push-event-zod.ts.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { build } from 'esbuild';
+import { build, type Plugin } from 'esbuild';
 import { median, ratio } from './stats';
 
 const ROOT = path.join(__dirname, '..');
@@ -18,6 +19,7 @@ const ROOT = path.join(__dirname, '..');
 export const OUT_DIR = path.join(ROOT, '.bench', 'bundles');
 const PUSH_ENTRY = path.join(ROOT, 'lambda', 'handlers', 'push.ts');
 const MINIMAL_ENTRY = path.join(__dirname, 'fixtures', 'minimal-handler.ts');
+const ZOD_PARSER = path.join(__dirname, 'fixtures', 'push-event-zod.ts');
 
 export interface BundleVariant {
   readonly name: string;
@@ -34,10 +36,12 @@ export interface BundleVariant {
 /** Output bytes by package (`@scope/name`, or `(project)` for this repository's code), largest first. */
 type Contributors = { readonly module: string; readonly bytes: number }[];
 
-async function bundle(
+export async function bundle(
   name: string,
   entry: string,
   external: string[],
+  /** bundles this file wherever the handler imports `core/push-event` */
+  pushEventParser?: string,
 ): Promise<{ file: string; bytes: number; gzipBytes: number; sourceMapBytes: number; contributors: Contributors }> {
   const dir = path.join(OUT_DIR, name);
   mkdirSync(dir, { recursive: true });
@@ -55,6 +59,7 @@ async function bundle(
     logLevel: 'error',
     // Read here only; unlike bundling.metafile in the construct, nothing ships it.
     metafile: true,
+    plugins: pushEventParser ? [replacePushEvent(pushEventParser)] : [],
   });
   const byModule = new Map<string, number>();
   for (const output of Object.values(result.metafile.outputs)) {
@@ -75,11 +80,21 @@ async function bundle(
   };
 }
 
+function replacePushEvent(file: string): Plugin {
+  return {
+    name: 'replace-push-event',
+    setup(build) {
+      build.onResolve({ filter: /\/core\/push-event$/ }, () => ({ path: file }));
+    },
+  };
+}
+
 /** Builds the bundles; the first one is the function as deployed. */
 export async function buildBundles(): Promise<BundleVariant[]> {
   const deployed = await bundle('deployed', PUSH_ENTRY, []);
   const external = await bundle('sdk-external', PUSH_ENTRY, ['@aws-sdk/*']);
   const minimal = await bundle('minimal-sdk-external', MINIMAL_ENTRY, ['@aws-sdk/*']);
+  const zodDeployed = await bundle('deployed-zod', PUSH_ENTRY, [], ZOD_PARSER);
   return [
     {
       name: 'deployed',
@@ -100,6 +115,12 @@ export async function buildBundles(): Promise<BundleVariant[]> {
       nodeOptions: '--enable-source-maps',
     },
     {
+      name: 'deployed-zod',
+      describe: 'as deployed before valibot: the parser on zod 4 + the Powertools EventBridge schema',
+      ...zodDeployed,
+      nodeOptions: '--enable-source-maps',
+    },
+    {
       name: 'minimal-sdk-external',
       describe: 'minimal handler of the same shape, @aws-sdk/* external, --enable-source-maps',
       ...minimal,
@@ -116,20 +137,34 @@ export interface InitTimes {
   readonly medianInitMs: number;
   /** milliseconds from spawning node to its exit, per run */
   readonly medianProcessMs: number;
+  /** CPU milliseconds (user + system) of the `require`: less sensitive than wall time to other load */
+  readonly medianCpuMs: number;
+  /**
+   * Median over rounds of this variant's init time divided by the minimal handler's in the same round: both
+   * ran back to back, so load that comes and goes hits them alike. Wall time and CPU time.
+   */
+  readonly ratioToMinimal: number;
+  readonly cpuRatioToMinimal: number;
 }
 
+const MINIMAL = 'minimal-sdk-external';
+
 const PROBE = `
+const c0 = process.cpuUsage();
 const t0 = performance.now();
 require(process.argv[2]);
 const t1 = performance.now();
-process.stdout.write(JSON.stringify({ initMs: t1 - t0 }));
+const cpu = process.cpuUsage(c0);
+process.stdout.write(JSON.stringify({ initMs: t1 - t0, cpuMs: (cpu.user + cpu.system) / 1000 }));
 `;
 
 /** Fresh `node` per run; variants alternate within each round so that machine noise hits them alike. */
 export function measureInit(variants: readonly BundleVariant[], runs: number): InitTimes[] {
   const probe = path.join(OUT_DIR, 'init-probe.cjs');
   writeFileSync(probe, PROBE);
-  const samples = new Map(variants.map((v) => [v.name, { init: [] as number[], total: [] as number[] }]));
+  const samples = new Map(
+    variants.map((v) => [v.name, { init: [] as number[], cpu: [] as number[], total: [] as number[] }]),
+  );
   const env = {
     ...process.env,
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
@@ -149,10 +184,15 @@ export function measureInit(variants: readonly BundleVariant[], runs: number): I
       if (child.status !== 0) throw new Error(`init probe failed for ${variant.name}: ${child.stderr}`);
       if (round === 0) continue;
       const s = samples.get(variant.name)!;
-      s.init.push((JSON.parse(child.stdout) as { initMs: number }).initMs);
+      const measured = JSON.parse(child.stdout) as { initMs: number; cpuMs: number };
+      s.init.push(measured.initMs);
+      s.cpu.push(measured.cpuMs);
       s.total.push(totalMs);
     }
   }
+  const base = samples.get(MINIMAL);
+  const pairedRatio = (mine: readonly number[], theirs: readonly number[] | undefined) =>
+    theirs ? median(mine.map((x, round) => ratio(x, theirs[round]!))) : Number.NaN;
   return variants.map((v) => {
     const s = samples.get(v.name)!;
     return {
@@ -161,25 +201,38 @@ export function measureInit(variants: readonly BundleVariant[], runs: number): I
       initMs: s.init.map((x) => Math.round(x * 10) / 10),
       medianInitMs: median(s.init),
       medianProcessMs: median(s.total),
+      medianCpuMs: median(s.cpu),
+      ratioToMinimal: pairedRatio(s.init, base?.init),
+      cpuRatioToMinimal: pairedRatio(s.cpu, base?.cpu),
     };
   });
 }
 
 export function printBundles(variants: readonly BundleVariant[], times: readonly InitTimes[]): void {
   const kb = (n: number) => `${(n / 1024).toFixed(1)} KB`;
-  const base = times.find((t) => t.variant === 'minimal-sdk-external')!;
+  const timesOf = (name: string) => times.find((t) => t.variant === name)!;
   console.log(
-    `\nhandler bundle (esbuild ${require('esbuild/package.json').version}, node ${process.version}); init = require() in a fresh node, ${base.runs} runs each, alternating:`,
+    `\nhandler bundle (esbuild ${require('esbuild/package.json').version}, node ${process.version}); init = require() in a fresh node, ${timesOf(MINIMAL).runs} runs each, alternating;` +
+      ' × = median over rounds of init / the minimal handler in the same round (wall, CPU):',
   );
   for (const v of variants) {
-    const t = times.find((x) => x.variant === v.name)!;
+    const t = timesOf(v.name);
     console.log(
       `  ${v.name.padEnd(24)} ${kb(v.bytes).padStart(9)} (gzip ${kb(v.gzipBytes)}, map ${kb(v.sourceMapBytes)})  init median ${t.medianInitMs.toFixed(1)} ms` +
-        ` (×${ratio(t.medianInitMs, base.medianInitMs).toFixed(2)} the minimal), whole process ${t.medianProcessMs.toFixed(0)} ms  — ${v.describe}`,
+        ` (×${t.ratioToMinimal.toFixed(2)}), CPU ${t.medianCpuMs.toFixed(1)} ms (×${t.cpuRatioToMinimal.toFixed(2)}), whole process ${t.medianProcessMs.toFixed(0)} ms  — ${v.describe}`,
     );
   }
   for (const v of variants.filter((x) => x.name === 'deployed' || x.name === 'sdk-external')) {
     const top = v.contributors.slice(0, 6).map((c) => `${c.module} ${((100 * c.bytes) / v.bytes).toFixed(0)}%`);
     console.log(`  largest parts of ${v.name}: ${top.join(', ')}`);
+  }
+  const now = variants.find((x) => x.name === 'deployed');
+  const before = variants.find((x) => x.name === 'deployed-zod');
+  if (now && before) {
+    const [n, b] = [timesOf(now.name), timesOf(before.name)];
+    console.log(
+      `  the parser on valibot instead of zod, as deployed: ${kb(before.bytes)} → ${kb(now.bytes)}, init ×${b.ratioToMinimal.toFixed(2)} → ×${n.ratioToMinimal.toFixed(2)}` +
+        ` the minimal handler (CPU ×${b.cpuRatioToMinimal.toFixed(2)} → ×${n.cpuRatioToMinimal.toFixed(2)})`,
+    );
   }
 }

@@ -20,7 +20,10 @@
  *    loopback server.
  * 2. burst: 1,000 pushes in a minute over 100 repositories of the large account, through a model of the
  *    SQS event source as deployed: ECS calls and inventories per minute, push-to-protected latency.
- * 3. bundle: sizes and module initialisation time of the handler bundle as deployed vs SDK-external ones.
+ * 3. bundle: sizes and module initialisation time of the handler bundle as deployed vs SDK-external ones, and
+ *    as deployed before the parser moved from zod to valibot.
+ * 4. cost (with requests): a month per account shape at us-east-1 list prices, from the batch's measured
+ *    duration and stated assumptions (bench/cost.ts).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
@@ -28,6 +31,7 @@ import * as path from 'node:path';
 import { LARGE, SMALL, type Shape } from './accounts';
 import { buildBundles, measureInit, printBundles, type BundleVariant, type InitTimes } from './bundle';
 import { BURST, burstSettings, printBurst, runBurst, type BurstResult } from './burst';
+import { ASSUMED, type MonthlyCost, monthlyCost, printCost } from './cost';
 import { measureMemory, printMemory, type MemoryRun } from './memory';
 import { measureBatch, printBatch, type BatchRun } from './requests';
 
@@ -60,6 +64,7 @@ async function main(): Promise<void> {
     memory?: MemoryRun[];
     burst?: { incidentRace: BurstResult[]; longRunning: BurstResult[] };
     bundle?: { variants: Omit<BundleVariant, 'file'>[]; init: InitTimes[] };
+    cost?: MonthlyCost[];
   } = {};
 
   let bundles: BundleVariant[] | undefined;
@@ -80,6 +85,16 @@ async function main(): Promise<void> {
         results.requests.push(run);
       }
     }
+    // Billed as the slower case: ECS throttling on.
+    results.cost = results.requests
+      .filter((run) => run.throttling)
+      .map((run) =>
+        monthlyCost(
+          { shape: run.shape, batchMs: run.simulatedMs, batchPublishes: run.requests.sns, batchPushes: run.pushes },
+          ASSUMED[run.shape as 'small' | 'large'],
+        ),
+      );
+    printCost(results.cost);
   }
   if (parts.has('memory')) {
     console.log(

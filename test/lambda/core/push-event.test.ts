@@ -87,6 +87,19 @@ describe('parsePushRecord', () => {
     expect(parsed.ok).toBe(false);
     expect(!parsed.ok && parsed.reason).toMatch(reason);
   });
+
+  it('given a wrong value, when the record is rejected, then the reason says what arrived, cut short', () => {
+    const parsed = parsePushRecord(record(ecrPushEvent({}, { source: `aws.${'x'.repeat(10_000)}` })));
+    expect(!parsed.ok && parsed.reason).toMatch(
+      /^not an ECR Image Action event: source: expected "aws\.ecr", got "aws\.x+…"$/,
+    );
+    expect(!parsed.ok && parsed.reason.length).toBeLessThan(120);
+  });
+
+  it('given a missing field, when the record is rejected, then the reason names the field as missing', () => {
+    const parsed = parsePushRecord(record(ecrPushEvent({ 'repository-name': undefined })));
+    expect(!parsed.ok && parsed.reason).toBe('not an ECR Image Action event: detail.repository-name: is missing');
+  });
 });
 
 /** The documented lifecycle PolicyExecutionEvent (see the fixture for its source and envelope). */

@@ -1,0 +1,87 @@
+/** The monthly cost estimate is arithmetic on the bench's counts: pinned here by hand-computed cases. */
+import { describe, expect, it } from 'vitest';
+import { type Assumptions, CUSTOM_METRICS, DEFAULT_ALARMS, monthlyCost, PRICES } from '../../bench/cost';
+import { synthesizeGuard } from '../support/cdk-app';
+
+const NOTHING: Assumptions = {
+  pushesPerDay: 0,
+  alertsPerDay: 0,
+  reconcileRunsPerDay: 0,
+  memoryMb: 1024,
+  initMs: 0,
+  logBytesPerInvocation: 0,
+  logBytesPerAlert: 0,
+  idleReceivesPerDay: 0,
+  emailSubscribers: 0,
+  alarms: 0,
+  customMetrics: 0,
+};
+const BATCH = { shape: 'small', batchMs: 1_000, batchPublishes: 1, batchPushes: 1 };
+const usdOf = (lines: readonly { item: string; usd: number }[], item: string) =>
+  lines.find((l) => l.item === item)?.usd;
+
+describe('monthlyCost', () => {
+  it('given nothing but the topic key, when costed, then the month costs the key alone ($1)', () => {
+    expect(monthlyCost(BATCH, NOTHING).totalUsd).toBeCloseTo(1, 10);
+  });
+
+  it('given 10 pushes a day of 1 s at 1 GB, when costed, then it bills 300 requests and 300 GB-seconds', () => {
+    const cost = monthlyCost(BATCH, { ...NOTHING, pushesPerDay: 10 });
+    expect(usdOf(cost.lines, 'Lambda requests (push + reconcile)')).toBeCloseTo(300 * 0.2e-6, 12);
+    expect(usdOf(cost.lines, 'Lambda duration')).toBeCloseTo(300 * 0.0000133334, 12);
+    // EventBridge's send, the event source's receive and delete, per push
+    expect(usdOf(cost.lines, 'SQS requests')).toBeCloseTo(900 * 0.4e-6, 12);
+    expect(usdOf(cost.lines, 'EventBridge ECR events')).toBe(0);
+  });
+
+  it('given a cold start and 512 MB, when costed, then the initialisation is billed at half a GB per second', () => {
+    const cost = monthlyCost(BATCH, { ...NOTHING, reconcileRunsPerDay: 4, initMs: 1_000, memoryMb: 512 });
+    // 120 runs × (1 s + 1 s) × 0.5 GB
+    expect(usdOf(cost.lines, 'Lambda duration')).toBeCloseTo(120 * 2 * 0.5 * PRICES.lambdaArmGbSecond.usd, 12);
+  });
+
+  it('given alerts, alarms, metrics and logs, when costed, then each is billed at its own price', () => {
+    const cost = monthlyCost(BATCH, {
+      ...NOTHING,
+      alertsPerDay: 2,
+      emailSubscribers: 3,
+      alarms: 7,
+      customMetrics: 15,
+      logBytesPerAlert: 1e6,
+    });
+    expect(usdOf(cost.lines, 'SNS publishes')).toBeCloseTo(60 * 0.5e-6, 12);
+    expect(usdOf(cost.lines, 'SNS email deliveries')).toBeCloseTo(180 * 2e-5, 12);
+    expect(usdOf(cost.lines, 'CloudWatch alarms')).toBeCloseTo(0.7, 12);
+    expect(usdOf(cost.lines, 'CloudWatch custom metrics')).toBeCloseTo(4.5, 12);
+    expect(usdOf(cost.lines, 'CloudWatch Logs ingestion')).toBeCloseTo(0.06 * 0.5, 12);
+    expect(usdOf(cost.lines, 'KMS requests')).toBeCloseTo(60 * 4 * 0.03e-4, 12);
+    expect(cost.totalUsd).toBeCloseTo(
+      cost.lines.reduce((sum, l) => sum + l.usd, 0),
+      12,
+    );
+  });
+
+  it('given the stack with its defaults, when synthesized, then it has as many alarms as the estimate counts', () => {
+    const { template } = synthesizeGuard(
+      { alertEmails: ['ops@example.com'] },
+      { bundle: false, stackId: 'CostAlarms' },
+    );
+    expect(Object.keys(template.findResources('AWS::CloudWatch::Alarm'))).toHaveLength(DEFAULT_ALARMS);
+  }, 180_000);
+
+  it('given the handlers, when their counted metric names are listed, then the estimate counts each once', async () => {
+    const { readdirSync, readFileSync } = await import('node:fs');
+    const path = await import('node:path');
+    const names = new Set<string>();
+    const walk = (dir: string): void => {
+      for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        const full = path.join(dir, entry.name);
+        if (entry.isDirectory()) walk(full);
+        else if (entry.name.endsWith('.ts'))
+          for (const m of readFileSync(full, 'utf8').matchAll(/\.count\(\s*'([A-Za-z]+)'/g)) names.add(m[1]!);
+      }
+    };
+    walk(path.resolve(__dirname, '..', '..', 'lambda'));
+    expect(names.size).toBe(CUSTOM_METRICS);
+  });
+});
