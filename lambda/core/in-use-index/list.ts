@@ -33,7 +33,8 @@ export class InUseIndexUpdateError extends Error {
   override readonly name = 'InUseIndexUpdateError';
   constructor(
     message: string,
-    readonly result: InUseIndexListResult,
+    /** what the list did before it failed; absent when it failed before writing (e.g. reading the index) */
+    readonly result?: InUseIndexListResult,
     options?: { cause?: unknown },
   ) {
     super(message, options);
