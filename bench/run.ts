@@ -4,7 +4,7 @@
  * only compared side by side (alternating runs, medians).
  *
  *   npm run bench                                  # everything (a few minutes on 2 cores)
- *   npm run bench -- --part=requests,memory        # parts: requests, memory, burst, bundle
+ *   npm run bench -- --part=requests,memory        # parts: requests, memory, burst, bundle, index
  *   npm run bench -- --small | --large             # only one account shape (requests, memory)
  *   npm run bench -- --burst=all                   # every burst setting (adds batch 100 with 10 s / 60 s windows)
  *   npm run bench -- --runs=15                     # fresh-process runs per bundle variant (default 15)
@@ -24,6 +24,7 @@
  *    as deployed before the parser moved from zod to valibot.
  * 4. cost (with requests): a month per account shape at us-east-1 list prices, from the batch's measured
  *    duration and stated assumptions (bench/cost.ts).
+ * 5. index: the in-use index requests of a list of the account, first on an empty index, then with no change.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
@@ -32,12 +33,13 @@ import { LARGE, SMALL, type Shape } from './accounts';
 import { buildBundles, measureInit, printBundles, type BundleVariant, type InitTimes } from './bundle';
 import { BURST, burstSettings, printBurst, runBurst, type BurstResult } from './burst';
 import { ASSUMED, type MonthlyCost, monthlyCost, printCost } from './cost';
+import { type IndexListRun, measureIndexList, printIndexList } from './index-list';
 import { measureMemory, printMemory, type MemoryRun } from './memory';
 import { measureBatch, printBatch, type BatchRun } from './requests';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-const PARTS = ['requests', 'memory', 'burst', 'bundle'] as const;
+const PARTS = ['requests', 'memory', 'burst', 'bundle', 'index'] as const;
 type Part = (typeof PARTS)[number];
 
 function option(name: string): string | undefined {
@@ -65,6 +67,7 @@ async function main(): Promise<void> {
     burst?: { incidentRace: BurstResult[]; longRunning: BurstResult[] };
     bundle?: { variants: Omit<BundleVariant, 'file'>[]; init: InitTimes[] };
     cost?: MonthlyCost[];
+    index?: IndexListRun[];
   } = {};
 
   let bundles: BundleVariant[] | undefined;
@@ -126,6 +129,16 @@ async function main(): Promise<void> {
     const init = measureInit(bundles!, initRuns);
     printBundles(bundles!, init);
     results.bundle = { variants: bundles!.map(({ file: _file, ...rest }) => rest), init };
+  }
+
+  if (parts.has('index')) {
+    console.log('\n== 5. the in-use index kept by a list of the account (DynamoDB requests) ==');
+    results.index = [];
+    for (const shape of shapes) {
+      const run = await measureIndexList(shape);
+      printIndexList(run);
+      results.index.push(run);
+    }
   }
 
   const totalS = (performance.now() - started) / 1000;

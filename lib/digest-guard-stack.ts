@@ -67,6 +67,11 @@ export class DigestGuardStack extends Stack {
         'Reconcile runs that failed after their retries',
       );
     }
+    output(
+      'InUseIndexTableName',
+      guard.inUseIndex.tableName,
+      'DynamoDB table of the image digests in use and their users',
+    );
     output('TagPrefix', guard.tagPrefix, 'Protective tags are <TagPrefix>-sha256-<64 hex>');
     output('DryRun', String(this.config.dryRun), 'true: the guard only reports, it tags nothing');
   }

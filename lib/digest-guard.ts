@@ -3,6 +3,7 @@
  * settings.ts, alert-topic.ts, guard-functions.ts, permissions.ts, alarms.ts).
  */
 import type { Duration } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as events from 'aws-cdk-lib/aws-events';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -14,7 +15,8 @@ import type { LifecycleCheck } from '../lambda/core/defaults';
 import { createGuardAlarms, type DigestGuardAlarms } from './alarms';
 import { createAlertTopic } from './alert-topic';
 import { createPushPath, createReconcilePath } from './guard-functions';
-import { grantPushPermissions, grantReconcilePermissions } from './permissions';
+import { createInUseIndex } from './in-use-index';
+import { grantInUseIndexList, grantPushPermissions, grantReconcilePermissions } from './permissions';
 import { resolveSettings } from './settings';
 
 export type { DigestGuardAlarms } from './alarms';
@@ -249,6 +251,11 @@ export class DigestGuard extends Construct {
   public readonly reconcileDeadLetterQueue?: sqs.Queue;
   /** The reconcile function's log group; undefined without `reconcile`. */
   public readonly reconcileLogGroup?: logs.LogGroup;
+  /**
+   * Who uses which image digest (DynamoDB, retained on stack deletion), kept by the reconcile's list of this
+   * account and region; created with or without `reconcile`, since the watch of later releases writes it too.
+   */
+  public readonly inUseIndex: dynamodb.Table;
 
   constructor(scope: Construct, id: string, props: DigestGuardProps = {}) {
     super(scope, id);
@@ -270,9 +277,14 @@ export class DigestGuard extends Construct {
     this.logGroup = push.logGroup;
     grantPushPermissions(push.role, settings, this.topic);
 
+    this.inUseIndex = createInUseIndex(this);
+
     if (settings.reconcile) {
       const reconcile = createReconcilePath(this, settings, this.topic);
       grantReconcilePermissions(reconcile.role, settings, this.topic);
+      // The reconcile is the list that keeps the index (lambda/handlers/reconcile.ts reads the name).
+      grantInUseIndexList(reconcile.role, this.inUseIndex);
+      reconcile.fn.addEnvironment('IN_USE_INDEX_TABLE_NAME', this.inUseIndex.tableName);
       this.reconcileFunction = reconcile.fn;
       this.reconcileLogGroup = reconcile.logGroup;
       this.reconcileRule = reconcile.rule;

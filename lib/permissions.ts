@@ -5,7 +5,9 @@
  */
 import { ArnFormat, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as sns from 'aws-cdk-lib/aws-sns';
+import { IN_USE_INDEX_KEYS } from '../lambda/core/in-use-index/keys';
 import type { IConstruct } from 'constructs';
 import type { ResolvedSettings } from './settings';
 
@@ -37,6 +39,29 @@ export function grantReconcilePermissions(role: iam.Role, settings: ResolvedSett
   grantInventoryReads(role);
   topic.grantPublish(role);
   acknowledgeWildcards(role, settings.repositories.length === 0);
+}
+
+/**
+ * The reconcile as the list of the in-use index: the calls `DynamoDbInUseIndex` makes for it and no other, on
+ * the table and its `byWorkload` index. The table is encrypted with the AWS managed key, whose key policy
+ * admits principals of the account through DynamoDB, so no KMS grant is needed.
+ * See: https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazondynamodb.html
+ */
+export function grantInUseIndexList(role: iam.Role, table: Pick<dynamodb.ITable, 'tableArn'>): void {
+  role.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      sid: 'KeepInUseIndexEntries',
+      actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:UpdateItem'],
+      resources: [table.tableArn],
+    }),
+  );
+  role.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      sid: 'ReadInUseIndexByWorkload',
+      actions: ['dynamodb:Query'],
+      resources: [`${table.tableArn}/index/${IN_USE_INDEX_KEYS.byWorkload.indexName}`],
+    }),
+  );
 }
 
 /** Repository ARNs in scope: the named ones, or `repository/*` of this account and region. */

@@ -1,8 +1,9 @@
 /**
- * One simulated AWS account and region: the ECR registry, ECS, Lambda and SNS behind one wire that any
+ * One simulated AWS account and region: the ECR registry, ECS, Lambda, SNS and DynamoDB behind one wire that any
  * AWS SDK v3 client can use (`new ECRClient(account.clientConfig())`). ECS and Lambda resolve image
  * references against this account's registry, and everything shares one clock.
  */
+import { SimDynamoDb } from './dynamodb';
 import type { EcrImageActionEvent } from './events';
 import { SimEcr } from './ecr';
 import { SimEcs } from './ecs';
@@ -56,6 +57,8 @@ export class SimulatedAccount {
   /** the ECS token buckets, when `ecsThrottling` is on */
   readonly ecsThrottle?: EcsThrottle;
   readonly sns: SimSns;
+  /** the in-use index's table lives here (created by the test or the bench that needs it) */
+  readonly dynamodb: SimDynamoDb;
 
   constructor(options: SimulatedAccountOptions = {}) {
     this.accountId = options.accountId ?? '111122223333';
@@ -77,7 +80,8 @@ export class SimulatedAccount {
       now: () => this.clock.now(),
     });
     this.sns = new SimSns({ accountId: this.accountId, region: this.region });
-    for (const service of [this.ecr, this.ecs, this.lambda, this.sns]) this.transport.register(service);
+    this.dynamodb = new SimDynamoDb({ accountId: this.accountId, region: this.region });
+    for (const service of [this.ecr, this.ecs, this.lambda, this.sns, this.dynamodb]) this.transport.register(service);
     if (options.ecsThrottling) {
       this.ecsThrottle = createEcsThrottle(options.ecsThrottling === true ? {} : options.ecsThrottling);
       this.transport.beforeCall = this.ecsThrottle.check;

@@ -3,8 +3,9 @@
  * serialized HTTP requests, so every test goes through the SDK's own serializers, deserializers,
  * error classes and retry strategy. Services plug in as `SimService`s that work on plain JSON.
  *
- * Protocols (as the SDK models declare them): ECR and ECS speak awsJson1_1 (`X-Amz-Target`), Lambda
- * restJson1 (routes mapped by the Lambda service itself), SNS awsQuery (form body, XML answer).
+ * Protocols (as the SDK models declare them): ECR and ECS speak awsJson1_1 (`X-Amz-Target`), DynamoDB
+ * awsJson1_0 (answered with the JSON version it was asked in), Lambda restJson1 (routes mapped by the Lambda
+ * service itself), SNS awsQuery (form body, XML answer).
  */
 import { Readable } from 'node:stream';
 import { HttpResponse, type HttpRequest } from '@smithy/protocol-http';
@@ -175,16 +176,25 @@ export class SimTransport {
         async () => service.handle(operation, input),
       )();
       this.calls.push({ service: service.name, operation, input, atMs });
-      return { response: encodeOutput(protocol, operation, output) };
+      return { response: withJsonVersionOf(request, encodeOutput(protocol, operation, output)) };
     } catch (error) {
       if (!(error instanceof SimAwsError)) throw error;
       this.calls.push({ service: service.name, operation, input, atMs, error: error.code });
-      return { response: encodeError(protocol, error) };
+      return { response: withJsonVersionOf(request, encodeError(protocol, error)) };
     }
   }
 }
 
 type Protocol = 'json' | 'query' | 'rest';
+
+/** awsJson1_0 services (DynamoDB) are answered in `application/x-amz-json-1.0`, as they are asked. */
+function withJsonVersionOf(request: HttpRequest, response: HttpResponse): HttpResponse {
+  const asked = String(request.headers['content-type'] ?? request.headers['Content-Type'] ?? '');
+  if (asked === 'application/x-amz-json-1.0' && response.headers['content-type'] === 'application/x-amz-json-1.1') {
+    response.headers['content-type'] = asked;
+  }
+  return response;
+}
 
 function protocolOf(request: HttpRequest): Protocol {
   const target = request.headers['x-amz-target'] ?? request.headers['X-Amz-Target'];

@@ -9,6 +9,7 @@
  * See: https://docs.aws.amazon.com/AmazonECS/latest/APIReference/request-throttling.html
  */
 import { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { LambdaClient } from '@aws-sdk/client-lambda';
@@ -26,6 +27,7 @@ let ecsClient: ECSClient | undefined;
 let lambdaClient: LambdaClient | undefined;
 let snsClient: SNSClient | undefined;
 let cloudTrailClient: CloudTrailClient | undefined;
+let dynamoDbClient: DynamoDBClient | undefined;
 
 export function defaultEcrClient(): ECRClient {
   return (ecrClient ??= new ECRClient({ ...SDK_CLIENT_CONFIG }));
@@ -51,4 +53,8 @@ export function defaultSnsClient(): SNSClient {
  */
 export function defaultCloudTrailClient(): CloudTrailClient {
   return (cloudTrailClient ??= new CloudTrailClient({ ...SDK_CLIENT_CONFIG, maxAttempts: 1 }));
+}
+
+export function defaultDynamoDbClient(): DynamoDBClient {
+  return (dynamoDbClient ??= new DynamoDBClient({ ...SDK_CLIENT_CONFIG }));
 }

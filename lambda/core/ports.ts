@@ -2,6 +2,7 @@
  * What the core needs from AWS, as interfaces. Adapters in `lambda/adapters/` implement them with the
  * AWS SDK v3; tests implement them with the simulated account or plain fakes.
  */
+import type { AccountRegion, IndexedEntry, InUseEntry, WorkloadListStatus } from './in-use-index/types';
 import type { RuleAction } from './lifecycle/parse';
 import type { Digest, ImageState, Inventory, PusherFindings } from './types';
 
@@ -177,3 +178,18 @@ export interface LifecyclePolicyPort {
 }
 
 export type PutPolicyOutcome = { readonly outcome: 'put' } | { readonly outcome: 'rejected'; readonly reason: string };
+
+// ---------------------------------------------------------------------------------------------------------
+// The in-use index (DynamoDB): who uses which digest, kept by the list; the in-use index adapter implements it
+
+/** What the in-use index needs from DynamoDB (`lambda/adapters/in-use-index.ts`) or from a fake. */
+export interface InUseIndexPort {
+  /** Every image-user entry of the workload, all pages. */
+  entriesOfWorkload(workload: AccountRegion): Promise<IndexedEntry[]>;
+  /** Writes the entry unless one with its keys exists (then `already-there`, left as it is). */
+  addEntry(entry: InUseEntry): Promise<'added' | 'already-there'>;
+  /** Removes the entry unless it was seen at or after `sinceMs` (then `seen-since`, kept). */
+  removeEntryNotSeenSince(key: { pk: string; sk: string }, sinceMs: number): Promise<'removed' | 'seen-since'>;
+  /** Records the list's outcome unless a list that started later already recorded its own. */
+  recordListStatus(workload: AccountRegion, status: WorkloadListStatus): Promise<'recorded' | 'newer-recorded'>;
+}

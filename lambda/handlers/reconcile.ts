@@ -8,11 +8,12 @@
 import type { Context, ScheduledEvent } from 'aws-lambda';
 import { EcrAdapter } from '../adapters/ecr';
 import { EcrLifecycleAdapter } from '../adapters/ecr-lifecycle';
+import { DynamoDbInUseIndex } from '../adapters/in-use-index';
 import { inventoryFor } from '../adapters/inventory';
 import { SnsAlertAdapter } from '../adapters/sns';
 import type { GuardLogger, GuardMetrics } from '../core/ports';
 import type { LifecyclePolicyPort } from '../core/ports';
-import type { AlertPort, InventoryPort } from '../core/ports';
+import type { AlertPort, InUseIndexPort, InventoryPort } from '../core/ports';
 import { reconcileAccount, type ReconcileOutcome, type ReconcileSettings } from '../core/reconcile';
 import type { ReconcileCheckpoint, ReconcileEcrPort } from '../core/ports';
 import { alertLogGroupFrom, createObservability } from './observability';
@@ -36,6 +37,8 @@ export interface ReconcileHandlerDependencies {
   readonly now?: () => Date;
   /** the function's log group, named in alerts as where their full list is */
   readonly alertLogGroup?: string;
+  /** the in-use index the run's inventory is applied to (the list of this account and region) */
+  readonly inUseIndex?: InUseIndexPort;
 }
 
 /** One scheduled invocation, as it reaches the function. */
@@ -76,6 +79,7 @@ export async function runReconcile(
       ...(deps.reserveMs !== undefined ? { reserveMs: deps.reserveMs } : {}),
       ...(deps.now ? { now: deps.now } : {}),
       ...(deps.alertLogGroup ? { alertLogGroup: deps.alertLogGroup } : {}),
+      ...(deps.inUseIndex ? { inUseIndex: deps.inUseIndex } : {}),
     },
   );
 }
@@ -85,6 +89,8 @@ let wiring: { settings: ReturnType<typeof readReconcileHandlerConfig>; deps: Rec
 
 function wireFromEnvironment() {
   const settings = readReconcileHandlerConfig(process.env);
+  // Set by the construct (lib/in-use-index.ts); the run keeps that index as the list of its account and region.
+  const inUseIndexTable = process.env.IN_USE_INDEX_TABLE_NAME?.trim();
   return {
     settings,
     deps: {
@@ -95,6 +101,7 @@ function wireFromEnvironment() {
       logger,
       metrics: counts,
       ...alertLogGroupFrom(process.env),
+      ...(inUseIndexTable ? { inUseIndex: new DynamoDbInUseIndex(inUseIndexTable) } : {}),
     },
   };
 }
@@ -110,6 +117,7 @@ export const handler = async (event: ScheduledEvent, context?: Context): Promise
       notReached: outcome.notReached.length,
       cursor: outcome.cursor,
       alerts: outcome.alertsPublished,
+      inUseIndex: outcome.inUseIndex,
     });
   } finally {
     metrics.publishStoredMetrics();

@@ -136,6 +136,8 @@ describe('DigestGuard reconcile with defaults (every repository, release off)', 
         RELEASE_AFTER_DAYS: '0',
         LIFECYCLE_CHECK: 'evaluate',
         INSTALL_LIFECYCLE_SHIELD: 'false',
+        // read by the handler's wiring (reconcile.ts): the in-use index it keeps as its list
+        IN_USE_INDEX_TABLE_NAME: { Ref: logicalIdOf(s.stack, s.guard.inUseIndex) },
         POWERTOOLS_SERVICE_NAME: 'ecr-digest-guard',
         POWERTOOLS_METRICS_NAMESPACE: 'EcrDigestGuard',
         POWERTOOLS_LOG_LEVEL: 'INFO',
@@ -314,7 +316,7 @@ describe('DigestGuard reconcile with defaults (every repository, release off)', 
         { 'Fn::GetAtt': [logicalIdOf(s.stack, s.guard.reconcileLogGroup), 'Arn'] },
       ]);
       const services = new Set(statements.flatMap(actionsOf).map((a) => a.split(':')[0]));
-      expect([...services].sort()).toEqual(['ecr', 'ecs', 'kms', 'lambda', 'logs', 'sns', 'sqs']);
+      expect([...services].sort()).toEqual(['dynamodb', 'ecr', 'ecs', 'kms', 'lambda', 'logs', 'sns', 'sqs']);
       expect(statements.flatMap(actionsOf).filter((a) => a.includes('*'))).toEqual(['kms:GenerateDataKey*']);
     });
   });

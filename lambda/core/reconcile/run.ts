@@ -12,6 +12,7 @@
 import { publishOrLog } from '../alert-publish';
 import { buildReconcileAlert, buildReconcileFailureAlert } from '../alert-reconcile';
 import { mapWithConcurrency } from '../concurrency';
+import { applyListToIndex, type InUseIndexListResult, InUseIndexUpdateError } from '../in-use-index';
 import { gapsConcerning } from '../inventory';
 import { protectInUseDigests } from '../protect';
 import type { Inventory } from '../types';
@@ -43,6 +44,9 @@ export async function reconcileAccount(
   const releaseEnabled = (settings.releaseAfterDays ?? 0) > 0;
   const inScope = settings.repositories?.length ? new Set(settings.repositories) : undefined;
 
+  // The list's start: nothing the inventory sees was seen earlier, so the index may remove only entries last
+  // seen before it (a later writer wins).
+  const listStartedAt = now();
   let inventory: Inventory;
   try {
     inventory = await deps.inventory.takeInventory();
@@ -53,6 +57,7 @@ export async function reconcileAccount(
     });
   }
   for (const gap of inventory.gaps) logger.warn('inventory gap', { gap });
+  const indexUpdate = deps.inUseIndex ? await updateInUseIndex(inventory, run, listStartedAt, deps) : undefined;
 
   const repositories = await repositoriesToVisit(inventory, settings, releaseEnabled, inScope, deps);
   const ordered = await startingPoint(repositories, run, deps);
@@ -126,6 +131,9 @@ export async function reconcileAccount(
       { cause: failed[0]?.error },
     );
   }
+  // The protections and alerts above stand; the run still fails so that Lambda retries it and the error alarm
+  // fires: an index that silently lags would later let the push path miss a workload.
+  if (indexUpdate && 'error' in indexUpdate) throw indexUpdate.error;
   return {
     inventoryTakenAt: inventory.takenAt,
     reports,
@@ -133,7 +141,50 @@ export async function reconcileAccount(
     notReached,
     ...(cursor ? { cursor } : {}),
     alertsPublished,
+    ...(indexUpdate && 'result' in indexUpdate ? { inUseIndex: indexUpdate.result } : {}),
   };
+}
+
+/**
+ * The run's inventory applied to the in-use index as the list of this account and region (its own registry:
+ * the inventory names only this registry's repositories). A failure is logged and counted here and thrown
+ * at the end of the run, after the protect step, which does not depend on the index.
+ */
+async function updateInUseIndex(
+  inventory: Inventory,
+  run: ReconcileRun,
+  startedAt: Date,
+  deps: ReconcileDependencies,
+): Promise<{ result: InUseIndexListResult } | { error: InUseIndexUpdateError }> {
+  const here = { account: run.account, region: run.region };
+  try {
+    const result = await applyListToIndex(
+      inventory,
+      { registry: here, workload: here, startedAtMs: startedAt.getTime() },
+      deps.inUseIndex!,
+    );
+    deps.logger.info('in-use index updated', { inUseIndex: result });
+    deps.metrics?.count('InUseIndexEntriesAdded', result.added);
+    deps.metrics?.count('InUseIndexEntriesRemoved', result.removed);
+    return { result };
+  } catch (error) {
+    const failure =
+      error instanceof InUseIndexUpdateError
+        ? error
+        : new InUseIndexUpdateError(
+            `the in-use index could not be updated for ${run.account} ${run.region}`,
+            undefined,
+            {
+              cause: error,
+            },
+          );
+    deps.logger.error('could not update the in-use index; the run fails after protecting, and the next run retries', {
+      error: failure,
+      inUseIndex: failure.result,
+    });
+    deps.metrics?.count('InUseIndexFailures', 1);
+    return { error: failure };
+  }
 }
 
 /**

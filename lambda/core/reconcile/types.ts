@@ -2,11 +2,13 @@
  * The scheduled reconcile's settings, dependencies and reports, shared by its steps (run, release, lifecycle)
  * and its alert text.
  */
+import type { InUseIndexListResult } from '../in-use-index';
 import type { RepositoryReport } from '../repository-report';
 import type { LifecycleCheck } from '../defaults';
 import type {
   AlertPort,
   GuardLogger,
+  InUseIndexPort,
   GuardMetrics,
   InventoryPort,
   LifecyclePolicyPort,
@@ -59,6 +61,8 @@ export interface ReconcileDependencies {
   readonly now?: () => Date;
   /** the function's log group, named in alerts as where their full list is (`AWS_LAMBDA_LOG_GROUP_NAME`) */
   readonly alertLogGroup?: string;
+  /** the in-use index the run's inventory is applied to, as the list of this account and region */
+  readonly inUseIndex?: InUseIndexPort;
 }
 
 export interface ReconcileRun {
@@ -109,6 +113,8 @@ export interface ReconcileOutcome {
   /** the last repository reached when the run stopped early; undefined when every repository was reached */
   readonly cursor?: string;
   readonly alertsPublished: number;
+  /** what the run's list did to the in-use index, when there is one and the update succeeded */
+  readonly inUseIndex?: InUseIndexListResult;
 }
 
 export interface ReleaseCandidate {
