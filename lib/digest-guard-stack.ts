@@ -41,6 +41,7 @@ export class DigestGuardStack extends Stack {
       ...(config.installLifecycleShield !== undefined ? { installLifecycleShield: config.installLifecycleShield } : {}),
       ...(config.watchLifecycleExpiry !== undefined ? { watchLifecycleExpiry: config.watchLifecycleExpiry } : {}),
       ...(config.lookupPushers !== undefined ? { lookupPushers: config.lookupPushers } : {}),
+      ...(config.chat !== undefined ? { chat: config.chat } : {}),
     });
     this.addOperatorOutputs();
   }

@@ -13,11 +13,13 @@ import { Construct } from 'constructs';
 import type { LifecycleCheck } from '../lambda/core/defaults';
 import { createGuardAlarms, type DigestGuardAlarms } from './alarms';
 import { createAlertTopic } from './alert-topic';
+import { type ChatChannelConfigurations, createChatChannels, type DigestGuardChatChannels } from './chat-channels';
 import { createPushPath, createReconcilePath } from './guard-functions';
 import { grantPushPermissions, grantReconcilePermissions } from './permissions';
 import { resolveSettings } from './settings';
 
 export type { DigestGuardAlarms } from './alarms';
+export type { DigestGuardChatChannels, DigestGuardSlackChannel, DigestGuardTeamsChannel } from './chat-channels';
 export {
   DEFAULT_BATCH_SIZE,
   DEFAULT_MAX_BATCHING_WINDOW,
@@ -204,6 +206,15 @@ export interface DigestGuardProps {
    * @default false
    */
   readonly lookupPushers?: boolean;
+
+  /**
+   * Chat channels (Slack, Microsoft Teams) that receive the alerts through Amazon Q Developer in chat
+   * applications, each in the chat form (title, counts, first images, next steps, where the full list is). The
+   * workspace or team must be authorized in the Amazon Q Developer console first. Each channel gets a role with
+   * no permission and a guardrail that denies every action: it receives, it can do nothing.
+   * @default - no chat channel (email, and whatever subscribes to `topic`)
+   */
+  readonly chat?: DigestGuardChatChannels;
 }
 
 /** How the reconcile checks lifecycle policies (see `lifecycleCheck`). */
@@ -249,6 +260,8 @@ export class DigestGuard extends Construct {
   public readonly reconcileDeadLetterQueue?: sqs.Queue;
   /** The reconcile function's log group; undefined without `reconcile`. */
   public readonly reconcileLogGroup?: logs.LogGroup;
+  /** The chat channel configurations asked for with `chat`; empty without it. */
+  public readonly chatChannels: ChatChannelConfigurations;
 
   constructor(scope: Construct, id: string, props: DigestGuardProps = {}) {
     super(scope, id);
@@ -289,5 +302,8 @@ export class DigestGuard extends Construct {
         ? { reconcile: { fn: this.reconcileFunction, deadLetterQueue: this.reconcileDeadLetterQueue } }
         : {}),
     });
+
+    // Last, so that adding a channel leaves every other logical id as it was.
+    this.chatChannels = createChatChannels(this, props.chat, this.topic);
   }
 }
