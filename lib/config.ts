@@ -40,6 +40,8 @@ export interface DigestGuardConfig {
   readonly lookupPushers?: boolean;
   /** Opt-in: Slack and/or Teams channels that receive the alerts in their chat form. */
   readonly chat?: DigestGuardChatChannels;
+  /** The operator's dashboard; the construct's default (on) when absent. */
+  readonly dashboard?: boolean;
 }
 
 /** The context keys the app reads. */
@@ -60,6 +62,7 @@ export const CONTEXT_KEYS = {
   teamsTeamId: 'teamsTeamId',
   teamsChannelId: 'teamsChannelId',
   teamsTenantId: 'teamsTenantId',
+  dashboard: 'dashboard',
 } as const;
 
 /** How the shared validation names each setting here: by its context key. */
@@ -158,6 +161,7 @@ export function configFromContext(
   const installLifecycleShield = optionalBoolean(CONTEXT_KEYS.installLifecycleShield);
   const watchLifecycleExpiry = optionalBoolean(CONTEXT_KEYS.watchLifecycleExpiry);
   const lookupPushers = optionalBoolean(CONTEXT_KEYS.lookupPushers);
+  const dashboard = optionalBoolean(CONTEXT_KEYS.dashboard);
 
   // Chat channel ids: strings as given (trimmed); the shared validation checks their form and that they come
   // in whole sets.
@@ -208,6 +212,7 @@ export function configFromContext(
     ...(watchLifecycleExpiry !== undefined ? { watchLifecycleExpiry } : {}),
     ...(lookupPushers !== undefined ? { lookupPushers } : {}),
     ...chatFromContext(chatIds),
+    ...(dashboard !== undefined ? { dashboard } : {}),
   };
 }
 

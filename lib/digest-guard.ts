@@ -3,6 +3,7 @@
  * settings.ts, alert-topic.ts, guard-functions.ts, permissions.ts, alarms.ts).
  */
 import type { Duration } from 'aws-cdk-lib';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as events from 'aws-cdk-lib/aws-events';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -14,6 +15,7 @@ import type { LifecycleCheck } from '../lambda/core/defaults';
 import { createGuardAlarms, type DigestGuardAlarms } from './alarms';
 import { createAlertTopic } from './alert-topic';
 import { type ChatChannelConfigurations, createChatChannels, type DigestGuardChatChannels } from './chat-channels';
+import { createGuardDashboard } from './dashboard';
 import { createPushPath, createReconcilePath } from './guard-functions';
 import { grantPushPermissions, grantReconcilePermissions } from './permissions';
 import { resolveSettings } from './settings';
@@ -215,6 +217,13 @@ export interface DigestGuardProps {
    * @default - no chat channel (email, and whatever subscribes to `topic`)
    */
   readonly chat?: DigestGuardChatChannels;
+
+  /**
+   * A CloudWatch dashboard of what the guard did and how it runs (protected, gone, alerts, failures, inventory
+   * duration, queue age, the reconcile's outcome). A dashboard costs $3 a month beyond the first 3 of an account.
+   * @default true
+   */
+  readonly dashboard?: boolean;
 }
 
 /** How the reconcile checks lifecycle policies (see `lifecycleCheck`). */
@@ -262,6 +271,8 @@ export class DigestGuard extends Construct {
   public readonly reconcileLogGroup?: logs.LogGroup;
   /** The chat channel configurations asked for with `chat`; empty without it. */
   public readonly chatChannels: ChatChannelConfigurations;
+  /** The operator's dashboard; undefined with `dashboard: false`. */
+  public readonly dashboard?: cloudwatch.Dashboard;
 
   constructor(scope: Construct, id: string, props: DigestGuardProps = {}) {
     super(scope, id);
@@ -305,5 +316,15 @@ export class DigestGuard extends Construct {
 
     // Last, so that adding a channel leaves every other logical id as it was.
     this.chatChannels = createChatChannels(this, props.chat, this.topic);
+    if (props.dashboard ?? true) {
+      this.dashboard = createGuardDashboard(this, {
+        pushFunction: this.function,
+        queue: this.queue,
+        deadLetterQueue: this.deadLetterQueue,
+        ...(this.reconcileFunction && this.reconcileDeadLetterQueue
+          ? { reconcile: { fn: this.reconcileFunction, deadLetterQueue: this.reconcileDeadLetterQueue } }
+          : {}),
+      });
+    }
   }
 }
