@@ -179,9 +179,8 @@ function imageLine(entry: unknown, what: string): string | undefined {
   if (!isRecord(entry) || typeof entry.digest !== 'string') return undefined;
   const consumers = Array.isArray(entry.consumers) ? (entry.consumers as Consumer[]) : [];
   const first = consumers[0];
-  const usedBy = first
-    ? `: ${describeConsumer(first)}${consumers.length > 1 ? ` and ${countOf(consumers.length - 1, 'more workload')}` : ''}`
-    : '';
+  const others = consumers.length > 1 ? ` and ${countOf(consumers.length - 1, 'more workload')}` : '';
+  const usedBy = first ? `: ${describeConsumer(first)}${others}` : '';
   return `- \`${entry.digest}\` ${what}${usedBy}`;
 }
 
