@@ -4,6 +4,7 @@
  * -c reconcileSchedule="rate(6 hours)" -c releaseAfterDays=30 -c watchLifecycleExpiry=true -c lookupPushers=true`).
  */
 import type { LifecycleCheck } from '../lambda/core/defaults';
+import type { DigestGuardChatChannels } from './chat-channels';
 import {
   ConfigError,
   type SharedSettingName,
@@ -37,6 +38,10 @@ export interface DigestGuardConfig {
   readonly watchLifecycleExpiry?: boolean;
   /** Opt-in: name who pushed, from CloudTrail event history; the construct's default (false) when absent. */
   readonly lookupPushers?: boolean;
+  /** Opt-in: Slack and/or Teams channels that receive the alerts in their chat form. */
+  readonly chat?: DigestGuardChatChannels;
+  /** The operator's dashboard; the construct's default (on) when absent. */
+  readonly dashboard?: boolean;
 }
 
 /** The context keys the app reads. */
@@ -52,6 +57,12 @@ export const CONTEXT_KEYS = {
   installLifecycleShield: 'installLifecycleShield',
   watchLifecycleExpiry: 'watchLifecycleExpiry',
   lookupPushers: 'lookupPushers',
+  slackWorkspaceId: 'slackWorkspaceId',
+  slackChannelId: 'slackChannelId',
+  teamsTeamId: 'teamsTeamId',
+  teamsChannelId: 'teamsChannelId',
+  teamsTenantId: 'teamsTenantId',
+  dashboard: 'dashboard',
 } as const;
 
 /** How the shared validation names each setting here: by its context key. */
@@ -65,6 +76,11 @@ const CONTEXT_KEY_OF: Record<SharedSettingName, string> = {
   releaseAfterDays: CONTEXT_KEYS.releaseAfterDays,
   lifecycleCheck: CONTEXT_KEYS.lifecycleCheck,
   installLifecycleShield: CONTEXT_KEYS.installLifecycleShield,
+  slackWorkspaceId: CONTEXT_KEYS.slackWorkspaceId,
+  slackChannelId: CONTEXT_KEYS.slackChannelId,
+  teamsTeamId: CONTEXT_KEYS.teamsTeamId,
+  teamsChannelId: CONTEXT_KEYS.teamsChannelId,
+  teamsTenantId: CONTEXT_KEYS.teamsTenantId,
 };
 
 export interface ConfigFromContextOptions {
@@ -145,6 +161,17 @@ export function configFromContext(
   const installLifecycleShield = optionalBoolean(CONTEXT_KEYS.installLifecycleShield);
   const watchLifecycleExpiry = optionalBoolean(CONTEXT_KEYS.watchLifecycleExpiry);
   const lookupPushers = optionalBoolean(CONTEXT_KEYS.lookupPushers);
+  const dashboard = optionalBoolean(CONTEXT_KEYS.dashboard);
+
+  // Chat channel ids: strings as given (trimmed); the shared validation checks their form and that they come
+  // in whole sets.
+  const chatIds: Partial<Record<ChatContextKey, string>> = {};
+  for (const key of CHAT_CONTEXT_KEYS) {
+    if (!present(key)) continue;
+    const raw = read(key);
+    if (typeof raw === 'string') chatIds[key] = raw.trim();
+    else problems.push(`${key} must be a string, got ${JSON.stringify(raw)}`);
+  }
 
   const noRecipientProblem = `${CONTEXT_KEYS.alertEmail} is required: pass -c ${CONTEXT_KEYS.alertEmail}=ops@example.com (comma-separate several)`;
   const shared = sharedSettingsProblems(
@@ -157,6 +184,7 @@ export function configFromContext(
       ...(releaseAfterDays !== undefined ? { releaseAfterDays } : {}),
       ...(lifecycleCheck !== undefined ? { lifecycleCheck } : {}),
       ...(installLifecycleShield !== undefined ? { installLifecycleShield } : {}),
+      ...chatIds,
     },
     {
       nameOf: (setting) => CONTEXT_KEY_OF[setting],
@@ -183,7 +211,32 @@ export function configFromContext(
     ...(installLifecycleShield !== undefined ? { installLifecycleShield } : {}),
     ...(watchLifecycleExpiry !== undefined ? { watchLifecycleExpiry } : {}),
     ...(lookupPushers !== undefined ? { lookupPushers } : {}),
+    ...chatFromContext(chatIds),
+    ...(dashboard !== undefined ? { dashboard } : {}),
   };
+}
+
+const CHAT_CONTEXT_KEYS = [
+  CONTEXT_KEYS.slackWorkspaceId,
+  CONTEXT_KEYS.slackChannelId,
+  CONTEXT_KEYS.teamsTeamId,
+  CONTEXT_KEYS.teamsChannelId,
+  CONTEXT_KEYS.teamsTenantId,
+] as const;
+type ChatContextKey = (typeof CHAT_CONTEXT_KEYS)[number];
+
+/** The chat channels the (validated) context ids name: a platform only when all its ids were given. */
+function chatFromContext(ids: Partial<Record<ChatContextKey, string>>): { chat?: DigestGuardChatChannels } {
+  const { slackWorkspaceId, slackChannelId, teamsTeamId, teamsChannelId, teamsTenantId } = ids;
+  const chat: DigestGuardChatChannels = {
+    ...(slackWorkspaceId !== undefined && slackChannelId !== undefined
+      ? { slack: { workspaceId: slackWorkspaceId, channelId: slackChannelId } }
+      : {}),
+    ...(teamsTeamId !== undefined && teamsChannelId !== undefined && teamsTenantId !== undefined
+      ? { teams: { teamId: teamsTeamId, channelId: teamsChannelId, tenantId: teamsTenantId } }
+      : {}),
+  };
+  return chat.slack || chat.teams ? { chat } : {};
 }
 
 /**

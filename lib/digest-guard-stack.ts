@@ -3,6 +3,7 @@ import * as events from 'aws-cdk-lib/aws-events';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { Construct } from 'constructs';
 import { ConfigError, configFromContext, type DigestGuardConfig } from './config';
+import { dashboardUrl } from './dashboard';
 import { DigestGuard } from './digest-guard';
 
 const DESCRIPTION = 'ecr-digest-guard: keeps ECR image digests that workloads still run from being deleted';
@@ -41,6 +42,8 @@ export class DigestGuardStack extends Stack {
       ...(config.installLifecycleShield !== undefined ? { installLifecycleShield: config.installLifecycleShield } : {}),
       ...(config.watchLifecycleExpiry !== undefined ? { watchLifecycleExpiry: config.watchLifecycleExpiry } : {}),
       ...(config.lookupPushers !== undefined ? { lookupPushers: config.lookupPushers } : {}),
+      ...(config.chat !== undefined ? { chat: config.chat } : {}),
+      ...(config.dashboard !== undefined ? { dashboard: config.dashboard } : {}),
     });
     this.addOperatorOutputs();
   }
@@ -74,6 +77,10 @@ export class DigestGuardStack extends Stack {
     );
     output('TagPrefix', guard.tagPrefix, 'Protective tags are <TagPrefix>-sha256-<64 hex>');
     output('DryRun', String(this.config.dryRun), 'true: the guard only reports, it tags nothing');
+    if (guard.dashboard) {
+      output('DashboardName', guard.dashboard.dashboardName, 'CloudWatch dashboard of what the guard did');
+      output('DashboardUrl', dashboardUrl(guard.dashboard), 'The dashboard in the CloudWatch console');
+    }
   }
 }
 

@@ -4,6 +4,7 @@
  */
 import type { Duration } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as events from 'aws-cdk-lib/aws-events';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -14,12 +15,15 @@ import { Construct } from 'constructs';
 import type { LifecycleCheck } from '../lambda/core/defaults';
 import { createGuardAlarms, type DigestGuardAlarms } from './alarms';
 import { createAlertTopic } from './alert-topic';
+import { type ChatChannelConfigurations, createChatChannels, type DigestGuardChatChannels } from './chat-channels';
+import { createGuardDashboard } from './dashboard';
 import { createPushPath, createReconcilePath } from './guard-functions';
 import { createInUseIndex } from './in-use-index';
 import { grantInUseIndexList, grantPushPermissions, grantReconcilePermissions } from './permissions';
 import { resolveSettings } from './settings';
 
 export type { DigestGuardAlarms } from './alarms';
+export type { DigestGuardChatChannels, DigestGuardSlackChannel, DigestGuardTeamsChannel } from './chat-channels';
 export {
   DEFAULT_BATCH_SIZE,
   DEFAULT_MAX_BATCHING_WINDOW,
@@ -206,6 +210,22 @@ export interface DigestGuardProps {
    * @default false
    */
   readonly lookupPushers?: boolean;
+
+  /**
+   * Chat channels (Slack, Microsoft Teams) that receive the alerts through Amazon Q Developer in chat
+   * applications, each in the chat form (title, counts, first images, next steps, where the full list is). The
+   * workspace or team must be authorized in the Amazon Q Developer console first. Each channel gets a role with
+   * no permission and a guardrail that denies every action: it receives, it can do nothing.
+   * @default - no chat channel (email, and whatever subscribes to `topic`)
+   */
+  readonly chat?: DigestGuardChatChannels;
+
+  /**
+   * A CloudWatch dashboard of what the guard did and how it runs (protected, gone, alerts, failures, inventory
+   * duration, queue age, the reconcile's outcome). A dashboard costs $3 a month beyond the first 3 of an account.
+   * @default true
+   */
+  readonly dashboard?: boolean;
 }
 
 /** How the reconcile checks lifecycle policies (see `lifecycleCheck`). */
@@ -256,6 +276,10 @@ export class DigestGuard extends Construct {
    * account and region; created with or without `reconcile`, since the watch of later releases writes it too.
    */
   public readonly inUseIndex: dynamodb.Table;
+  /** The chat channel configurations asked for with `chat`; empty without it. */
+  public readonly chatChannels: ChatChannelConfigurations;
+  /** The operator's dashboard; undefined with `dashboard: false`. */
+  public readonly dashboard?: cloudwatch.Dashboard;
 
   constructor(scope: Construct, id: string, props: DigestGuardProps = {}) {
     super(scope, id);
@@ -301,5 +325,18 @@ export class DigestGuard extends Construct {
         ? { reconcile: { fn: this.reconcileFunction, deadLetterQueue: this.reconcileDeadLetterQueue } }
         : {}),
     });
+
+    // Last, so that adding a channel leaves every other logical id as it was.
+    this.chatChannels = createChatChannels(this, props.chat, this.topic);
+    if (props.dashboard ?? true) {
+      this.dashboard = createGuardDashboard(this, {
+        pushFunction: this.function,
+        queue: this.queue,
+        deadLetterQueue: this.deadLetterQueue,
+        ...(this.reconcileFunction && this.reconcileDeadLetterQueue
+          ? { reconcile: { fn: this.reconcileFunction, deadLetterQueue: this.reconcileDeadLetterQueue } }
+          : {}),
+      });
+    }
   }
 }

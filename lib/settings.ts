@@ -50,6 +50,15 @@ function wholeSecondsWithin(duration: Duration, minSeconds: number, maxSeconds: 
 
 const LOG_LEVELS: readonly DigestGuardLogLevel[] = ['DEBUG', 'INFO', 'WARN', 'ERROR'];
 
+/** The chat ids are grouped by platform in the props: the shared validation names them by their prop path. */
+const CHAT_PROP_OF = {
+  slackWorkspaceId: 'chat.slack.workspaceId',
+  slackChannelId: 'chat.slack.channelId',
+  teamsTeamId: 'chat.teams.teamId',
+  teamsChannelId: 'chat.teams.channelId',
+  teamsTenantId: 'chat.teams.tenantId',
+} as const;
+
 /**
  * Applies defaults, and throws one ConfigError that names every prop AWS or the guard would refuse: the
  * settings the app's context also carries go through `sharedSettingsProblems` (the same check, the same
@@ -79,9 +88,19 @@ export function resolveSettings(props: DigestGuardProps): ResolvedSettings {
         ...(props.releaseAfterDays !== undefined ? { releaseAfterDays: props.releaseAfterDays } : {}),
         ...(props.lifecycleCheck !== undefined ? { lifecycleCheck: props.lifecycleCheck } : {}),
         ...(props.installLifecycleShield !== undefined ? { installLifecycleShield: props.installLifecycleShield } : {}),
+        ...(props.chat?.slack
+          ? { slackWorkspaceId: props.chat.slack.workspaceId, slackChannelId: props.chat.slack.channelId }
+          : {}),
+        ...(props.chat?.teams
+          ? {
+              teamsTeamId: props.chat.teams.teamId,
+              teamsChannelId: props.chat.teams.channelId,
+              teamsTenantId: props.chat.teams.tenantId,
+            }
+          : {}),
       },
       {
-        nameOf: (setting) => setting,
+        nameOf: (setting) => CHAT_PROP_OF[setting as keyof typeof CHAT_PROP_OF] ?? setting,
         noRecipientProblem:
           'alertEmails is empty and no alertTopic is given, so nobody would receive alerts or alarms; name an ' +
           'address, pass alertTopic, or set noAlertSubscription: true and subscribe to guard.topic yourself',

@@ -131,6 +131,13 @@ export interface SharedSettings {
   readonly releaseAfterDays?: number;
   readonly lifecycleCheck?: string;
   readonly installLifecycleShield?: boolean;
+  /** Slack channel for chat alerts: both ids or neither */
+  readonly slackWorkspaceId?: string;
+  readonly slackChannelId?: string;
+  /** Microsoft Teams channel for chat alerts: all three ids or none */
+  readonly teamsTeamId?: string;
+  readonly teamsChannelId?: string;
+  readonly teamsTenantId?: string;
 }
 
 export type SharedSettingName = Exclude<keyof SharedSettings, 'alertTopicGiven' | 'reconcileScheduleGiven'>;
@@ -217,6 +224,56 @@ export function sharedSettingsProblems(settings: SharedSettings, options: Shared
       problems.push(`${name('lifecycleCheck')} is set but ${name('reconcile')} is false; drop one of them`);
     }
   }
+  problems.push(...chatChannelProblems(settings, name));
+  return problems;
+}
+
+/**
+ * Ids of the chat channels, as AWS::Chatbot channel configurations take them. Patterns from the Amazon Q Developer
+ * in chat applications API reference: SlackChannelId `^[A-Za-z0-9]+$` (1 to 255), TeamsChannelId
+ * `([a-zA-Z0-9-_=+/.,])*%3[aA]([a-zA-Z0-9-_=+/.,])*%40([a-zA-Z0-9-_=+/.,])*` (the URL-encoded `19:…@thread…`)
+ * (https://docs.aws.amazon.com/chatbot/latest/APIReference/API_SlackChannelConfiguration.html,
+ * https://docs.aws.amazon.com/chatbot/latest/APIReference/API_TeamsChannelConfiguration.html); the Slack workspace
+ * id is upper-case letters and digits (`T…`), and Teams team and tenant ids are UUIDs.
+ */
+const SLACK_WORKSPACE_ID = /^[0-9A-Z]{1,255}$/;
+const SLACK_CHANNEL_ID = /^[A-Za-z0-9]{1,255}$/;
+const TEAMS_CHANNEL_ID = /^[a-zA-Z0-9\-_=+/.,]*%3[aA][a-zA-Z0-9\-_=+/.,]*%40[a-zA-Z0-9\-_=+/.,]*$/;
+const UUID = /^[0-9A-Fa-f]{8}(?:-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}$/;
+
+type ChatIdName = 'slackWorkspaceId' | 'slackChannelId' | 'teamsTeamId' | 'teamsChannelId' | 'teamsTenantId';
+
+function chatChannelProblems(settings: SharedSettings, name: (setting: SharedSettingName) => string): string[] {
+  const problems: string[] = [];
+  const check = (setting: ChatIdName, pattern: RegExp, what: string): void => {
+    const value = settings[setting];
+    if (value !== undefined && !(pattern.test(value) && value.length <= 255)) {
+      problems.push(`${name(setting)} must be ${what}, got ${JSON.stringify(value)}`);
+    }
+  };
+  check(
+    'slackWorkspaceId',
+    SLACK_WORKSPACE_ID,
+    'the Slack workspace id Amazon Q Developer shows once the workspace is authorized (capital letters and digits)',
+  );
+  check('slackChannelId', SLACK_CHANNEL_ID, 'the Slack channel id (letters and digits, 1 to 255 characters)');
+  check('teamsTeamId', UUID, 'the Microsoft Teams team id (a UUID)');
+  check(
+    'teamsChannelId',
+    TEAMS_CHANNEL_ID,
+    'the Teams channel id as Amazon Q Developer shows it, URL-encoded (…%3a…%40…)',
+  );
+  check('teamsTenantId', UUID, 'the Microsoft Entra tenant id (a UUID)');
+
+  const together = (settings_: readonly ChatIdName[], all: string): void => {
+    const given = settings_.filter((setting) => settings[setting] !== undefined);
+    if (given.length > 0 && given.length < settings_.length) {
+      const whole = settings_.length === 2 ? 'both, or neither' : 'all three, or none';
+      problems.push(`${settings_.map(name).join(all)} go together: give ${whole}`);
+    }
+  };
+  together(['slackWorkspaceId', 'slackChannelId'], ' and ');
+  together(['teamsTeamId', 'teamsChannelId', 'teamsTenantId'], ', ');
   return problems;
 }
 

@@ -1,8 +1,10 @@
 /**
- * SNS adapter: publishes one alert as a message that reads as an email for people and as JSON for
- * machine subscribers, with message attributes for subscription filter policies.
+ * SNS adapter: publishes one alert as a message that reads as an email for people, as JSON for machine
+ * subscribers and as a chat notification for Slack or Teams, with message attributes for subscription filter
+ * policies.
  */
 import { PublishCommand, type MessageAttributeValue, type SNSClient } from '@aws-sdk/client-sns';
+import { toChatNotification } from '../core/alert-chat';
 import {
   countOf,
   cutTextToBytes,
@@ -51,22 +53,37 @@ export class SnsAlertAdapter implements AlertPort {
 }
 
 /**
- * The `MessageStructure: json` body: `default` carries the alert's JSON, `email` its text. Every protocol
- * without a key of its own (`email-json`, `sqs`, `lambda`, `https`) receives `default`, so the JSON is sent once:
- * "Values have a maximum length bounded by the overall message size (so, including multiple protocols may limit
- * message sizes)" (botocore/data/sns/2010-03-31/service-2.json, `PublishInput.Message`).
- * When the whole does not fit in `budgetBytes`, the text keeps its whole lines up to the room the JSON leaves
- * (at least half), then the JSON keeps its fixed fields and as many entries of each section as fit, and says
- * what it left out (`complete: false`, `omitted`). Both say where every entry is logged (`alert.fullList`).
+ * The `MessageStructure: json` body: `default` carries the alert's JSON, `email` its text, `https` its chat
+ * form. Other top-level keys "define the message you want to send to a specific transport protocol (e.g.,
+ * "http")" and a protocol without a key of its own (`email-json`, `sqs`, `lambda`, …) receives `default`, so
+ * the JSON is sent once: "Values have a maximum length bounded by the overall message size (so, including
+ * multiple protocols may limit message sizes)" (botocore/data/sns/2010-03-31/service-2.json,
+ * `PublishInput.MessageStructure`, `PublishInput.Message`).
+ *
+ * Why `https` is the chat form: Amazon Q Developer in chat applications (formerly AWS Chatbot) receives a topic's
+ * messages through an SNS subscription of protocol `https` to `https://global.sns-api.chatbot.amazonaws.com`,
+ * which the service creates for each topic a channel configuration names. *Inference*: no AWS page states that
+ * protocol in a sentence; it is what the subscription shows in the SNS console and what infrastructure code that
+ * subscribes the chat service by hand declares. The chat docs say custom notifications "use the same Amazon
+ * SNS-based mechanisms" (https://docs.aws.amazon.com/chatbot/latest/adminguide/custom-notifs.html). So every
+ * other HTTPS subscriber of the topic gets the chat form too: machine consumers subscribe through SQS or Lambda,
+ * which get `default`.
+ *
+ * Size: the chat form is short and bounded by construction (alert-chat.ts), so it is sent whole and its bytes
+ * come off the budget first. When the rest does not fit, the text keeps its whole lines up to the room the JSON
+ * leaves (at least half), then the JSON keeps its fixed fields and as many entries of each section as fit, and
+ * says what it left out (`complete: false`, `omitted`). All three say where every entry is logged
+ * (`alert.fullList`).
  */
 export function buildMessage(alert: Alert, budgetBytes: number): string {
+  const chatText = JSON.stringify(toChatNotification(alert));
   const render = (jsonText: string, emailText: string): string =>
-    JSON.stringify({ default: jsonText, email: emailText });
+    JSON.stringify({ default: jsonText, email: emailText, https: chatText });
   const jsonText = JSON.stringify(alert.json ?? null);
   const full = render(jsonText, alert.text);
   if (utf8Bytes(full) <= budgetBytes) return full;
 
-  // What the two strings may take once escaped inside the envelope.
+  // What the two strings may take once escaped inside the envelope (the chat form already counted).
   const room = budgetBytes - utf8Bytes(render('', ''));
   const textRoom = Math.max(room - escapedBytes(jsonText), Math.floor(room / 2));
   const text = cutTextToBytes(alert.text, textRoom, escapedBytes, (more) => textCutNote(more, alert));

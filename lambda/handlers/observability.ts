@@ -5,7 +5,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../core/defaults';
-import type { GuardMetrics } from '../core/ports';
+import type { GuardMetrics, InventoryPort } from '../core/ports';
 
 export interface Observability {
   readonly logger: Logger;
@@ -27,4 +27,28 @@ export function createObservability(): Observability {
  */
 export function alertLogGroupFrom(env: NodeJS.ProcessEnv): { alertLogGroup?: string } {
   return env.AWS_LAMBDA_LOG_GROUP_NAME ? { alertLogGroup: env.AWS_LAMBDA_LOG_GROUP_NAME } : {};
+}
+
+/** The metric the dashboard shows for how long inventories take. */
+export const INVENTORY_DURATION_METRIC = 'InventoryDuration';
+
+/**
+ * The inventory, timed: one `InventoryDuration` (milliseconds) per inventory taken, a failed one included (a
+ * throttled account shows as a slow inventory before it shows as a failure).
+ */
+export function timedInventory(
+  inventory: InventoryPort,
+  metrics: Pick<Metrics, 'addMetric'>,
+  clock: () => number = () => performance.now(),
+): InventoryPort {
+  return {
+    takeInventory: async () => {
+      const start = clock();
+      try {
+        return await inventory.takeInventory();
+      } finally {
+        metrics.addMetric(INVENTORY_DURATION_METRIC, MetricUnit.Milliseconds, clock() - start);
+      }
+    },
+  };
 }

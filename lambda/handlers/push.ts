@@ -15,7 +15,7 @@ import type { AlertPort, EcrPort, InventoryPort } from '../core/ports';
 import { parsePushRecord } from '../core/push-event';
 import type { GuardSettings, ImageEvent } from '../core/types';
 import { readPushHandlerConfig } from './config';
-import { alertLogGroupFrom, createObservability } from './observability';
+import { alertLogGroupFrom, createObservability, timedInventory } from './observability';
 
 export interface PushHandlerDependencies {
   readonly ecr: EcrPort;
@@ -87,7 +87,7 @@ function wireFromEnvironment(): { settings: GuardSettings; deps: PushHandlerDepe
     deps: {
       ecr,
       alerts,
-      inventoryFor: (accountId, region) => inventoryFor(accountId, region),
+      inventoryFor: (accountId, region) => timedInventory(inventoryFor(accountId, region), metrics),
       ...(config.lookupPushers ? { pushers: new CloudTrailPusherLookup({ logger }) } : {}),
       logger,
       metrics: counts,

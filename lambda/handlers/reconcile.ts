@@ -16,7 +16,7 @@ import type { LifecyclePolicyPort } from '../core/ports';
 import type { AlertPort, InUseIndexPort, InventoryPort } from '../core/ports';
 import { reconcileAccount, type ReconcileOutcome, type ReconcileSettings } from '../core/reconcile';
 import type { ReconcileCheckpoint, ReconcileEcrPort } from '../core/ports';
-import { alertLogGroupFrom, createObservability } from './observability';
+import { alertLogGroupFrom, createObservability, timedInventory } from './observability';
 import { readReconcileHandlerConfig } from './reconcile-config';
 
 export interface ReconcileHandlerDependencies {
@@ -97,7 +97,7 @@ function wireFromEnvironment() {
       ecr: new EcrAdapter(),
       lifecycle: new EcrLifecycleAdapter(),
       alerts: new SnsAlertAdapter(settings.topicArn),
-      inventoryFor: (accountId: string, region: string) => inventoryFor(accountId, region),
+      inventoryFor: (accountId: string, region: string) => timedInventory(inventoryFor(accountId, region), metrics),
       logger,
       metrics: counts,
       ...alertLogGroupFrom(process.env),

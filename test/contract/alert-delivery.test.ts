@@ -132,6 +132,19 @@ describe.skipIf(shouldSkipMotoTests())(
       expect(envelope!.Message).not.toContain('Use per-environment or immutable tags');
     });
 
+    it('given the alert also carries its chat form for https subscribers, when it is published, then an SQS subscriber without raw delivery still gets the JSON (default), not the chat form', async () => {
+      // `https` addresses HTTPS subscriptions only (the chat service's); SQS has no key of its own and gets
+      // `default`: https://docs.aws.amazon.com/sns/latest/api/API_Publish.html (MessageStructure). moto cannot
+      // deliver to an HTTPS endpoint, so the chat side is pinned by the adapter's tests and the docs.
+      const { sns, sqs, topicArn, queueUrl } = await givenTopicWithQueueSubscriber();
+
+      await new SnsAlertAdapter(topicArn, sns).publish(alert);
+
+      const [envelope] = await receiveAll(sqs, queueUrl);
+      expect(JSON.parse(envelope!.Message)).toEqual(alert.json);
+      expect(envelope!.Message).not.toContain('client-markdown');
+    });
+
     it('the notification carries the subject, unchanged when it is short ASCII', async () => {
       const { sns, sqs, topicArn, queueUrl } = await givenTopicWithQueueSubscriber();
 

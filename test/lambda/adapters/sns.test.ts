@@ -9,7 +9,9 @@ import {
   buildMessage,
   toSnsSubject,
 } from '../../../lambda/adapters/sns';
+import { toChatNotification } from '../../../lambda/core/alert-chat';
 import type { Alert } from '../../../lambda/core/ports';
+import { chatSchemaProblems } from '../../support/chat-schema';
 import { resetBeforeEach } from '../../support/mocked-clients';
 
 const sns = mockClient(SNSClient);
@@ -31,7 +33,7 @@ const sentInput = () => sns.commandCalls(PublishCommand)[0]!.args[0].input;
 resetBeforeEach(sns);
 
 describe('SnsAlertAdapter.publish', () => {
-  it('publishes one JSON-structured message: the JSON once, as default (email-json gets default), the text for email', async () => {
+  it('given an alert, when it is published, then one JSON-structured message carries the JSON as default, the text for email and the chat form for https', async () => {
     // MessageStructure json: https://docs.aws.amazon.com/sns/latest/api/API_Publish.html; a protocol without a key
     // of its own receives `default`, and every key counts against the one message size limit.
     // See: botocore/data/sns/2010-03-31/service-2.json, PublishInput.Message
@@ -47,7 +49,11 @@ describe('SnsAlertAdapter.publish', () => {
     expect(body).toEqual({
       default: JSON.stringify(a.json),
       email: a.text,
+      // The chat service subscribes to the topic over HTTPS, so the `https` key is what a chat channel receives;
+      // every other HTTPS subscriber gets it too (see the adapter's `buildMessage`).
+      https: JSON.stringify(toChatNotification(a)),
     });
+    expect(chatSchemaProblems(JSON.parse(body.https!))).toEqual([]);
   });
 
   it('sets severity, repository and events attributes for subscription filter policies', async () => {

@@ -24,6 +24,8 @@ import type { Alert, EcrPort, ProtectOutcome } from '../../../lambda/core/ports'
 import { buildReconcileAlert } from '../../../lambda/core/alert-reconcile';
 import type { ReleaseResult, RepositoryReconcileReport } from '../../../lambda/core/reconcile';
 import type { Consumer, Digest, ImageState, PushEvent } from '../../../lambda/core/types';
+import { CHAT_DESCRIPTION_MAX_CHARS } from '../../../lambda/core/alert-chat';
+import { chatSchemaProblems } from '../../support/chat-schema';
 
 const SNS_MESSAGE_LIMIT_BYTES = 262_144;
 const LOG_EVENT_LIMIT_BYTES = 262_144 - 26;
@@ -133,7 +135,13 @@ async function guardTheBigRepository(): Promise<void> {
   await guardImageEvents(pushes, { tagPrefix: 'digest-guard', dryRun: false }, deps);
 }
 
-function published(): { subject: string; email: string; json: Record<string, any>; bytes: number } {
+function published(): {
+  subject: string;
+  email: string;
+  json: Record<string, any>;
+  chat: Record<string, any> | undefined;
+  bytes: number;
+} {
   const calls = sns.commandCalls(PublishCommand);
   expect(calls).toHaveLength(1);
   const input = calls[0]!.args[0].input;
@@ -150,6 +158,7 @@ function published(): { subject: string; email: string; json: Record<string, any
     subject: input.Subject!,
     email: body.email!,
     json: JSON.parse(body.default!) as Record<string, any>,
+    chat: body.https === undefined ? undefined : (JSON.parse(body.https) as Record<string, any>),
     bytes: Buffer.byteLength(input.Message!) + Buffer.byteLength(input.Subject ?? '') + attributeBytes,
   };
 }
@@ -222,6 +231,24 @@ describe('given one repository with a 256-character name and 300 in-use untagged
     // "as many as fit": the message is filled, not cut to a summary
     expect(json.protected.length).toBeGreaterThan(41);
     expect(bytes).toBeGreaterThan(SNS_MESSAGE_LIMIT_BYTES * 0.9);
+  });
+
+  it('when the guard protects them, then the chat form rides along whole, and email text, JSON and chat together fit one SNS message', async () => {
+    sns.on(PublishCommand).resolves({ MessageId: 'm-1' });
+
+    await guardTheBigRepository();
+
+    const { chat, json, email, bytes } = published();
+    expect(bytes).toBeLessThanOrEqual(SNS_MESSAGE_LIMIT_BYTES);
+    expect(chat).toBeDefined();
+    expect(chatSchemaProblems(chat)).toEqual([]);
+    expect(chat!.metadata.threadId).toBe(`${ACCOUNT}/eu-west-1/${REPOSITORY}`);
+    expect(chat!.content.description).toContain('In this alert: 300 pushes, 300 protected.');
+    expect(chat!.content.description.length).toBeLessThanOrEqual(CHAT_DESCRIPTION_MAX_CHARS);
+    expect(chat!.content.description).toContain(json.fullList.query);
+    // the text and the JSON still say where the full list is, and the JSON still fills what is left
+    expect(email).toContain(json.fullList.query);
+    expect(json.protected.length).toBeGreaterThan(41);
   });
 
   it('when the guard protects them, then every entry is logged in parts that each fit one CloudWatch Logs event', async () => {
