@@ -3,7 +3,6 @@
  * run time (tag prefix, Powertools service and namespace, lifecycle check) come from lambda/core, which is
  * pure, so the app and the functions it deploys cannot drift apart.
  */
-import * as path from 'node:path';
 import { Duration } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -31,9 +30,9 @@ export const MAX_CONCURRENCY = 2;
  */
 export const VISIBILITY_TIMEOUT_FACTOR = 6;
 
-/** The handlers, next to this file's package root (`lambda/handlers/*.ts`). */
-export const PUSH_HANDLER_ENTRY = path.join(__dirname, '..', 'lambda', 'handlers', 'push.ts');
-export const RECONCILE_HANDLER_ENTRY = path.join(__dirname, '..', 'lambda', 'handlers', 'reconcile.ts');
+/** The handlers by name: `lambda/handlers/<name>.ts`, bundled to `dist/handlers/<name>/` (lib/handler-code.ts). */
+export const PUSH_HANDLER = 'push';
+export const RECONCILE_HANDLER = 'reconcile';
 
 /** How often the reconcile runs unless `reconcileSchedule` says otherwise. */
 export const DEFAULT_RECONCILE_SCHEDULE = events.Schedule.rate(Duration.hours(6));

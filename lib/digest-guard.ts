@@ -7,7 +7,7 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as events from 'aws-cdk-lib/aws-events';
 import type * as kms from 'aws-cdk-lib/aws-kms';
-import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -252,7 +252,7 @@ export class DigestGuard extends Construct {
   /** Push events the function failed on `MAX_RECEIVE_COUNT` times. */
   public readonly deadLetterQueue: sqs.Queue;
   /** The push handler. */
-  public readonly function: nodejs.NodejsFunction;
+  public readonly function: lambda.Function;
   /** Where alerts and alarms go. */
   public readonly topic: sns.ITopic;
   /** The key of the topic, when this construct created the topic. */
@@ -264,7 +264,7 @@ export class DigestGuard extends Construct {
   /** The prefix of the protective tags, after defaults. */
   public readonly tagPrefix: string;
   /** The scheduled reconcile handler; undefined without `reconcile`. */
-  public readonly reconcileFunction?: nodejs.NodejsFunction;
+  public readonly reconcileFunction?: lambda.Function;
   /** Invokes `reconcileFunction` on `reconcileSchedule`; undefined without `reconcile`. */
   public readonly reconcileRule?: events.Rule;
   /** Scheduled events that failed every attempt or could not be delivered; undefined without `reconcile`. */

@@ -1,7 +1,7 @@
 /**
  * The guard's two functions and what feeds them: the push path (EventBridge rules → SQS buffer with its
  * dead-letter queue → push function) and the scheduled reconcile (schedule rule → function, failures → its
- * dead-letter queue), both built by one NodejsFunction factory so they share runtime, bundling and environment.
+ * dead-letter queue), both built by one factory so they share runtime, code packaging and environment.
  */
 import { Duration, Validations } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -18,8 +18,8 @@ import {
   MAX_CONCURRENCY,
   MAX_RECEIVE_COUNT,
   METRICS_NAMESPACE,
-  PUSH_HANDLER_ENTRY,
-  RECONCILE_HANDLER_ENTRY,
+  PUSH_HANDLER,
+  RECONCILE_HANDLER,
   RECONCILE_MAX_EVENT_AGE,
   RECONCILE_RESERVED_CONCURRENCY,
   RECONCILE_RETRY_ATTEMPTS,
@@ -28,11 +28,12 @@ import {
   VISIBILITY_TIMEOUT_FACTOR,
 } from './defaults';
 import { buildLifecycleExpiryEventPattern, buildPushEventPattern } from './event-pattern';
+import { locateHandlerCode } from './handler-code';
 import type { ResolvedSettings } from './settings';
 
 /** One function with the log group and role made for it alone. */
 export interface GuardFunction {
-  readonly fn: nodejs.NodejsFunction;
+  readonly fn: lambda.Function;
   readonly role: iam.Role;
   readonly logGroup: logs.LogGroup;
 }
@@ -106,7 +107,7 @@ export function createPushPath(scope: Construct, settings: ResolvedSettings, top
     ids: { logGroup: 'LogGroup', role: 'FunctionRole', function: 'PushFunction' },
     roleDescription: 'ECR digest guard push function',
     description: 'Protects in-use ECR digests that a push left without a tag',
-    entry: PUSH_HANDLER_ENTRY,
+    handler: PUSH_HANDLER,
     timeout: settings.timeout,
     environment: { LOOKUP_PUSHERS: String(settings.lookupPushers) },
   });
@@ -140,7 +141,7 @@ export function createReconcilePath(scope: Construct, settings: ResolvedSettings
     ids: { logGroup: 'ReconcileLogGroup', role: 'ReconcileRole', function: 'ReconcileFunction' },
     roleDescription: 'ECR digest guard scheduled reconcile function',
     description: 'Reconciles protective tags with what runs: protects, restores, releases after a grace period',
-    entry: RECONCILE_HANDLER_ENTRY,
+    handler: RECONCILE_HANDLER,
     timeout: RECONCILE_TIMEOUT,
     // readReconcileHandlerConfig: unset or 0 means never release; written out so the console shows it.
     environment: {
@@ -180,7 +181,8 @@ interface GuardFunctionSpec {
   readonly ids: { readonly logGroup: string; readonly role: string; readonly function: string };
   readonly roleDescription: string;
   readonly description: string;
-  readonly entry: string;
+  /** `lambda/handlers/<handler>.ts`, pre-bundled in the package as `handlers/<handler>/` */
+  readonly handler: string;
   readonly timeout: Duration;
   /** variables on top of the shared ones */
   readonly environment: Record<string, string>;
@@ -206,10 +208,8 @@ function createGuardFunction(
   });
   logGroup.grantWrite(role);
 
-  const fn = new nodejs.NodejsFunction(scope, spec.ids.function, {
+  const props: lambda.FunctionOptions & { readonly runtime: lambda.Runtime } = {
     description: spec.description,
-    entry: spec.entry,
-    handler: 'handler',
     runtime: lambda.Runtime.NODEJS_24_X,
     architecture: lambda.Architecture.ARM_64,
     memorySize: settings.memorySize,
@@ -228,20 +228,35 @@ function createGuardFunction(
       NODE_OPTIONS: '--enable-source-maps',
       ...spec.environment,
     },
-    bundling: {
-      forceDockerBundling: false,
-      minify: true,
-      sourceMap: true,
-      sourcesContent: false,
-      metafile: false,
-      // Bundle the SDK clients the lockfile pins instead of using whatever the runtime ships.
-      bundleAwsSDK: true,
-    },
     ...spec.asyncInvocation,
     ...(spec.reservedConcurrentExecutions !== undefined
       ? { reservedConcurrentExecutions: spec.reservedConcurrentExecutions }
       : {}),
-  });
+  };
+  const code = locateHandlerCode(spec.handler);
+  const fn =
+    code.kind === 'bundled'
+      ? // Installed from the package: the bundle scripts/build.mjs made with the options below.
+        new lambda.Function(scope, spec.ids.function, {
+          ...props,
+          code: lambda.Code.fromAsset(code.directory),
+          handler: 'index.handler',
+        })
+      : new nodejs.NodejsFunction(scope, spec.ids.function, {
+          ...props,
+          entry: code.entry,
+          handler: 'handler',
+          // scripts/build.mjs bundles the package's handlers with these same options: change both together.
+          bundling: {
+            forceDockerBundling: false,
+            minify: true,
+            sourceMap: true,
+            sourcesContent: false,
+            metafile: false,
+            // Bundle the SDK clients the lockfile pins instead of using whatever the runtime ships.
+            bundleAwsSDK: true,
+          },
+        });
   return { fn, role, logGroup };
 }
 

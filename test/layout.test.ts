@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const root = path.resolve(__dirname, '..');
-const PRODUCTION_DIRS = ['bin', 'cli', 'lib', 'lambda', 'bench', 'sim'];
+const PRODUCTION_DIRS = ['bin', 'cli', 'lib', 'lambda', 'bench', 'sim', 'scripts'];
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
