@@ -168,6 +168,17 @@ describe('[pack-and-consume, slow] the packed package in a fresh CDK app', () =>
     expect(existsSync(path.join(installed, 'lambda'))).toBe(false);
   });
 
+  it('given the installed tarball, when its CLI runs, then it answers from the bundled build alone', () => {
+    // npm links the package's `bin` into the app's node_modules/.bin; the launcher finds no TypeScript source in
+    // the package and runs dist/bin/cli.js, which must carry everything it needs but the CDK peers.
+    const cli = path.join(consumer, 'node_modules', '.bin', 'ecr-digest-guard');
+    const help = run(cli, ['audit', '--help'], consumer);
+
+    expect(help.status, help.stderr).toBe(0);
+    expect(help.stdout).toContain('Usage: ecr-digest-guard audit');
+    expect(existsSync(path.join(installed, 'bin', 'cli.ts'))).toBe(false);
+  });
+
   it('given the same props in this repository, then the functions have the same properties and the same code', () => {
     const withoutCodeLocation = (t: TemplateJson) =>
       Object.fromEntries(Object.entries(functionsOf(t)).map(([id, fn]) => [id, { ...fn.Properties, Code: undefined }]));
