@@ -3,7 +3,7 @@
  * dead-letter queue → push function) and the scheduled reconcile (schedule rule → function, failures → its
  * dead-letter queue), both built by one factory so they share runtime, code packaging and environment.
  */
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -27,7 +27,11 @@ import {
   SERVICE_NAME,
   VISIBILITY_TIMEOUT_FACTOR,
 } from './defaults';
-import { buildLifecycleExpiryEventPattern, buildPushEventPattern } from './event-pattern';
+import {
+  buildLifecycleExpiryEventPattern,
+  buildPushEventPattern,
+  buildServiceImpairedEventPattern,
+} from './event-pattern';
 import { locateHandlerCode } from './handler-code';
 import type { ResolvedSettings } from './settings';
 
@@ -85,6 +89,21 @@ export function createPushPath(scope: Construct, settings: ResolvedSettings, top
   });
   // The target adds a queue policy that lets events.amazonaws.com send only for this rule's ARN.
   rule.addTarget(new targets.SqsQueue(queue));
+
+  const stack = Stack.of(scope);
+  const impaired = buildServiceImpairedEventPattern({ account: stack.account, region: stack.region });
+  const serviceImpairedRule = new events.Rule(scope, 'ServiceImpairedRule', {
+    description:
+      'ECS services that cannot start tasks; the digest guard pages if their pinned image is gone or archived',
+    eventPattern: {
+      source: [...impaired.source],
+      detailType: [...impaired['detail-type']],
+      account: [...impaired.account],
+      region: [...impaired.region],
+      detail: impaired.detail,
+    },
+  });
+  serviceImpairedRule.addTarget(new targets.SqsQueue(queue));
 
   let lifecycleExpiryRule: events.Rule | undefined;
   if (settings.watchLifecycleExpiry) {

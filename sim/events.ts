@@ -156,3 +156,35 @@ export function toLifecycleEventBridgeEvent(
     },
   };
 }
+
+/**
+ * The `ECS Service Action` event ECS sends when a service cannot start tasks (eventName
+ * `SERVICE_TASK_START_IMPAIRED`, eventType `WARN`), in the shape of the "Service task start impaired" example of
+ * https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_service_events.html. The simulated ECS does not
+ * decide when a service counts as impaired (ECS does not document how many failed starts it takes): a scenario
+ * makes this event after the replacement tasks it launched failed.
+ */
+export function toServiceTaskStartImpairedEvent(where: {
+  readonly account: string;
+  readonly region: string;
+  readonly clusterArn: string;
+  readonly serviceArn: string;
+  readonly time: Date;
+}): { readonly account: string; readonly region: string; readonly [key: string]: unknown } {
+  return {
+    version: '0',
+    id: randomUUID(),
+    'detail-type': 'ECS Service Action',
+    source: 'aws.ecs',
+    account: where.account,
+    time: eventTime(where.time),
+    region: where.region,
+    resources: [where.serviceArn],
+    detail: {
+      eventType: 'WARN',
+      eventName: 'SERVICE_TASK_START_IMPAIRED',
+      clusterArn: where.clusterArn,
+      createdAt: where.time.toISOString(),
+    },
+  };
+}

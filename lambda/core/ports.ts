@@ -53,6 +53,15 @@ export interface InventoryPort {
   takeInventory(): Promise<Inventory>;
 }
 
+/** What one ECS service uses, read without listing the account (an impaired service's pinned digests). */
+export interface ServiceInventoryPort {
+  /**
+   * The digests the service's current revisions pin (one DescribeServices, one DescribeServiceRevisions), as an
+   * inventory of that service alone; what could not be read is a gap.
+   */
+  takeServiceInventory(clusterArn: string, serviceArn: string): Promise<Inventory>;
+}
+
 /** One alert, ready to publish: a subject, a plain-text body for people, JSON for machines. */
 export interface Alert {
   readonly subject: string;

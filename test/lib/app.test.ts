@@ -108,7 +108,7 @@ describe('bin/app.ts', () => {
     expect(errorAnnotations(stack)).toEqual([]);
     const types = (Object.values(stack.template.Resources) as { Type: string }[]).map((r) => r.Type);
     expect(types.filter((t) => t === 'AWS::Lambda::Function')).toHaveLength(1);
-    expect(types.filter((t) => t === 'AWS::Events::Rule')).toHaveLength(1);
+    expect(types.filter((t) => t === 'AWS::Events::Rule')).toHaveLength(2); // ECR events, ECS service impaired
   });
 });
 

@@ -59,8 +59,8 @@ describe('deliveries of the guard with every sender (reconcile, release, lifecyc
     const walk = walkDeliveries(template, WALK_ENV);
 
     expect(walk.refusals).toEqual([]);
-    // Enumerated from the template: 7 alarms (topic + 2 key actions each), 3 rules (push, lifecycle, schedule),
-    // the schedule's DLQ, the reconcile on-failure destination, 2 roles publishing (topic + key each).
+    // Enumerated from the template: 7 alarms (topic + 2 key actions each), 4 rules (push, service impaired,
+    // lifecycle, schedule), the schedule's DLQ, the reconcile on-failure destination, 2 roles publishing (topic + key each).
     const links = new Set(walk.requests.map((r) => r.link.split(' ')[0]));
     expect([...links].sort()).toEqual(['alarm', 'role', 'rule', expect.stringMatching(/EventInvokeConfig/)].sort());
     expect(walk.requests.filter((r) => r.link.startsWith('alarm') && r.action === 'sns:Publish')).toHaveLength(7);
@@ -68,6 +68,7 @@ describe('deliveries of the guard with every sender (reconcile, release, lifecyc
     const fromEventBridge = walk.requests.filter((r) => JSON.stringify(r.principal).includes('events.amazonaws.com'));
     expect(fromEventBridge.map((r) => r.action).sort()).toEqual([
       'lambda:InvokeFunction',
+      'sqs:SendMessage',
       'sqs:SendMessage',
       'sqs:SendMessage',
       'sqs:SendMessage',
@@ -114,7 +115,12 @@ describe('deliveries of the guard with every sender (reconcile, release, lifecyc
       WALK_ENV,
     );
 
-    expect(walk.refusals.map((r) => r.action)).toEqual(['sqs:SendMessage', 'sqs:SendMessage', 'sqs:SendMessage']);
+    expect(walk.refusals.map((r) => r.action)).toEqual([
+      'sqs:SendMessage',
+      'sqs:SendMessage',
+      'sqs:SendMessage',
+      'sqs:SendMessage',
+    ]);
   });
 
   it('given no Lambda permission for the schedule, when the rules are walked, then the invoke is refused', () => {

@@ -103,6 +103,47 @@ describe('DigestGuard with defaults (every repository)', () => {
     });
   });
 
+  describe('page at the onset', () => {
+    it('given the defaults, when synthesized, then a rule sends this account and region SERVICE_TASK_START_IMPAIRED events to the buffer, which accepts them only from that rule', () => {
+      // https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_service_events.html
+      const queueId = logicalIdOf(s.stack, s.guard.queue);
+      const rules = s.template.findResources('AWS::Events::Rule', {
+        Properties: {
+          EventPattern: {
+            source: ['aws.ecs'],
+            'detail-type': ['ECS Service Action'],
+            account: [ENV.account],
+            region: [ENV.region],
+            detail: { eventName: ['SERVICE_TASK_START_IMPAIRED'] },
+          },
+          Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [queueId, 'Arn'] } })],
+        },
+      });
+      const ruleIds = Object.keys(rules);
+      expect(ruleIds).toHaveLength(1);
+      s.template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+        Queues: [{ Ref: queueId }],
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Principal: { Service: 'events.amazonaws.com' },
+              Condition: { ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': [ruleIds[0], 'Arn'] } } },
+            }),
+          ]),
+        },
+      });
+    });
+
+    it('given the defaults, when synthesized, then the push role may describe a service and its revisions (what an impaired service is read with)', () => {
+      const allows = (action: string, resource: string) =>
+        pushStatements(s).some(
+          (st) => actionsOf(st).includes(action) && JSON.stringify(resourcesOf(st)).includes(resource),
+        );
+      expect(allows('ecs:DescribeServices', ':ecs:eu-west-1:111122223333:service/*')).toBe(true);
+      expect(allows('ecs:DescribeServiceRevisions', ':ecs:eu-west-1:111122223333:service-revision/*')).toBe(true);
+    });
+  });
+
   describe('queues', () => {
     it('encrypts the buffer and the dead-letter queue at rest', () => {
       for (const queue of [s.guard.queue, s.guard.deadLetterQueue]) {

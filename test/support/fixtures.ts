@@ -5,6 +5,7 @@
 import type { ScheduledEvent } from 'aws-lambda';
 import ecrPush from '../fixtures/ecr-image-action-push.json';
 import policyExecution from '../fixtures/ecr-lifecycle-policy-execution.json';
+import serviceTaskStartImpaired from '../fixtures/ecs-service-action-task-start-impaired.json';
 import scheduled from '../fixtures/eventbridge-scheduled-event.json';
 
 const copy = <T>(value: T): T => structuredClone(value);
@@ -35,4 +36,12 @@ export function policyExecutionEventFixture(detailType = 'AWS Service Event via 
 /** The scheduled event of https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-run-lambda-schedule.html. */
 export function scheduledEventFixture(overrides: Partial<ScheduledEvent> = {}): ScheduledEvent {
   return { ...(copy(scheduled) as ScheduledEvent), ...overrides };
+}
+
+/**
+ * The "Service task start impaired" example of
+ * https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_service_events.html, verbatim.
+ */
+export function serviceTaskStartImpairedEventFixture(): typeof serviceTaskStartImpaired {
+  return copy(serviceTaskStartImpaired);
 }
