@@ -4,6 +4,7 @@
  */
 import type { ScheduledEvent } from 'aws-lambda';
 import ecrPush from '../fixtures/ecr-image-action-push.json';
+import ecsTaskStateChange from '../fixtures/ecs-task-state-change.json';
 import policyExecution from '../fixtures/ecr-lifecycle-policy-execution.json';
 import scheduled from '../fixtures/eventbridge-scheduled-event.json';
 
@@ -35,4 +36,9 @@ export function policyExecutionEventFixture(detailType = 'AWS Service Event via 
 /** The scheduled event of https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-run-lambda-schedule.html. */
 export function scheduledEventFixture(overrides: Partial<ScheduledEvent> = {}): ScheduledEvent {
   return { ...(copy(scheduled) as ScheduledEvent), ...overrides };
+}
+
+/** The "Task state change event" example of https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_task_events.html. */
+export function ecsTaskStateChangeFixture(): typeof ecsTaskStateChange {
+  return copy(ecsTaskStateChange);
 }
