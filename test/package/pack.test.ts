@@ -19,7 +19,7 @@ const ROOT = path.resolve(__dirname, '..', '..');
 const CONSUMER_DEPENDENCIES = { 'aws-cdk-lib': '2.276.0', constructs: '10.8.1', 'cdk-nag': '3.0.2' };
 const PROPS = { alertEmails: ['ops@example.com'] };
 /** The handlers the construct deploys by default, by the directory name they are bundled under. */
-const HANDLERS = ['push', 'reconcile'];
+const HANDLERS = ['push', 'reconcile', 'watch'];
 
 /** The consumer's app, in plain JavaScript: `package` is the module name it requires the construct by. */
 function consumerApp(packageName: string): string {
