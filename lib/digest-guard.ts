@@ -234,10 +234,10 @@ export interface DigestGuardProps {
   readonly dashboard?: boolean;
 
   /**
-   * Watch ECS task state changes of this account and region into the in-use index (only with `reconcile`,
-   * which lists what the watch keeps fresh: a rule, a queue with its
-   * dead-letter queue, a function). With the watch on and a complete list recorded by the reconcile, the push
-   * function reads the index (one query per pushed repository) instead of taking an inventory of ECS.
+   * Watch ECS task state changes of this account and region into the in-use index: a rule, a queue with its
+   * dead-letter queue and alarms, a function. Only with `reconcile`, whose list the watch keeps fresh. Each task
+   * event is one conditional index write; a digest seen in use for the first time is checked and protected at once.
+   * The push function is told the index is watched (it reads it in a later release).
    * @default true
    */
   readonly watch?: boolean;
