@@ -134,9 +134,9 @@ export function monthlyCost(measured: MeasuredAccount, assume: Assumptions): Mon
 }
 
 /** Alarms of a stack with the defaults (reconcile on): checked against the synthesized template in a test. */
-export const DEFAULT_ALARMS = 7;
+export const DEFAULT_ALARMS = 9;
 /** Metric names the handlers count (lambda/handlers), one series each (dimension: the service name). */
-export const CUSTOM_METRICS = 15;
+export const CUSTOM_METRICS = 19;
 
 export const ASSUMED: Record<'small' | 'large', Assumptions> = {
   small: {
