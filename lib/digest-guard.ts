@@ -17,9 +17,15 @@ import { createGuardAlarms, type DigestGuardAlarms } from './alarms';
 import { createAlertTopic } from './alert-topic';
 import { type ChatChannelConfigurations, createChatChannels, type DigestGuardChatChannels } from './chat-channels';
 import { createGuardDashboard } from './dashboard';
-import { createPushPath, createReconcilePath } from './guard-functions';
+import { createPushPath, createReconcilePath, createWatchPath } from './guard-functions';
 import { createInUseIndex } from './in-use-index';
-import { grantInUseIndexList, grantPushPermissions, grantReconcilePermissions } from './permissions';
+import {
+  grantInUseIndexList,
+  grantInUseIndexRead,
+  grantPushPermissions,
+  grantReconcilePermissions,
+  grantWatchPermissions,
+} from './permissions';
 import { resolveSettings } from './settings';
 
 export type { DigestGuardAlarms } from './alarms';
@@ -226,6 +232,15 @@ export interface DigestGuardProps {
    * @default true
    */
   readonly dashboard?: boolean;
+
+  /**
+   * Watch ECS task state changes of this account and region into the in-use index: a rule, a queue with its
+   * dead-letter queue and alarms, a function. Only with `reconcile`, whose list the watch keeps fresh. Each task
+   * event is one conditional index write; a digest seen in use for the first time is checked and protected at once.
+   * The push function is told the index is watched (it reads it in a later release).
+   * @default true
+   */
+  readonly watch?: boolean;
 }
 
 /** How the reconcile checks lifecycle policies (see `lifecycleCheck`). */
@@ -278,6 +293,14 @@ export class DigestGuard extends Construct {
   public readonly inUseIndex: dynamodb.Table;
   /** The chat channel configurations asked for with `chat`; empty without it. */
   public readonly chatChannels: ChatChannelConfigurations;
+  /** Selects ECS task state changes for the watch; undefined with `watch: false`. */
+  public readonly watchRule?: events.Rule;
+  /** Buffers task events for the watch function; undefined with `watch: false`. */
+  public readonly watchQueue?: sqs.Queue;
+  /** Task events the watch failed on `MAX_RECEIVE_COUNT` times; undefined with `watch: false`. */
+  public readonly watchDeadLetterQueue?: sqs.Queue;
+  /** The watch function; undefined with `watch: false`. */
+  public readonly watchFunction?: lambda.Function;
   /** The operator's dashboard; undefined with `dashboard: false`. */
   public readonly dashboard?: cloudwatch.Dashboard;
 
@@ -315,6 +338,21 @@ export class DigestGuard extends Construct {
       this.reconcileDeadLetterQueue = reconcile.deadLetterQueue;
     }
 
+    // The index is usable by the push path only once a list is recorded, so the watch comes with the reconcile.
+    if (settings.reconcile && (props.watch ?? true)) {
+      const watch = createWatchPath(this, settings, this.topic);
+      grantWatchPermissions(watch.role, settings, this.topic, this.inUseIndex);
+      watch.fn.addEnvironment('IN_USE_INDEX_TABLE_NAME', this.inUseIndex.tableName);
+      // The push function reads the index only where the watch keeps it fresh (lambda/handlers/push.ts).
+      grantInUseIndexRead(push.role, this.inUseIndex);
+      push.fn.addEnvironment('IN_USE_INDEX_TABLE_NAME', this.inUseIndex.tableName);
+      push.fn.addEnvironment('WATCH_ENABLED', 'true');
+      this.watchRule = watch.rule;
+      this.watchQueue = watch.queue;
+      this.watchDeadLetterQueue = watch.deadLetterQueue;
+      this.watchFunction = watch.fn;
+    }
+
     this.alarms = createGuardAlarms(this, {
       topic: this.topic,
       queue: this.queue,
@@ -323,6 +361,9 @@ export class DigestGuard extends Construct {
       maxEventAge: settings.maxEventAge,
       ...(this.reconcileFunction && this.reconcileDeadLetterQueue
         ? { reconcile: { fn: this.reconcileFunction, deadLetterQueue: this.reconcileDeadLetterQueue } }
+        : {}),
+      ...(this.watchFunction && this.watchQueue && this.watchDeadLetterQueue
+        ? { watch: { fn: this.watchFunction, queue: this.watchQueue, deadLetterQueue: this.watchDeadLetterQueue } }
         : {}),
     });
 

@@ -307,7 +307,7 @@ const RECEIVED_CHARACTERS = 40;
  * `field: what was wrong` for the first issues. A type or literal mismatch says what arrived, cut short: the
  * reason is logged, and a body can carry a field of 256 KB.
  */
-function issuesOf(issues: readonly v.BaseIssue<unknown>[]): string {
+export function issuesOf(issues: readonly v.BaseIssue<unknown>[]): string {
   return issues
     .slice(0, 5)
     .map((issue) => `${v.getDotPath(issue) || '(event)'}: ${problemOf(issue)}`)

@@ -305,8 +305,9 @@ describe('DigestGuard with defaults (every repository)', () => {
 
     it('alarms to the topic on dead-lettered events, function errors, throttles, events waiting over 15 minutes and refused alerts', () => {
       const topicRef = { Ref: s.stack.getLogicalId(s.guard.topic.node.defaultChild as never) };
-      // Five for the push path, two for the scheduled reconcile (test/lib/reconcile.test.ts).
-      s.template.resourceCountIs('AWS::CloudWatch::Alarm', 7);
+      // Five for the push path, two for the scheduled reconcile (test/lib/reconcile.test.ts), two for the watch
+      // (test/lib/watch.test.ts).
+      s.template.resourceCountIs('AWS::CloudWatch::Alarm', 9);
       const expectations = [
         {
           MetricName: 'ApproximateNumberOfMessagesVisible',
@@ -458,7 +459,7 @@ describe('DigestGuard scoped to some repositories, with its own prefix, in dry-r
 
   it('may change images only in the named repositories', () => {
     const putImage = statementsWithAction(s.template, 'ecr:PutImage');
-    expect(putImage).toHaveLength(2); // the push and the reconcile role
+    expect(putImage).toHaveLength(3); // the push, the reconcile and the watch role
     for (const statement of putImage) {
       expect(resourcesOf(statement)).toEqual([ecrRepositoryArn(s.stack, 'app'), ecrRepositoryArn(s.stack, 'team/api')]);
     }
@@ -578,6 +579,7 @@ describe('DigestGuard with an existing alert topic', () => {
     });
     s.template.allResourcesProperties('AWS::CloudWatch::Alarm', { AlarmActions: [EXISTING_TOPIC_ARN] });
     expect(statementsWithAction(s.template, 'sns:Publish').map((st) => st.Resource)).toEqual([
+      EXISTING_TOPIC_ARN,
       EXISTING_TOPIC_ARN,
       EXISTING_TOPIC_ARN,
     ]);

@@ -19,7 +19,7 @@ const ROOT = path.resolve(__dirname, '..', '..');
 const CONSUMER_DEPENDENCIES = { 'aws-cdk-lib': '2.276.0', constructs: '10.8.1', 'cdk-nag': '3.0.2' };
 const PROPS = { alertEmails: ['ops@example.com'] };
 /** The handlers the construct deploys by default, by the directory name they are bundled under. */
-const HANDLERS = ['push', 'reconcile'];
+const HANDLERS = ['push', 'reconcile', 'watch'];
 
 /** The consumer's app, in plain JavaScript: `package` is the module name it requires the construct by. */
 function consumerApp(packageName: string): string {
@@ -154,7 +154,7 @@ describe('[pack-and-consume, slow] the packed package in a fresh CDK app', () =>
     const shipped = HANDLERS.map((name) => readFileSync(path.join(installed, 'dist', 'handlers', name, 'index.js')));
     for (const fn of Object.values(functionsOf(template))) expect(fn.Properties.Handler).toBe('index.handler');
     const deployed = Object.values(codeOf(template, path.join(consumer, 'cdk.out')));
-    expect(deployed.map((code) => shipped.findIndex((s) => s.equals(code))).sort()).toEqual([0, 1]);
+    expect(deployed.map((code) => shipped.findIndex((s) => s.equals(code))).sort()).toEqual(HANDLERS.map((_, i) => i));
   });
 
   it('given the installed tarball, then the app needs no bundler or TypeScript runner', () => {

@@ -4,6 +4,7 @@
  */
 import type { ScheduledEvent } from 'aws-lambda';
 import ecrPush from '../fixtures/ecr-image-action-push.json';
+import ecsTaskStateChange from '../fixtures/ecs-task-state-change.json';
 import policyExecution from '../fixtures/ecr-lifecycle-policy-execution.json';
 import serviceTaskStartImpaired from '../fixtures/ecs-service-action-task-start-impaired.json';
 import scheduled from '../fixtures/eventbridge-scheduled-event.json';
@@ -44,4 +45,9 @@ export function scheduledEventFixture(overrides: Partial<ScheduledEvent> = {}): 
  */
 export function serviceTaskStartImpairedEventFixture(): typeof serviceTaskStartImpaired {
   return copy(serviceTaskStartImpaired);
+}
+
+/** The "Task state change event" example of https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_task_events.html. */
+export function ecsTaskStateChangeFixture(): typeof ecsTaskStateChange {
+  return copy(ecsTaskStateChange);
 }
