@@ -35,6 +35,8 @@ import {
   type WorkloadListStatus,
   workloadKey,
   workloadStatusKey,
+  WATCH_WRITE_SETTLE_MS,
+  WRITTEN_AT_ATTRIBUTE,
 } from '../core/in-use-index';
 import type {
   InUseIndexPort,
@@ -59,6 +61,8 @@ export class DynamoDbInUseIndex implements InUseIndexPort, InUseIndexWatchPort, 
   constructor(
     private readonly tableName: string,
     private readonly client: DynamoDBClient = defaultDynamoDbClient(),
+    /** when the watch writes, in epoch ms (tests pass a fixed clock) */
+    private readonly now: () => number = Date.now,
   ) {
     if (!tableName) throw new RangeError('DynamoDbInUseIndex: a table name is needed');
   }
@@ -133,10 +137,16 @@ export class DynamoDbInUseIndex implements InUseIndexPort, InUseIndexWatchPort, 
         new DeleteItemCommand({
           TableName: this.tableName,
           Key: { [PK]: { S: key.pk }, [SK]: { S: key.sk } },
-          // An entry already gone counts as removed; one seen at or after the list's start is kept.
-          ConditionExpression: 'attribute_not_exists(#pk) OR #lastSeen < :since',
-          ExpressionAttributeNames: { '#pk': PK, '#lastSeen': byWorkload.sortKey },
-          ExpressionAttributeValues: { ':since': { N: String(sinceMs) } },
+          // An entry already gone counts as removed; one seen at or after the list's start is kept, and so is
+          // one the watch wrote less than WATCH_WRITE_SETTLE_MS before the list began (or since).
+          ConditionExpression:
+            'attribute_not_exists(#pk) OR ' +
+            '(#lastSeen < :since AND (attribute_not_exists(#writtenAt) OR #writtenAt < :settled))',
+          ExpressionAttributeNames: { '#pk': PK, '#lastSeen': byWorkload.sortKey, '#writtenAt': WRITTEN_AT_ATTRIBUTE },
+          ExpressionAttributeValues: {
+            ':since': { N: String(sinceMs) },
+            ':settled': { N: String(sinceMs - WATCH_WRITE_SETTLE_MS) },
+          },
         }),
       );
       return 'removed';
@@ -239,7 +249,9 @@ export class DynamoDbInUseIndex implements InUseIndexPort, InUseIndexWatchPort, 
     const { [PK]: pk, [SK]: sk, ...attributes } = itemOf(entry);
     const names: Record<string, string> = { '#pk': PK, '#version': 'version' };
     const values: Record<string, AttributeValue> = { ':version': { N: String(version) } };
-    const sets = ['#version = :version'];
+    names['#writtenAt'] = WRITTEN_AT_ATTRIBUTE;
+    values[':writtenAt'] = { N: String(this.now()) };
+    const sets = ['#version = :version', '#writtenAt = :writtenAt'];
     for (const [name, value] of Object.entries(attributes)) {
       names[`#${name}`] = name;
       values[`:${name}`] = value;

@@ -58,6 +58,14 @@ async function script(client: DynamoDBClient): Promise<unknown[]> {
   out.push(await index.removeEntryNotSeenSince(keyOf(listed), T0 + 5));
   out.push(await index.entriesOfWorkload(HERE));
   out.push(await index.usersOfRepository(HERE, 'team/app'));
+  // A task event whose time (whole seconds, the event's) is before the list started, but that the watch wrote
+  // after it: the list, which may not have seen that task, must keep it. One written well before the list: gone.
+  const lateEvent = entry({ digest: digest('c'), name: 'task/3', seenBy: 'watch', lastSeen: T0 - 1_000 });
+  const earlyEvent = entry({ digest: digest('d'), name: 'task/4', seenBy: 'watch', lastSeen: T0 - 300_000 });
+  await new DynamoDbInUseIndex(table, client, () => T0 - 300_000).recordWatchedUse([earlyEvent], 1);
+  await new DynamoDbInUseIndex(table, client, () => T0 + 2_000).recordWatchedUse([lateEvent], 1);
+  out.push(await index.removeEntryNotSeenSince(keyOf(lateEvent), T0));
+  out.push(await index.removeEntryNotSeenSince(keyOf(earlyEvent), T0));
   out.push(await index.recordListStatus(HERE, { startedAtMs: T0, outcome: 'complete', gaps: [], entries: 1 }));
   out.push(await index.recordListStatus(HERE, { startedAtMs: T0 - 1, outcome: 'complete', gaps: [], entries: 9 }));
   out.push(
@@ -91,6 +99,8 @@ const EXPECTED = (() => {
     'removed',
     [{ ...keyOf(watched), lastSeen: T0 + 10 }],
     [otherWorkload, watched],
+    'seen-since',
+    'removed',
     'recorded',
     'newer-recorded',
     'recorded',

@@ -47,3 +47,16 @@ export function consumerName(consumer: Consumer): string {
   if (consumer.arn) return consumer.arn;
   return [consumer.cluster, consumer.service, consumer.container].filter(Boolean).join('/') || consumer.image;
 }
+
+/**
+ * How long before a list's start a watch write still keeps its entry from that list's removal. A task event's
+ * `time` has whole seconds, and a list reads ECS only after its start: a task that started just before the list
+ * began can be missing from what the list read (ECS reads are eventually consistent — an inference from
+ * "Recently stopped tasks might appear in the returned results" of ListTasks, applied to starting tasks) while
+ * its event is written with a time before the start. So the watch also records when it wrote (`writtenAt`),
+ * and a list removes a watched entry only if the watch wrote it this long before the list began.
+ * See: https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ListTasks.html
+ */
+export const WATCH_WRITE_SETTLE_MS = 60_000;
+/** The attribute holding when the watch last wrote an entry (epoch ms). */
+export const WRITTEN_AT_ATTRIBUTE = 'writtenAt';
