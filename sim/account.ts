@@ -21,6 +21,8 @@ export interface SimulatedAccountOptions {
   readonly latencyMs?: number;
   /** where the account's clock starts (default: the wall clock); `clock.advance()` moves it */
   readonly startAt?: Date;
+  /** a clock shared with other accounts (a simulated organization); `startAt` is then ignored */
+  readonly clock?: SimClock;
   /** throttle ECS calls with the documented token buckets (`true` for the defaults); default off */
   readonly ecsThrottling?: boolean | EcsThrottleOptions;
 }
@@ -64,7 +66,7 @@ export class SimulatedAccount {
     this.accountId = options.accountId ?? '111122223333';
     this.region = options.region ?? 'eu-west-1';
     if (!/^\d{12}$/.test(this.accountId)) throw new Error(`accountId must be 12 digits, got "${this.accountId}"`);
-    this.clock = new SimClock(options.startAt);
+    this.clock = options.clock ?? new SimClock(options.startAt);
     this.transport = new SimTransport({ latencyMs: options.latencyMs ?? 0 });
     this.ecr = new SimEcr({ accountId: this.accountId, region: this.region, now: () => this.clock.now() });
     this.ecs = new SimEcs({
