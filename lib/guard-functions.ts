@@ -3,7 +3,7 @@
  * dead-letter queue → push function) and the scheduled reconcile (schedule rule → function, failures → its
  * dead-letter queue), both built by one factory so they share runtime, code packaging and environment.
  */
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -27,6 +27,7 @@ import {
   SERVICE_NAME,
   VISIBILITY_TIMEOUT_FACTOR,
 } from './defaults';
+import { guardReconcileRoleName } from '../lambda/core/workloads';
 import { buildLifecycleExpiryEventPattern, buildPushEventPattern } from './event-pattern';
 import { locateHandlerCode } from './handler-code';
 import type { ResolvedSettings } from './settings';
@@ -140,6 +141,8 @@ export function createReconcilePath(scope: Construct, settings: ResolvedSettings
   const reconcile = createGuardFunction(scope, settings, topic, {
     ids: { logGroup: 'ReconcileLogGroup', role: 'ReconcileRole', function: 'ReconcileFunction' },
     roleDescription: 'ECR digest guard scheduled reconcile function',
+    // The workload accounts' reader roles trust this role by name (lib/workload-stack.ts).
+    ...(settings.workloadAccounts.length > 0 ? { roleName: guardReconcileRoleName(Stack.of(scope).region) } : {}),
     description: 'Reconciles protective tags with what runs: protects, restores, releases after a grace period',
     handler: RECONCILE_HANDLER,
     timeout: RECONCILE_TIMEOUT,
@@ -180,6 +183,8 @@ interface GuardFunctionSpec {
   /** construct ids; the push function keeps the ids it was first deployed with */
   readonly ids: { readonly logGroup: string; readonly role: string; readonly function: string };
   readonly roleDescription: string;
+  /** a fixed role name, for a role other accounts' trust policies name; CloudFormation's generated name when absent */
+  readonly roleName?: string;
   readonly description: string;
   /** `lambda/handlers/<handler>.ts`, pre-bundled in the package as `handlers/<handler>/` */
   readonly handler: string;
@@ -205,6 +210,7 @@ function createGuardFunction(
   const role = new iam.Role(scope, spec.ids.role, {
     assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
     description: spec.roleDescription,
+    ...(spec.roleName !== undefined ? { roleName: spec.roleName } : {}),
   });
   logGroup.grantWrite(role);
 
