@@ -6,7 +6,7 @@
 import { SimDynamoDb } from './dynamodb';
 import type { EcrImageActionEvent } from './events';
 import { SimEcr } from './ecr';
-import { SimEcs } from './ecs';
+import { SimEcs, type SimEcsOptions } from './ecs';
 import { SimLambda } from './lambda';
 import { SimSns } from './sns';
 import { type EcsThrottle, type EcsThrottleOptions, createEcsThrottle } from './throttling';
@@ -23,6 +23,8 @@ export interface SimulatedAccountOptions {
   readonly startAt?: Date;
   /** a clock shared with other accounts (a simulated organization); `startAt` is then ignored */
   readonly clock?: SimClock;
+  /** registries of other accounts or regions ECS tasks here may pull from (a simulated organization) */
+  readonly otherRegistries?: SimEcsOptions['otherRegistries'];
   /** throttle ECS calls with the documented token buckets (`true` for the defaults); default off */
   readonly ecsThrottling?: boolean | EcsThrottleOptions;
 }
@@ -74,6 +76,7 @@ export class SimulatedAccount {
       region: this.region,
       ecr: this.ecr,
       now: () => this.clock.now(),
+      ...(options.otherRegistries ? { otherRegistries: options.otherRegistries } : {}),
     });
     this.lambda = new SimLambda({
       accountId: this.accountId,

@@ -73,6 +73,8 @@ export class SimulatedOrganization {
           accountId,
           region,
           clock: this.clock,
+          // A task here may pull from any registry of the organization (the registry-account layout).
+          otherRegistries: (registryId, registryRegion) => this.accounts.get(keyOf(registryId, registryRegion))?.ecr,
           ...(options.ecsThrottling !== undefined ? { ecsThrottling: options.ecsThrottling } : {}),
         });
         account.transport.addInterceptor(
