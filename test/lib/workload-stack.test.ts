@@ -16,7 +16,14 @@ import { inventoryReadStatements } from '../../lib/permissions';
 import { DigestGuardWorkloadStack, WORKLOAD_STACK_ID } from '../../lib/workload-stack';
 import { SimulatedOrganization } from '../../sim/organization';
 import type { SimPolicyDocument } from '../../sim/sts';
-import { actionsOf, iamPolicyStatements, problemsOf, SKIP_BUNDLING, synthesizeGuard } from '../support/cdk-app';
+import {
+  actionsOf,
+  iamPolicyStatements,
+  problemsOf,
+  resolveIntrinsics,
+  SKIP_BUNDLING,
+  synthesizeGuard,
+} from '../support/cdk-app';
 
 const GUARD = '111122223333';
 const WORKLOAD_A = '444455556666';
@@ -32,21 +39,6 @@ const outdirs: string[] = [];
 afterAll(() => {
   for (const dir of outdirs) fs.rmSync(dir, { recursive: true, force: true });
 });
-
-/** `{Ref: AWS::Partition}` and `Fn::Join` resolved as CloudFormation would in the `aws` partition. */
-function resolveIntrinsics(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(resolveIntrinsics);
-  if (value === null || typeof value !== 'object') return value;
-  const object = value as Record<string, unknown>;
-  if (object.Ref === 'AWS::Partition') return 'aws';
-  if ('Fn::Join' in object) {
-    const [separator, parts] = object['Fn::Join'] as [string, unknown[]];
-    return parts.map((part) => String(resolveIntrinsics(part))).join(separator);
-  }
-  const keys = Object.keys(object);
-  if (keys.some((key) => key.startsWith('Fn::') || key === 'Ref')) throw new Error(`unresolved ${keys.join()}`);
-  return Object.fromEntries(keys.map((key) => [key, resolveIntrinsics(object[key])]));
-}
 
 describe('the guard with workload accounts', () => {
   let template: Template;
