@@ -32,13 +32,40 @@ export interface WorkloadInventoryOptions {
 const READER_SESSION_SECONDS = 900;
 const READER_SESSION_NAME = 'ecr-digest-guard-list';
 
+/** Credentials are refreshed this long before they expire, as the SDK's own credential cache does. */
+const REFRESH_BEFORE_EXPIRY_MS = 5 * 60_000;
+
+/**
+ * One AssumeRole per workload and session for both clients: each SDK client caches credentials only for itself, so
+ * the ECS and the Lambda client would each assume the role. A failure is not kept: the next call assumes again.
+ */
+function sharedUntilExpiring(provider: AwsCredentialIdentityProvider): AwsCredentialIdentityProvider {
+  let current: Promise<AwsCredentialIdentity> | undefined;
+  return async () => {
+    const pending = current;
+    if (pending) {
+      const credentials = await pending.catch(() => undefined);
+      const expiresAt = credentials?.expiration?.getTime();
+      if (credentials && (expiresAt === undefined || expiresAt - Date.now() > REFRESH_BEFORE_EXPIRY_MS)) {
+        return credentials;
+      }
+      if (current === pending) current = undefined;
+    }
+    current ??= provider().catch((error: unknown) => {
+      current = undefined;
+      throw error;
+    });
+    return current;
+  };
+}
+
 /** One client set per workload, created once per run by the caller. */
 export function workloadInventoryFor(
   workload: { readonly account: string; readonly region: string },
   options: WorkloadInventoryOptions,
 ): InventoryPort {
   const extra = (options.clientConfig ?? {}) as Record<string, unknown>;
-  const credentials = fromTemporaryCredentials({
+  const assumeReader = fromTemporaryCredentials({
     params: {
       RoleArn: workloadReaderRoleArn(options.partition, workload.account, options.registry.region),
       RoleSessionName: READER_SESSION_NAME,
@@ -48,7 +75,12 @@ export function workloadInventoryFor(
     clientConfig: { region: options.registry.region, ...extra },
     ...(options.guardCredentials ? { masterCredentials: options.guardCredentials } : {}),
   });
-  const config = { ...SDK_CLIENT_CONFIG, region: workload.region, credentials, ...extra };
+  const config = {
+    ...SDK_CLIENT_CONFIG,
+    region: workload.region,
+    credentials: sharedUntilExpiring(assumeReader),
+    ...extra,
+  };
   return inventoryFor(options.registry.account, options.registry.region, {
     ecs: new ECSClient(config),
     lambda: new LambdaClient(config),
