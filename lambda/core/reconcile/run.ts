@@ -231,7 +231,6 @@ async function alertWorkloadsNotListed(
   deps.logger.warn('workloads could not be listed; releases pause and nothing is removed from the index for them', {
     notListed,
   });
-  deps.metrics?.count('WorkloadsNotListed', notListed.length);
   const published = await publishOrLog(buildWorkloadsNotListedAlert(run, notListed), deps);
   return { alerts: published ? 1 : 0, notListed };
 }
