@@ -30,6 +30,10 @@ export interface DigestGuardAlarms {
   readonly reconcileErrors?: cloudwatch.Alarm;
   /** Scheduled reconciles that failed every attempt, or were never delivered; undefined without `reconcile`. */
   readonly reconcileDeadLetterQueueNotEmpty?: cloudwatch.Alarm;
+  /** Task events the watch failed on repeatedly; undefined without `watch`. */
+  readonly watchDeadLetterQueueNotEmpty?: cloudwatch.Alarm;
+  /** Watch invocations that failed as a whole; undefined without `watch`. */
+  readonly watchErrors?: cloudwatch.Alarm;
 }
 
 /** What the alarms watch. */
@@ -42,6 +46,8 @@ export interface AlarmedResources {
   readonly maxEventAge: Duration;
   /** Undefined without `reconcile`. */
   readonly reconcile?: { readonly fn: lambda.IFunction; readonly deadLetterQueue: sqs.IQueue };
+  /** Undefined without `watch`. */
+  readonly watch?: { readonly fn: lambda.IFunction; readonly queue: sqs.IQueue; readonly deadLetterQueue: sqs.IQueue };
 }
 
 interface GuardAlarmSpec {
@@ -98,8 +104,24 @@ export function createGuardAlarms(scope: Construct, watched: AlarmedResources): 
       ),
     };
   }
+  let watchAlarms: Pick<DigestGuardAlarms, 'watchDeadLetterQueueNotEmpty' | 'watchErrors'> = {};
+  if (watched.watch) {
+    watchAlarms = {
+      watchDeadLetterQueueNotEmpty: queueNotEmpty(
+        'WatchDeadLetterQueueAlarm',
+        watched.watch.deadLetterQueue,
+        'ECR digest guard: ECS task events failed repeatedly and wait in the watch dead-letter queue. The in-use ' +
+          'index may miss those tasks until the next complete list; check the watch function logs, fix, redrive.',
+      ),
+      watchErrors: alarm('WatchErrorsAlarm', {
+        description: 'ECR digest guard: the watch function failed; task events will be retried, then dead-lettered.',
+        metric: failedInvocations(watched.watch.fn),
+      }),
+    };
+  }
   return {
     ...reconcileAlarms,
+    ...watchAlarms,
     deadLetterQueueNotEmpty: queueNotEmpty(
       'DeadLetterQueueAlarm',
       watched.deadLetterQueue,

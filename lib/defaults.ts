@@ -33,6 +33,7 @@ export const VISIBILITY_TIMEOUT_FACTOR = 6;
 /** The handlers by name: `lambda/handlers/<name>.ts`, bundled to `dist/handlers/<name>/` (lib/handler-code.ts). */
 export const PUSH_HANDLER = 'push';
 export const RECONCILE_HANDLER = 'reconcile';
+export const WATCH_HANDLER = 'watch';
 
 /** How often the reconcile runs unless `reconcileSchedule` says otherwise. */
 export const DEFAULT_RECONCILE_SCHEDULE = events.Schedule.rate(Duration.hours(6));

@@ -85,6 +85,10 @@ export class DigestGuardStack extends Stack {
       guard.inUseIndex.tableName,
       'DynamoDB table of the image digests in use and their users',
     );
+    if (guard.watchQueue && guard.watchFunction) {
+      output('WatchQueueName', guard.watchQueue.queueName, 'SQS queue that buffers ECS task events for the watch');
+      output('WatchFunctionName', guard.watchFunction.functionName, 'The watch function that keeps the in-use index');
+    }
     output('TagPrefix', guard.tagPrefix, 'Protective tags are <TagPrefix>-sha256-<64 hex>');
     output('DryRun', String(this.config.dryRun), 'true: the guard only reports, it tags nothing');
     if (guard.dashboard) {

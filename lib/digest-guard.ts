@@ -17,13 +17,15 @@ import { createGuardAlarms, type DigestGuardAlarms } from './alarms';
 import { createAlertTopic } from './alert-topic';
 import { type ChatChannelConfigurations, createChatChannels, type DigestGuardChatChannels } from './chat-channels';
 import { createGuardDashboard } from './dashboard';
-import { createPushPath, createReconcilePath } from './guard-functions';
+import { createPushPath, createReconcilePath, createWatchPath } from './guard-functions';
 import { createInUseIndex } from './in-use-index';
 import {
   grantAssumeWorkloadReaders,
   grantInUseIndexList,
+  grantInUseIndexRead,
   grantPushPermissions,
   grantReconcilePermissions,
+  grantWatchPermissions,
 } from './permissions';
 import { resolveSettings } from './settings';
 
@@ -233,6 +235,15 @@ export interface DigestGuardProps {
   readonly dashboard?: boolean;
 
   /**
+   * Watch ECS task state changes of this account and region into the in-use index: a rule, a queue with its
+   * dead-letter queue and alarms, a function. Only with `reconcile`, whose list the watch keeps fresh. Each task
+   * event is one conditional index write; a digest seen in use for the first time is checked and protected at once.
+   * The push function is told the index is watched (it reads it in a later release).
+   * @default true
+   */
+  readonly watch?: boolean;
+
+  /**
    * Other accounts whose ECS and Lambda workloads the scheduled reconcile lists, so that digests they pin in
    * this registry are protected too (the registry-account layout). Each account deploys the workload stack
    * (`DigestGuardWorkloadStack`), whose read-only role `ecr-digest-guard-reader-<this region>` trusts only this
@@ -299,6 +310,14 @@ export class DigestGuard extends Construct {
   public readonly inUseIndex: dynamodb.Table;
   /** The chat channel configurations asked for with `chat`; empty without it. */
   public readonly chatChannels: ChatChannelConfigurations;
+  /** Selects ECS task state changes for the watch; undefined with `watch: false`. */
+  public readonly watchRule?: events.Rule;
+  /** Buffers task events for the watch function; undefined with `watch: false`. */
+  public readonly watchQueue?: sqs.Queue;
+  /** Task events the watch failed on `MAX_RECEIVE_COUNT` times; undefined with `watch: false`. */
+  public readonly watchDeadLetterQueue?: sqs.Queue;
+  /** The watch function; undefined with `watch: false`. */
+  public readonly watchFunction?: lambda.Function;
   /** The operator's dashboard; undefined with `dashboard: false`. */
   public readonly dashboard?: cloudwatch.Dashboard;
 
@@ -343,6 +362,21 @@ export class DigestGuard extends Construct {
       this.reconcileDeadLetterQueue = reconcile.deadLetterQueue;
     }
 
+    // The index is usable by the push path only once a list is recorded, so the watch comes with the reconcile.
+    if (settings.reconcile && (props.watch ?? true)) {
+      const watch = createWatchPath(this, settings, this.topic);
+      grantWatchPermissions(watch.role, settings, this.topic, this.inUseIndex);
+      watch.fn.addEnvironment('IN_USE_INDEX_TABLE_NAME', this.inUseIndex.tableName);
+      // The push function reads the index only where the watch keeps it fresh (lambda/handlers/push.ts).
+      grantInUseIndexRead(push.role, this.inUseIndex);
+      push.fn.addEnvironment('IN_USE_INDEX_TABLE_NAME', this.inUseIndex.tableName);
+      push.fn.addEnvironment('WATCH_ENABLED', 'true');
+      this.watchRule = watch.rule;
+      this.watchQueue = watch.queue;
+      this.watchDeadLetterQueue = watch.deadLetterQueue;
+      this.watchFunction = watch.fn;
+    }
+
     this.alarms = createGuardAlarms(this, {
       topic: this.topic,
       queue: this.queue,
@@ -351,6 +385,9 @@ export class DigestGuard extends Construct {
       maxEventAge: settings.maxEventAge,
       ...(this.reconcileFunction && this.reconcileDeadLetterQueue
         ? { reconcile: { fn: this.reconcileFunction, deadLetterQueue: this.reconcileDeadLetterQueue } }
+        : {}),
+      ...(this.watchFunction && this.watchQueue && this.watchDeadLetterQueue
+        ? { watch: { fn: this.watchFunction, queue: this.watchQueue, deadLetterQueue: this.watchDeadLetterQueue } }
         : {}),
     });
 

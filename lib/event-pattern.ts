@@ -4,7 +4,11 @@
  * Kept free of CDK types so that a contract test can feed exactly this JSON to an EventBridge emulator
  * (`PutRule` + `PutEvents`) and check which events it lets through.
  */
-import { CLOUDTRAIL_DETAIL_TYPES } from '../lambda/core/push-event';
+import {
+  CLOUDTRAIL_DETAIL_TYPES,
+  SERVICE_ACTION_DETAIL_TYPE,
+  SERVICE_TASK_START_IMPAIRED,
+} from '../lambda/core/push-event';
 
 /** The EventBridge `anything-but` prefix operator. */
 export interface AnythingButPrefix {
@@ -107,5 +111,34 @@ export function buildLifecycleExpiryEventPattern(
       eventName: ['PolicyExecutionEvent'],
       ...(repositories.length > 0 ? { serviceEventDetails: { repositoryName: [...repositories] } } : {}),
     },
+  };
+}
+
+export interface ServiceImpairedEventPattern {
+  readonly source: readonly ['aws.ecs'];
+  readonly 'detail-type': readonly [typeof SERVICE_ACTION_DETAIL_TYPE];
+  readonly account: readonly string[];
+  readonly region: readonly string[];
+  readonly detail: { readonly eventName: readonly [typeof SERVICE_TASK_START_IMPAIRED] };
+}
+
+/**
+ * ECS services of the guard's own account and region that cannot start tasks (`SERVICE_TASK_START_IMPAIRED`,
+ * eventType WARN): the incident as it begins, when the pinned digest is gone or archived. Only that eventName:
+ * the other Service Actions (steady state every few hours per service, among others) would fill the buffer
+ * for nothing. Service Action events are delivered durably, unlike ECR's.
+ * See: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_service_events.html
+ * See: https://docs.aws.amazon.com/eventbridge/latest/ref/event-delivery-level.html
+ */
+export function buildServiceImpairedEventPattern(where: {
+  readonly account: string;
+  readonly region: string;
+}): ServiceImpairedEventPattern {
+  return {
+    source: ['aws.ecs'],
+    'detail-type': [SERVICE_ACTION_DETAIL_TYPE],
+    account: [where.account],
+    region: [where.region],
+    detail: { eventName: [SERVICE_TASK_START_IMPAIRED] },
   };
 }

@@ -26,9 +26,14 @@ import {
   RECONCILE_TIMEOUT,
   SERVICE_NAME,
   VISIBILITY_TIMEOUT_FACTOR,
+  WATCH_HANDLER,
 } from './defaults';
 import { guardReconcileRoleName } from '../lambda/core/workloads';
-import { buildLifecycleExpiryEventPattern, buildPushEventPattern } from './event-pattern';
+import {
+  buildLifecycleExpiryEventPattern,
+  buildPushEventPattern,
+  buildServiceImpairedEventPattern,
+} from './event-pattern';
 import { locateHandlerCode } from './handler-code';
 import type { ResolvedSettings } from './settings';
 
@@ -44,6 +49,13 @@ export interface PushPath extends GuardFunction {
   readonly rule: events.Rule;
   /** Selects ECR lifecycle `PolicyExecutionEvent`s; undefined without `watchLifecycleExpiry`. */
   readonly lifecycleExpiryRule?: events.Rule;
+  readonly queue: sqs.Queue;
+  readonly deadLetterQueue: sqs.Queue;
+}
+
+export interface WatchPath extends GuardFunction {
+  /** Selects ECS task state changes of this account and region. */
+  readonly rule: events.Rule;
   readonly queue: sqs.Queue;
   readonly deadLetterQueue: sqs.Queue;
 }
@@ -87,6 +99,21 @@ export function createPushPath(scope: Construct, settings: ResolvedSettings, top
   // The target adds a queue policy that lets events.amazonaws.com send only for this rule's ARN.
   rule.addTarget(new targets.SqsQueue(queue));
 
+  const stack = Stack.of(scope);
+  const impaired = buildServiceImpairedEventPattern({ account: stack.account, region: stack.region });
+  const serviceImpairedRule = new events.Rule(scope, 'ServiceImpairedRule', {
+    description:
+      'ECS services that cannot start tasks; the digest guard pages if their pinned image is gone or archived',
+    eventPattern: {
+      source: [...impaired.source],
+      detailType: [...impaired['detail-type']],
+      account: [...impaired.account],
+      region: [...impaired.region],
+      detail: impaired.detail,
+    },
+  });
+  serviceImpairedRule.addTarget(new targets.SqsQueue(queue));
+
   let lifecycleExpiryRule: events.Rule | undefined;
   if (settings.watchLifecycleExpiry) {
     const lifecycle = buildLifecycleExpiryEventPattern({ repositories: settings.repositories });
@@ -122,6 +149,61 @@ export function createPushPath(scope: Construct, settings: ResolvedSettings, top
   );
   return { ...push, rule, ...(lifecycleExpiryRule ? { lifecycleExpiryRule } : {}), queue, deadLetterQueue };
 }
+
+/**
+ * The watch: ECS task state changes of this account and region (default bus) → an encrypted, SSL-only buffer
+ * with its dead-letter queue → the watch function, which keeps the in-use index fresh between lists.
+ * See: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_task_events.html
+ */
+export function createWatchPath(scope: Construct, settings: ResolvedSettings, topic: sns.ITopic): WatchPath {
+  const deadLetterQueue = new sqs.Queue(scope, 'WatchDeadLetterQueue', {
+    encryption: sqs.QueueEncryption.SQS_MANAGED,
+    enforceSSL: true,
+    retentionPeriod: Duration.days(14),
+  });
+  Validations.of(deadLetterQueue).acknowledge({
+    id: 'AwsSolutions-SQS3',
+    reason: 'This queue is the dead-letter queue of the watch buffer; a DLQ of a DLQ would only move the problem.',
+  });
+  const queue = new sqs.Queue(scope, 'WatchQueue', {
+    encryption: sqs.QueueEncryption.SQS_MANAGED,
+    enforceSSL: true,
+    visibilityTimeout: Duration.seconds(
+      VISIBILITY_TIMEOUT_FACTOR * WATCH_TIMEOUT.toSeconds() + WATCH_BATCHING_WINDOW.toSeconds(),
+    ),
+    retentionPeriod: Duration.days(4),
+    deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: MAX_RECEIVE_COUNT },
+  });
+  const rule = new events.Rule(scope, 'WatchRule', {
+    description: 'ECS task state changes: the digest guard keeps its in-use index from them',
+    eventPattern: { source: ['aws.ecs'], detailType: ['ECS Task State Change'] },
+  });
+  // The target adds a queue policy that lets events.amazonaws.com send only for this rule's ARN.
+  rule.addTarget(new targets.SqsQueue(queue));
+
+  const watch = createGuardFunction(scope, settings, topic, {
+    ids: { logGroup: 'WatchLogGroup', role: 'WatchRole', function: 'WatchFunction' },
+    roleDescription: 'ECR digest guard watch function',
+    description: 'Keeps the in-use index from ECS task events; protects a digest seen in use for the first time',
+    handler: WATCH_HANDLER,
+    timeout: WATCH_TIMEOUT,
+    environment: { GUARD_ACCOUNT: Stack.of(scope).account },
+  });
+  watch.fn.addEventSource(
+    new SqsEventSource(queue, {
+      batchSize: WATCH_BATCH_SIZE,
+      maxBatchingWindow: WATCH_BATCHING_WINDOW,
+      reportBatchItemFailures: true,
+      maxConcurrency: MAX_CONCURRENCY,
+    }),
+  );
+  return { ...watch, rule, queue, deadLetterQueue };
+}
+
+/** A task event costs one index write: seconds, not minutes; the window keeps a scale-out to a few invocations. */
+const WATCH_TIMEOUT = Duration.minutes(1);
+const WATCH_BATCHING_WINDOW = Duration.seconds(1);
+const WATCH_BATCH_SIZE = 100;
 
 /** The scheduled reconcile, created in `scope`. */
 export function createReconcilePath(scope: Construct, settings: ResolvedSettings, topic: sns.ITopic): ReconcilePath {

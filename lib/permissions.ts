@@ -65,6 +65,61 @@ export function grantInUseIndexList(role: iam.Role, table: Pick<dynamodb.ITable,
   );
 }
 
+/**
+ * The watch: check and protect a digest seen in use for the first time (the push path's protect step, in the
+ * repositories in scope), publish alerts, and write task sightings to the index: `UpdateItem` (also what each
+ * `Update` action of a `TransactWriteItems` is authorized as) and `Query` on the table. No ECS permission: a
+ * task event carries its digests.
+ * See: https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis-iam.html
+ */
+export function grantWatchPermissions(
+  role: iam.Role,
+  settings: ResolvedSettings,
+  topic: sns.ITopic,
+  table: Pick<dynamodb.ITable, 'tableArn'>,
+): void {
+  grantProtect(role, settings.repositories);
+  topic.grantPublish(role);
+  role.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      sid: 'RecordWatchedTasks',
+      actions: ['dynamodb:UpdateItem', 'dynamodb:Query'],
+      resources: [table.tableArn],
+    }),
+  );
+  const stack = Stack.of(role);
+  if (settings.repositories.length === 0) {
+    const shown = (value: string, pseudo: string): string => (Token.isUnresolved(value) ? `<${pseudo}>` : value);
+    const where = `${shown(stack.region, 'AWS::Region')}:${shown(stack.account, 'AWS::AccountId')}`;
+    Validations.of(role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:${shown(stack.partition, 'AWS::Partition')}:ecr:${where}:repository/*]`,
+      reason:
+        'No repositories were named, so every repository of this account and region is in scope by design; ' +
+        'the watch only reads and re-puts manifests and restores archived in-use images.',
+    });
+  }
+  Validations.of(role).acknowledge({
+    id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
+    reason:
+      'Publishing to the KMS-encrypted alert topic needs data keys (the grant sns.Topic.grantPublish makes); ' +
+      'the resource is the topic key only.',
+  });
+}
+
+/**
+ * The push path reading the index: the workload's status item (`GetItem`) and one `Query` per pushed
+ * repository, on the table only.
+ */
+export function grantInUseIndexRead(role: iam.Role, table: Pick<dynamodb.ITable, 'tableArn'>): void {
+  role.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      sid: 'ReadInUseIndex',
+      actions: ['dynamodb:GetItem', 'dynamodb:Query'],
+      resources: [table.tableArn],
+    }),
+  );
+}
+
 /** Repository ARNs in scope: the named ones, or `repository/*` of this account and region. */
 function repositoryArns(scope: IConstruct, repositories: readonly string[]): string[] {
   const stack = Stack.of(scope);

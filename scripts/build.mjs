@@ -24,6 +24,7 @@ const DIST = path.join(ROOT, 'dist');
 const HANDLERS = {
   push: 'lambda/handlers/push.ts',
   reconcile: 'lambda/handlers/reconcile.ts',
+  watch: 'lambda/handlers/watch.ts',
 };
 
 /** Output under dist/ → source entry; built only when the source exists. */

@@ -27,7 +27,8 @@
  *
  * Not modelled: the 400 KB item limit, GSI replication lag (reads are consistent at once; *inference* kept
  * safe by the list: an entry the GSI has not shown yet is added again with a condition that keeps it),
- * throughput, transactions, nested paths (`a.b`, `a[0]`), `BatchWriteItem`.
+ * throughput, transactions other than `TransactWriteItems` of `Update` actions, nested paths (`a.b`, `a[0]`),
+ * `BatchWriteItem`.
  */
 import { SimAwsError, type SimService } from './transport';
 
@@ -112,6 +113,8 @@ export class SimDynamoDb implements SimService {
         return this.updateItem(input);
       case 'Query':
         return this.query(input);
+      case 'TransactWriteItems':
+        return this.transactWriteItems(input);
       default:
         throw new SimAwsError('UnknownOperationException', `simulated DynamoDB does not implement ${operation}`);
     }
@@ -182,6 +185,11 @@ export class SimDynamoDb implements SimService {
       : undefined;
     used.refuseUnused(input);
     if (condition && !evaluate(condition, current ?? {})) throw conditionalCheckFailed();
+    return this.applyUpdate(table, input, current, assignments);
+  }
+
+  private applyUpdate(table: Table, input: any, current: Item | undefined, assignments: [string, AttributeValue][]) {
+    const key = storageKey(table, input.Key);
     const next: Item = { ...structuredClone(current ?? {}), ...structuredClone(input.Key as Item) };
     for (const [name, value] of assignments) {
       if (name === table.partitionKey || name === table.sortKey) {
@@ -194,6 +202,66 @@ export class SimDynamoDb implements SimService {
     }
     this.validateIndexKeyTypes(table, next);
     table.items.set(key, next);
+    // ReturnValues: UPDATED_OLD answers the updated attributes as they were (none for a new item), ALL_OLD the item.
+    if (input.ReturnValues === 'ALL_OLD' && current) return { Attributes: structuredClone(current) };
+    if (input.ReturnValues === 'UPDATED_OLD' && current) {
+      const old = Object.fromEntries(
+        assignments
+          .map(([n]) => n)
+          .filter((n) => current[n])
+          .map((n) => [n, current[n]!]),
+      );
+      return Object.keys(old).length > 0 ? { Attributes: structuredClone(old) } : {};
+    }
+    return {};
+  }
+
+  /**
+   * All or nothing: every condition is evaluated first; if any is false nothing is written and the answer is
+   * `TransactionCanceledException` with one `CancellationReasons` entry per action, in order (`None` or
+   * `ConditionalCheckFailed`). Only `Update` actions; two actions on one item are refused.
+   * See: https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html
+   */
+  private transactWriteItems(input: any): unknown {
+    const actions = (input.TransactItems ?? []) as any[];
+    if (actions.length === 0 || actions.length > 100) {
+      throw new SimAwsError('ValidationException', 'TransactItems must hold 1 to 100 actions');
+    }
+    const seen = new Set<string>();
+    const prepared = actions.map((action) => {
+      const update = action.Update;
+      if (!update) throw new SimAwsError('ValidationException', 'simulated TransactWriteItems takes Update only');
+      const table = this.table(update.TableName);
+      this.validateKeys(table, update.Key);
+      const key = `${table.name}|${storageKey(table, update.Key)}`;
+      if (seen.has(key)) {
+        throw new SimAwsError(
+          'ValidationException',
+          'Transaction request cannot include multiple operations on one item',
+        );
+      }
+      seen.add(key);
+      const used = new Usage();
+      const assignments = parseSetExpression(String(update.UpdateExpression ?? ''), update, used);
+      const condition = update.ConditionExpression
+        ? parseCondition(String(update.ConditionExpression), update, used)
+        : undefined;
+      used.refuseUnused(update);
+      const current = table.items.get(storageKey(table, update.Key));
+      return { table, update, current, assignments, holds: !condition || evaluate(condition, current ?? {}) };
+    });
+    if (prepared.some((p) => !p.holds)) {
+      const reasons = prepared.map((p) =>
+        p.holds ? { Code: 'None' } : { Code: 'ConditionalCheckFailed', Message: 'The conditional request failed' },
+      );
+      throw new SimAwsError(
+        'TransactionCanceledException',
+        `Transaction cancelled, please refer cancellation reasons for specific reasons [${reasons.map((r) => r.Code).join(', ')}]`,
+        400,
+        { CancellationReasons: reasons },
+      );
+    }
+    for (const p of prepared) this.applyUpdate(p.table, p.update, p.current, p.assignments);
     return {};
   }
 

@@ -16,9 +16,10 @@
  * Control-plane methods (createService, updateService, stopTask, …) are plain methods for test setup;
  * the guard only reaches this class through the API operations in `handle`.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { parseImageUri } from '../lambda/core/image-uri';
 import type { EcrLookup } from './contracts';
+import type { EcsTaskStateChangeEvent } from './events';
 import { pageByOffset } from './paging';
 import { SimAwsError, type SimService } from './transport';
 
@@ -117,6 +118,8 @@ interface TaskRecord {
   stoppedAt?: Date;
   stoppedReason?: string;
   stopCode?: string;
+  /** `detail.version` of its last task state change event */
+  version: number;
 }
 
 interface ServiceRecord {
@@ -160,6 +163,8 @@ export class SimEcs implements SimService {
   private readonly revisions = new Map<string, RevisionRecord>();
   private readonly deployments = new Map<string, DeploymentRecord>();
   private sequence = 0;
+  /** The `ECS Task State Change` events ECS emitted, in order (what an EventBridge rule would route). */
+  readonly taskEvents: EcsTaskStateChangeEvent[] = [];
 
   constructor(options: SimEcsOptions) {
     this.accountId = options.accountId;
@@ -765,7 +770,9 @@ export class SimEcs implements SimService {
       lastStatus: failure ? 'STOPPED' : 'RUNNING',
       desiredStatus: failure ? 'STOPPED' : 'RUNNING',
       ...(failure ? { stoppedAt: now, stoppedReason: failure, stopCode: 'TaskFailedToStart' } : { startedAt: now }),
+      version: 0,
     };
+    this.emitTaskEvent(task);
     cluster.tasks.set(arn, task);
     placement.service?.tasks.push(task);
     return failure ? { ok: false, taskArn: arn, stoppedReason: failure } : { ok: true, taskArn: arn };
@@ -812,6 +819,49 @@ export class SimEcs implements SimService {
     task.stoppedAt = this.now();
     task.stoppedReason = reason;
     task.stopCode = stopCode;
+    this.emitTaskEvent(task);
+  }
+
+  /**
+   * One task state change as EventBridge carries it: the shape of the documented example (only the fields the
+   * guard reads and a few more), `detail.version` one higher than the task's last event, `imageDigest` for
+   * ECR images only. A task that failed to pull reports no digest.
+   * See: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_task_events.html
+   */
+  private emitTaskEvent(task: TaskRecord): void {
+    task.version += 1;
+    const now = this.now();
+    this.taskEvents.push({
+      version: '0',
+      id: randomUUID(),
+      'detail-type': 'ECS Task State Change',
+      source: 'aws.ecs',
+      account: this.accountId,
+      time: now.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      region: this.region,
+      resources: [task.arn],
+      detail: {
+        clusterArn: task.clusterArn,
+        containers: task.containers.map((c) => ({
+          name: c.name,
+          image: c.image,
+          ...(c.imageDigest && task.stopCode !== 'TaskFailedToStart' && parseImageUri(c.image) !== undefined
+            ? { imageDigest: c.imageDigest }
+            : {}),
+          lastStatus: task.lastStatus,
+          taskArn: task.arn,
+        })),
+        createdAt: task.createdAt.toISOString(),
+        desiredStatus: task.desiredStatus,
+        group: task.group,
+        lastStatus: task.lastStatus,
+        taskArn: task.arn,
+        taskDefinitionArn: task.taskDefinitionArn,
+        updatedAt: now.toISOString(),
+        version: task.version,
+        ...(task.stoppedReason ? { stoppedReason: task.stoppedReason } : {}),
+      },
+    });
   }
 
   private countsOf(service: ServiceRecord, revisionArn: string): { running: number; pending: number; failed: number } {

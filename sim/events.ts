@@ -32,6 +32,42 @@ export interface EcrImageActionEvent {
   };
 }
 
+/**
+ * An `ECS Task State Change` event as EventBridge carries it (the fields of the documented example the
+ * simulated ECS fills in).
+ * See: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_task_events.html
+ */
+export interface EcsTaskStateChangeEvent {
+  readonly version: '0';
+  readonly id: string;
+  readonly 'detail-type': 'ECS Task State Change';
+  readonly source: 'aws.ecs';
+  readonly account: string;
+  readonly time: string;
+  readonly region: string;
+  readonly resources: readonly string[];
+  readonly detail: {
+    readonly clusterArn: string;
+    readonly containers: readonly {
+      readonly name: string;
+      readonly image: string;
+      readonly imageDigest?: string;
+      readonly lastStatus: string;
+      readonly taskArn: string;
+    }[];
+    readonly createdAt: string;
+    readonly desiredStatus: string;
+    readonly group: string;
+    readonly lastStatus: string;
+    readonly taskArn: string;
+    readonly taskDefinitionArn: string;
+    readonly updatedAt: string;
+    /** increments with each change of the task; a duplicate delivery repeats it */
+    readonly version: number;
+    readonly stoppedReason?: string;
+  };
+}
+
 /** EventBridge's `time` format: ISO 8601 in UTC, seconds precision. */
 export function eventTime(date: Date): string {
   return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -153,6 +189,38 @@ export function toLifecycleEventBridgeEvent(
           rulePriority: 1,
         })),
       },
+    },
+  };
+}
+
+/**
+ * The `ECS Service Action` event ECS sends when a service cannot start tasks (eventName
+ * `SERVICE_TASK_START_IMPAIRED`, eventType `WARN`), in the shape of the "Service task start impaired" example of
+ * https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_service_events.html. The simulated ECS does not
+ * decide when a service counts as impaired (ECS does not document how many failed starts it takes): a scenario
+ * makes this event after the replacement tasks it launched failed.
+ */
+export function toServiceTaskStartImpairedEvent(where: {
+  readonly account: string;
+  readonly region: string;
+  readonly clusterArn: string;
+  readonly serviceArn: string;
+  readonly time: Date;
+}): { readonly account: string; readonly region: string; readonly [key: string]: unknown } {
+  return {
+    version: '0',
+    id: randomUUID(),
+    'detail-type': 'ECS Service Action',
+    source: 'aws.ecs',
+    account: where.account,
+    time: eventTime(where.time),
+    region: where.region,
+    resources: [where.serviceArn],
+    detail: {
+      eventType: 'WARN',
+      eventName: 'SERVICE_TASK_START_IMPAIRED',
+      clusterArn: where.clusterArn,
+      createdAt: where.time.toISOString(),
     },
   };
 }

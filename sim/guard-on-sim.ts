@@ -9,6 +9,7 @@ import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SNSClient } from '@aws-sdk/client-sns';
 import type { SQSBatchResponse } from 'aws-lambda';
 import { EcrAdapter } from '../lambda/adapters/ecr';
+import { EcsInventoryAdapter } from '../lambda/adapters/ecs-inventory';
 import { inventoryFor } from '../lambda/adapters/inventory';
 import { SnsAlertAdapter } from '../lambda/adapters/sns';
 import type { GuardLogger } from '../lambda/core/ports';
@@ -57,6 +58,7 @@ export function guardOnSim(
   const deps = {
     ecr: new EcrAdapter(new ECRClient(config)),
     inventoryFor: (accountId: string, region: string) => inventoryFor(accountId, region, { ecs, lambda }),
+    serviceInventoryFor: (accountId: string, region: string) => new EcsInventoryAdapter({ accountId, region }, ecs),
     alerts: new SnsAlertAdapter(topicArn, new SNSClient(config)),
     logger,
   };

@@ -16,6 +16,8 @@ export class SimAwsError extends Error {
     readonly code: string,
     message: string,
     readonly status = 400,
+    /** more members of the error shape, e.g. DynamoDB's `CancellationReasons` (JSON protocols only) */
+    readonly fields: Record<string, unknown> = {},
   ) {
     super(message);
     this.name = code;
@@ -267,7 +269,7 @@ function encodeError(protocol: Protocol, error: SimAwsError): HttpResponse {
       'x-amzn-errortype': error.code,
       'x-amzn-requestid': 'sim',
     },
-    body: streamOf(JSON.stringify({ __type: error.code, message: error.message })),
+    body: streamOf(JSON.stringify({ __type: error.code, message: error.message, ...error.fields })),
   });
 }
 

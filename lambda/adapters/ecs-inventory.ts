@@ -49,7 +49,7 @@ import {
   tasksOfService,
   type EcsDigests,
 } from '../core/ecs-digests';
-import type { InventoryPort } from '../core/ports';
+import type { InventoryPort, ServiceInventoryPort } from '../core/ports';
 import type { Consumer, Digest, Inventory, InventoryGap } from '../core/types';
 import { defaultEcsClient } from './clients';
 import { chunks, createLimiter, type Limiter } from '../core/concurrency';
@@ -90,7 +90,7 @@ interface ClusterScan {
   readonly tasks: Task[];
 }
 
-export class EcsInventoryAdapter implements InventoryPort {
+export class EcsInventoryAdapter implements InventoryPort, ServiceInventoryPort {
   private readonly accountId: string;
   private readonly region: string;
   private readonly concurrency: number;
@@ -115,12 +115,26 @@ export class EcsInventoryAdapter implements InventoryPort {
 
   async takeInventory(): Promise<Inventory> {
     const takenAt = new Date();
-    const run = new InventoryRun(this.client, createLimiter(this.concurrency), this.taskDefinitions, (image) => {
-      const ref = parseImageUri(image);
-      return ref && ref.registryId === this.accountId && ref.region === this.region ? ref.repository : undefined;
-    });
+    const run = new InventoryRun(this.client, createLimiter(this.concurrency), this.taskDefinitions, (image) =>
+      this.repositoryOf(image),
+    );
     await run.collect();
     return { takenAt, byRepository: run.byRepository(), gaps: run.gaps };
+  }
+
+  async takeServiceInventory(clusterArn: string, serviceArn: string): Promise<Inventory> {
+    const takenAt = new Date();
+    const run = new InventoryRun(this.client, createLimiter(this.concurrency), this.taskDefinitions, (image) =>
+      this.repositoryOf(image),
+    );
+    await run.collectService(clusterArn, serviceArn);
+    return { takenAt, byRepository: run.byRepository(), gaps: run.gaps };
+  }
+
+  /** The repository of an image of this account and region; images of other registries are out of scope. */
+  private repositoryOf(image: string): string | undefined {
+    const ref = parseImageUri(image);
+    return ref && ref.registryId === this.accountId && ref.region === this.region ? ref.repository : undefined;
   }
 }
 
@@ -160,23 +174,44 @@ class InventoryRun {
     const revisions = await this.describeRevisions(revisionArns);
 
     // Every request goes through `this.limit`: the concurrency bound holds across the whole inventory.
-    await Promise.all(
-      services.map(async ({ scan, service }) => {
-        const summaries = service.currentServiceRevisions ?? [];
-        const described = summaries
-          .map((summary) => (summary.arn ? revisions.get(summary.arn) : undefined))
-          .filter((revision): revision is ServiceRevision => revision !== undefined);
-        for (const revision of described)
-          this.recordRevision('ecs-service', scan.clusterArn, service, revision, scan.tasks);
-        if (summaries.length === 0 || described.length < summaries.length)
-          await this.recordUndescribableService(scan, service);
-      }),
-    );
+    await Promise.all(services.map(({ scan, service }) => this.recordCurrentRevisions(scan, service, revisions)));
 
     await this.recordRollbackRevisions(
       services.map(({ service }) => service),
       revisions,
     );
+  }
+
+  /**
+   * One service alone, for an event that names it: one DescribeServices and one DescribeServiceRevisions, the
+   * same rules as the full inventory. No task is listed (the service is read because it cannot start tasks), so
+   * a revision that pins no digest is a gap rather than answered by a running task.
+   */
+  async collectService(clusterArn: string, serviceArn: string): Promise<void> {
+    const answer = await this.limit(() =>
+      this.client.send(new DescribeServicesCommand({ cluster: clusterArn, services: [serviceArn] })),
+    );
+    this.recordFailures('DescribeServices', clusterArn, answer.failures);
+    const scan: ClusterScan = { clusterArn, services: answer.services ?? [], tasks: [] };
+    const revisions = await this.describeRevisions(
+      unique(scan.services.flatMap((service) => (service.currentServiceRevisions ?? []).map((r) => r.arn))),
+    );
+    await Promise.all(scan.services.map((service) => this.recordCurrentRevisions(scan, service, revisions)));
+  }
+
+  private async recordCurrentRevisions(
+    scan: ClusterScan,
+    service: Service,
+    revisions: ReadonlyMap<string, ServiceRevision>,
+  ): Promise<void> {
+    const summaries = service.currentServiceRevisions ?? [];
+    const described = summaries
+      .map((summary) => (summary.arn ? revisions.get(summary.arn) : undefined))
+      .filter((revision): revision is ServiceRevision => revision !== undefined);
+    for (const revision of described)
+      this.recordRevision('ecs-service', scan.clusterArn, service, revision, scan.tasks);
+    if (summaries.length === 0 || described.length < summaries.length)
+      await this.recordUndescribableService(scan, service);
   }
 
   /** The services and tasks of one cluster, or undefined (and a gap) when the cluster vanished meanwhile. */

@@ -17,8 +17,12 @@ import {
   type CreateTableCommandInput,
   DeleteItemCommand,
   type DynamoDBClient,
+  GetItemCommand,
   PutItemCommand,
   QueryCommand,
+  TransactionCanceledException,
+  TransactWriteItemsCommand,
+  type Update,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import {
@@ -32,18 +36,26 @@ import {
   workloadKey,
   workloadStatusKey,
 } from '../core/in-use-index';
-import type { InUseIndexPort } from '../core/ports';
+import type {
+  InUseIndexPort,
+  InUseIndexReadPort,
+  InUseIndexWatchPort,
+  RecordedListStatus,
+  WatchedWrite,
+} from '../core/ports';
 import type { ConsumerKind } from '../core/types';
 import { defaultDynamoDbClient } from './clients';
 
 const { partitionKey: PK, sortKey: SK, byWorkload } = IN_USE_INDEX_KEYS;
+/** TransactWriteItems takes at most 100 actions; a task has at most 10 containers anyway. */
+const MAX_TRANSACTION_ITEMS = 100;
 
 /** The index read back something it never writes: a bug or a foreign writer, never silently skipped. */
 export class UnexpectedIndexItemError extends Error {
   override readonly name = 'UnexpectedIndexItemError';
 }
 
-export class DynamoDbInUseIndex implements InUseIndexPort {
+export class DynamoDbInUseIndex implements InUseIndexPort, InUseIndexWatchPort, InUseIndexReadPort {
   constructor(
     private readonly tableName: string,
     private readonly client: DynamoDBClient = defaultDynamoDbClient(),
@@ -132,6 +144,118 @@ export class DynamoDbInUseIndex implements InUseIndexPort {
       if (error instanceof ConditionalCheckFailedException) return 'seen-since';
       throw error;
     }
+  }
+
+  /**
+   * One task event's entries in one request: `UpdateItem` for one entry (its `ReturnValues` tell a new item
+   * from a refreshed one), `TransactWriteItems` for several (up to 100 items, all or nothing; BatchWriteItem
+   * takes no condition, so it could move `lastSeen` backwards). Each write holds only if it is newer than the
+   * stored sighting: `lastSeen` earlier, or the same with a lower `version`. A transaction that one condition
+   * cancels (an entry the list saw after this event) is retried without the entries whose condition failed.
+   * See: https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html
+   * See: https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_UpdateItem.html (ReturnValues)
+   */
+  async recordWatchedUse(entries: readonly InUseEntry[], version: number): Promise<WatchedWrite[]> {
+    if (entries.length === 0) return [];
+    if (entries.length > MAX_TRANSACTION_ITEMS) {
+      throw new RangeError(`a task event names ${entries.length} digests, more than one transaction holds`);
+    }
+    if (entries.length === 1) {
+      try {
+        const answer = await this.client.send(
+          new UpdateItemCommand({ ...this.watchedUpdate(entries[0]!, version), ReturnValues: 'UPDATED_OLD' }),
+        );
+        return [answer.Attributes && Object.keys(answer.Attributes).length > 0 ? 'refreshed' : 'created'];
+      } catch (error) {
+        if (error instanceof ConditionalCheckFailedException) return ['not-newer'];
+        throw error;
+      }
+    }
+    const outcomes: WatchedWrite[] = entries.map(() => 'written');
+    let pending = entries.map((_, i) => i);
+    while (pending.length > 0) {
+      try {
+        await this.client.send(
+          new TransactWriteItemsCommand({
+            TransactItems: pending.map((i) => ({ Update: this.watchedUpdate(entries[i]!, version) })),
+          }),
+        );
+        return outcomes;
+      } catch (error) {
+        if (!(error instanceof TransactionCanceledException)) throw error;
+        const reasons = error.CancellationReasons ?? [];
+        const stale = pending.filter((_, at) => reasons[at]?.Code === 'ConditionalCheckFailed');
+        // Cancelled for another reason (a conflicting transaction, throttling): the SDK has retried; give up.
+        if (stale.length === 0) throw error;
+        for (const i of stale) outcomes[i] = 'not-newer';
+        pending = pending.filter((i) => !stale.includes(i));
+      }
+    }
+    return outcomes;
+  }
+
+  /** One Query of the digest's users (`begins_with(sk, "<digest>#")`), at most 2 keys: is any other than this? */
+  async hasOtherUsers(entry: InUseEntry): Promise<boolean> {
+    const page = await this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :digest)',
+        ExpressionAttributeNames: { '#pk': PK, '#sk': SK },
+        ExpressionAttributeValues: { ':pk': { S: imagePartitionKey(entry) }, ':digest': { S: `${entry.digest}#` } },
+        ProjectionExpression: '#sk',
+        Limit: 2,
+      }),
+    );
+    const own = entrySortKey(entry);
+    return (page.Items ?? []).some((item) => item[SK]?.S !== own);
+  }
+
+  /** The workload's status item (`GetItem`, strongly consistent: a list recorded a moment ago counts). */
+  async listStatus(workload: AccountRegion): Promise<RecordedListStatus | undefined> {
+    const key = workloadStatusKey(workload);
+    const answer = await this.client.send(
+      new GetItemCommand({
+        TableName: this.tableName,
+        Key: { [PK]: { S: key.pk }, [SK]: { S: key.sk } },
+        ConsistentRead: true,
+      }),
+    );
+    const item = answer.Item;
+    if (!item) return undefined;
+    const number = (name: string): number | undefined => {
+      const value = Number(item[name]?.N);
+      return item[name]?.N !== undefined && Number.isFinite(value) ? value : undefined;
+    };
+    const started = number('lastListStartedAt');
+    const complete = number('lastCompleteListStartedAt');
+    return {
+      ...(started !== undefined ? { lastListStartedAt: started } : {}),
+      ...(item.lastListOutcome?.S ? { lastListOutcome: item.lastListOutcome.S } : {}),
+      ...(complete !== undefined ? { lastCompleteListStartedAt: complete } : {}),
+    };
+  }
+
+  private watchedUpdate(entry: InUseEntry, version: number): Update {
+    const { [PK]: pk, [SK]: sk, ...attributes } = itemOf(entry);
+    const names: Record<string, string> = { '#pk': PK, '#version': 'version' };
+    const values: Record<string, AttributeValue> = { ':version': { N: String(version) } };
+    const sets = ['#version = :version'];
+    for (const [name, value] of Object.entries(attributes)) {
+      names[`#${name}`] = name;
+      values[`:${name}`] = value;
+      sets.push(`#${name} = :${name}`);
+    }
+    return {
+      TableName: this.tableName,
+      Key: { [PK]: pk!, [SK]: sk! },
+      UpdateExpression: `SET ${sets.join(', ')}`,
+      // newer = a later sighting, or the same time with a later version of the task; a duplicate is neither
+      ConditionExpression:
+        'attribute_not_exists(#pk) OR #lastSeen < :lastSeen OR ' +
+        '(#lastSeen = :lastSeen AND (attribute_not_exists(#version) OR #version < :version))',
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+    };
   }
 
   async recordListStatus(workload: AccountRegion, status: WorkloadListStatus): Promise<'recorded' | 'newer-recorded'> {

@@ -26,6 +26,9 @@ export { MAX_SUBJECT_LENGTH } from './alert-size';
 /** "Restoring an archived image takes up to about 20 minutes" (ECR archive, Nov 2025). */
 export const RESTORE_DELAY_TEXT = 'up to about 20 minutes';
 
+/** How far back CloudTrail event history (LookupEvents) reaches: 90 days. */
+const CLOUDTRAIL_HISTORY_MS = 90 * 24 * 60 * 60 * 1000;
+
 export type { PossiblyInUse, ProtectedDigest, RepositoryReport, RestoreResult } from './repository-report';
 
 export function buildRepositoryAlert(report: RepositoryReport): Alert | undefined {
@@ -40,6 +43,7 @@ export function buildRepositoryAlert(report: RepositoryReport): Alert | undefine
   const critical = report.gone.length + report.archived.length + report.refused.length > 0;
   const severity = critical ? 'CRITICAL' : 'WARNING';
   const events = [
+    ...(report.impairedServices?.length ? ['service-start-impaired'] : []),
     ...(report.protected.some((p) => p.how !== 'would-tag') ? ['protected'] : []),
     ...(report.protected.some((p) => p.how === 'would-tag') ? ['would-protect'] : []),
     ...(report.gone.length ? ['digest-gone'] : []),
@@ -65,7 +69,12 @@ export function buildRepositoryAlert(report: RepositoryReport): Alert | undefine
 function subjectFor(report: RepositoryReport): string {
   const count = (n: number, what: string) => `${n} in-use ${what}${n === 1 ? '' : 's'}`;
   let headline: string;
-  if (report.gone.length) {
+  const impaired = impairedServicesName(report);
+  if (impaired && report.gone.length)
+    headline = `CRITICAL: ${impaired} cannot start: ${count(report.gone.length, 'image')} gone from`;
+  else if (impaired && report.archived.length) {
+    headline = `CRITICAL: ${impaired} cannot start: ${count(report.archived.length, 'image')} archived in`;
+  } else if (report.gone.length) {
     const expiredOnly = report.gone.every((g) => lastActionOn(report, g.digest)?.action === 'EXPIRE');
     headline = `CRITICAL: ${count(report.gone.length, 'image')} ${expiredOnly ? 'expired' : 'deleted'} from`;
   } else if (report.archived.length) headline = `CRITICAL: ${count(report.archived.length, 'image')} archived in`;
@@ -76,11 +85,32 @@ function subjectFor(report: RepositoryReport): string {
   return toAlertSubject(`ECR digest guard: ${headline} `, report.repository);
 }
 
+/** Longer service names would crowd the repository out of the subject; the text names every service. */
+const MAX_SERVICE_NAME_IN_SUBJECT = 32;
+
+/** `ECS service web`, `3 ECS services`, or undefined when no impaired service led to this report. */
+function impairedServicesName(report: RepositoryReport): string | undefined {
+  const services = report.impairedServices ?? [];
+  const only = services.length === 1 ? services[0]! : undefined;
+  if (only) return only.service.length <= MAX_SERVICE_NAME_IN_SUBJECT ? `ECS service ${only.service}` : '1 ECS service';
+  return services.length ? `${services.length} ECS services` : undefined;
+}
+
 function textFor(report: RepositoryReport, severity: string, lister: EntryLister): string {
   const lines: string[] = [];
   const where = `repository ${report.repository} (account ${report.account}, ${report.region})`;
   lines.push(`${severity}: ECR digest guard, ${where}`, countsLine(report), '');
   lines.push('WHAT HAPPENED');
+  lines.push(
+    ...lister.list(
+      report.impairedServices ?? [],
+      (service) => [
+        `  ECS service ${service.cluster}/${service.service} cannot start tasks ` +
+          `(SERVICE_TASK_START_IMPAIRED at ${service.time.toISOString()}); it pins images of this repository.`,
+      ],
+      (more) => `  ... and ${countOf(more, 'more ECS service')} that cannot start tasks.`,
+    ),
+  );
   const moreImages = (what: string) => (more: number) => `  ... and ${countOf(more, 'more in-use image')} ${what}.`;
   const moreTags = (what: string) => (more: number) => `  ... and ${countOf(more, 'more tag')} ${what}.`;
   lines.push(
@@ -102,7 +132,9 @@ function textFor(report: RepositoryReport, severity: string, lister: EntryLister
         return [
           how
             ? `  Image ${g.digest} was ${how}, but it is still in use:`
-            : `  Image ${g.digest} is no longer in the repository, but it is still in use:`,
+            : report.impairedServices?.length
+              ? `  Image ${g.digest} is gone from the repository: the service cannot pull it. It is pinned by:`
+              : `  Image ${g.digest} is no longer in the repository, but it is still in use:`,
           ...listConsumers(g.consumers, '    ', lister),
           '    The next task launch of these workloads (a replacement after a failed health check, a scale-out) will fail',
           '    with CannotPullContainerError ... failed to resolve ref ... not found.',
@@ -233,6 +265,21 @@ function textFor(report: RepositoryReport, severity: string, lister: EntryLister
       )}`,
     );
   }
+  const goneUnexplained = report.impairedServices?.length
+    ? report.gone.filter((g) => lastActionOn(report, g.digest) === undefined)
+    : [];
+  if (goneUnexplained.length) {
+    // CloudTrail event history keeps 90 days: the deletion may be that old, since nothing fails until a task starts.
+    // See: https://docs.aws.amazon.com/awscloudtrail/latest/userguide/view-cloudtrail-events.html
+    const onset = new Date(Math.max(...report.impairedServices!.map((s) => s.time.getTime())));
+    const window = [new Date(onset.getTime() - CLOUDTRAIL_HISTORY_MS), onset];
+    lines.push(
+      '  - Find who deleted it (CloudTrail event history, 90 days): a lifecycle rule logs PolicyExecutionEvent,',
+      '    a person or pipeline BatchDeleteImage:',
+      `    ${lookupCommand(report.region, 'PolicyExecutionEvent', window, 0)}`,
+      `    ${lookupCommand(report.region, 'BatchDeleteImage', window, 0)}`,
+    );
+  }
   if (report.gone.some((g) => lastActionOn(report, g.digest)?.action === 'EXPIRE')) {
     lines.push(
       "  - Find the lifecycle rule that expired an in-use image and keep in-use images out of it (the scheduled reconcile's lifecycle check names such rules).",
@@ -361,6 +408,9 @@ function jsonFor(report: RepositoryReport, severity: string, events: readonly st
     restores: report.restores,
     refused: report.refused,
     gaps: report.gaps,
+    ...(report.impairedServices?.length
+      ? { impairedServices: report.impairedServices.map((s) => ({ ...s, time: s.time.toISOString() })) }
+      : {}),
     possiblyInUse: (report.possiblyInUse ?? []).map((p) => {
       const last = lastActionOn(report, p.digest);
       return { ...p, action: last?.action ?? null, tag: last?.tag ?? null, time: last?.time.toISOString() ?? null };

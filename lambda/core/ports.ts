@@ -53,6 +53,15 @@ export interface InventoryPort {
   takeInventory(): Promise<Inventory>;
 }
 
+/** What one ECS service uses, read without listing the account (an impaired service's pinned digests). */
+export interface ServiceInventoryPort {
+  /**
+   * The digests the service's current revisions pin (one DescribeServices, one DescribeServiceRevisions), as an
+   * inventory of that service alone; what could not be read is a gap.
+   */
+  takeServiceInventory(clusterArn: string, serviceArn: string): Promise<Inventory>;
+}
+
 /** One alert, ready to publish: a subject, a plain-text body for people, JSON for machines. */
 export interface Alert {
   readonly subject: string;
@@ -192,4 +201,38 @@ export interface InUseIndexPort {
   removeEntryNotSeenSince(key: { pk: string; sk: string }, sinceMs: number): Promise<'removed' | 'seen-since'>;
   /** Records the list's outcome unless a list that started later already recorded its own. */
   recordListStatus(workload: AccountRegion, status: WorkloadListStatus): Promise<'recorded' | 'newer-recorded'>;
+}
+
+/**
+ * What one watched write did to one entry: `created` (it was not there), `refreshed` (an older sighting was
+ * replaced), `written` (one of the two; a multi-item write cannot tell which), `not-newer` (the index already
+ * held this sighting or a later one: nothing changed).
+ */
+export type WatchedWrite = 'created' | 'refreshed' | 'written' | 'not-newer';
+
+/** What the watch needs from the in-use index. */
+export interface InUseIndexWatchPort {
+  /**
+   * Writes the entries of one task event in one request, each only if it is newer than what the index holds
+   * (`lastSeen`, then `version`): a duplicate or an older event changes nothing. One outcome per entry, in order.
+   */
+  recordWatchedUse(entries: readonly InUseEntry[], version: number): Promise<WatchedWrite[]>;
+  /** Whether the index holds a user of the entry's digest other than the entry itself (one small Query). */
+  hasOtherUsers(entry: InUseEntry): Promise<boolean>;
+}
+
+/** What the push path reads from the in-use index. */
+export interface InUseIndexReadPort {
+  /** Every user of every indexed digest of one repository of one registry (one Query and its pages). */
+  usersOfRepository(registry: AccountRegion, repository: string): Promise<InUseEntry[]>;
+  /** The last list recorded for the workload, or undefined when none ever was. */
+  listStatus(workload: AccountRegion): Promise<RecordedListStatus | undefined>;
+}
+
+/** A workload's status item as read back: the last list, and when the last complete one started. */
+export interface RecordedListStatus {
+  readonly lastListStartedAt?: number;
+  readonly lastListOutcome?: string;
+  /** epoch ms; absent until a complete list was recorded */
+  readonly lastCompleteListStartedAt?: number;
 }

@@ -7,10 +7,13 @@
  *   read-only management event). Its shape is the "Image lifecycle policy action" example of
  *   https://docs.aws.amazon.com/AmazonECR/latest/userguide/logging-using-cloudtrail.html
  *   See: https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-service-event-cloudtrail-management.html
+ * - `ECS Service Action` with eventName `SERVICE_TASK_START_IMPAIRED`: a service that cannot start tasks, whose
+ *   pinned digest may be gone or archived (the incident as it begins); other Service Actions are ignored.
+ *   See: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_service_events.html
  * A record that fails gets a reason a person can act on; it never throws.
  */
 import * as v from 'valibot';
-import type { ImageEvent } from './types';
+import type { ImageEvent, ServiceImpairment } from './types';
 
 // valibot rather than zod: the handler's module start is paid on every cold start, and zod (with the
 // Powertools EventBridge schema, which imports all of zod) was 79 % of the handler's own code. valibot's
@@ -114,6 +117,29 @@ const PolicyExecutionEvent = v.object({
   }),
 });
 
+/** The eventName of the Service Action the guard acts on (eventType `WARN`). */
+export const SERVICE_TASK_START_IMPAIRED = 'SERVICE_TASK_START_IMPAIRED';
+export const SERVICE_ACTION_DETAIL_TYPE = 'ECS Service Action';
+
+// `arn:aws:ecs:<region>:<account>:service/<cluster>/<name>`; the old format `service/<name>` names no cluster.
+// See: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-account-settings.html #ecs-resource-ids
+const SERVICE_ARN =
+  /^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:service\/(?:([A-Za-z0-9_-]{1,255})\/)?([A-Za-z0-9_-]{1,255})$/;
+const CLUSTER_ARN = /^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:cluster\/[A-Za-z0-9_-]{1,255}$/;
+
+/** The documented "Service task start impaired" example: no version in its detail, unlike task events. */
+const ServiceActionEvent = v.object({
+  ...ENVELOPE,
+  source: v.literal('aws.ecs'),
+  'detail-type': v.literal(SERVICE_ACTION_DETAIL_TYPE),
+  account: ACCOUNT,
+  detail: v.object({
+    eventType: v.optional(v.string()),
+    eventName: v.string(),
+    clusterArn: v.optional(v.pipe(v.string(), v.regex(CLUSTER_ARN, 'must be an ECS cluster ARN'))),
+  }),
+});
+
 /** The fields of an SQS record this parser reads (a subset of `SQSRecord`). */
 export interface QueueRecord {
   readonly messageId: string;
@@ -123,11 +149,30 @@ export interface QueueRecord {
 
 export type ParsedRecord =
   /** one `ECR Image Action` PUSH or DELETE */
-  | { readonly ok: true; readonly event: ImageEvent; readonly lifecycle?: undefined }
+  | { readonly ok: true; readonly event: ImageEvent; readonly lifecycle?: undefined; readonly impairments?: undefined }
   /** the images one lifecycle `PolicyExecutionEvent` expired or archived */
-  | { readonly ok: true; readonly lifecycle: readonly ImageEvent[]; readonly event?: undefined }
+  | {
+      readonly ok: true;
+      readonly lifecycle: readonly ImageEvent[];
+      readonly event?: undefined;
+      readonly impairments?: undefined;
+    }
+  /** the services one `SERVICE_TASK_START_IMPAIRED` event names */
+  | {
+      readonly ok: true;
+      readonly impairments: readonly ServiceImpairment[];
+      readonly event?: undefined;
+      readonly lifecycle?: undefined;
+      readonly ignored?: undefined;
+    }
   /** a valid event that the guard has no reason to act on (a failed push or deletion) */
-  | { readonly ok: true; readonly ignored: string; readonly event?: undefined; readonly lifecycle?: undefined }
+  | {
+      readonly ok: true;
+      readonly ignored: string;
+      readonly event?: undefined;
+      readonly lifecycle?: undefined;
+      readonly impairments?: undefined;
+    }
   | { readonly ok: false; readonly reason: string };
 
 export function parsePushRecord(record: QueueRecord): ParsedRecord {
@@ -148,6 +193,7 @@ export function parsePushRecord(record: QueueRecord): ParsedRecord {
   if (typeof detailType === 'string' && (CLOUDTRAIL_DETAIL_TYPES as readonly string[]).includes(detailType)) {
     return parsePolicyExecutionEvent(json, record.messageId, attempt);
   }
+  if (detailType === SERVICE_ACTION_DETAIL_TYPE) return parseServiceActionEvent(json, record.messageId, attempt);
 
   const parsed = v.safeParse(EcrImageActionEvent, json);
   if (!parsed.success) return { ok: false, reason: `not an ECR Image Action event: ${issuesOf(parsed.issues)}` };
@@ -209,6 +255,47 @@ function parsePolicyExecutionEvent(json: unknown, messageId: string, attempt: nu
   return { ok: true, lifecycle: images };
 }
 
+function parseServiceActionEvent(json: unknown, messageId: string, attempt: number): ParsedRecord {
+  const fail = (problem: string): ParsedRecord => ({
+    ok: false,
+    reason: `not an ECS Service Action event: ${problem}`,
+  });
+  const parsed = v.safeParse(ServiceActionEvent, json);
+  if (!parsed.success) return fail(issuesOf(parsed.issues));
+  const event = parsed.output;
+  const eventName = event.detail.eventName;
+  if (eventName !== SERVICE_TASK_START_IMPAIRED)
+    return { ok: true, ignored: `ECS Service Action ${eventName} needs no action` };
+  const services = event.resources.flatMap((arn) => {
+    const match = SERVICE_ARN.exec(arn);
+    return match ? [{ arn, cluster: match[1], name: match[2]! }] : [];
+  });
+  if (services.length === 0) {
+    return fail('resources: must name the impaired service (arn:aws:ecs:<region>:<account>:service/<cluster>/<name>)');
+  }
+  const impairments: ServiceImpairment[] = [];
+  for (const service of services) {
+    const clusterArn =
+      event.detail.clusterArn ??
+      (service.cluster
+        ? `${service.arn.slice(0, service.arn.indexOf(':service/'))}:cluster/${service.cluster}`
+        : undefined);
+    if (!clusterArn) return fail('detail.clusterArn: is missing, and the service ARN does not name its cluster');
+    impairments.push({
+      messageId,
+      eventId: event.id,
+      time: new Date(event.time),
+      account: event.account,
+      region: event.region,
+      clusterArn,
+      serviceArn: service.arn,
+      service: service.name,
+      attempt,
+    });
+  }
+  return { ok: true, impairments };
+}
+
 function attemptOf(record: QueueRecord): number {
   const attempt = Number(record.attributes?.ApproximateReceiveCount ?? '1');
   return Number.isFinite(attempt) && attempt >= 1 ? attempt : 1;
@@ -220,7 +307,7 @@ const RECEIVED_CHARACTERS = 40;
  * `field: what was wrong` for the first issues. A type or literal mismatch says what arrived, cut short: the
  * reason is logged, and a body can carry a field of 256 KB.
  */
-function issuesOf(issues: readonly v.BaseIssue<unknown>[]): string {
+export function issuesOf(issues: readonly v.BaseIssue<unknown>[]): string {
   return issues
     .slice(0, 5)
     .map((issue) => `${v.getDotPath(issue) || '(event)'}: ${problemOf(issue)}`)

@@ -49,6 +49,18 @@ export interface RepositoryReport {
    * everything that may use this repository: they may have been in use
    */
   readonly possiblyInUse?: readonly PossiblyInUse[];
+  /** services that cannot start tasks and pin images of this repository: why this report was made */
+  readonly impairedServices?: readonly ImpairedService[];
+}
+
+/** An ECS service that reported `SERVICE_TASK_START_IMPAIRED` (it cannot start tasks) and pins images here. */
+export interface ImpairedService {
+  readonly cluster: string;
+  readonly service: string;
+  readonly serviceArn: string;
+  /** when ECS reported it (the event's time) */
+  readonly time: Date;
+  readonly eventId: string;
 }
 
 /** A digest that went away while a gap in the inventory could hide a workload that uses it. */

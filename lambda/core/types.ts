@@ -174,3 +174,24 @@ export interface GuardSettings {
   /** repositories in scope; empty or undefined = all */
   readonly repositories?: readonly string[];
 }
+
+/**
+ * One ECS service that cannot start tasks, as an `ECS Service Action` event with eventName
+ * `SERVICE_TASK_START_IMPAIRED` names it: the onset of the incident when its pinned digest is gone.
+ * See: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_service_events.html
+ */
+export interface ServiceImpairment {
+  /** the id of the queue message that carried it, for partial batch responses */
+  readonly messageId: string;
+  /** EventBridge event id */
+  readonly eventId: string;
+  readonly time: Date;
+  readonly account: string;
+  readonly region: string;
+  readonly clusterArn: string;
+  readonly serviceArn: string;
+  /** the service name, the last part of its ARN */
+  readonly service: string;
+  /** how many times the queue has delivered this message (SQS `ApproximateReceiveCount`); 1 = first try */
+  readonly attempt: number;
+}

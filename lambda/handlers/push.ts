@@ -1,6 +1,7 @@
 /**
- * The push Lambda: SQS batch of EventBridge events in (`ECR Image Action` PUSH and DELETE, and, when the
- * lifecycle watch is on, CloudTrail's lifecycle `PolicyExecutionEvent`), partial batch response out.
+ * The push Lambda: SQS batch of EventBridge events in (`ECR Image Action` PUSH and DELETE, ECS Service Action
+ * `SERVICE_TASK_START_IMPAIRED`, and, when the lifecycle watch is on, CloudTrail's lifecycle
+ * `PolicyExecutionEvent`), partial batch response out.
  * It only parses, wires and calls: the decisions live in `lambda/core`, the AWS calls in `lambda/adapters`.
  * See: https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html#services-sqs-batchfailurereporting
  */
@@ -9,11 +10,13 @@ import { CloudTrailPusherLookup } from '../adapters/cloudtrail';
 import { EcrAdapter } from '../adapters/ecr';
 import { inventoryFor } from '../adapters/inventory';
 import { SnsAlertAdapter } from '../adapters/sns';
+import { EcsInventoryAdapter } from '../adapters/ecs-inventory';
 import { guardImageEvents } from '../core/image-events';
+import { guardServiceImpairments } from '../core/service-impairment';
 import type { GuardLogger, GuardMetrics, PusherLookup } from '../core/ports';
-import type { AlertPort, EcrPort, InventoryPort } from '../core/ports';
+import type { AlertPort, EcrPort, InventoryPort, ServiceInventoryPort } from '../core/ports';
 import { parsePushRecord } from '../core/push-event';
-import type { GuardSettings, ImageEvent } from '../core/types';
+import type { GuardSettings, ImageEvent, ServiceImpairment } from '../core/types';
 import { readPushHandlerConfig } from './config';
 import { alertLogGroupFrom, createObservability, timedInventory } from './observability';
 
@@ -21,6 +24,8 @@ export interface PushHandlerDependencies {
   readonly ecr: EcrPort;
   /** the inventory of the account and region the events come from */
   readonly inventoryFor: (account: string, region: string) => InventoryPort;
+  /** one ECS service's pinned digests, for `SERVICE_TASK_START_IMPAIRED` events; without it they are retried */
+  readonly serviceInventoryFor?: (account: string, region: string) => ServiceInventoryPort;
   readonly alerts: AlertPort;
   readonly logger: GuardLogger;
   readonly metrics?: GuardMetrics;
@@ -38,6 +43,7 @@ export async function handlePushBatch(
 ): Promise<SQSBatchResponse> {
   const failed = new Set<string>();
   const events: ImageEvent[] = [];
+  const impairments: ServiceImpairment[] = [];
   for (const record of event.Records ?? []) {
     const parsed = parsePushRecord(record);
     if (!parsed.ok) {
@@ -46,7 +52,7 @@ export async function handlePushBatch(
         messageId,
         reason: parsed.reason,
         whatToDo:
-          'inspect the message in the dead-letter queue; only EventBridge "ECR Image Action" events and ECR lifecycle PolicyExecutionEvents belong on this queue',
+          'inspect the message in the dead-letter queue; only EventBridge "ECR Image Action" events, ECR lifecycle PolicyExecutionEvents and ECS Service Action SERVICE_TASK_START_IMPAIRED events belong on this queue',
       });
       deps.metrics?.count('MalformedEvents', 1);
       // A record without a message id cannot be named in the response (SQS never sends one): logged above.
@@ -55,6 +61,8 @@ export async function handlePushBatch(
       events.push(parsed.event);
     } else if (parsed.lifecycle) {
       events.push(...parsed.lifecycle);
+    } else if (parsed.impairments) {
+      impairments.push(...parsed.impairments);
     } else {
       deps.logger.info('event needs no action', { messageId: record.messageId, reason: parsed.ignored });
     }
@@ -72,7 +80,39 @@ export async function handlePushBatch(
     });
     for (const id of outcome.failedMessageIds) failed.add(id);
   }
+  for (const id of await guardImpairments(impairments, settings, deps)) failed.add(id);
   return { batchItemFailures: [...failed].map((itemIdentifier) => ({ itemIdentifier })) };
+}
+
+/** The impairments of each account and region, checked against that account's ECS; returns the failed messages. */
+async function guardImpairments(
+  impairments: readonly ServiceImpairment[],
+  settings: GuardSettings,
+  deps: PushHandlerDependencies,
+): Promise<string[]> {
+  if (impairments.length === 0) return [];
+  const { serviceInventoryFor } = deps;
+  if (!serviceInventoryFor) {
+    deps.logger.error('cannot check an impaired ECS service: no ECS reader is wired; its events will be retried', {
+      services: impairments.map((i) => i.serviceArn),
+    });
+    return impairments.map((i) => i.messageId);
+  }
+  const byAccount = new Map<string, ServiceImpairment[]>();
+  for (const impairment of impairments) {
+    const key = `${impairment.account}/${impairment.region}`;
+    byAccount.set(key, [...(byAccount.get(key) ?? []), impairment]);
+  }
+  const failed: string[] = [];
+  for (const [key, accountImpairments] of byAccount) {
+    const [account, region] = key.split('/') as [string, string];
+    const outcome = await guardServiceImpairments(accountImpairments, settings, {
+      ...deps,
+      services: serviceInventoryFor(account, region),
+    });
+    failed.push(...outcome.failedMessageIds);
+  }
+  return failed;
 }
 
 const { logger, metrics, counts } = createObservability();
@@ -88,6 +128,7 @@ function wireFromEnvironment(): { settings: GuardSettings; deps: PushHandlerDepe
       ecr,
       alerts,
       inventoryFor: (accountId, region) => timedInventory(inventoryFor(accountId, region), metrics),
+      serviceInventoryFor: (accountId, region) => new EcsInventoryAdapter({ accountId, region }),
       ...(config.lookupPushers ? { pushers: new CloudTrailPusherLookup({ logger }) } : {}),
       logger,
       metrics: counts,

@@ -69,7 +69,7 @@ describe('monthlyCost', () => {
     expect(Object.keys(template.findResources('AWS::CloudWatch::Alarm'))).toHaveLength(DEFAULT_ALARMS);
   }, 180_000);
 
-  it('given the handlers, when their counted metric names are listed, then the estimate counts each once', async () => {
+  it('given the handlers, when the metric names they emit are listed, then the estimate counts each once', async () => {
     const { readdirSync, readFileSync } = await import('node:fs');
     const path = await import('node:path');
     const names = new Set<string>();
@@ -78,7 +78,8 @@ describe('monthlyCost', () => {
         const full = path.join(dir, entry.name);
         if (entry.isDirectory()) walk(full);
         else if (entry.name.endsWith('.ts'))
-          for (const m of readFileSync(full, 'utf8').matchAll(/\.count\(\s*'([A-Za-z]+)'/g)) names.add(m[1]!);
+          for (const m of readFileSync(full, 'utf8').matchAll(/\.count\(\s*'([A-Za-z]+)'|_METRIC = '([A-Za-z]+)'/g))
+            names.add((m[1] ?? m[2])!);
       }
     };
     walk(path.resolve(__dirname, '..', '..', 'lambda'));

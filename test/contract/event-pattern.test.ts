@@ -71,12 +71,16 @@ function ecrEvent(changes: Partial<Record<string, string | undefined>>): {
 const PROTECTIVE_TAG = `digest-guard-sha256-${'9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08'}`;
 
 /** The `EventPattern` of the rule whose pattern has this detail-type (the reconcile rule is a schedule). */
-function synthesizedPattern(config: Partial<DigestGuardConfig>, detailType: string): unknown {
+function synthesizedPattern(
+  config: Partial<DigestGuardConfig>,
+  detailType: string,
+  env: { account: string; region: string } = { account: '123456789012', region: 'us-east-1' },
+): unknown {
   // Bundling is skipped: the pattern does not depend on the function's code, and esbuild would only slow
   // this file down. (`aws:cdk:bundling-stacks: []` is the CDK's own switch for that.)
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
   const stack = new DigestGuardStack(app, 'PatternUnderTest', {
-    env: { account: '123456789012', region: 'us-east-1' },
+    env,
     config: { alertEmails: ['platform-team@example.com'], repositories: [], dryRun: false, ...config },
   });
   const rules = Object.values(Template.fromStack(stack).findResources('AWS::Events::Rule')).filter((rule) =>
@@ -317,6 +321,50 @@ describe.skipIf(shouldSkipMotoTests())('the synthesized push rule, matched by mo
       'testrepo/PolicyExecutionEvent/AWS API Call via CloudTrail',
       'testrepo/PolicyExecutionEvent/AWS Service Event via CloudTrail',
     ]);
+  });
+
+  /**
+   * The "Service task start impaired" example of
+   * https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_service_events.html, marked in
+   * `image-digest` for deliveredDigests; moto puts every event in its default account and region, which the
+   * synthesized stack's env names.
+   */
+  const serviceAction = (
+    marker: string,
+    eventName = 'SERVICE_TASK_START_IMPAIRED',
+    detailType = 'ECS Service Action',
+  ) => ({
+    source: 'aws.ecs',
+    detailType,
+    detail: {
+      eventType: eventName === 'SERVICE_TASK_START_IMPAIRED' ? 'WARN' : 'INFO',
+      eventName,
+      clusterArn: 'arn:aws:ecs:us-east-1:123456789012:cluster/default',
+      createdAt: '2019-11-19T19:55:38.725Z',
+      'image-digest': marker,
+    },
+  });
+
+  it('given the service-impaired rule, when ECS Service Actions arrive, then only SERVICE_TASK_START_IMPAIRED of this account is delivered', async () => {
+    const pattern = synthesizedPattern({}, 'ECS Service Action');
+
+    const delivered = await deliveredDigests(pattern, [
+      serviceAction('impaired'),
+      serviceAction('steady-state', 'SERVICE_STEADY_STATE'),
+      serviceAction('placement-failure', 'SERVICE_TASK_PLACEMENT_FAILURE'),
+      serviceAction('deployment-event', 'SERVICE_TASK_START_IMPAIRED', 'ECS Deployment State Change'),
+      { ...serviceAction('other-source'), source: 'my.monitoring' },
+    ]);
+
+    expect(delivered).toEqual(['impaired']);
+  });
+
+  it('given the service-impaired rule of a stack in another account, when this account impairs, then nothing is delivered', async () => {
+    const pattern = synthesizedPattern({}, 'ECS Service Action', { account: '111122223333', region: 'us-east-1' });
+
+    const delivered = await deliveredDigests(pattern, [serviceAction('impaired')]);
+
+    expect(delivered).toEqual([]);
   });
 
   it('does not deliver a push by digest alone (no image-tag field: no tag moved)', async () => {

@@ -88,12 +88,13 @@ describe('bin/app.ts', () => {
     const functions = resources.filter(
       (r) => r.Type === 'AWS::Lambda::Function' && r.Properties.Runtime === 'nodejs24.x',
     );
-    expect(functions).toHaveLength(2);
+    expect(functions).toHaveLength(3); // push, reconcile, watch
     for (const fn of functions) {
       expect(fn.Properties.Environment.Variables).toMatchObject({ DRY_RUN: 'true', REPOSITORIES: 'app' });
     }
     expect(functions.map((fn) => fn.Properties.Environment.Variables.RELEASE_AFTER_DAYS).sort()).toEqual([
       '45',
+      undefined,
       undefined,
     ]);
     expect(
@@ -108,7 +109,7 @@ describe('bin/app.ts', () => {
     expect(errorAnnotations(stack)).toEqual([]);
     const types = (Object.values(stack.template.Resources) as { Type: string }[]).map((r) => r.Type);
     expect(types.filter((t) => t === 'AWS::Lambda::Function')).toHaveLength(1);
-    expect(types.filter((t) => t === 'AWS::Events::Rule')).toHaveLength(1);
+    expect(types.filter((t) => t === 'AWS::Events::Rule')).toHaveLength(2); // ECR events, ECS service impaired
   });
 });
 

@@ -59,7 +59,9 @@ describe('cdk-nag AwsSolutions checks', () => {
     configureGuardApp(app);
 
     expect(() => app.synth()).not.toThrow();
-  });
+    // Two esbuild bundles: seconds alone, but over vitest's 30 s default on a shared, loaded 2-core machine.
+    // The timeout bounds a hang, it does not measure speed (the bench does that).
+  }, 120_000);
 
   it('still reports a wildcard nobody acknowledged (the check can fail)', () => {
     const app = appLikeCli(SKIP_BUNDLING);

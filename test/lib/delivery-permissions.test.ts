@@ -59,17 +59,23 @@ describe('deliveries of the guard with every sender (reconcile, release, lifecyc
     const walk = walkDeliveries(template, WALK_ENV);
 
     expect(walk.refusals).toEqual([]);
-    // Enumerated from the template: 7 alarms (topic + 2 key actions each), 3 rules (push, lifecycle, schedule),
-    // the schedule's DLQ, the reconcile on-failure destination, 2 roles publishing (topic + key each).
+    // Enumerated from the template: 9 alarms (topic + 2 key actions each), 5 rules (push, service impaired,
+    // lifecycle, schedule, the watch's task events), the schedule's DLQ, the reconcile on-failure destination,
+    // 3 roles publishing (topic + key each).
     const links = new Set(walk.requests.map((r) => r.link.split(' ')[0]));
     expect([...links].sort()).toEqual(['alarm', 'role', 'rule', expect.stringMatching(/EventInvokeConfig/)].sort());
-    expect(walk.requests.filter((r) => r.link.startsWith('alarm') && r.action === 'sns:Publish')).toHaveLength(7);
-    expect(walk.requests.filter((r) => r.link.startsWith('alarm') && r.action.startsWith('kms:'))).toHaveLength(14);
+    expect(walk.requests.filter((r) => r.link.startsWith('alarm') && r.action === 'sns:Publish')).toHaveLength(9);
+    expect(walk.requests.filter((r) => r.link.startsWith('alarm') && r.action.startsWith('kms:'))).toHaveLength(18);
     const fromEventBridge = walk.requests.filter((r) => JSON.stringify(r.principal).includes('events.amazonaws.com'));
     expect(fromEventBridge.map((r) => r.action).sort()).toEqual([
       'lambda:InvokeFunction',
       'sqs:SendMessage',
       'sqs:SendMessage',
+      'sqs:SendMessage',
+      'sqs:SendMessage',
+      'sqs:SendMessage',
+    ]);
+    expect(fromEventBridge.filter((r) => r.link.includes('WatchRule')).map((r) => r.action)).toEqual([
       'sqs:SendMessage',
     ]);
   });
@@ -79,7 +85,7 @@ describe('deliveries of the guard with every sender (reconcile, release, lifecyc
     const walk = walkDeliveries(withoutPublish, WALK_ENV);
 
     const refused = walk.refusals.filter((r) => r.action === 'sns:Publish');
-    expect(refused).toHaveLength(7);
+    expect(refused).toHaveLength(9);
     for (const refusal of refused) expect(refusal.reason).toBe('no resource-based policy allows it');
     expect(walk.refusals.filter((r) => r.action.startsWith('kms:'))).toEqual([]);
   });
@@ -88,7 +94,7 @@ describe('deliveries of the guard with every sender (reconcile, release, lifecyc
     const withoutKey = withoutStatements(template, (s) => isCloudWatchAllow(s) && `${s.Action}`.includes('kms:'));
     const walk = walkDeliveries(withoutKey, WALK_ENV);
 
-    expect(walk.refusals).toHaveLength(14);
+    expect(walk.refusals).toHaveLength(18);
     expect(new Set(walk.refusals.map((r) => r.action))).toEqual(new Set(['kms:GenerateDataKey', 'kms:Decrypt']));
   });
 
@@ -103,18 +109,25 @@ describe('deliveries of the guard with every sender (reconcile, release, lifecyc
         context: { ...r.context, 'aws:SourceAccount': '444455556666', 'aws:SourceArn': foreignAlarm },
       }));
 
-    expect(fromAnotherAccount).toHaveLength(21);
+    expect(fromAnotherAccount).toHaveLength(27);
     for (const request of fromAnotherAccount) expect(refusalOf(model, WALK_ENV, request)).toBeDefined();
   });
 
   it('given no EventBridge Allow in the queue policies, when the rules are walked, then each is refused', () => {
-    // the push rule and the lifecycle rule to the buffer, the schedule's undeliverable events to its DLQ
+    // the push, service-impaired and lifecycle rules to the buffer, the watch rule to its queue, the schedule's
+    // undeliverable events to its DLQ
     const walk = walkDeliveries(
       withoutStatements(template, (s) => allowsService(s, 'events.amazonaws.com')),
       WALK_ENV,
     );
 
-    expect(walk.refusals.map((r) => r.action)).toEqual(['sqs:SendMessage', 'sqs:SendMessage', 'sqs:SendMessage']);
+    expect(walk.refusals.map((r) => r.action)).toEqual([
+      'sqs:SendMessage',
+      'sqs:SendMessage',
+      'sqs:SendMessage',
+      'sqs:SendMessage',
+      'sqs:SendMessage',
+    ]);
   });
 
   it('given no Lambda permission for the schedule, when the rules are walked, then the invoke is refused', () => {

@@ -103,6 +103,47 @@ describe('DigestGuard with defaults (every repository)', () => {
     });
   });
 
+  describe('page at the onset', () => {
+    it('given the defaults, when synthesized, then a rule sends this account and region SERVICE_TASK_START_IMPAIRED events to the buffer, which accepts them only from that rule', () => {
+      // https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_service_events.html
+      const queueId = logicalIdOf(s.stack, s.guard.queue);
+      const rules = s.template.findResources('AWS::Events::Rule', {
+        Properties: {
+          EventPattern: {
+            source: ['aws.ecs'],
+            'detail-type': ['ECS Service Action'],
+            account: [ENV.account],
+            region: [ENV.region],
+            detail: { eventName: ['SERVICE_TASK_START_IMPAIRED'] },
+          },
+          Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [queueId, 'Arn'] } })],
+        },
+      });
+      const ruleIds = Object.keys(rules);
+      expect(ruleIds).toHaveLength(1);
+      s.template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+        Queues: [{ Ref: queueId }],
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Principal: { Service: 'events.amazonaws.com' },
+              Condition: { ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': [ruleIds[0], 'Arn'] } } },
+            }),
+          ]),
+        },
+      });
+    });
+
+    it('given the defaults, when synthesized, then the push role may describe a service and its revisions (what an impaired service is read with)', () => {
+      const allows = (action: string, resource: string) =>
+        pushStatements(s).some(
+          (st) => actionsOf(st).includes(action) && JSON.stringify(resourcesOf(st)).includes(resource),
+        );
+      expect(allows('ecs:DescribeServices', ':ecs:eu-west-1:111122223333:service/*')).toBe(true);
+      expect(allows('ecs:DescribeServiceRevisions', ':ecs:eu-west-1:111122223333:service-revision/*')).toBe(true);
+    });
+  });
+
   describe('queues', () => {
     it('encrypts the buffer and the dead-letter queue at rest', () => {
       for (const queue of [s.guard.queue, s.guard.deadLetterQueue]) {
@@ -264,8 +305,9 @@ describe('DigestGuard with defaults (every repository)', () => {
 
     it('alarms to the topic on dead-lettered events, function errors, throttles, events waiting over 15 minutes and refused alerts', () => {
       const topicRef = { Ref: s.stack.getLogicalId(s.guard.topic.node.defaultChild as never) };
-      // Five for the push path, two for the scheduled reconcile (test/lib/reconcile.test.ts).
-      s.template.resourceCountIs('AWS::CloudWatch::Alarm', 7);
+      // Five for the push path, two for the scheduled reconcile (test/lib/reconcile.test.ts), two for the watch
+      // (test/lib/watch.test.ts).
+      s.template.resourceCountIs('AWS::CloudWatch::Alarm', 9);
       const expectations = [
         {
           MetricName: 'ApproximateNumberOfMessagesVisible',
@@ -417,7 +459,7 @@ describe('DigestGuard scoped to some repositories, with its own prefix, in dry-r
 
   it('may change images only in the named repositories', () => {
     const putImage = statementsWithAction(s.template, 'ecr:PutImage');
-    expect(putImage).toHaveLength(2); // the push and the reconcile role
+    expect(putImage).toHaveLength(3); // the push, the reconcile and the watch role
     for (const statement of putImage) {
       expect(resourcesOf(statement)).toEqual([ecrRepositoryArn(s.stack, 'app'), ecrRepositoryArn(s.stack, 'team/api')]);
     }
@@ -537,6 +579,7 @@ describe('DigestGuard with an existing alert topic', () => {
     });
     s.template.allResourcesProperties('AWS::CloudWatch::Alarm', { AlarmActions: [EXISTING_TOPIC_ARN] });
     expect(statementsWithAction(s.template, 'sns:Publish').map((st) => st.Resource)).toEqual([
+      EXISTING_TOPIC_ARN,
       EXISTING_TOPIC_ARN,
       EXISTING_TOPIC_ARN,
     ]);

@@ -6,7 +6,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isProtectiveTag, protectiveTagFor } from '../../lambda/core/protective-tag';
-import { buildLifecycleExpiryEventPattern, buildPushEventPattern, protectiveTagStart } from '../../lib/event-pattern';
+import {
+  buildLifecycleExpiryEventPattern,
+  buildPushEventPattern,
+  buildServiceImpairedEventPattern,
+  protectiveTagStart,
+} from '../../lib/event-pattern';
 
 describe('buildPushEventPattern', () => {
   it('selects successful ECR pushes (not of its own tags) and every successful deletion, of every repository when none are named', () => {
@@ -88,6 +93,21 @@ describe('buildLifecycleExpiryEventPattern', () => {
   it('names the repositories in scope by serviceEventDetails.repositoryName', () => {
     expect(buildLifecycleExpiryEventPattern({ repositories: ['app'] }).detail.serviceEventDetails).toEqual({
       repositoryName: ['app'],
+    });
+  });
+});
+
+describe('buildServiceImpairedEventPattern', () => {
+  it('given the stack account and region, when built, then it selects only their ECS Service Action SERVICE_TASK_START_IMPAIRED events', () => {
+    // https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_service_events.html
+    const pattern = buildServiceImpairedEventPattern({ account: '111122223333', region: 'eu-west-1' });
+
+    expect(pattern).toEqual({
+      source: ['aws.ecs'],
+      'detail-type': ['ECS Service Action'],
+      account: ['111122223333'],
+      region: ['eu-west-1'],
+      detail: { eventName: ['SERVICE_TASK_START_IMPAIRED'] },
     });
   });
 });

@@ -67,10 +67,13 @@ describe('the in-use index table', () => {
     ]);
   });
 
-  it('given the push role, then it has no access to the index yet', () => {
+  it('given the push role, then it may only read the index: GetItem and Query on the table', () => {
     const { template, stack, guard } = synthesized;
-    const statements = roleStatements(template, stack, guard.function.role);
-    expect(statements.flatMap(actionsOf).filter((a) => a.startsWith('dynamodb:'))).toEqual([]);
+    const statements = roleStatements(template, stack, guard.function.role).filter((st) =>
+      actionsOf(st).some((a) => a.startsWith('dynamodb:')),
+    );
+    expect(statements.flatMap(actionsOf).sort()).toEqual(['dynamodb:GetItem', 'dynamodb:Query']);
+    for (const statement of statements) expect(statement.Resource).toEqual({ 'Fn::GetAtt': [tableId, 'Arn'] });
   });
 
   it('given the reconcile function, then it is told the table name', () => {

@@ -483,7 +483,7 @@ describe('DigestGuard with the reconcile turned off', () => {
     expect(s.guard.alarms.reconcileErrors).toBeUndefined();
     expect(s.guard.alarms.reconcileDeadLetterQueueNotEmpty).toBeUndefined();
     s.template.resourceCountIs('AWS::Lambda::Function', 1);
-    s.template.resourceCountIs('AWS::Events::Rule', 1);
+    s.template.resourceCountIs('AWS::Events::Rule', 2); // ECR events, ECS service impaired
     s.template.resourceCountIs('AWS::Lambda::EventInvokeConfig', 0);
     s.template.resourceCountIs('AWS::SQS::Queue', 2);
     s.template.resourceCountIs('AWS::CloudWatch::Alarm', 5);

@@ -19,7 +19,7 @@ const ROOT = path.resolve(__dirname, '..', '..');
 const CONSUMER_DEPENDENCIES = { 'aws-cdk-lib': '2.276.0', constructs: '10.8.1', 'cdk-nag': '3.0.2' };
 const PROPS = { alertEmails: ['ops@example.com'] };
 /** The handlers the construct deploys by default, by the directory name they are bundled under. */
-const HANDLERS = ['push', 'reconcile'];
+const HANDLERS = ['push', 'reconcile', 'watch'];
 
 /** The consumer's app, in plain JavaScript: `package` is the module name it requires the construct by. */
 function consumerApp(packageName: string): string {
@@ -154,7 +154,7 @@ describe('[pack-and-consume, slow] the packed package in a fresh CDK app', () =>
     const shipped = HANDLERS.map((name) => readFileSync(path.join(installed, 'dist', 'handlers', name, 'index.js')));
     for (const fn of Object.values(functionsOf(template))) expect(fn.Properties.Handler).toBe('index.handler');
     const deployed = Object.values(codeOf(template, path.join(consumer, 'cdk.out')));
-    expect(deployed.map((code) => shipped.findIndex((s) => s.equals(code))).sort()).toEqual([0, 1]);
+    expect(deployed.map((code) => shipped.findIndex((s) => s.equals(code))).sort()).toEqual(HANDLERS.map((_, i) => i));
   });
 
   it('given the installed tarball, then the app needs no bundler or TypeScript runner', () => {
@@ -166,6 +166,17 @@ describe('[pack-and-consume, slow] the packed package in a fresh CDK app', () =>
     );
     expect(toolchain).toEqual([]);
     expect(existsSync(path.join(installed, 'lambda'))).toBe(false);
+  });
+
+  it('given the installed tarball, when its CLI runs, then it answers from the bundled build alone', () => {
+    // npm links the package's `bin` into the app's node_modules/.bin; the launcher finds no TypeScript source in
+    // the package and runs dist/bin/cli.js, which must carry everything it needs but the CDK peers.
+    const cli = path.join(consumer, 'node_modules', '.bin', 'ecr-digest-guard');
+    const help = run(cli, ['audit', '--help'], consumer);
+
+    expect(help.status, help.stderr).toBe(0);
+    expect(help.stdout).toContain('Usage: ecr-digest-guard audit');
+    expect(existsSync(path.join(installed, 'bin', 'cli.ts'))).toBe(false);
   });
 
   it('given the same props in this repository, then the functions have the same properties and the same code', () => {

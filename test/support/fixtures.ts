@@ -4,7 +4,9 @@
  */
 import type { ScheduledEvent } from 'aws-lambda';
 import ecrPush from '../fixtures/ecr-image-action-push.json';
+import ecsTaskStateChange from '../fixtures/ecs-task-state-change.json';
 import policyExecution from '../fixtures/ecr-lifecycle-policy-execution.json';
+import serviceTaskStartImpaired from '../fixtures/ecs-service-action-task-start-impaired.json';
 import scheduled from '../fixtures/eventbridge-scheduled-event.json';
 
 const copy = <T>(value: T): T => structuredClone(value);
@@ -35,4 +37,17 @@ export function policyExecutionEventFixture(detailType = 'AWS Service Event via 
 /** The scheduled event of https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-run-lambda-schedule.html. */
 export function scheduledEventFixture(overrides: Partial<ScheduledEvent> = {}): ScheduledEvent {
   return { ...(copy(scheduled) as ScheduledEvent), ...overrides };
+}
+
+/**
+ * The "Service task start impaired" example of
+ * https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_service_events.html, verbatim.
+ */
+export function serviceTaskStartImpairedEventFixture(): typeof serviceTaskStartImpaired {
+  return copy(serviceTaskStartImpaired);
+}
+
+/** The "Task state change event" example of https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_task_events.html. */
+export function ecsTaskStateChangeFixture(): typeof ecsTaskStateChange {
+  return copy(ecsTaskStateChange);
 }

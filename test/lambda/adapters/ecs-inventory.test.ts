@@ -622,3 +622,49 @@ describe('EcsInventoryAdapter: failures', () => {
     await expect(adapter().takeInventory()).rejects.toBeInstanceOf(AccessDeniedException);
   });
 });
+
+describe('EcsInventoryAdapter: one impaired service', () => {
+  it('given a service pinned to a digest, when its inventory is taken, then one DescribeServices and one DescribeServiceRevisions name that digest and nothing else is listed', async () => {
+    const account = emptyAccount();
+    const cluster = addCluster(account, 'prod');
+    const image = `${HOST}/team/web:prod`;
+    const web = addService(account, cluster, 'web', image, digest(1));
+    addService(account, cluster, 'other', image, digest(2));
+    addTask(cluster, 't1', image, digest(3), 'service:web');
+    serve(account);
+
+    const inventory = await adapter().takeServiceInventory(cluster.arn, web.serviceArn!);
+
+    expect([...inventory.byRepository.get('team/web')!.keys()]).toEqual([digest(1)]);
+    expect(consumersOf(inventory, 'team/web', digest(1))).toEqual([
+      {
+        kind: 'ecs-service',
+        cluster: 'prod',
+        service: 'web',
+        arn: `arn:aws:ecs:${REGION}:${ACCOUNT}:service-revision/prod/web/1`,
+        container: 'app',
+        image,
+      },
+    ]);
+    expect(inventory.gaps).toEqual([]);
+    expect(ecs).toHaveReceivedCommandTimes(DescribeServicesCommand, 1);
+    expect(ecs).toHaveReceivedCommandWith(DescribeServicesCommand, {
+      cluster: cluster.arn,
+      services: [web.serviceArn!],
+    });
+    expect(ecs).toHaveReceivedCommandTimes(DescribeServiceRevisionsCommand, 1);
+    expect(totalCalls()).toBe(2);
+  });
+
+  it('given a service ECS cannot describe (deleted meanwhile), when its inventory is taken, then it is empty with a gap that says so', async () => {
+    const account = emptyAccount();
+    const cluster = addCluster(account, 'prod');
+    serve(account);
+    const gone = `arn:aws:ecs:${REGION}:${ACCOUNT}:service/prod/gone`;
+
+    const inventory = await adapter().takeServiceInventory(cluster.arn, gone);
+
+    expect(inventory.byRepository.size).toBe(0);
+    expect(inventory.gaps).toEqual([{ reason: `DescribeServices in cluster prod: ${gone} MISSING` }]);
+  });
+});

@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { parsePushRecord } from '../../../lambda/core/push-event';
-import { ecrPushEventFixture, policyExecutionEventFixture } from '../../support/fixtures';
+import {
+  ecrPushEventFixture,
+  policyExecutionEventFixture,
+  serviceTaskStartImpairedEventFixture,
+} from '../../support/fixtures';
 
 const DIGEST = `sha256:${'c'.repeat(64)}`;
 
@@ -159,5 +163,82 @@ describe('parsePushRecord with a lifecycle PolicyExecutionEvent', () => {
     event.detail.serviceEventDetails.lifecycleEventImageActions[0]!.lifecycleEventImage.digest = 'sha256:nope';
     const parsed = parsePushRecord(record(event));
     expect(!parsed.ok && parsed.reason).toMatch(/lifecycleEventImageActions\.0\.lifecycleEventImage\.digest/);
+  });
+});
+
+describe('parsePushRecord with an ECS Service Action SERVICE_TASK_START_IMPAIRED event', () => {
+  it('given the documented event, when parsed, then it names the impaired service, its cluster and the time', () => {
+    const parsed = parsePushRecord(record(serviceTaskStartImpairedEventFixture(), '2'));
+
+    expect(parsed).toEqual({
+      ok: true,
+      impairments: [
+        {
+          messageId: 'm-1',
+          eventId: '57c9506e-9d21-294c-d2fe-e8738da7e67d',
+          time: new Date('2019-11-19T19:55:38Z'),
+          account: '111122223333',
+          region: 'us-west-2',
+          clusterArn: 'arn:aws:ecs:us-west-2:111122223333:cluster/default',
+          serviceArn: 'arn:aws:ecs:us-west-2:111122223333:service/default/servicetest',
+          service: 'servicetest',
+          attempt: 2,
+        },
+      ],
+    });
+  });
+
+  it('given no clusterArn in the detail, when parsed, then the cluster comes from the service ARN', () => {
+    const event = serviceTaskStartImpairedEventFixture();
+    delete (event.detail as Record<string, unknown>).clusterArn;
+
+    const parsed = parsePushRecord(record(event));
+
+    expect(parsed.ok && parsed.impairments?.[0]?.clusterArn).toBe('arn:aws:ecs:us-west-2:111122223333:cluster/default');
+  });
+
+  it('given another Service Action (steady state), when parsed, then it is ignored, not failed', () => {
+    const event = serviceTaskStartImpairedEventFixture();
+    event.detail.eventName = 'SERVICE_STEADY_STATE';
+    event.detail.eventType = 'INFO';
+
+    const parsed = parsePushRecord(record(event));
+
+    expect(parsed).toEqual({ ok: true, ignored: 'ECS Service Action SERVICE_STEADY_STATE needs no action' });
+  });
+
+  it('given resources without a service ARN, when parsed, then the record fails with a reason naming resources', () => {
+    const event = serviceTaskStartImpairedEventFixture();
+    event.resources = ['arn:aws:ecs:us-west-2:111122223333:cluster/default'];
+
+    const parsed = parsePushRecord(record(event));
+
+    expect(parsed).toEqual({
+      ok: false,
+      reason:
+        'not an ECS Service Action event: resources: must name the impaired service ' +
+        '(arn:aws:ecs:<region>:<account>:service/<cluster>/<name>)',
+    });
+  });
+
+  it('given an old-format service ARN and no clusterArn, when parsed, then the record fails: the cluster is unknown', () => {
+    const event = serviceTaskStartImpairedEventFixture();
+    event.resources = ['arn:aws:ecs:us-west-2:111122223333:service/servicetest'];
+    delete (event.detail as Record<string, unknown>).clusterArn;
+
+    const parsed = parsePushRecord(record(event));
+
+    expect(!parsed.ok && parsed.reason).toBe(
+      'not an ECS Service Action event: detail.clusterArn: is missing, and the service ARN does not name its cluster',
+    );
+  });
+
+  it('given a detail without eventName, when parsed, then the record fails with a reason naming the field', () => {
+    const event = serviceTaskStartImpairedEventFixture();
+    delete (event.detail as Record<string, unknown>).eventName;
+
+    const parsed = parsePushRecord(record(event));
+
+    expect(!parsed.ok && parsed.reason).toBe('not an ECS Service Action event: detail.eventName: is missing');
   });
 });

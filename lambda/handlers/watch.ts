@@ -1,0 +1,67 @@
+/**
+ * The watch Lambda: SQS batch of EventBridge `ECS Task State Change` events in, partial batch response out.
+ * It only parses the configuration, wires and calls: the decisions live in `lambda/core/watch`, the AWS calls
+ * in `lambda/adapters`.
+ * See: https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html#services-sqs-batchfailurereporting
+ */
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { EcrAdapter } from '../adapters/ecr';
+import { DynamoDbInUseIndex } from '../adapters/in-use-index';
+import { SnsAlertAdapter } from '../adapters/sns';
+import type { GuardSettings } from '../core/types';
+import { type WatchDependencies, watchTaskEvents } from '../core/watch';
+import { readPushHandlerConfig } from './config';
+import { alertLogGroupFrom, createObservability } from './observability';
+
+/** Handles one SQS batch of task events; never throws for a bad record, reports it as that record's failure. */
+export async function handleWatchBatch(
+  event: SQSEvent,
+  settings: GuardSettings,
+  deps: WatchDependencies,
+): Promise<SQSBatchResponse> {
+  const outcome = await watchTaskEvents(event.Records ?? [], settings, deps);
+  return { batchItemFailures: outcome.failedMessageIds.map((itemIdentifier) => ({ itemIdentifier })) };
+}
+
+const { logger, metrics, counts } = createObservability();
+let wiring: { settings: GuardSettings; deps: WatchDependencies } | undefined;
+
+/** The table and the guard's own account come from the construct; a missing one fails the cold start loudly. */
+export function readWatchHandlerConfig(env: NodeJS.ProcessEnv) {
+  const config = readPushHandlerConfig(env);
+  const problems: string[] = [];
+  const tableName = env.IN_USE_INDEX_TABLE_NAME?.trim() ?? '';
+  if (!tableName) problems.push('IN_USE_INDEX_TABLE_NAME is not set');
+  const account = env.GUARD_ACCOUNT?.trim() ?? '';
+  if (!/^\d{12}$/.test(account)) problems.push(`GUARD_ACCOUNT must be a 12-digit account id, got "${account}"`);
+  if (problems.length) throw new Error(`invalid configuration: ${problems.join('; ')}`);
+  return { ...config, tableName, account };
+}
+
+function wireFromEnvironment(): { settings: GuardSettings; deps: WatchDependencies } {
+  const config = readWatchHandlerConfig(process.env);
+  return {
+    settings: config,
+    deps: {
+      index: new DynamoDbInUseIndex(config.tableName),
+      registry: { account: config.account, region: config.region },
+      ecr: new EcrAdapter(),
+      alerts: new SnsAlertAdapter(config.topicArn),
+      logger,
+      metrics: counts,
+      ...alertLogGroupFrom(process.env),
+    },
+  };
+}
+
+export const handler = async (event: SQSEvent, context?: Context): Promise<SQSBatchResponse> => {
+  if (context) logger.addContext(context);
+  wiring ??= wireFromEnvironment();
+  try {
+    const response = await handleWatchBatch(event, wiring.settings, wiring.deps);
+    logger.info('task events done', { records: event.Records?.length ?? 0, failed: response.batchItemFailures.length });
+    return response;
+  } finally {
+    metrics.publishStoredMetrics();
+  }
+};

@@ -1,0 +1,108 @@
+/**
+ * The watch the construct creates: ECS task state changes of the default bus → an encrypted, SSL-only queue
+ * with a dead-letter queue and alarms → the watch function, whose role may write the index and protect in
+ * scope, and call no ECS action; the push function is told the index is watched; the stack outputs the names.
+ * See: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_task_events.html
+ */
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { DigestGuardStack } from '../../lib/digest-guard-stack';
+import {
+  actionsOf,
+  appLikeCli,
+  logicalIdOf,
+  roleStatements,
+  SKIP_BUNDLING,
+  type SynthesizedGuard,
+  synthesizeGuard,
+} from '../support/cdk-app';
+
+describe('the watch of ECS task events', () => {
+  let s: SynthesizedGuard;
+  beforeAll(() => {
+    s = synthesizeGuard({ alertEmails: ['ops@example.com'] }, { bundle: false, stackId: 'Watch' });
+  });
+
+  it('given the default guard, then a rule sends every ECS task state change to the watch queue', () => {
+    expect(s.guard.watchRule).toBeDefined();
+    s.template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: { source: ['aws.ecs'], 'detail-type': ['ECS Task State Change'] },
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [logicalIdOf(s.stack, s.guard.watchQueue), 'Arn'] } })],
+    });
+  });
+
+  it('given the watch queue, then it is encrypted, SSL-only and dead-letters after 5 receives', () => {
+    const queueId = logicalIdOf(s.stack, s.guard.watchQueue);
+    const dlqId = logicalIdOf(s.stack, s.guard.watchDeadLetterQueue);
+    s.template.hasResourceProperties('AWS::SQS::Queue', {
+      SqsManagedSseEnabled: true,
+      RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [dlqId, 'Arn'] }, maxReceiveCount: 5 },
+    });
+    const policies = s.template.findResources('AWS::SQS::QueuePolicy');
+    const forQueue = (id: string) =>
+      Object.values(policies).filter((p) => JSON.stringify(p.Properties.Queues).includes(id));
+    for (const id of [queueId, dlqId]) {
+      expect(JSON.stringify(forQueue(id))).toContain('"aws:SecureTransport":"false"');
+    }
+  });
+
+  it('given the watch function, then it reads the queue with partial batch responses and knows the table and account', () => {
+    const fnId = logicalIdOf(s.stack, s.guard.watchFunction);
+    s.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: fnId },
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+    const fn = s.template.findResources('AWS::Lambda::Function')[fnId];
+    expect(fn?.Properties.Environment.Variables).toMatchObject({
+      IN_USE_INDEX_TABLE_NAME: { Ref: logicalIdOf(s.stack, s.guard.inUseIndex) },
+      GUARD_ACCOUNT: expect.anything(),
+    });
+  });
+
+  it('given the watch role, then it may write and query the index table only, protect in scope, and call no ECS action', () => {
+    const actions = roleStatements(s.template, s.stack, s.guard.watchFunction!.role).flatMap(actionsOf);
+    expect(actions.filter((a) => a.startsWith('dynamodb:')).sort()).toEqual(['dynamodb:Query', 'dynamodb:UpdateItem']);
+    expect(actions.filter((a) => a.startsWith('ecs:'))).toEqual([]);
+    expect(actions).toEqual(expect.arrayContaining(['ecr:BatchGetImage', 'ecr:PutImage', 'ecr:DescribeImages']));
+  });
+
+  it('given the push function, then it is told the index is watched and where it is', () => {
+    const fn = s.template.findResources('AWS::Lambda::Function')[logicalIdOf(s.stack, s.guard.function)];
+    expect(fn?.Properties.Environment.Variables).toMatchObject({
+      WATCH_ENABLED: 'true',
+      IN_USE_INDEX_TABLE_NAME: { Ref: logicalIdOf(s.stack, s.guard.inUseIndex) },
+    });
+  });
+
+  it('given the watch, then its dead-letter queue and its errors alarm to the topic', () => {
+    expect(s.guard.alarms.watchDeadLetterQueueNotEmpty).toBeDefined();
+    expect(s.guard.alarms.watchErrors).toBeDefined();
+    s.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [
+        {
+          Name: 'QueueName',
+          Value: { 'Fn::GetAtt': [logicalIdOf(s.stack, s.guard.watchDeadLetterQueue), 'QueueName'] },
+        },
+      ],
+    });
+  });
+
+  it.each([
+    ['watch: false', { watch: false }],
+    ['reconcile: false (no list, so nothing to keep fresh)', { reconcile: false }],
+  ])('given %s, then there is no watch and the push function is not told of one', (_, props) => {
+    const off = synthesizeGuard({ alertEmails: ['ops@example.com'], ...props }, { bundle: false, stackId: 'NoWatch' });
+    expect(off.guard.watchFunction).toBeUndefined();
+    expect(JSON.stringify(off.template.toJSON())).not.toContain('ECS Task State Change');
+    expect(JSON.stringify(off.template.toJSON())).not.toContain('WATCH_ENABLED');
+  });
+
+  it('given the stack, then WatchQueueName and WatchFunctionName are outputs', () => {
+    const stack = new DigestGuardStack(appLikeCli(SKIP_BUNDLING), 'EcrDigestGuard', {
+      config: { alertEmails: ['ops@example.com'], repositories: [], dryRun: false },
+    });
+    const outputs = Template.fromStack(stack).toJSON().Outputs;
+    expect(Object.keys(outputs)).toEqual(expect.arrayContaining(['WatchQueueName', 'WatchFunctionName']));
+  });
+});
