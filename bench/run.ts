@@ -35,11 +35,12 @@ import { BURST, burstSettings, printBurst, runBurst, type BurstResult } from './
 import { ASSUMED, type MonthlyCost, monthlyCost, printCost } from './cost';
 import { type IndexListRun, measureIndexList, printIndexList } from './index-list';
 import { measureMemory, printMemory, type MemoryRun } from './memory';
+import { measureOrganizationList, type OrganizationListRun, printOrganizationList } from './organization-list';
 import { measureBatch, printBatch, type BatchRun } from './requests';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-const PARTS = ['requests', 'memory', 'burst', 'bundle', 'index'] as const;
+const PARTS = ['requests', 'memory', 'burst', 'bundle', 'index', 'organization'] as const;
 type Part = (typeof PARTS)[number];
 
 function option(name: string): string | undefined {
@@ -68,6 +69,7 @@ async function main(): Promise<void> {
     bundle?: { variants: Omit<BundleVariant, 'file'>[]; init: InitTimes[] };
     cost?: MonthlyCost[];
     index?: IndexListRun[];
+    organization?: OrganizationListRun;
   } = {};
 
   let bundles: BundleVariant[] | undefined;
@@ -139,6 +141,12 @@ async function main(): Promise<void> {
       printIndexList(run);
       results.index.push(run);
     }
+  }
+
+  if (parts.has('organization')) {
+    console.log('\n== 6. the list across an organization: 20 accounts × 2 regions through the reader role ==');
+    results.organization = await measureOrganizationList();
+    printOrganizationList(results.organization);
   }
 
   const totalS = (performance.now() - started) / 1000;

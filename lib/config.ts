@@ -6,7 +6,10 @@
 import type { LifecycleCheck } from '../lambda/core/defaults';
 import type { DigestGuardChatChannels } from './chat-channels';
 import {
+  accountIdProblem,
   ConfigError,
+  editDistance,
+  regionProblem,
   type SharedSettingName,
   sharedSettingsProblems,
   splitList,
@@ -42,6 +45,19 @@ export interface DigestGuardConfig {
   readonly chat?: DigestGuardChatChannels;
   /** The operator's dashboard; the construct's default (on) when absent. */
   readonly dashboard?: boolean;
+  /** Other accounts and regions the reconcile lists; absent: only the guard's own account and region. */
+  readonly workloads?: WorkloadDeployment;
+}
+
+/** Where the guard runs and which other accounts and regions it lists: what both the guard and workload stacks need. */
+export interface WorkloadDeployment {
+  /** the guard's (registry) account: the one principal account the readers trust */
+  readonly guardAccount: string;
+  /** the guard's region: it names the reader role (`ecr-digest-guard-reader-<guardRegion>`) */
+  readonly guardRegion: string;
+  readonly accounts: readonly string[];
+  /** the guard's region alone when not given */
+  readonly regions: readonly string[];
 }
 
 /** The context keys the app reads. */
@@ -63,6 +79,10 @@ export const CONTEXT_KEYS = {
   teamsChannelId: 'teamsChannelId',
   teamsTenantId: 'teamsTenantId',
   dashboard: 'dashboard',
+  workloadAccounts: 'workloadAccounts',
+  workloadRegions: 'workloadRegions',
+  guardAccount: 'guardAccount',
+  guardRegion: 'guardRegion',
 } as const;
 
 /** How the shared validation names each setting here: by its context key. */
@@ -81,6 +101,8 @@ const CONTEXT_KEY_OF: Record<SharedSettingName, string> = {
   teamsTeamId: CONTEXT_KEYS.teamsTeamId,
   teamsChannelId: CONTEXT_KEYS.teamsChannelId,
   teamsTenantId: CONTEXT_KEYS.teamsTenantId,
+  workloadAccounts: CONTEXT_KEYS.workloadAccounts,
+  workloadRegions: CONTEXT_KEYS.workloadRegions,
 };
 
 export interface ConfigFromContextOptions {
@@ -173,6 +195,8 @@ export function configFromContext(
     else problems.push(`${key} must be a string, got ${JSON.stringify(raw)}`);
   }
 
+  const workloadContext = readWorkloadContext(read, problems);
+
   const noRecipientProblem = `${CONTEXT_KEYS.alertEmail} is required: pass -c ${CONTEXT_KEYS.alertEmail}=ops@example.com (comma-separate several)`;
   const shared = sharedSettingsProblems(
     {
@@ -185,6 +209,7 @@ export function configFromContext(
       ...(lifecycleCheck !== undefined ? { lifecycleCheck } : {}),
       ...(installLifecycleShield !== undefined ? { installLifecycleShield } : {}),
       ...chatIds,
+      ...workloadContext.shared,
     },
     {
       nameOf: (setting) => CONTEXT_KEY_OF[setting],
@@ -213,6 +238,92 @@ export function configFromContext(
     ...(lookupPushers !== undefined ? { lookupPushers } : {}),
     ...chatFromContext(chatIds),
     ...(dashboard !== undefined ? { dashboard } : {}),
+    ...(workloadContext.deployment ? { workloads: workloadContext.deployment } : {}),
+  };
+}
+
+/**
+ * The workload deployment alone, for the workload stack: the accounts, regions and where the guard runs, checked
+ * with the same words as the guard's configuration, but without the guard's own settings (a workload account's
+ * operator deploys `EcrDigestGuardWorkload` without knowing where alerts go). Undefined when no workload account
+ * is configured.
+ * @throws ConfigError listing every problem
+ */
+export function workloadDeploymentFromContext(read: (key: string) => unknown): WorkloadDeployment | undefined {
+  const problems: string[] = [];
+  const { shared, deployment } = readWorkloadContext(read, problems);
+  problems.push(
+    ...sharedSettingsProblems(
+      { ...shared, noAlertSubscription: true },
+      { nameOf: (setting) => CONTEXT_KEY_OF[setting], noRecipientProblem: '' },
+    ),
+  );
+  if (problems.length > 0) throw new ConfigError(problems);
+  return deployment;
+}
+
+/**
+ * Reads the four workload keys. Accounts and regions go to the shared validation (`shared`); the guard's account
+ * and region are the app's alone: the workload stack is deployed with another account's credentials, so neither
+ * can be taken from the environment, and both are required as soon as workload accounts are named.
+ */
+function readWorkloadContext(
+  read: (key: string) => unknown,
+  problems: string[],
+): {
+  shared: { workloadAccounts?: readonly string[]; workloadRegions?: readonly string[] };
+  deployment?: WorkloadDeployment;
+} {
+  const present = (key: string): boolean => read(key) !== undefined && read(key) !== null;
+  const list = (key: string): string[] | undefined => {
+    if (!present(key)) return undefined;
+    const known = problems.length;
+    const value = listValue(read(key), key, problems);
+    return problems.length === known ? value : undefined;
+  };
+  const text = (key: string): string | undefined => {
+    if (!present(key)) return undefined;
+    const raw = read(key);
+    if (typeof raw === 'string') return raw.trim();
+    problems.push(`${key} must be a string, got ${JSON.stringify(raw)}`);
+    return undefined;
+  };
+  const accounts = list(CONTEXT_KEYS.workloadAccounts);
+  const regions = list(CONTEXT_KEYS.workloadRegions);
+  const guardAccount = text(CONTEXT_KEYS.guardAccount);
+  const guardRegion = text(CONTEXT_KEYS.guardRegion);
+  const shared = {
+    ...(accounts !== undefined ? { workloadAccounts: accounts } : {}),
+    ...(regions !== undefined ? { workloadRegions: regions } : {}),
+  };
+  if (accounts === undefined) {
+    for (const key of [CONTEXT_KEYS.guardAccount, CONTEXT_KEYS.guardRegion]) {
+      if (present(key))
+        problems.push(`${key} is set but ${CONTEXT_KEYS.workloadAccounts} is not; drop it or name the accounts`);
+    }
+    return { shared };
+  }
+  const known = problems.length;
+  if (guardAccount === undefined || guardRegion === undefined) {
+    problems.push(
+      `${CONTEXT_KEYS.workloadAccounts} needs ${CONTEXT_KEYS.guardAccount} and ${CONTEXT_KEYS.guardRegion} (the registry ` +
+        `account and region the guard runs in): pass -c ${CONTEXT_KEYS.guardAccount}=123456789012 -c ` +
+        `${CONTEXT_KEYS.guardRegion}=eu-west-1, the same in every account that deploys the workload stack`,
+    );
+  }
+  const accountProblem = guardAccount === undefined ? undefined : accountIdProblem(guardAccount);
+  if (accountProblem) problems.push(`${CONTEXT_KEYS.guardAccount}: ${accountProblem}`);
+  const guardRegionProblem = guardRegion === undefined ? undefined : regionProblem(guardRegion);
+  if (guardRegionProblem) problems.push(`${CONTEXT_KEYS.guardRegion}: ${guardRegionProblem}`);
+  if (problems.length > known || guardAccount === undefined || guardRegion === undefined) return { shared };
+  return {
+    shared,
+    deployment: {
+      guardAccount,
+      guardRegion,
+      accounts: [...new Set(accounts)],
+      regions: [...new Set(regions ?? [guardRegion])],
+    },
   };
 }
 
@@ -263,19 +374,6 @@ export function unknownContextKeyProblems(keys: readonly string[]): string[] {
     }
   }
   return problems;
-}
-
-/** Levenshtein distance: insertions, deletions and substitutions of one character. */
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i += 1) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j += 1) {
-      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    previous = current;
-  }
-  return previous[b.length]!;
 }
 
 /**

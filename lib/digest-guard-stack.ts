@@ -2,9 +2,16 @@ import { Annotations, type App, CfnOutput, Stack, type StackProps, Validations }
 import * as events from 'aws-cdk-lib/aws-events';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { Construct } from 'constructs';
-import { ConfigError, configFromContext, type DigestGuardConfig } from './config';
+import {
+  ConfigError,
+  configFromContext,
+  type DigestGuardConfig,
+  type WorkloadDeployment,
+  workloadDeploymentFromContext,
+} from './config';
 import { dashboardUrl } from './dashboard';
 import { DigestGuard } from './digest-guard';
+import { DigestGuardWorkloadStack, WORKLOAD_STACK_ID } from './workload-stack';
 
 const DESCRIPTION = 'ecr-digest-guard: keeps ECR image digests that workloads still run from being deleted';
 
@@ -44,6 +51,9 @@ export class DigestGuardStack extends Stack {
       ...(config.lookupPushers !== undefined ? { lookupPushers: config.lookupPushers } : {}),
       ...(config.chat !== undefined ? { chat: config.chat } : {}),
       ...(config.dashboard !== undefined ? { dashboard: config.dashboard } : {}),
+      ...(config.workloads
+        ? { workloadAccounts: [...config.workloads.accounts], workloadRegions: [...config.workloads.regions] }
+        : {}),
     });
     this.addOperatorOutputs();
   }
@@ -121,16 +131,38 @@ export function guardStackFromContext(app: App, id: string, props: StackProps = 
 }
 
 /**
+ * The workload stack, when the context names workload accounts: environment-agnostic, since each workload account
+ * deploys the same template with its own credentials. Its problems (only the workload keys: a workload account's
+ * operator need not know the guard's alert settings) become error annotations like the guard stack's.
+ */
+function workloadStackFromContext(app: App): WorkloadDeployment | undefined {
+  try {
+    const deployment = workloadDeploymentFromContext((key) => app.node.tryGetContext(key));
+    if (deployment) new DigestGuardWorkloadStack(app, WORKLOAD_STACK_ID, { deployment });
+    return deployment;
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    // The guard stack reports the same problems (its configuration reads the same keys): no second stack.
+    return undefined;
+  }
+}
+
+/**
  * What the CDK app (bin/app.ts) builds, callable in process: the guard stack from the app's context, in the
  * account and region of the current credentials, with cdk-nag registered so that every finding fails the synth.
  */
 export function configureGuardApp(app: App): Stack {
   // Configuration problems become error annotations on the stack rather than an exception, so that
   // `cdk destroy` and `cdk ls` need no configuration while `cdk synth` and `cdk deploy` list every problem.
+  const deployment = workloadStackFromContext(app);
   const { CDK_DEFAULT_ACCOUNT: account, CDK_DEFAULT_REGION: region } = process.env;
   const stack = guardStackFromContext(app, GUARD_STACK_ID, {
+    // With workload accounts the guard must run where their readers' trust says: pinning the stack's environment
+    // makes the CLI refuse a deploy with another account's credentials instead of creating a guard nobody trusts.
     // Without credentials the CLI sets neither: the stack is then environment-agnostic.
-    env: { ...(account ? { account } : {}), ...(region ? { region } : {}) },
+    env: deployment
+      ? { account: deployment.guardAccount, region: deployment.guardRegion }
+      : { ...(account ? { account } : {}), ...(region ? { region } : {}) },
   });
   // Every finding fails the synth; each accepted one is acknowledged, with its reason, where it arises.
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));

@@ -20,6 +20,7 @@ import { createGuardDashboard } from './dashboard';
 import { createPushPath, createReconcilePath, createWatchPath } from './guard-functions';
 import { createInUseIndex } from './in-use-index';
 import {
+  grantAssumeWorkloadReaders,
   grantInUseIndexList,
   grantInUseIndexRead,
   grantPushPermissions,
@@ -241,6 +242,22 @@ export interface DigestGuardProps {
    * @default true
    */
   readonly watch?: boolean;
+
+  /**
+   * Other accounts whose ECS and Lambda workloads the scheduled reconcile lists, so that digests they pin in
+   * this registry are protected too (the registry-account layout). Each account deploys the workload stack
+   * (`DigestGuardWorkloadStack`), whose read-only role `ecr-digest-guard-reader-<this region>` trusts only this
+   * guard's reconcile role; that role is then named `ecr-digest-guard-reconcile-<this region>` and may assume
+   * exactly those readers. Needs `reconcile`.
+   * @default - only this account and region are listed
+   */
+  readonly workloadAccounts?: string[];
+
+  /**
+   * The regions of `workloadAccounts` to list. This guard's own account and region are always listed too.
+   * @default - this guard's region
+   */
+  readonly workloadRegions?: string[];
 }
 
 /** How the reconcile checks lifecycle policies (see `lifecycleCheck`). */
@@ -332,6 +349,13 @@ export class DigestGuard extends Construct {
       // The reconcile is the list that keeps the index (lambda/handlers/reconcile.ts reads the name).
       grantInUseIndexList(reconcile.role, this.inUseIndex);
       reconcile.fn.addEnvironment('IN_USE_INDEX_TABLE_NAME', this.inUseIndex.tableName);
+      if (settings.workloadAccounts.length > 0) {
+        grantAssumeWorkloadReaders(reconcile.role, settings.workloadAccounts);
+        // lambda/handlers/reconcile-config.ts reads both; the reader ARNs follow from the function's own region.
+        reconcile.fn.addEnvironment('WORKLOAD_ACCOUNTS', settings.workloadAccounts.join(','));
+        if (settings.workloadRegions)
+          reconcile.fn.addEnvironment('WORKLOAD_REGIONS', settings.workloadRegions.join(','));
+      }
       this.reconcileFunction = reconcile.fn;
       this.reconcileLogGroup = reconcile.logGroup;
       this.reconcileRule = reconcile.rule;

@@ -28,6 +28,7 @@ import {
   VISIBILITY_TIMEOUT_FACTOR,
   WATCH_HANDLER,
 } from './defaults';
+import { guardReconcileRoleName } from '../lambda/core/workloads';
 import {
   buildLifecycleExpiryEventPattern,
   buildPushEventPattern,
@@ -222,6 +223,8 @@ export function createReconcilePath(scope: Construct, settings: ResolvedSettings
   const reconcile = createGuardFunction(scope, settings, topic, {
     ids: { logGroup: 'ReconcileLogGroup', role: 'ReconcileRole', function: 'ReconcileFunction' },
     roleDescription: 'ECR digest guard scheduled reconcile function',
+    // The workload accounts' reader roles trust this role by name (lib/workload-stack.ts).
+    ...(settings.workloadAccounts.length > 0 ? { roleName: guardReconcileRoleName(Stack.of(scope).region) } : {}),
     description: 'Reconciles protective tags with what runs: protects, restores, releases after a grace period',
     handler: RECONCILE_HANDLER,
     timeout: RECONCILE_TIMEOUT,
@@ -262,6 +265,8 @@ interface GuardFunctionSpec {
   /** construct ids; the push function keeps the ids it was first deployed with */
   readonly ids: { readonly logGroup: string; readonly role: string; readonly function: string };
   readonly roleDescription: string;
+  /** a fixed role name, for a role other accounts' trust policies name; CloudFormation's generated name when absent */
+  readonly roleName?: string;
   readonly description: string;
   /** `lambda/handlers/<handler>.ts`, pre-bundled in the package as `handlers/<handler>/` */
   readonly handler: string;
@@ -287,6 +292,7 @@ function createGuardFunction(
   const role = new iam.Role(scope, spec.ids.role, {
     assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
     description: spec.roleDescription,
+    ...(spec.roleName !== undefined ? { roleName: spec.roleName } : {}),
   });
   logGroup.grantWrite(role);
 

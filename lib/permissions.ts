@@ -8,6 +8,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { IN_USE_INDEX_KEYS } from '../lambda/core/in-use-index/keys';
+import { workloadReaderRoleArn } from '../lambda/core/workloads';
 import type { IConstruct } from 'constructs';
 import type { ResolvedSettings } from './settings';
 
@@ -210,24 +211,35 @@ function grantLifecycleCheck(role: iam.Role, settings: ResolvedSettings): void {
 
 /**
  * ECS and Lambda: read what runs, for the in-use inventory both functions take.
+ */
+function grantInventoryReads(role: iam.Role): void {
+  for (const statement of inventoryReadStatements(role)) role.addToPrincipalPolicy(statement);
+}
+
+/**
+ * What the in-use inventory reads, the one list of it: the guard's functions read their own account and region
+ * (`regions` absent), a workload account's reader role (lib/workload-stack.ts) its account in each listed region.
  * See: https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerservice.html
  * See: https://docs.aws.amazon.com/service-authorization/latest/reference/list_awslambda.html
  */
-function grantInventoryReads(role: iam.Role): void {
-  const stack = Stack.of(role);
-  const ecsArn = (resource: string): string => stack.formatArn({ service: 'ecs', resource, resourceName: '*' });
-  // Actions the reference lists without a resource type, so `*` is the only resource that works:
-  // ListClusters, ListServices (condition key ecs:cluster only), DescribeTaskDefinition.
-  // ListTasks names container-instance, but Fargate tasks have no container instance and AWS's own
-  // examples grant it on `*` narrowed by ecs:cluster; a wrong guess here would blind the inventory.
-  role.addToPrincipalPolicy(
+export function inventoryReadStatements(scope: IConstruct, regions?: readonly string[]): iam.PolicyStatement[] {
+  const stack = Stack.of(scope);
+  const inRegions = (format: (region?: string) => string): string[] =>
+    regions === undefined ? [format()] : regions.map((region) => format(region));
+  const ecsArns = (resource: string): string[] =>
+    inRegions((region) =>
+      stack.formatArn({ service: 'ecs', resource, resourceName: '*', ...(region !== undefined ? { region } : {}) }),
+    );
+  return [
+    // Actions the reference lists without a resource type, so `*` is the only resource that works:
+    // ListClusters, ListServices (condition key ecs:cluster only), DescribeTaskDefinition.
+    // ListTasks names container-instance, but Fargate tasks have no container instance and AWS's own
+    // examples grant it on `*` narrowed by ecs:cluster; a wrong guess here would blind the inventory.
     new iam.PolicyStatement({
       sid: 'ListWhatRunsInEcs',
       actions: ['ecs:ListClusters', 'ecs:ListServices', 'ecs:ListTasks', 'ecs:DescribeTaskDefinition'],
       resources: ['*'],
     }),
-  );
-  role.addToPrincipalPolicy(
     new iam.PolicyStatement({
       sid: 'DescribeWhatRunsInEcs',
       actions: [
@@ -237,30 +249,43 @@ function grantInventoryReads(role: iam.Role): void {
         'ecs:DescribeServiceDeployments',
         'ecs:ListServiceDeployments',
       ],
-      resources: [ecsArn('service'), ecsArn('task'), ecsArn('service-revision'), ecsArn('service-deployment')],
+      resources: ['service', 'task', 'service-revision', 'service-deployment'].flatMap(ecsArns),
     }),
-  );
-  // Lambda functions packaged as images pin a digest too (GetFunction → Code.ResolvedImageUri).
-  role.addToPrincipalPolicy(
+    // Lambda functions packaged as images pin a digest too (GetFunction → Code.ResolvedImageUri).
     new iam.PolicyStatement({
       sid: 'ListImageFunctions',
       actions: ['lambda:ListFunctions'],
       resources: ['*'],
     }),
-  );
-  role.addToPrincipalPolicy(
     new iam.PolicyStatement({
       sid: 'ReadImageFunctions',
       // GetFunction → Code.ResolvedImageUri; ListAliases → the published versions aliases route to.
       actions: ['lambda:GetFunction', 'lambda:ListAliases'],
-      resources: [
+      resources: inRegions((region) =>
         stack.formatArn({
           service: 'lambda',
           resource: 'function',
           resourceName: '*',
           arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+          ...(region !== undefined ? { region } : {}),
         }),
-      ],
+      ),
+    }),
+  ];
+}
+
+/**
+ * The reconcile as the list of other accounts: `sts:AssumeRole` on exactly the reader role of each workload
+ * account, whose name follows from this guard's region (lambda/core/workloads.ts).
+ * See: https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html
+ */
+export function grantAssumeWorkloadReaders(role: iam.Role, accounts: readonly string[]): void {
+  const stack = Stack.of(role);
+  role.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      sid: 'AssumeWorkloadReaders',
+      actions: ['sts:AssumeRole'],
+      resources: accounts.map((account) => workloadReaderRoleArn(stack.partition, account, stack.region)),
     }),
   );
 }

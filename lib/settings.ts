@@ -41,6 +41,10 @@ export interface ResolvedSettings {
   readonly installLifecycleShield: boolean;
   readonly watchLifecycleExpiry: boolean;
   readonly lookupPushers: boolean;
+  /** other accounts the reconcile lists through their reader role; empty: only its own account and region */
+  readonly workloadAccounts: readonly string[];
+  /** the regions of those accounts; absent: the guard's own region */
+  readonly workloadRegions?: readonly string[];
 }
 
 function wholeSecondsWithin(duration: Duration, minSeconds: number, maxSeconds: number): boolean {
@@ -98,6 +102,8 @@ export function resolveSettings(props: DigestGuardProps): ResolvedSettings {
               teamsTenantId: props.chat.teams.tenantId,
             }
           : {}),
+        ...(props.workloadAccounts !== undefined ? { workloadAccounts: props.workloadAccounts } : {}),
+        ...(props.workloadRegions !== undefined ? { workloadRegions: props.workloadRegions } : {}),
       },
       {
         nameOf: (setting) => CHAT_PROP_OF[setting as keyof typeof CHAT_PROP_OF] ?? setting,
@@ -173,5 +179,7 @@ export function resolveSettings(props: DigestGuardProps): ResolvedSettings {
     installLifecycleShield: props.installLifecycleShield ?? false,
     watchLifecycleExpiry: props.watchLifecycleExpiry ?? false,
     lookupPushers: props.lookupPushers ?? false,
+    workloadAccounts: [...new Set(props.workloadAccounts ?? [])],
+    ...(props.workloadRegions !== undefined ? { workloadRegions: [...new Set(props.workloadRegions)] } : {}),
   };
 }

@@ -7,6 +7,7 @@
 import { LIFECYCLE_CHECKS, MAX_RELEASE_AFTER_DAYS } from '../lambda/core/defaults';
 import { ECR_REPOSITORY_NAME } from '../lambda/core/image-uri';
 import { tagPrefixProblem } from '../lambda/core/protective-tag';
+import { RegionInfo } from 'aws-cdk-lib/region-info';
 import { cronTiming } from './schedule-expression';
 
 export { MAX_TAG_PREFIX_LENGTH } from '../lambda/core/protective-tag';
@@ -114,6 +115,24 @@ export function releaseAfterDaysProblem(days: number): string | undefined {
     : `must be a whole number of days from 0 (never release) to ${MAX_RELEASE_AFTER_DAYS}, got ${days}`;
 }
 
+/** AWS account ids: exactly 12 digits. See: https://docs.aws.amazon.com/accounts/latest/reference/manage-acct-identifiers.html */
+export function accountIdProblem(id: string): string | undefined {
+  return /^\d{12}$/.test(id) ? undefined : `"${id}" is not an AWS account id (12 digits)`;
+}
+
+/**
+ * Region names the AWS CDK's region fact table knows (`aws-cdk-lib/region-info`, kept current with each release),
+ * so a typo (`eu-west1`, `us-east-01`) is named at synth time instead of as a reader role nobody can reach.
+ */
+export function regionProblem(name: string): string | undefined {
+  const known = RegionInfo.regions.map((region) => region.name);
+  if (known.includes(name)) return undefined;
+  const distances = known.map((region) => ({ region, distance: editDistance(name, region) }));
+  const closest = Math.min(...distances.map((d) => d.distance));
+  const likely = closest <= 2 ? distances.filter((d) => d.distance === closest).map((d) => d.region) : [];
+  return `"${name}" is not an AWS region${likely.length > 0 ? `; did you mean ${likely.join(' or ')}?` : ''}`;
+}
+
 /** The settings the construct's props and the app's context share, after the context's strings are parsed. */
 export interface SharedSettings {
   readonly alertEmails?: readonly string[];
@@ -138,6 +157,10 @@ export interface SharedSettings {
   readonly teamsTeamId?: string;
   readonly teamsChannelId?: string;
   readonly teamsTenantId?: string;
+  /** other accounts whose workloads the guard lists through the reader role the workload stack creates */
+  readonly workloadAccounts?: readonly string[];
+  /** the regions of those accounts to list; the guard's own region when absent */
+  readonly workloadRegions?: readonly string[];
 }
 
 export type SharedSettingName = Exclude<keyof SharedSettings, 'alertTopicGiven' | 'reconcileScheduleGiven'>;
@@ -225,7 +248,57 @@ export function sharedSettingsProblems(settings: SharedSettings, options: Shared
     }
   }
   problems.push(...chatChannelProblems(settings, name));
+  problems.push(...workloadProblems(settings, reconcile, name));
   return problems;
+}
+
+/** Other accounts are listed by the scheduled reconcile, through a role each of them creates. */
+function workloadProblems(
+  settings: SharedSettings,
+  reconcile: boolean,
+  name: (setting: SharedSettingName) => string,
+): string[] {
+  const problems: string[] = [];
+  const { workloadAccounts, workloadRegions } = settings;
+  if (workloadAccounts !== undefined && workloadAccounts.length === 0) {
+    problems.push(
+      `${name('workloadAccounts')} is set but names no account; leave it out to list only this account and region`,
+    );
+  }
+  for (const id of workloadAccounts ?? []) {
+    const problem = accountIdProblem(id);
+    if (problem) problems.push(`${name('workloadAccounts')}: ${problem}`);
+  }
+  if (workloadRegions !== undefined) {
+    if (workloadAccounts === undefined) {
+      problems.push(`${name('workloadRegions')} is set but ${name('workloadAccounts')} is not; name the accounts too`);
+    }
+    if (workloadRegions.length === 0) problems.push(`${name('workloadRegions')} is set but names no region`);
+    for (const region of workloadRegions) {
+      const problem = regionProblem(region);
+      if (problem) problems.push(`${name('workloadRegions')}: ${problem}`);
+    }
+  }
+  if (workloadAccounts !== undefined && !reconcile) {
+    problems.push(
+      `${name('workloadAccounts')} is set but ${name('reconcile')} is false; other accounts are listed only by the ` +
+        'scheduled reconcile',
+    );
+  }
+  return problems;
+}
+
+/** Levenshtein distance: insertions, deletions and substitutions of one character. */
+export function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i += 1) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j += 1) {
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
 }
 
 /**

@@ -6,7 +6,7 @@
 import { SimDynamoDb } from './dynamodb';
 import type { EcrImageActionEvent } from './events';
 import { SimEcr } from './ecr';
-import { SimEcs } from './ecs';
+import { SimEcs, type SimEcsOptions } from './ecs';
 import { SimLambda } from './lambda';
 import { SimSns } from './sns';
 import { type EcsThrottle, type EcsThrottleOptions, createEcsThrottle } from './throttling';
@@ -21,6 +21,10 @@ export interface SimulatedAccountOptions {
   readonly latencyMs?: number;
   /** where the account's clock starts (default: the wall clock); `clock.advance()` moves it */
   readonly startAt?: Date;
+  /** a clock shared with other accounts (a simulated organization); `startAt` is then ignored */
+  readonly clock?: SimClock;
+  /** registries of other accounts or regions ECS tasks here may pull from (a simulated organization) */
+  readonly otherRegistries?: SimEcsOptions['otherRegistries'];
   /** throttle ECS calls with the documented token buckets (`true` for the defaults); default off */
   readonly ecsThrottling?: boolean | EcsThrottleOptions;
 }
@@ -64,7 +68,7 @@ export class SimulatedAccount {
     this.accountId = options.accountId ?? '111122223333';
     this.region = options.region ?? 'eu-west-1';
     if (!/^\d{12}$/.test(this.accountId)) throw new Error(`accountId must be 12 digits, got "${this.accountId}"`);
-    this.clock = new SimClock(options.startAt);
+    this.clock = options.clock ?? new SimClock(options.startAt);
     this.transport = new SimTransport({ latencyMs: options.latencyMs ?? 0 });
     this.ecr = new SimEcr({ accountId: this.accountId, region: this.region, now: () => this.clock.now() });
     this.ecs = new SimEcs({
@@ -72,6 +76,7 @@ export class SimulatedAccount {
       region: this.region,
       ecr: this.ecr,
       now: () => this.clock.now(),
+      ...(options.otherRegistries ? { otherRegistries: options.otherRegistries } : {}),
     });
     this.lambda = new SimLambda({
       accountId: this.accountId,

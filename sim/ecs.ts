@@ -29,6 +29,11 @@ export interface SimEcsOptions {
   readonly ecr: EcrLookup;
   /** the clock for createdAt/startedAt stamps (default: the wall clock) */
   readonly now?: () => Date;
+  /**
+   * Registries of other accounts or regions that tasks here may pull from (a simulated organization); images of
+   * registries it does not know stay out of scope. Repository policies are not modelled: every pull is allowed.
+   */
+  readonly otherRegistries?: (registryId: string, region: string) => EcrLookup | undefined;
 }
 
 export interface ContainerSpec {
@@ -150,6 +155,7 @@ export class SimEcs implements SimService {
   readonly accountId: string;
   readonly region: string;
   private readonly ecr: EcrLookup;
+  private readonly otherRegistries: SimEcsOptions['otherRegistries'];
   private readonly now: () => Date;
   private readonly clusters = new Map<string, ClusterRecord>();
   private readonly taskDefinitions = new Map<string, TaskDefinitionRecord>();
@@ -164,6 +170,7 @@ export class SimEcs implements SimService {
     this.accountId = options.accountId;
     this.region = options.region;
     this.ecr = options.ecr;
+    this.otherRegistries = options.otherRegistries;
     this.now = options.now ?? (() => new Date());
   }
 
@@ -778,12 +785,13 @@ export class SimEcs implements SimService {
    */
   private pullFailure(image: string, digest: string | undefined): string | undefined {
     const ref = parseImageUri(image);
-    if (!ref || !this.isOurRegistry(ref.registryId, ref.region)) return undefined; // other registries: out of scope
+    const registry = ref ? this.registryOf(ref.registryId, ref.region) : undefined;
+    if (!ref || !registry) return undefined; // registries the simulation does not hold: out of scope
     const host = image.slice(0, image.indexOf('/'));
     if (!digest) {
       return `CannotPullContainerError: pull image manifest has been retried 1 time(s): failed to resolve ref ${host}/${ref.repository}:${ref.tag ?? 'latest'}: not found`;
     }
-    if (this.ecr.canPull(ref.repository, digest)) return undefined;
+    if (registry.canPull(ref.repository, digest)) return undefined;
     return `CannotPullContainerError: pull image manifest has been retried 1 time(s): failed to resolve ref ${host}/${ref.repository}@${digest}: not found`;
   }
 
@@ -792,8 +800,12 @@ export class SimEcs implements SimService {
     const ref = parseImageUri(image);
     if (!ref) return undefined;
     if (ref.digest) return ref.digest;
-    if (!this.isOurRegistry(ref.registryId, ref.region)) return undefined;
-    return this.ecr.resolve(ref.repository, { tag: ref.tag ?? 'latest' });
+    return this.registryOf(ref.registryId, ref.region)?.resolve(ref.repository, { tag: ref.tag ?? 'latest' });
+  }
+
+  private registryOf(registryId: string, region: string): EcrLookup | undefined {
+    if (this.isOurRegistry(registryId, region)) return this.ecr;
+    return this.otherRegistries?.(registryId, region);
   }
 
   private isOurRegistry(registryId: string, region: string): boolean {

@@ -46,8 +46,13 @@ export interface SimService {
     query: Record<string, string>,
     body: unknown,
   ): { operation: string; input: unknown };
-  /** Answer one call: the output object, or throw `SimAwsError`. */
-  handle(operation: string, input: any): unknown | Promise<unknown>;
+  /** awsQuery services: the namespace of their XML answers (SNS's when absent) */
+  readonly xmlNamespace?: string;
+  /**
+   * Answer one call: the output object, or throw `SimAwsError`. `request` is the signed HTTP request, for
+   * services that act on who calls (STS reads the caller from the SigV4 credential).
+   */
+  handle(operation: string, input: any, request?: HttpRequest): unknown | Promise<unknown>;
 }
 
 /** A fault to inject: the next `times` matching calls fail with `code`. */
@@ -175,16 +180,26 @@ export class SimTransport {
       const call: SimCallContext = { service: service.name, operation, input };
       const output = await this.interceptors.reduceRight<() => Promise<unknown>>(
         (inner, interceptor) => () => interceptor(call, inner),
-        async () => service.handle(operation, input),
+        async () => service.handle(operation, input, request),
       )();
       this.calls.push({ service: service.name, operation, input, atMs });
-      return { response: withJsonVersionOf(request, encodeOutput(protocol, operation, output)) };
+      return {
+        response: withJsonVersionOf(request, encodeOutput(protocol, operation, output, service.xmlNamespace)),
+      };
     } catch (error) {
       if (!(error instanceof SimAwsError)) throw error;
       this.calls.push({ service: service.name, operation, input, atMs, error: error.code });
       return { response: withJsonVersionOf(request, encodeError(protocol, error)) };
     }
   }
+}
+
+/**
+ * An AWS error answered before any service acts (an unknown or expired access key, a denied action), in the
+ * protocol the request was made in, so the SDK raises its own exception class for it.
+ */
+export function errorResponseFor(request: HttpRequest, error: SimAwsError): HttpResponse {
+  return withJsonVersionOf(request, encodeError(protocolOf(request), error));
 }
 
 type Protocol = 'json' | 'query' | 'rest';
@@ -227,12 +242,11 @@ function toWireJson(value: unknown): string {
   });
 }
 
-function encodeOutput(protocol: Protocol, operation: string, output: unknown): HttpResponse {
+function encodeOutput(protocol: Protocol, operation: string, output: unknown, xmlNamespace?: string): HttpResponse {
   if (protocol === 'query') {
-    const inner = Object.entries((output ?? {}) as Record<string, unknown>)
-      .map(([k, v]) => `<${k}>${escapeXml(String(v))}</${k}>`)
-      .join('');
-    const xml = `<${operation}Response xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><${operation}Result>${inner}</${operation}Result><ResponseMetadata><RequestId>sim</RequestId></ResponseMetadata></${operation}Response>`;
+    const inner = queryXmlMembers(output);
+    const namespace = xmlNamespace ?? 'http://sns.amazonaws.com/doc/2010-03-31/';
+    const xml = `<${operation}Response xmlns="${namespace}"><${operation}Result>${inner}</${operation}Result><ResponseMetadata><RequestId>sim</RequestId></ResponseMetadata></${operation}Response>`;
     return new HttpResponse({ statusCode: 200, headers: { 'content-type': 'text/xml' }, body: streamOf(xml) });
   }
   const contentType = protocol === 'json' ? 'application/x-amz-json-1.1' : 'application/json';
@@ -257,6 +271,18 @@ function encodeError(protocol: Protocol, error: SimAwsError): HttpResponse {
     },
     body: streamOf(JSON.stringify({ __type: error.code, message: error.message, ...error.fields })),
   });
+}
+
+/** awsQuery answers: structures nest as elements, timestamps are ISO 8601 (STS `Credentials.Expiration`). */
+function queryXmlMembers(value: unknown): string {
+  return Object.entries((value ?? {}) as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => {
+      if (v instanceof Date) return `<${k}>${v.toISOString()}</${k}>`;
+      if (typeof v === 'object' && v !== null) return `<${k}>${queryXmlMembers(v)}</${k}>`;
+      return `<${k}>${escapeXml(String(v))}</${k}>`;
+    })
+    .join('');
 }
 
 function escapeXml(text: string): string {

@@ -213,3 +213,45 @@ export function buildReconcileFailureAlert(
     events: ['reconcile-failed'],
   };
 }
+
+/**
+ * The alert for workloads (other accounts or regions) the reconcile could not list: what it cannot see it cannot
+ * protect, so it says which, why, and what to do; releases pause and the index keeps what it knew about them.
+ */
+export function buildWorkloadsNotListedAlert(
+  run: ReconcileRun,
+  notListed: readonly { account: string; region: string; reason: string }[],
+): Alert {
+  const count = countOf(notListed.length, 'workload', 'workloads');
+  const text = [
+    `WARNING: ECR digest guard, scheduled reconcile (account ${run.account}, ${run.region})`,
+    '',
+    `The reconcile could not list ${count} in other accounts or regions; digests only they use may be unprotected ` +
+      'until a list succeeds. Releases are paused and nothing is removed from the in-use index for them:',
+    ...new EntryLister().list(
+      notListed,
+      (w) => [`  - account ${w.account} ${w.region}: ${w.reason}`],
+      (more) => `  - ... and ${countOf(more, 'more workload', 'more workloads')}, each logged with its error.`,
+    ),
+    '',
+    `What to do: in each account, deploy the workload stack (npx cdk deploy EcrDigestGuardWorkload -c ` +
+      `guardAccount=${run.account} -c guardRegion=${run.region} …, the same context as the guard), check that the ` +
+      `role ecr-digest-guard-reader-${run.region} exists and trusts this guard's reconcile role, or, if the account ` +
+      'left, remove it from workloadAccounts and redeploy the guard. The next scheduled run lists it again.',
+  ].join('\n');
+  return {
+    subject: `ECR digest guard: could not list ${count}`,
+    text,
+    json: {
+      schema: ALERT_SCHEMA,
+      severity: 'WARNING',
+      events: ['workload-not-listed'],
+      account: run.account,
+      region: run.region,
+      workloads: notListed.map((w) => ({ account: w.account, region: w.region, reason: w.reason })),
+    },
+    severity: 'WARNING',
+    repository: '',
+    events: ['workload-not-listed'],
+  };
+}

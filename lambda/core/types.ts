@@ -67,7 +67,27 @@ export interface Inventory {
   /** repository name → digest → consumers */
   readonly byRepository: ReadonlyMap<string, ReadonlyMap<Digest, readonly Consumer[]>>;
   readonly gaps: readonly InventoryGap[];
+  /**
+   * When the inventory spans several workloads (accounts and regions): each one's own list, so that each is applied
+   * to the in-use index separately; absent for the inventory of one account and region.
+   */
+  readonly workloads?: readonly WorkloadListed[];
 }
+
+/** One workload's part of an inventory across workloads: its list, or why it could not be listed. */
+export type WorkloadListed =
+  | {
+      readonly workload: { readonly account: string; readonly region: string };
+      /** epoch ms, before this workload's list started */
+      readonly startedAtMs: number;
+      readonly inventory: Inventory;
+    }
+  | {
+      readonly workload: { readonly account: string; readonly region: string };
+      readonly startedAtMs: number;
+      /** why it could not be listed (role missing, access denied, throttled), for people */
+      readonly failure: string;
+    };
 
 /** What ECR says about one digest of a repository right now. */
 export type ImageState =

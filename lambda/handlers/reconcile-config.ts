@@ -11,7 +11,12 @@ import {
 import type { ReconcileSettings } from '../core/reconcile';
 import { readPushHandlerConfig, type PushHandlerConfig } from './config';
 
-export interface ReconcileHandlerConfig extends PushHandlerConfig, ReconcileSettings {}
+export interface ReconcileHandlerConfig extends PushHandlerConfig, ReconcileSettings {
+  /** other accounts listed through their reader role (`WORKLOAD_ACCOUNTS`); absent: only the own account */
+  readonly workloadAccounts?: readonly string[];
+  /** their regions (`WORKLOAD_REGIONS`); absent: the function's own region */
+  readonly workloadRegions?: readonly string[];
+}
 
 export { MAX_RELEASE_AFTER_DAYS } from '../core/defaults';
 
@@ -43,12 +48,26 @@ export function readReconcileHandlerConfig(env: NodeJS.ProcessEnv): ReconcileHan
   const installText = (env.INSTALL_LIFECYCLE_SHIELD ?? 'false').trim().toLowerCase();
   if (installText !== 'true' && installText !== 'false')
     problems.push(`INSTALL_LIFECYCLE_SHIELD must be "true" or "false", got "${env.INSTALL_LIFECYCLE_SHIELD}"`);
+  const listOf = (text: string | undefined): string[] =>
+    (text ?? '')
+      .split(',')
+      .map((item) => item.trim())
+      .filter((item) => item.length > 0);
+  const workloadAccounts = listOf(env.WORKLOAD_ACCOUNTS);
+  const badAccounts = workloadAccounts.filter((account) => !/^\d{12}$/.test(account));
+  if (badAccounts.length > 0)
+    problems.push(`WORKLOAD_ACCOUNTS must be 12-digit account ids, got ${badAccounts.join(', ')}`);
+  const workloadRegions = listOf(env.WORKLOAD_REGIONS);
+  const badRegions = workloadRegions.filter((region) => !/^[a-z]{2}(-[a-z]+)+-\d$/.test(region));
+  if (badRegions.length > 0) problems.push(`WORKLOAD_REGIONS must be region names, got ${badRegions.join(', ')}`);
   if (problems.length || !base) throw new Error(`invalid configuration: ${problems.join('; ')}`);
   return {
     ...base,
     ...(releaseAfterDays > 0 ? { releaseAfterDays } : {}),
     lifecycleCheck: lifecycleCheck as LifecycleCheck,
     installLifecycleShield: installText === 'true',
+    ...(workloadAccounts.length > 0 ? { workloadAccounts } : {}),
+    ...(workloadRegions.length > 0 ? { workloadRegions } : {}),
   };
 }
 

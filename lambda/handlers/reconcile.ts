@@ -10,12 +10,15 @@ import { EcrAdapter } from '../adapters/ecr';
 import { EcrLifecycleAdapter } from '../adapters/ecr-lifecycle';
 import { DynamoDbInUseIndex } from '../adapters/in-use-index';
 import { inventoryFor } from '../adapters/inventory';
+import { workloadInventoryFor } from '../adapters/workload-inventory';
 import { SnsAlertAdapter } from '../adapters/sns';
 import type { GuardLogger, GuardMetrics } from '../core/ports';
 import type { LifecyclePolicyPort } from '../core/ports';
 import type { AlertPort, InUseIndexPort, InventoryPort } from '../core/ports';
 import { reconcileAccount, type ReconcileOutcome, type ReconcileSettings } from '../core/reconcile';
 import type { ReconcileCheckpoint, ReconcileEcrPort } from '../core/ports';
+import { inventoryAcrossWorkloads } from '../core/workload-list';
+import { workloadsToList } from '../core/workloads';
 import { alertLogGroupFrom, createObservability, timedInventory } from './observability';
 import { readReconcileHandlerConfig } from './reconcile-config';
 
@@ -39,6 +42,22 @@ export interface ReconcileHandlerDependencies {
   readonly alertLogGroup?: string;
   /** the in-use index the run's inventory is applied to (the list of this account and region) */
   readonly inUseIndex?: InUseIndexPort;
+  /**
+   * The inventory of another workload (account, region) of this guard's registry, through its reader role; called
+   * once per workload and run, so each run has its own client set per workload.
+   */
+  readonly workloadInventoryFor?: (
+    workload: { readonly account: string; readonly region: string },
+    registry: { readonly account: string; readonly region: string },
+  ) => InventoryPort;
+  /** workloads listed at once @default WORKLOAD_LIST_CONCURRENCY */
+  readonly workloadConcurrency?: number;
+}
+
+/** Which other accounts and regions the run lists, besides its own (lambda/handlers/reconcile-config.ts). */
+export interface ReconcileWorkloadSettings {
+  readonly workloadAccounts?: readonly string[];
+  readonly workloadRegions?: readonly string[];
 }
 
 /** One scheduled invocation, as it reaches the function. */
@@ -54,7 +73,7 @@ const HOUR_MS = 3_600_000;
  * hours since the epoch: stateless, and successive runs start at evenly spread points of the list.
  */
 export async function runReconcile(
-  settings: ReconcileSettings & { readonly region: string },
+  settings: ReconcileSettings & ReconcileWorkloadSettings & { readonly region: string },
   deps: ReconcileHandlerDependencies & ReconcileInvocation,
 ): Promise<ReconcileOutcome> {
   const { event, context } = deps;
@@ -63,12 +82,13 @@ export async function runReconcile(
     throw new Error(`the scheduled event carries no 12-digit account id (got "${account}")`);
   const scheduledAt = Date.parse(typeof event.time === 'string' ? event.time : '');
   const region = typeof event.region === 'string' && event.region ? event.region : settings.region;
+  const inventory = inventoryOfRun({ account, region }, settings, deps);
   return reconcileAccount(
     { account, region, ...(Number.isFinite(scheduledAt) ? { rotationSeed: Math.floor(scheduledAt / HOUR_MS) } : {}) },
     settings,
     {
       ecr: deps.ecr,
-      inventory: deps.inventoryFor(account, region),
+      inventory,
       alerts: deps.alerts,
       logger: deps.logger,
       ...(deps.metrics ? { metrics: deps.metrics } : {}),
@@ -80,6 +100,29 @@ export async function runReconcile(
       ...(deps.now ? { now: deps.now } : {}),
       ...(deps.alertLogGroup ? { alertLogGroup: deps.alertLogGroup } : {}),
       ...(deps.inUseIndex ? { inUseIndex: deps.inUseIndex } : {}),
+    },
+  );
+}
+
+/** The own account's inventory, or, with workload accounts, the list across every workload (own first). */
+function inventoryOfRun(
+  own: { readonly account: string; readonly region: string },
+  settings: ReconcileWorkloadSettings,
+  deps: ReconcileHandlerDependencies,
+): InventoryPort {
+  const ownInventory = deps.inventoryFor(own.account, own.region);
+  const others = workloadsToList(own, settings.workloadAccounts ?? [], settings.workloadRegions ?? [own.region]).slice(
+    1,
+  );
+  if (others.length === 0) return ownInventory;
+  const reach = deps.workloadInventoryFor;
+  if (!reach) throw new Error('workload accounts are configured but the reconcile was given no way to list them');
+  return inventoryAcrossWorkloads(
+    { workload: own, inventory: ownInventory },
+    others.map((workload) => ({ workload, inventory: reach(workload, own) })),
+    {
+      now: deps.now ?? (() => new Date()),
+      ...(deps.workloadConcurrency ? { concurrency: deps.workloadConcurrency } : {}),
     },
   );
 }
@@ -102,6 +145,14 @@ function wireFromEnvironment() {
       metrics: counts,
       ...alertLogGroupFrom(process.env),
       ...(inUseIndexTable ? { inUseIndex: new DynamoDbInUseIndex(inUseIndexTable) } : {}),
+      workloadInventoryFor: (
+        workload: { readonly account: string; readonly region: string },
+        registry: { readonly account: string; readonly region: string },
+      ) =>
+        timedInventory(
+          workloadInventoryFor(workload, { registry, partition: settings.topicArn.split(':')[1] ?? 'aws' }),
+          metrics,
+        ),
     },
   };
 }
@@ -118,6 +169,7 @@ export const handler = async (event: ScheduledEvent, context?: Context): Promise
       cursor: outcome.cursor,
       alerts: outcome.alertsPublished,
       inUseIndex: outcome.inUseIndex,
+      workloadsNotListed: outcome.workloadsNotListed,
     });
   } finally {
     metrics.publishStoredMetrics();

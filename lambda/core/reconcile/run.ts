@@ -10,7 +10,7 @@
  * the last one it reached so the next run starts after it.
  */
 import { publishOrLog } from '../alert-publish';
-import { buildReconcileAlert, buildReconcileFailureAlert } from '../alert-reconcile';
+import { buildReconcileAlert, buildReconcileFailureAlert, buildWorkloadsNotListedAlert } from '../alert-reconcile';
 import { mapWithConcurrency } from '../concurrency';
 import { applyListToIndex, type InUseIndexListResult, InUseIndexUpdateError } from '../in-use-index';
 import { gapsConcerning } from '../inventory';
@@ -58,6 +58,7 @@ export async function reconcileAccount(
   }
   for (const gap of inventory.gaps) logger.warn('inventory gap', { gap });
   const indexUpdate = deps.inUseIndex ? await updateInUseIndex(inventory, run, listStartedAt, deps) : undefined;
+  const unlisted = await alertWorkloadsNotListed(run, inventory, deps);
 
   const repositories = await repositoriesToVisit(inventory, settings, releaseEnabled, inScope, deps);
   const ordered = await startingPoint(repositories, run, deps);
@@ -85,7 +86,7 @@ export async function reconcileAccount(
   const reachedInOrder = results.filter((r) => !('notReached' in r)).map((r) => r.repository);
   const cursor = notReached.length > 0 ? reachedInOrder.at(-1) : undefined;
 
-  let alertsPublished = 0;
+  let alertsPublished = unlisted.alerts;
   const reportOf = new Map<RepositoryWork, RepositoryReconcileReport>();
   const finish = async (work: RepositoryWork, released: ReleasePhaseResult): Promise<void> => {
     const report: RepositoryReconcileReport = {
@@ -142,13 +143,16 @@ export async function reconcileAccount(
     ...(cursor ? { cursor } : {}),
     alertsPublished,
     ...(indexUpdate && 'result' in indexUpdate ? { inUseIndex: indexUpdate.result } : {}),
+    ...(unlisted.notListed.length > 0 ? { workloadsNotListed: unlisted.notListed } : {}),
   };
 }
 
 /**
- * The run's inventory applied to the in-use index as the list of this account and region (its own registry:
- * the inventory names only this registry's repositories). A failure is logged and counted here and thrown
- * at the end of the run, after the protect step, which does not depend on the index.
+ * The run's inventory applied to the in-use index: as the list of this account and region, or, for an inventory
+ * across workloads, each workload's own list separately (its registry is always this guard's: the inventory names
+ * only this registry's repositories). A workload that could not be listed is recorded as a partial list and
+ * nothing is removed for it. A failure is logged and counted here and thrown at the end of the run, after the
+ * protect step, which does not depend on the index.
  */
 async function updateInUseIndex(
   inventory: Inventory,
@@ -157,34 +161,78 @@ async function updateInUseIndex(
   deps: ReconcileDependencies,
 ): Promise<{ result: InUseIndexListResult } | { error: InUseIndexUpdateError }> {
   const here = { account: run.account, region: run.region };
-  try {
-    const result = await applyListToIndex(
-      inventory,
-      { registry: here, workload: here, startedAtMs: startedAt.getTime() },
-      deps.inUseIndex!,
-    );
-    deps.logger.info('in-use index updated', { inUseIndex: result });
-    deps.metrics?.count('InUseIndexEntriesAdded', result.added);
-    deps.metrics?.count('InUseIndexEntriesRemoved', result.removed);
-    return { result };
-  } catch (error) {
-    const failure =
-      error instanceof InUseIndexUpdateError
-        ? error
-        : new InUseIndexUpdateError(
-            `the in-use index could not be updated for ${run.account} ${run.region}`,
-            undefined,
-            {
-              cause: error,
-            },
-          );
-    deps.logger.error('could not update the in-use index; the run fails after protecting, and the next run retries', {
-      error: failure,
-      inUseIndex: failure.result,
-    });
-    deps.metrics?.count('InUseIndexFailures', 1);
-    return { error: failure };
+  const parts = inventory.workloads ?? [{ workload: here, startedAtMs: startedAt.getTime(), inventory }];
+  let own: InUseIndexListResult | undefined;
+  let firstError: InUseIndexUpdateError | undefined;
+  for (const part of parts) {
+    const workload = { account: part.workload.account, region: part.workload.region };
+    try {
+      if ('failure' in part) {
+        await deps.inUseIndex!.recordListStatus(workload, {
+          startedAtMs: part.startedAtMs,
+          outcome: 'partial',
+          gaps: [part.failure],
+          entries: 0,
+        });
+        continue;
+      }
+      const result = await applyListToIndex(
+        part.inventory,
+        // The own list's start is the run's: nothing the inventory saw was seen earlier than that.
+        {
+          registry: here,
+          workload,
+          startedAtMs: sameWorkload(workload, here) ? startedAt.getTime() : part.startedAtMs,
+        },
+        deps.inUseIndex!,
+      );
+      deps.logger.info('in-use index updated', { inUseIndex: result });
+      deps.metrics?.count('InUseIndexEntriesAdded', result.added);
+      deps.metrics?.count('InUseIndexEntriesRemoved', result.removed);
+      if (sameWorkload(workload, here)) own = result;
+    } catch (error) {
+      const failure =
+        error instanceof InUseIndexUpdateError
+          ? error
+          : new InUseIndexUpdateError(
+              `the in-use index could not be updated for ${workload.account} ${workload.region}`,
+              undefined,
+              { cause: error },
+            );
+      deps.logger.error('could not update the in-use index; the run fails after protecting, and the next run retries', {
+        error: failure,
+        inUseIndex: failure.result,
+      });
+      deps.metrics?.count('InUseIndexFailures', 1);
+      firstError ??= failure;
+    }
   }
+  if (firstError) return { error: firstError };
+  return { result: own! };
+}
+
+function sameWorkload(a: { account: string; region: string }, b: { account: string; region: string }): boolean {
+  return a.account === b.account && a.region === b.region;
+}
+
+/**
+ * Workloads the run could not list: one WARNING alert naming each and what to do. Their gaps already pause
+ * releases; the index keeps every entry it had for them.
+ */
+async function alertWorkloadsNotListed(
+  run: ReconcileRun,
+  inventory: Inventory,
+  deps: ReconcileDependencies,
+): Promise<{ alerts: number; notListed: { account: string; region: string; reason: string }[] }> {
+  const notListed = (inventory.workloads ?? []).flatMap((part) =>
+    'failure' in part ? [{ account: part.workload.account, region: part.workload.region, reason: part.failure }] : [],
+  );
+  if (notListed.length === 0) return { alerts: 0, notListed };
+  deps.logger.warn('workloads could not be listed; releases pause and nothing is removed from the index for them', {
+    notListed,
+  });
+  const published = await publishOrLog(buildWorkloadsNotListedAlert(run, notListed), deps);
+  return { alerts: published ? 1 : 0, notListed };
 }
 
 /**

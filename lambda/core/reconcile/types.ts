@@ -115,6 +115,8 @@ export interface ReconcileOutcome {
   readonly alertsPublished: number;
   /** what the run's list did to the in-use index, when there is one and the update succeeded */
   readonly inUseIndex?: InUseIndexListResult;
+  /** workloads of other accounts or regions the run could not list (their gaps paused releases) */
+  readonly workloadsNotListed?: readonly { account: string; region: string; reason: string }[];
 }
 
 export interface ReleaseCandidate {

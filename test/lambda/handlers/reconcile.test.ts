@@ -57,6 +57,25 @@ describe('readReconcileHandlerConfig', () => {
     expect(readReconcileHandlerConfig({ ...validEnv, RELEASE_AFTER_DAYS: '0' }).releaseAfterDays).toBeUndefined();
   });
 
+  it('given workload accounts and regions, when read, then the reconcile lists them; bad ones fail the cold start', () => {
+    expect(
+      readReconcileHandlerConfig({
+        ...validEnv,
+        WORKLOAD_ACCOUNTS: '222222222222, 333333333333',
+        WORKLOAD_REGIONS: 'eu-west-1,us-east-1',
+      }),
+    ).toMatchObject({
+      workloadAccounts: ['222222222222', '333333333333'],
+      workloadRegions: ['eu-west-1', 'us-east-1'],
+    });
+    expect(() => readReconcileHandlerConfig({ ...validEnv, WORKLOAD_ACCOUNTS: '2222,333333333333' })).toThrow(
+      'WORKLOAD_ACCOUNTS must be 12-digit account ids, got 2222',
+    );
+    expect(() =>
+      readReconcileHandlerConfig({ ...validEnv, WORKLOAD_ACCOUNTS: '222222222222', WORKLOAD_REGIONS: 'eu_west_1' }),
+    ).toThrow('WORKLOAD_REGIONS must be region names, got eu_west_1');
+  });
+
   it.each(['-1', '1.5', 'thirty', '99999'])('fails the cold start for RELEASE_AFTER_DAYS="%s"', (value) => {
     expect(() => readReconcileHandlerConfig({ ...validEnv, RELEASE_AFTER_DAYS: value })).toThrow(
       /RELEASE_AFTER_DAYS must be a whole number of days from 0 \(never release\) to 3650/,

@@ -1,0 +1,63 @@
+/**
+ * The workloads a guard lists: its own (account, region) always, plus every configured workload account in every
+ * configured workload region, each read through a role the workload stack creates. The role names are derived
+ * from the guard's region alone, so the guard stack, the workload stack and the reconcile compute the same ARNs
+ * without exchanging anything: a workload account that serves two registry regions holds one reader per guard.
+ */
+import type { AccountRegion } from './in-use-index/types';
+
+const READER_ROLE_PREFIX = 'ecr-digest-guard-reader';
+const RECONCILE_ROLE_PREFIX = 'ecr-digest-guard-reconcile';
+
+/** The read-only role each workload account creates for the guard of `guardRegion`. */
+export function workloadReaderRoleName(guardRegion: string): string {
+  return `${READER_ROLE_PREFIX}-${guardRegion}`;
+}
+
+/** The guard reconcile's role name when it lists other accounts: the one principal the readers trust. */
+export function guardReconcileRoleName(guardRegion: string): string {
+  return `${RECONCILE_ROLE_PREFIX}-${guardRegion}`;
+}
+
+/** The reader role's ARN in `account` (the partition of the guard: workloads never span partitions). */
+export function workloadReaderRoleArn(partition: string, account: string, guardRegion: string): string {
+  return `arn:${partition}:iam::${account}:role/${workloadReaderRoleName(guardRegion)}`;
+}
+
+/** Every (account, region) to list, the guard's own first, each once. */
+export function workloadsToList(
+  own: AccountRegion,
+  accounts: readonly string[],
+  regions: readonly string[],
+): AccountRegion[] {
+  const seen = new Set<string>([`${own.account}:${own.region}`]);
+  const workloads: AccountRegion[] = [own];
+  for (const account of accounts) {
+    for (const region of regions) {
+      const key = `${account}:${region}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      workloads.push({ account, region });
+    }
+  }
+  return workloads;
+}
+
+/** `111111111111:eu-west-1,222222222222:us-east-1`: how the construct hands the list to the reconcile. */
+export function formatWorkloads(workloads: readonly AccountRegion[]): string {
+  return workloads.map((w) => `${w.account}:${w.region}`).join(',');
+}
+
+/** Reads `formatWorkloads`' form; throws naming each bad item. */
+export function parseWorkloads(text: string): AccountRegion[] {
+  const items = text
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item.length > 0);
+  const bad = items.filter((item) => !/^\d{12}:[a-z]{2}(-[a-z]+)+-\d$/.test(item));
+  if (bad.length > 0) throw new Error(`workloads must be <12-digit account>:<region>, got ${bad.join(', ')}`);
+  return items.map((item) => {
+    const [account, region] = item.split(':') as [string, string];
+    return { account, region };
+  });
+}
