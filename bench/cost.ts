@@ -48,6 +48,20 @@ export const PRICES = {
   // ECR Image Action events come from AWS itself: free on the default bus, as are rule matches and the scheduled
   // rule; read through https://www.wring.co/blog/aws-eventbridge-pricing-guide
   eventBridgeServiceEvent: { usd: 0, per: 'AWS service event', source: 'https://aws.amazon.com/eventbridge/pricing/' },
+  // on demand, standard table class, after the November 2024 cut; read through
+  // https://airbyte.com/data-engineering-resources/dynamodb-pricing (quoting the AWS page). A conditional write
+  // whose condition fails is billed as a write; a TransactWriteItems write costs 2 units an item.
+  dynamoDbWrite: {
+    usd: 0.625 / 1e6,
+    per: 'write request unit (≤ 1 KB)',
+    source: 'https://aws.amazon.com/dynamodb/pricing/on-demand/',
+  },
+  dynamoDbRead: {
+    usd: 0.125 / 1e6,
+    per: 'read request unit (≤ 4 KB, strongly consistent)',
+    source: 'https://aws.amazon.com/dynamodb/pricing/on-demand/',
+  },
+  // ECS Task State Change events come from AWS itself: free on the default bus, like ECR's
   // ECS, ECR and Lambda control-plane calls (the inventory, DescribeImages, PutImage) are not charged per call
   controlPlaneCall: { usd: 0, per: 'ECS / ECR / Lambda API call', source: 'https://aws.amazon.com/ecr/pricing/' },
 } as const satisfies Record<string, Price>;
@@ -80,6 +94,22 @@ export interface Assumptions {
   readonly emailSubscribers: number;
   readonly alarms: number;
   readonly customMetrics: number;
+  /**
+   * ECS Task State Change events a day, for the watch: tasks started a day × the events of one task's life
+   * (PROVISIONING … STOPPED, about 8 on Fargate: an assumption, ECS documents the states, not a count)
+   */
+  readonly taskEventsPerDay: number;
+  /** simulated-free assumption: one watch batch (index writes, no ECS call) takes this long */
+  readonly watchBatchMs: number;
+  /**
+   * events a watch invocation takes at once: the event source waits at most 1 s (lib/guard-functions.ts,
+   * batch size 100), so at the large account's ~1 event a second about 2 share one, and sparse events go alone
+   */
+  readonly taskEventsPerWatchInvocation: number;
+  /** in-use index entries a list removes a day (tasks replaced since the last list) */
+  readonly indexRemovalsPerDay: number;
+  /** in-use index entries (the bench's --part=index count) */
+  readonly indexEntries: number;
 }
 
 export interface CostLine {
@@ -110,7 +140,15 @@ export function monthlyCost(measured: MeasuredAccount, assume: Assumptions): Mon
   const sqsRequests = pushInvocations * 3 + assume.idleReceivesPerDay * DAYS_PER_MONTH;
   // SNS asks KMS for a data key per publish to the encrypted topic, and to decrypt it per delivery (upper bound)
   const kmsRequests = alerts * (1 + assume.emailSubscribers);
-  const logGb = (invocations * assume.logBytesPerInvocation + alerts * assume.logBytesPerAlert) / 1e9;
+  const taskEvents = assume.taskEventsPerDay * DAYS_PER_MONTH;
+  const watchInvocations = Math.ceil(taskEvents / assume.taskEventsPerWatchInvocation);
+  const watchGbSeconds = ((watchInvocations * (assume.watchBatchMs + assume.initMs)) / 1000) * (assume.memoryMb / 1024);
+  // one write per task event (upper bound: STOPPED events write nothing), the list's removals, its status
+  const indexWrites = taskEvents + (assume.indexRemovalsPerDay + assume.reconcileRunsPerDay) * DAYS_PER_MONTH;
+  // each list reads the byWorkload keys (about 100 bytes an item) in 4 KB units
+  const indexReads = reconcileRuns * Math.ceil((assume.indexEntries * 100) / 4096);
+  const logGb =
+    ((invocations + watchInvocations) * assume.logBytesPerInvocation + alerts * assume.logBytesPerAlert) / 1e9;
   const line = (item: string, quantity: number, price: Price): CostLine => ({
     item,
     quantity,
@@ -121,6 +159,13 @@ export function monthlyCost(measured: MeasuredAccount, assume: Assumptions): Mon
     line('Lambda requests (push + reconcile)', invocations, PRICES.lambdaRequest),
     line('Lambda duration', gbSeconds, PRICES.lambdaArmGbSecond),
     line('SQS requests', sqsRequests, PRICES.sqsRequest),
+    line('Lambda requests (watch)', watchInvocations, PRICES.lambdaRequest),
+    line('Lambda duration (watch)', watchGbSeconds, PRICES.lambdaArmGbSecond),
+    // EventBridge's send per event, receive and delete (upper bound: per event), and the queue's idle polling
+    line('SQS requests (watch)', taskEvents * 3 + assume.idleReceivesPerDay * DAYS_PER_MONTH, PRICES.sqsRequest),
+    line('EventBridge ECS task events', taskEvents, PRICES.eventBridgeServiceEvent),
+    line('DynamoDB writes (watch, list)', indexWrites, PRICES.dynamoDbWrite),
+    line('DynamoDB reads (list)', indexReads, PRICES.dynamoDbRead),
     line('SNS publishes', alerts, PRICES.snsPublish),
     line('SNS email deliveries', alerts * assume.emailSubscribers, PRICES.snsEmail),
     line('EventBridge ECR events', pushInvocations, PRICES.eventBridgeServiceEvent),
@@ -154,6 +199,12 @@ export const ASSUMED: Record<'small' | 'large', Assumptions> = {
     emailSubscribers: 1,
     alarms: DEFAULT_ALARMS,
     customMetrics: CUSTOM_METRICS,
+    // every task replaced once a day
+    taskEventsPerDay: 100 * 8,
+    watchBatchMs: 200,
+    taskEventsPerWatchInvocation: 1,
+    indexRemovalsPerDay: 100,
+    indexEntries: 130,
   },
   large: {
     pushesPerDay: 1_000,
@@ -167,6 +218,12 @@ export const ASSUMED: Record<'small' | 'large', Assumptions> = {
     emailSubscribers: 1,
     alarms: DEFAULT_ALARMS,
     customMetrics: CUSTOM_METRICS,
+    // every task replaced once a day
+    taskEventsPerDay: 10_000 * 8,
+    watchBatchMs: 200,
+    taskEventsPerWatchInvocation: 2,
+    indexRemovalsPerDay: 10_000,
+    indexEntries: 12_000,
   },
 };
 

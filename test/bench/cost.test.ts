@@ -15,6 +15,11 @@ const NOTHING: Assumptions = {
   emailSubscribers: 0,
   alarms: 0,
   customMetrics: 0,
+  taskEventsPerDay: 0,
+  watchBatchMs: 0,
+  taskEventsPerWatchInvocation: 1,
+  indexRemovalsPerDay: 0,
+  indexEntries: 0,
 };
 const BATCH = { shape: 'small', batchMs: 1_000, batchPublishes: 1, batchPushes: 1 };
 const usdOf = (lines: readonly { item: string; usd: number }[], item: string) =>
@@ -32,6 +37,28 @@ describe('monthlyCost', () => {
     // EventBridge's send, the event source's receive and delete, per push
     expect(usdOf(cost.lines, 'SQS requests')).toBeCloseTo(900 * 0.4e-6, 12);
     expect(usdOf(cost.lines, 'EventBridge ECR events')).toBe(0);
+  });
+
+  it('given task events, list removals and an index, when costed, then the watch and the index are billed', () => {
+    const cost = monthlyCost(BATCH, {
+      ...NOTHING,
+      taskEventsPerDay: 1_000,
+      taskEventsPerWatchInvocation: 4,
+      watchBatchMs: 500,
+      memoryMb: 512,
+      indexRemovalsPerDay: 100,
+      reconcileRunsPerDay: 4,
+      indexEntries: 12_000,
+    });
+    // 30,000 events in batches of 4: 7,500 invocations of 0.5 s at half a GB
+    expect(usdOf(cost.lines, 'Lambda requests (watch)')).toBeCloseTo(7_500 * 0.2e-6, 12);
+    expect(usdOf(cost.lines, 'Lambda duration (watch)')).toBeCloseTo(7_500 * 0.25 * PRICES.lambdaArmGbSecond.usd, 12);
+    expect(usdOf(cost.lines, 'SQS requests (watch)')).toBeCloseTo(90_000 * 0.4e-6, 12);
+    // a write per event, plus 100 removals and 4 status updates a day
+    expect(usdOf(cost.lines, 'DynamoDB writes (watch, list)')).toBeCloseTo((30_000 + 3_120) * 0.625e-6, 12);
+    // 120 lists, each reading 1.2 MB of keys in 4 KB units (293)
+    expect(usdOf(cost.lines, 'DynamoDB reads (list)')).toBeCloseTo(120 * 293 * 0.125e-6, 12);
+    expect(usdOf(cost.lines, 'EventBridge ECS task events')).toBe(0);
   });
 
   it('given a cold start and 512 MB, when costed, then the initialisation is billed at half a GB per second', () => {
