@@ -175,18 +175,29 @@ export type ParsedRecord =
     }
   | { readonly ok: false; readonly reason: string };
 
-export function parsePushRecord(record: QueueRecord): ParsedRecord {
+/**
+ * The JSON an SQS record carries, or why there is none: the first step of every queue the guard reads (the
+ * push buffer, the watch), so each reports a missing, oversized or non-JSON body in the same words.
+ */
+export function readRecordJson(
+  record: { readonly body: string } | null | undefined,
+): { readonly ok: true; readonly json: unknown } | { readonly ok: false; readonly reason: string } {
   if (record === null || typeof record !== 'object' || typeof record.body !== 'string')
     return { ok: false, reason: 'record has no body' };
   if (record.body.length > MAX_BODY_CHARACTERS) {
     return { ok: false, reason: `body is ${record.body.length} characters, larger than any EventBridge event` };
   }
-  let json: unknown;
   try {
-    json = JSON.parse(record.body);
+    return { ok: true, json: JSON.parse(record.body) };
   } catch (error) {
     return { ok: false, reason: `body is not JSON (${(error as Error).message})` };
   }
+}
+
+export function parsePushRecord(record: QueueRecord): ParsedRecord {
+  const read = readRecordJson(record);
+  if (!read.ok) return read;
+  const { json } = read;
   const attempt = attemptOf(record);
   const detailType =
     typeof json === 'object' && json !== null ? (json as Record<string, unknown>)['detail-type'] : undefined;

@@ -10,10 +10,9 @@
  * A record that fails gets a reason a person can act on; it never throws.
  */
 import * as v from 'valibot';
-import { issuesOf } from '../push-event';
+import { issuesOf, readRecordJson } from '../push-event';
 import type { Digest } from '../types';
 
-const MAX_BODY_CHARACTERS = 256 * 1024; // EventBridge event size limit: anything larger is not from EventBridge
 const ACCOUNT = v.pipe(v.string(), v.regex(/^\d{12}$/, 'must be a 12-digit account id'));
 const TIME = v.pipe(
   v.string(),
@@ -76,18 +75,9 @@ export function parseTaskStateChangeRecord(record: {
   readonly body: string;
   readonly attributes?: { readonly ApproximateReceiveCount?: string };
 }): ParsedTaskRecord {
-  if (record === null || typeof record !== 'object' || typeof record.body !== 'string')
-    return { ok: false, reason: 'record has no body' };
-  if (record.body.length > MAX_BODY_CHARACTERS) {
-    return { ok: false, reason: `body is ${record.body.length} characters, larger than any EventBridge event` };
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(record.body);
-  } catch (error) {
-    return { ok: false, reason: `body is not JSON (${(error as Error).message})` };
-  }
-  const parsed = v.safeParse(TaskStateChangeEvent, json);
+  const read = readRecordJson(record);
+  if (!read.ok) return read;
+  const parsed = v.safeParse(TaskStateChangeEvent, read.json);
   if (!parsed.success) return { ok: false, reason: `not an ECS Task State Change event: ${issuesOf(parsed.issues)}` };
   const { detail, ...envelope } = parsed.output;
   const attempt = Number(record.attributes?.ApproximateReceiveCount ?? '1');
