@@ -8,73 +8,28 @@
  * - a cross-region pull: a task in eu-west-1 pulling from the us-east-1 registry is protected by that registry's guard;
  * - a new account joining: named in the configuration, listed on the next run.
  */
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { ECRClient } from '@aws-sdk/client-ecr';
-import { ECSClient } from '@aws-sdk/client-ecs';
-import { LambdaClient } from '@aws-sdk/client-lambda';
-import { SNSClient } from '@aws-sdk/client-sns';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { EcrAdapter } from '../../lambda/adapters/ecr';
-import { DynamoDbInUseIndex, inUseIndexCreateTableInput } from '../../lambda/adapters/in-use-index';
-import { inventoryFor } from '../../lambda/adapters/inventory';
-import { SnsAlertAdapter } from '../../lambda/adapters/sns';
-import { workloadInventoryFor } from '../../lambda/adapters/workload-inventory';
-import { runReconcile } from '../../lambda/handlers/reconcile';
 import { guardReconcileRoleName, workloadReaderRoleName } from '../../lambda/core/workloads';
 import type { SimulatedAccount } from '../../sim/account';
+import {
+  createGuardResources,
+  deployWorkloadStack as deployWorkloadStackOn,
+  IN_USE_INDEX_TABLE as TABLE,
+  reconcileOnOrganization,
+} from '../../sim/guard-on-organization';
 import { dockerManifest } from '../../sim/manifests';
 import { SimulatedOrganization } from '../../sim/organization';
-import type { SimPolicyDocument } from '../../sim/sts';
-import { scheduledEventOn } from '../support/sim-scenario';
 
 const REGISTRY = '111111111111';
 const WORKLOAD_B = '222222222222';
 const WORKLOAD_C = '333333333333';
-const TABLE = 'ecr-digest-guard-in-use-index';
 
 let org: SimulatedOrganization;
 let errors: string[];
 
-/**
- * The reader's trust and permissions as the workload stack declares them (test/lib/workload-stack.test.ts checks
- * the synthesized trust against the same STS): the guard account, narrowed to its reconcile role; read calls only.
- */
+/** The workload stack in `account`, for the guard of the registry account in `guardRegion`. */
 function deployWorkloadStack(account: string, guardRegion: string): void {
-  const trust: SimPolicyDocument = {
-    Statement: [
-      {
-        Effect: 'Allow',
-        Action: 'sts:AssumeRole',
-        Principal: { AWS: `arn:aws:iam::${REGISTRY}:root` },
-        Condition: {
-          ArnEquals: { 'aws:PrincipalArn': `arn:aws:iam::${REGISTRY}:role/${guardReconcileRoleName(guardRegion)}` },
-        },
-      },
-    ],
-  };
-  const readOnly: SimPolicyDocument = {
-    Statement: [
-      {
-        Effect: 'Allow',
-        Action: [
-          'ecs:ListClusters',
-          'ecs:ListServices',
-          'ecs:ListTasks',
-          'ecs:DescribeTaskDefinition',
-          'ecs:DescribeServices',
-          'ecs:DescribeTasks',
-          'ecs:DescribeServiceRevisions',
-          'ecs:DescribeServiceDeployments',
-          'ecs:ListServiceDeployments',
-          'lambda:ListFunctions',
-          'lambda:GetFunction',
-          'lambda:ListAliases',
-        ],
-        Resource: '*',
-      },
-    ],
-  };
-  org.putRole(account, workloadReaderRoleName(guardRegion), trust, readOnly);
+  deployWorkloadStackOn(org, account, { accountId: REGISTRY, region: guardRegion });
 }
 
 function push(registry: SimulatedAccount, repository: string, tag: string, seed: string): string {
@@ -83,9 +38,7 @@ function push(registry: SimulatedAccount, repository: string, tag: string, seed:
 }
 
 async function createIndex(guard: SimulatedAccount): Promise<void> {
-  guard.sns.createTopic('ecr-digest-guard-alerts');
-  const config = org.clientConfig({ accountId: guard.accountId, region: guard.region });
-  await new DynamoDBClient(config).send(new CreateTableCommand(inUseIndexCreateTableInput(TABLE)));
+  await createGuardResources(org, guard);
 }
 
 /** One scheduled run of the guard in `guard`, wired as the function wires it, listing `workloadAccounts` too. */
@@ -93,37 +46,11 @@ function reconcile(
   guard: SimulatedAccount,
   options: { workloadAccounts: string[]; workloadRegions?: string[]; releaseAfterDays?: number },
 ) {
-  const roleName = guardReconcileRoleName(guard.region);
-  const config = org.clientConfig({ accountId: guard.accountId, region: guard.region, roleName, maxAttempts: 2 });
-  const topicArn = `arn:aws:sns:${guard.region}:${guard.accountId}:ecr-digest-guard-alerts`;
   const noop = () => undefined;
-  return runReconcile(
-    {
-      tagPrefix: 'digest-guard',
-      dryRun: false,
-      region: guard.region,
-      workloadAccounts: options.workloadAccounts,
-      ...(options.workloadRegions ? { workloadRegions: options.workloadRegions } : {}),
-      ...(options.releaseAfterDays ? { releaseAfterDays: options.releaseAfterDays } : {}),
-    },
-    {
-      ecr: new EcrAdapter(new ECRClient(config)),
-      inventoryFor: (accountId, region) =>
-        inventoryFor(accountId, region, { ecs: new ECSClient(config), lambda: new LambdaClient(config) }),
-      workloadInventoryFor: (workload, registry) =>
-        workloadInventoryFor(workload, {
-          registry,
-          partition: 'aws',
-          guardCredentials: config.credentials,
-          clientConfig: { requestHandler: org.requestHandler, maxAttempts: 2 },
-        }),
-      alerts: new SnsAlertAdapter(topicArn, new SNSClient(config)),
-      inUseIndex: new DynamoDbInUseIndex(TABLE, new DynamoDBClient(config)),
-      logger: { info: noop, warn: noop, error: (message) => void errors.push(message) },
-      now: () => org.clock.now(),
-      event: scheduledEventOn(guard),
-    },
-  );
+  return reconcileOnOrganization(org, guard, {
+    ...options,
+    logger: { info: noop, warn: noop, error: (message) => void errors.push(message) },
+  });
 }
 
 /** Index entries whose consumer is in `account`, as `<kind> <name>`. */

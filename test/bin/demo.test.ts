@@ -1,0 +1,37 @@
+/**
+ * `npm run demo`'s multi-account story, run as the demo runs it: registry account A, a service in workload
+ * account B pinned to A's digest, two pushes moving the tag, A's lifecycle pass, B's replacement task.
+ */
+import { describe, expect, it } from 'vitest';
+import { multiAccountStory } from '../../bin/demo';
+
+describe("the demo's multi-account story", () => {
+  it("given a guard in A that does not list B, when the lifecycle pass runs, then B's replacement task cannot pull the digest", async () => {
+    const lines: string[] = [];
+
+    const outcome = await multiAccountStory(false, (line) => lines.push(line));
+
+    expect(outcome.assumeRoleCalls).toBe(0);
+    expect(outcome.tagsBeforeLifecycle).toEqual([]);
+    expect(outcome.expired).toContain(outcome.pinnedDigest);
+    expect(outcome.replacement).toEqual({ ok: false, reason: expect.stringMatching(/^CannotPullContainerError/) });
+    expect(outcome.alerts).toEqual([]);
+    expect(lines.join('\n')).toContain('STOPPED');
+  });
+
+  it("given the guard in A with workloadAccounts=[B], when it reconciles and the lifecycle pass runs, then the digest is protected, B's replacement task starts and the alert names B's service", async () => {
+    const lines: string[] = [];
+
+    const outcome = await multiAccountStory(true, (line) => lines.push(line));
+
+    expect(outcome.assumeRoleCalls).toBe(1);
+    expect(outcome.tagsBeforeLifecycle).toEqual([`digest-guard-${outcome.pinnedDigest.replace(':', '-')}`]);
+    expect(outcome.expired).not.toContain(outcome.pinnedDigest);
+    expect(outcome.expired).toHaveLength(1); // the first of the two racing pushes, which nothing uses
+    expect(outcome.replacement.ok).toBe(true);
+    expect(outcome.alerts).toHaveLength(1);
+    expect(outcome.alerts[0]?.email).toContain('ECS service prod/web');
+    expect(outcome.alerts[0]?.email).toContain(outcome.pinnedDigest);
+    expect(lines.join('\n')).toContain('RUNNING');
+  });
+});
