@@ -4,11 +4,28 @@
  */
 import { CONSUMERS_LISTED_PER_IMAGE, countOf, type EntryLister } from './alert-size';
 import { tagsNamedBy } from './decide';
+import { parseImageUri } from './image-uri';
 import { shortDigest } from './protective-tag';
 import type { PossiblyInUse, RepositoryReport } from './repository-report';
 import type { Consumer, Digest, ImageEvent } from './types';
 
 export function describeConsumer(consumer: Consumer): string {
+  return describeWorkload(consumer) + elsewhere(consumer);
+}
+
+/**
+ * ` in account 222222222222, eu-west-1` when the workload runs in another account or region than the registry
+ * its image is pulled from (its ARN against the image URI's host), so on-call knows where to look; nothing when
+ * both are the same, as in a single-account guard.
+ */
+function elsewhere(consumer: Consumer): string {
+  const [, , , region, account] = consumer.arn?.split(':') ?? [];
+  const registry = parseImageUri(consumer.image);
+  if (!region || !account || !registry) return '';
+  return account !== registry.registryId || region !== registry.region ? ` in account ${account}, ${region}` : '';
+}
+
+function describeWorkload(consumer: Consumer): string {
   const where = consumer.cluster ? `${consumer.cluster}/` : '';
   switch (consumer.kind) {
     case 'ecs-service':

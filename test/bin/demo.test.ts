@@ -30,7 +30,8 @@ describe("the demo's multi-account story", () => {
     expect(outcome.expired).toHaveLength(1); // the first of the two racing pushes, which nothing uses
     expect(outcome.replacement.ok).toBe(true);
     expect(outcome.alerts).toHaveLength(1);
-    expect(outcome.alerts[0]?.email).toContain('ECS service prod/web');
+    // on-call must know where to look: the service runs in B, not in the registry's account
+    expect(outcome.alerts[0]?.email).toMatch(/ECS service prod\/web .* in account 222222222222/);
     expect(outcome.alerts[0]?.email).toContain(outcome.pinnedDigest);
     expect(lines.join('\n')).toContain('RUNNING');
   });
