@@ -1,0 +1,141 @@
+/**
+ * Scenario tests: the push path reads the in-use index instead of taking the account's inventory, on the
+ * simulated account, through the real push and reconcile handlers, adapters and SDK clients.
+ * - a fresh install (no list recorded yet): the direct inventory, and the alert says the index was not used;
+ * - after a list: a push batch makes no ECS call and at most one index Query per pushed repository;
+ * - the incident (a service pins a digest, two pushes move its tag) is protected through the index;
+ * - an index read that fails: the direct inventory, an error log that says what to do, and the alert says so.
+ */
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ECRClient } from '@aws-sdk/client-ecr';
+import { ECSClient } from '@aws-sdk/client-ecs';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { EcrAdapter } from '../../lambda/adapters/ecr';
+import { DynamoDbInUseIndex, inUseIndexCreateTableInput } from '../../lambda/adapters/in-use-index';
+import { inventoryFor } from '../../lambda/adapters/inventory';
+import { SnsAlertAdapter } from '../../lambda/adapters/sns';
+import { runReconcile } from '../../lambda/handlers/reconcile';
+import { SimulatedAccount } from '../../sim/account';
+import { type GuardOnSim, guardOnSim } from '../../sim/guard-on-sim';
+import { dockerManifest } from '../../sim/manifests';
+import { alertsOf, scheduledEventOn, tagsOf } from '../support/sim-scenario';
+
+const TABLE = 'ecr-digest-guard-in-use-index';
+let account: SimulatedAccount;
+let host: string;
+let guard: GuardOnSim;
+let deployed: string;
+
+function push(repository: string, tag: string, seed: string): string {
+  const manifest = dockerManifest({ seed });
+  return account.ecr.pushImage(repository, { tag, manifest: manifest.text, mediaType: manifest.mediaType });
+}
+
+/** One reconcile run (the list of this account and region), wired as the scheduled function wires it. */
+async function list(): Promise<void> {
+  const config = account.clientConfig({ maxAttempts: 2 });
+  const noop = () => undefined;
+  const outcome = await runReconcile(
+    { tagPrefix: 'digest-guard', dryRun: false, region: account.region },
+    {
+      ecr: new EcrAdapter(new ECRClient(config)),
+      inventoryFor: (accountId, region) =>
+        inventoryFor(accountId, region, { ecs: new ECSClient(config), lambda: new LambdaClient(config) }),
+      alerts: new SnsAlertAdapter(account.sns.createTopic('reconcile-alerts'), new SNSClient(config)),
+      inUseIndex: new DynamoDbInUseIndex(TABLE, new DynamoDBClient(config)),
+      logger: { info: noop, warn: noop, error: noop },
+      now: () => account.clock.now(),
+      event: scheduledEventOn(account),
+    },
+  );
+  expect(outcome.inUseIndex).toMatchObject({ outcome: 'complete' });
+}
+
+const isProtected = (repository: string, digest: string) =>
+  (tagsOf(account, repository, digest) ?? []).some((tag) => tag.startsWith('digest-guard-'));
+
+/** ECS, index Query and status GetItem calls made by `run`. */
+async function callsOf(run: () => Promise<unknown>) {
+  const before = {
+    ecs: account.callCount('ecs'),
+    query: account.callCount('dynamodb', 'Query'),
+    get: account.callCount('dynamodb', 'GetItem') + account.callCount('dynamodb', 'BatchGetItem'),
+  };
+  await run();
+  return {
+    ecs: account.callCount('ecs') - before.ecs,
+    query: account.callCount('dynamodb', 'Query') - before.query,
+    get: account.callCount('dynamodb', 'GetItem') + account.callCount('dynamodb', 'BatchGetItem') - before.get,
+  };
+}
+
+beforeEach(async () => {
+  account = new SimulatedAccount({ startAt: new Date('2026-11-26T10:00:00Z') });
+  host = account.ecr.registryHost;
+  await new DynamoDBClient(account.clientConfig()).send(new CreateTableCommand(inUseIndexCreateTableInput(TABLE)));
+  account.ecr.createRepository('app');
+  account.ecr.createRepository('worker');
+  account.ecs.createCluster('prod');
+  deployed = push('app', 'prod', 'build-1');
+  push('worker', 'prod', 'worker-1');
+  const web = account.ecs.registerTaskDefinition('web', [{ name: 'web', image: `${host}/app:prod` }]);
+  account.ecs.createService('prod', 'web', web, 2);
+  guard = guardOnSim(account, { inventory: { kind: 'index', tableName: TABLE } });
+  await guard.deliverNewEvents();
+});
+
+describe('the push path reads the in-use index', () => {
+  it('given no list recorded yet, when a push moves a deployed tag, then the direct inventory protects it and the alert says the index was not used', async () => {
+    push('app', 'prod', 'build-2');
+
+    const calls = await callsOf(() => guard.deliverNewEvents());
+
+    expect(isProtected('app', deployed)).toBe(true);
+    expect(calls.ecs).toBeGreaterThan(0);
+    const [alert] = alertsOf(account, guard.topicArn);
+    expect(alert?.email).toContain('The in-use index was not used');
+    expect(alert?.email).toContain(`no complete list is recorded yet for ${account.accountId} ${account.region}`);
+  });
+
+  it('given a complete list, when a batch pushes to two repositories, then it makes no ECS call and one index Query per repository', async () => {
+    await list();
+    push('app', 'prod', 'build-2');
+    push('worker', 'prod', 'worker-2');
+
+    const calls = await callsOf(() => guard.deliverNewEvents());
+
+    expect(calls).toEqual({ ecs: 0, query: 2, get: 1 });
+    expect(isProtected('app', deployed)).toBe(true);
+  });
+
+  it('given a service pinned to a digest and a complete list, when two pushes move its tag in one batch, then the index protects the digest and the alert names the service', async () => {
+    await list();
+    push('app', 'prod', 'build-2');
+    push('app', 'prod', 'build-3');
+
+    const calls = await callsOf(() => guard.deliverNewEvents());
+
+    expect(calls.ecs).toBe(0);
+    expect(isProtected('app', deployed)).toBe(true);
+    const [alert] = alertsOf(account, guard.topicArn);
+    expect(alert?.email).toContain('ECS service prod/web');
+    expect(alert?.email).not.toContain('The in-use index was not used');
+  });
+
+  it('given a complete list, when reading the index fails, then the direct inventory protects the digest, the error says what to do and the alert says so', async () => {
+    await list();
+    account.transport.injectFault({ service: 'dynamodb', operation: 'Query', code: 'InternalServerError', times: 10 });
+    push('app', 'prod', 'build-2');
+
+    const calls = await callsOf(() => guard.deliverNewEvents());
+
+    expect(calls.ecs).toBeGreaterThan(0);
+    expect(isProtected('app', deployed)).toBe(true);
+    const logged = guard.logs.find((line) => line.level === 'error' && /in-use index/.test(line.message));
+    expect(logged?.extra.whatToDo).toEqual(expect.stringContaining('dynamodb:Query'));
+    const [alert] = alertsOf(account, guard.topicArn);
+    expect(alert?.email).toContain('The in-use index was not used: it could not be read');
+  });
+});
