@@ -371,6 +371,11 @@ export class DigestGuard extends Construct {
       grantInUseIndexRead(push.role, this.inUseIndex);
       push.fn.addEnvironment('IN_USE_INDEX_TABLE_NAME', this.inUseIndex.tableName);
       push.fn.addEnvironment('WATCH_ENABLED', 'true');
+      // The index is usable only once every workload the reconcile lists has a complete list: the same list.
+      if (settings.workloadAccounts.length > 0) {
+        push.fn.addEnvironment('WORKLOAD_ACCOUNTS', settings.workloadAccounts.join(','));
+        if (settings.workloadRegions) push.fn.addEnvironment('WORKLOAD_REGIONS', settings.workloadRegions.join(','));
+      }
       this.watchRule = watch.rule;
       this.watchQueue = watch.queue;
       this.watchDeadLetterQueue = watch.deadLetterQueue;

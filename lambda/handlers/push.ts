@@ -8,6 +8,7 @@
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { CloudTrailPusherLookup } from '../adapters/cloudtrail';
 import { EcrAdapter } from '../adapters/ecr';
+import { DynamoDbInUseIndex } from '../adapters/in-use-index';
 import { inventoryFor } from '../adapters/inventory';
 import { SnsAlertAdapter } from '../adapters/sns';
 import { EcsInventoryAdapter } from '../adapters/ecs-inventory';
@@ -162,6 +163,9 @@ function wireFromEnvironment(): { settings: GuardSettings; deps: PushHandlerDepe
       inventoryFor: (accountId, region) => timedInventory(inventoryFor(accountId, region), metrics),
       serviceInventoryFor: (accountId, region) => new EcsInventoryAdapter({ accountId, region }),
       ...(config.lookupPushers ? { pushers: new CloudTrailPusherLookup({ logger }) } : {}),
+      ...(config.inUseIndex
+        ? { inUseIndex: { ...config.inUseIndex, index: new DynamoDbInUseIndex(config.inUseIndex.tableName) } }
+        : {}),
       logger,
       metrics: counts,
       ...alertLogGroupFrom(process.env),

@@ -74,6 +74,20 @@ describe('the watch of ECS task events', () => {
     });
   });
 
+  it('given workload accounts, then the push function is told the same workloads as the reconcile lists', () => {
+    const multi = synthesizeGuard(
+      { alertEmails: ['ops@example.com'], workloadAccounts: ['222222222222'], workloadRegions: ['us-east-1'] },
+      { bundle: false, stackId: 'WatchAccounts' },
+    );
+    const functions = multi.template.findResources('AWS::Lambda::Function');
+    const push = functions[logicalIdOf(multi.stack, multi.guard.function)]?.Properties.Environment.Variables;
+    const reconcile =
+      functions[logicalIdOf(multi.stack, multi.guard.reconcileFunction)]?.Properties.Environment.Variables;
+    expect(push).toMatchObject({ WORKLOAD_ACCOUNTS: '222222222222', WORKLOAD_REGIONS: 'us-east-1' });
+    expect(push.WORKLOAD_ACCOUNTS).toEqual(reconcile.WORKLOAD_ACCOUNTS);
+    expect(push.WORKLOAD_REGIONS).toEqual(reconcile.WORKLOAD_REGIONS);
+  });
+
   it('given the watch, then its dead-letter queue and its errors alarm to the topic', () => {
     expect(s.guard.alarms.watchDeadLetterQueueNotEmpty).toBeDefined();
     expect(s.guard.alarms.watchErrors).toBeDefined();
