@@ -4,7 +4,9 @@
  * - a fresh install (no list recorded yet): the direct inventory, and the alert says the index was not used;
  * - after a list: a push batch makes no ECS call and at most one index Query per pushed repository;
  * - the incident (a service pins a digest, two pushes move its tag) is protected through the index;
- * - an index read that fails: the direct inventory, an error log that says what to do, and the alert says so.
+ * - an index read that fails: the direct inventory, an error log that says what to do, and the alert says so;
+ * - on one state after a list, every user the direct inventory finds (service revisions, rollback sources,
+ *   tasks, Lambda functions, versions and aliases) is one the index finds: the index path is never a subset.
  */
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ECRClient } from '@aws-sdk/client-ecr';
@@ -15,6 +17,9 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { EcrAdapter } from '../../lambda/adapters/ecr';
 import { DynamoDbInUseIndex, inUseIndexCreateTableInput } from '../../lambda/adapters/in-use-index';
 import { inventoryFor } from '../../lambda/adapters/inventory';
+import { inventoryFromIndexOrDirect } from '../../lambda/core/index-inventory';
+import { consumerName } from '../../lambda/core/in-use-index';
+import type { Inventory } from '../../lambda/core/types';
 import { SnsAlertAdapter } from '../../lambda/adapters/sns';
 import { runReconcile } from '../../lambda/handlers/reconcile';
 import { SimulatedAccount } from '../../sim/account';
@@ -137,5 +142,52 @@ describe('the push path reads the in-use index', () => {
     expect(logged?.extra.whatToDo).toEqual(expect.stringContaining('dynamodb:Query'));
     const [alert] = alertsOf(account, guard.topicArn);
     expect(alert?.email).toContain('The in-use index was not used: it could not be read');
+  });
+});
+
+/** Every (repository, digest, kind, user) of an inventory, as the index keys a user. */
+function usersOf(inventory: Inventory): string[] {
+  return [...inventory.byRepository].flatMap(([repository, digests]) =>
+    [...digests].flatMap(([digest, consumers]) =>
+      consumers.map((c) => `${repository} ${digest.slice(7, 15)} ${c.kind} ${consumerName(c)}`),
+    ),
+  );
+}
+
+describe('the index and the direct inventory on the same state', () => {
+  it('given every kind of user and a complete list, when both are read, then the index holds every user the direct inventory finds', async () => {
+    const v2 = push('app', 'v2', 'build-v2');
+    const next = account.ecs.registerTaskDefinition('web', [{ name: 'web', image: `${host}/app:v2` }]);
+    account.ecs.updateService('prod', 'web', { taskDefinitionArn: next }); // in progress: a rollback source
+    const job = account.ecs.registerTaskDefinition('job', [{ name: 'job', image: `${host}/worker:prod` }]);
+    if (!account.ecs.runTask('prod', job).ok) throw new Error('the standalone task did not start');
+    account.lambda.createFunction('resize', `${host}/app:v2`);
+    account.lambda.publishVersion('resize');
+    account.lambda.createAlias('resize', 'live', '1');
+    await list();
+
+    const config = account.clientConfig({ maxAttempts: 1 });
+    const direct = inventoryFor(account.accountId, account.region, {
+      ecs: new ECSClient(config),
+      lambda: new LambdaClient(config),
+    });
+    const fromDirect = await direct.takeInventory();
+    const fromIndex = await inventoryFromIndexOrDirect({
+      index: new DynamoDbInUseIndex(TABLE, new DynamoDBClient(config)),
+      direct: {
+        takeInventory: () => Promise.reject(new Error('the index path must not fall back here')),
+      },
+      registry: { account: account.accountId, region: account.region },
+      workloads: [{ account: account.accountId, region: account.region }],
+      logger: { info: () => undefined, warn: () => undefined, error: () => undefined },
+      now: () => account.clock.now(),
+    }).takeInventory(['app', 'worker']);
+
+    const kinds = new Set(usersOf(fromDirect).map((user) => user.split(' ')[2]));
+    expect([...kinds].sort()).toEqual(['ecs-rollback', 'ecs-service', 'ecs-task', 'lambda-function']);
+    expect(usersOf(fromDirect).length).toBeGreaterThanOrEqual(8);
+    expect(usersOf(fromIndex).sort()).toEqual(expect.arrayContaining(usersOf(fromDirect)));
+    expect(fromIndex.byRepository.get('app')?.has(v2)).toBe(true);
+    expect(fromIndex.notes).toBeUndefined();
   });
 });
