@@ -4,6 +4,8 @@
  * - a fresh install (no list recorded yet): the direct inventory, and the alert says the index was not used;
  * - after a list: a push batch makes no ECS call and at most one index Query per pushed repository;
  * - the incident (a service pins a digest, two pushes move its tag) is protected through the index;
+ * - a service in a workload account pinning a digest of this registry is protected at push time through the
+ *   index (the registry-account layout, where the direct inventory sees no consumer at all);
  * - an index read that fails: the direct inventory, an error log that says what to do, and the alert says so;
  * - on one state after a list, every user the direct inventory finds (service revisions, rollback sources,
  *   tasks, Lambda functions, versions and aliases) is one the index finds: the index path is never a subset.
@@ -21,10 +23,13 @@ import { inventoryFromIndexOrDirect } from '../../lambda/core/index-inventory';
 import { consumerName } from '../../lambda/core/in-use-index';
 import type { Inventory } from '../../lambda/core/types';
 import { SnsAlertAdapter } from '../../lambda/adapters/sns';
+import { workloadInventoryFor } from '../../lambda/adapters/workload-inventory';
+import { guardReconcileRoleName, workloadReaderRoleName } from '../../lambda/core/workloads';
 import { runReconcile } from '../../lambda/handlers/reconcile';
 import { SimulatedAccount } from '../../sim/account';
 import { type GuardOnSim, guardOnSim } from '../../sim/guard-on-sim';
 import { dockerManifest } from '../../sim/manifests';
+import { SimulatedOrganization } from '../../sim/organization';
 import { alertsOf, scheduledEventOn, tagsOf } from '../support/sim-scenario';
 
 const TABLE = 'ecr-digest-guard-in-use-index';
@@ -189,5 +194,93 @@ describe('the index and the direct inventory on the same state', () => {
     expect(usersOf(fromIndex).sort()).toEqual(expect.arrayContaining(usersOf(fromDirect)));
     expect(fromIndex.byRepository.get('app')?.has(v2)).toBe(true);
     expect(fromIndex.notes).toBeUndefined();
+  });
+});
+
+describe('a registry-account guard at push time', () => {
+  const REGISTRY = '111111111111';
+  const WORKLOAD = '222222222222';
+
+  it('given a service in a workload account pinned to a digest of the registry and a complete list of both, when two pushes move its tag, then the index protects it with no ECS call in either account', async () => {
+    const org = new SimulatedOrganization({
+      accounts: [
+        { accountId: REGISTRY, regions: ['eu-west-1'] },
+        { accountId: WORKLOAD, regions: ['eu-west-1'] },
+      ],
+    });
+    const registry = org.account(REGISTRY, 'eu-west-1');
+    const workload = org.account(WORKLOAD, 'eu-west-1');
+    const guardRole = guardReconcileRoleName('eu-west-1');
+    org.putRole(REGISTRY, guardRole, { Statement: [] });
+    // The reader the workload stack creates (test/scenarios/accounts.test.ts checks its trust in detail).
+    org.putRole(
+      WORKLOAD,
+      workloadReaderRoleName('eu-west-1'),
+      {
+        Statement: [
+          {
+            Effect: 'Allow',
+            Action: 'sts:AssumeRole',
+            Principal: { AWS: `arn:aws:iam::${REGISTRY}:root` },
+            Condition: { ArnEquals: { 'aws:PrincipalArn': `arn:aws:iam::${REGISTRY}:role/${guardRole}` } },
+          },
+        ],
+      },
+      { Statement: [{ Effect: 'Allow', Action: ['ecs:List*', 'ecs:Describe*', 'lambda:*'], Resource: '*' }] },
+    );
+    const guardConfig = org.clientConfig({ accountId: REGISTRY, region: 'eu-west-1', roleName: guardRole });
+    await new DynamoDBClient(guardConfig).send(new CreateTableCommand(inUseIndexCreateTableInput(TABLE)));
+    registry.ecr.createRepository('shop');
+    const manifest = (seed: string) => dockerManifest({ seed });
+    const pushShop = (seed: string) =>
+      registry.ecr.pushImage('shop', {
+        tag: 'prod',
+        manifest: manifest(seed).text,
+        mediaType: manifest(seed).mediaType,
+      });
+    const pinned = pushShop('build-1');
+    workload.ecs.createCluster('prod');
+    const web = workload.ecs.registerTaskDefinition('web', [
+      { name: 'web', image: `${registry.ecr.registryHost}/shop:prod` },
+    ]);
+    workload.ecs.createService('prod', 'web', web, 2);
+    const onRegistry = guardOnSim(registry, {
+      inventory: { kind: 'index', tableName: TABLE, workloadAccounts: [WORKLOAD] },
+    });
+    await onRegistry.deliverNewEvents();
+    const noop = () => undefined;
+    const listed = await runReconcile(
+      { tagPrefix: 'digest-guard', dryRun: false, region: 'eu-west-1', workloadAccounts: [WORKLOAD] },
+      {
+        ecr: new EcrAdapter(new ECRClient(guardConfig)),
+        inventoryFor: (accountId, region) =>
+          inventoryFor(accountId, region, { ecs: new ECSClient(guardConfig), lambda: new LambdaClient(guardConfig) }),
+        workloadInventoryFor: (w, r) =>
+          workloadInventoryFor(w, {
+            registry: r,
+            partition: 'aws',
+            guardCredentials: guardConfig.credentials,
+            clientConfig: { requestHandler: org.requestHandler, maxAttempts: 2 },
+          }),
+        alerts: new SnsAlertAdapter(onRegistry.topicArn, new SNSClient(guardConfig)),
+        inUseIndex: new DynamoDbInUseIndex(TABLE, new DynamoDBClient(guardConfig)),
+        logger: { info: noop, warn: noop, error: noop },
+        now: () => org.clock.now(),
+        event: scheduledEventOn(registry),
+      },
+    );
+    expect(listed.workloadsNotListed).toBeUndefined();
+    pushShop('build-2');
+    pushShop('build-3');
+    const ecsBefore = registry.callCount('ecs') + workload.callCount('ecs');
+
+    await onRegistry.deliverNewEvents();
+
+    expect(registry.callCount('ecs') + workload.callCount('ecs')).toBe(ecsBefore);
+    expect(registry.ecr.imagesOf('shop').find((image) => image.digest === pinned)?.tags).toEqual([
+      `digest-guard-${pinned.replace(':', '-')}`,
+    ]);
+    const alert = alertsOf(registry, onRegistry.topicArn).find((a) => a.email.includes('ECS service prod/web'));
+    expect(alert?.email).not.toContain('The in-use index was not used');
   });
 });
