@@ -87,8 +87,10 @@ async function direct(sources: IndexInventorySources, why: string): Promise<Inve
 
 /**
  * The consumer an entry stands for, as the direct inventory names it: the ARN, and the cluster and service an
- * ECS ARN carries (`task/<cluster>/<id>`, `service-revision/<cluster>/<service>/<id>`).
+ * ECS ARN carries (`task/<cluster>/<id>`, `service-revision/<cluster>/<service>/<id>`). Cluster and service only
+ * name the workload in alerts; no decision reads them, so an ARN of another shape costs a "?" in an alert.
  * See: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-account-settings.html#ecs-resource-ids
+ * See: https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DescribeServiceRevisions.html (Examples)
  */
 export function consumerOf(entry: InUseEntry): Consumer {
   const image = entry.image ?? `${entry.repository}@${entry.digest}`;
