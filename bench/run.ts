@@ -33,7 +33,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { LARGE, SMALL, type Shape } from './accounts';
 import { buildBundles, measureInit, printBundles, type BundleVariant, type InitTimes } from './bundle';
-import { BURST, burstSettings, printBurst, runBurst, type BurstResult } from './burst';
+import { BURST, burstSettings, indexBurstSettings, printBurst, runBurst, type BurstResult } from './burst';
 import { ASSUMED, type MonthlyCost, monthlyCost, printCost } from './cost';
 import { type IndexListRun, measureIndexList, printIndexList } from './index-list';
 import { measureMemory, printMemory, type MemoryRun } from './memory';
@@ -125,6 +125,9 @@ async function main(): Promise<void> {
     for (const setting of burstSettings(false).filter(
       (s) => s.label.startsWith('as deployed:') || s.design !== 'per-invocation',
     )) {
+      longRunning.push(await runBurst(setting, { ...BURST, taskBetweenPushes: false }));
+    }
+    for (const setting of indexBurstSettings()) {
       longRunning.push(await runBurst(setting, { ...BURST, taskBetweenPushes: false }));
     }
     printBurst(longRunning);
