@@ -4,7 +4,7 @@
  * only compared side by side (alternating runs, medians).
  *
  *   npm run bench                                  # everything (a few minutes on 2 cores)
- *   npm run bench -- --part=requests,memory        # parts: requests, memory, burst, bundle, index
+ *   npm run bench -- --part=requests,memory        # parts: requests, memory, burst, bundle, index, organization, push-index
  *   npm run bench -- --small | --large             # only one account shape (requests, memory)
  *   npm run bench -- --burst=all                   # every burst setting (adds batch 100 with 10 s / 60 s windows)
  *   npm run bench -- --runs=15                     # fresh-process runs per bundle variant (default 15)
@@ -25,22 +25,25 @@
  * 4. cost (with requests): a month per account shape at us-east-1 list prices, from the batch's measured
  *    duration and stated assumptions (bench/cost.ts).
  * 5. index: the in-use index requests of a list of the account, first on an empty index, then with no change.
+ * 7. push-index: the push batch of part 1 reading the in-use index after a complete list: ECS calls (0), index
+ *    reads vs one per pushed repository, simulated time.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { LARGE, SMALL, type Shape } from './accounts';
 import { buildBundles, measureInit, printBundles, type BundleVariant, type InitTimes } from './bundle';
-import { BURST, burstSettings, printBurst, runBurst, type BurstResult } from './burst';
+import { BURST, burstSettings, indexBurstSettings, printBurst, runBurst, type BurstResult } from './burst';
 import { ASSUMED, type MonthlyCost, monthlyCost, printCost } from './cost';
 import { type IndexListRun, measureIndexList, printIndexList } from './index-list';
 import { measureMemory, printMemory, type MemoryRun } from './memory';
 import { measureOrganizationList, type OrganizationListRun, printOrganizationList } from './organization-list';
+import { measurePushIndex, printPushIndex, type PushIndexRun } from './push-index';
 import { measureBatch, printBatch, type BatchRun } from './requests';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-const PARTS = ['requests', 'memory', 'burst', 'bundle', 'index', 'organization'] as const;
+const PARTS = ['requests', 'memory', 'burst', 'bundle', 'index', 'organization', 'push-index'] as const;
 type Part = (typeof PARTS)[number];
 
 function option(name: string): string | undefined {
@@ -70,6 +73,7 @@ async function main(): Promise<void> {
     cost?: MonthlyCost[];
     index?: IndexListRun[];
     organization?: OrganizationListRun;
+    pushIndex?: PushIndexRun[];
   } = {};
 
   let bundles: BundleVariant[] | undefined;
@@ -123,6 +127,9 @@ async function main(): Promise<void> {
     )) {
       longRunning.push(await runBurst(setting, { ...BURST, taskBetweenPushes: false }));
     }
+    for (const setting of indexBurstSettings()) {
+      longRunning.push(await runBurst(setting, { ...BURST, taskBetweenPushes: false }));
+    }
     printBurst(longRunning);
     results.burst = { incidentRace, longRunning };
   }
@@ -147,6 +154,16 @@ async function main(): Promise<void> {
     console.log('\n== 6. the list across an organization: 20 accounts × 2 regions through the reader role ==');
     results.organization = await measureOrganizationList();
     printOrganizationList(results.organization);
+  }
+
+  if (parts.has('push-index')) {
+    console.log('\n== 7. one push batch reading the in-use index after a complete list (no inventory) ==');
+    results.pushIndex = [];
+    for (const shape of shapes) {
+      const run = await measurePushIndex(shape);
+      printPushIndex(run);
+      results.pushIndex.push(run);
+    }
   }
 
   const totalS = (performance.now() - started) / 1000;

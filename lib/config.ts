@@ -39,6 +39,7 @@ export interface DigestGuardConfig {
   readonly installLifecycleShield?: boolean;
   /** Opt-in: page on lifecycle expiry of in-use images (needs a CloudTrail trail); the construct's default (false) when absent. */
   readonly watchLifecycleExpiry?: boolean;
+  readonly pushReadsIndex?: boolean;
   /** Opt-in: name who pushed, from CloudTrail event history; the construct's default (false) when absent. */
   readonly lookupPushers?: boolean;
   /** Opt-in: Slack and/or Teams channels that receive the alerts in their chat form. */
@@ -72,6 +73,7 @@ export const CONTEXT_KEYS = {
   lifecycleCheck: 'lifecycleCheck',
   installLifecycleShield: 'installLifecycleShield',
   watchLifecycleExpiry: 'watchLifecycleExpiry',
+  pushReadsIndex: 'pushReadsIndex',
   lookupPushers: 'lookupPushers',
   slackWorkspaceId: 'slackWorkspaceId',
   slackChannelId: 'slackChannelId',
@@ -182,6 +184,7 @@ export function configFromContext(
       : JSON.stringify(rawLifecycleCheck);
   const installLifecycleShield = optionalBoolean(CONTEXT_KEYS.installLifecycleShield);
   const watchLifecycleExpiry = optionalBoolean(CONTEXT_KEYS.watchLifecycleExpiry);
+  const pushReadsIndex = optionalBoolean(CONTEXT_KEYS.pushReadsIndex);
   const lookupPushers = optionalBoolean(CONTEXT_KEYS.lookupPushers);
   const dashboard = optionalBoolean(CONTEXT_KEYS.dashboard);
 
@@ -235,6 +238,7 @@ export function configFromContext(
     ...(lifecycleCheck !== undefined ? { lifecycleCheck: lifecycleCheck as LifecycleCheck } : {}),
     ...(installLifecycleShield !== undefined ? { installLifecycleShield } : {}),
     ...(watchLifecycleExpiry !== undefined ? { watchLifecycleExpiry } : {}),
+    ...(pushReadsIndex !== undefined ? { pushReadsIndex } : {}),
     ...(lookupPushers !== undefined ? { lookupPushers } : {}),
     ...chatFromContext(chatIds),
     ...(dashboard !== undefined ? { dashboard } : {}),

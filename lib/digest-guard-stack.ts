@@ -48,6 +48,7 @@ export class DigestGuardStack extends Stack {
       ...(config.lifecycleCheck !== undefined ? { lifecycleCheck: config.lifecycleCheck } : {}),
       ...(config.installLifecycleShield !== undefined ? { installLifecycleShield: config.installLifecycleShield } : {}),
       ...(config.watchLifecycleExpiry !== undefined ? { watchLifecycleExpiry: config.watchLifecycleExpiry } : {}),
+      ...(config.pushReadsIndex !== undefined ? { pushReadsIndex: config.pushReadsIndex } : {}),
       ...(config.lookupPushers !== undefined ? { lookupPushers: config.lookupPushers } : {}),
       ...(config.chat !== undefined ? { chat: config.chat } : {}),
       ...(config.dashboard !== undefined ? { dashboard: config.dashboard } : {}),

@@ -244,6 +244,17 @@ export interface DigestGuardProps {
   readonly watch?: boolean;
 
   /**
+   * Let the push function read the in-use index instead of taking an inventory of the account per batch: no ECS
+   * call per batch, and digests that `workloadAccounts` use are protected at push time, not at the next
+   * reconcile. Off by default because the watch follows ECS tasks only: a Lambda function created or updated,
+   * or an ECS deployment that started no task yet, since the last complete list is seen by the next reconcile
+   * (up to the schedule), where the direct inventory sees it at once. Needs the watch (`reconcile` on,
+   * `watch` not false).
+   * @default false
+   */
+  readonly pushReadsIndex?: boolean;
+
+  /**
    * Other accounts whose ECS and Lambda workloads the scheduled reconcile lists, so that digests they pin in
    * this registry are protected too (the registry-account layout). Each account deploys the workload stack
    * (`DigestGuardWorkloadStack`), whose read-only role `ecr-digest-guard-reader-<this region>` trusts only this
@@ -363,14 +374,27 @@ export class DigestGuard extends Construct {
     }
 
     // The index is usable by the push path only once a list is recorded, so the watch comes with the reconcile.
-    if (settings.reconcile && (props.watch ?? true)) {
+    const watched = settings.reconcile && (props.watch ?? true);
+    if (props.pushReadsIndex && !watched) {
+      throw new Error(
+        'pushReadsIndex needs the watch that keeps the index fresh: turn reconcile on and leave watch on',
+      );
+    }
+    if (watched) {
       const watch = createWatchPath(this, settings, this.topic);
       grantWatchPermissions(watch.role, settings, this.topic, this.inUseIndex);
       watch.fn.addEnvironment('IN_USE_INDEX_TABLE_NAME', this.inUseIndex.tableName);
-      // The push function reads the index only where the watch keeps it fresh (lambda/handlers/push.ts).
-      grantInUseIndexRead(push.role, this.inUseIndex);
-      push.fn.addEnvironment('IN_USE_INDEX_TABLE_NAME', this.inUseIndex.tableName);
-      push.fn.addEnvironment('WATCH_ENABLED', 'true');
+      if (props.pushReadsIndex) {
+        // The push function reads the index only where the watch keeps it fresh (lambda/handlers/push.ts).
+        grantInUseIndexRead(push.role, this.inUseIndex);
+        push.fn.addEnvironment('IN_USE_INDEX_TABLE_NAME', this.inUseIndex.tableName);
+        push.fn.addEnvironment('WATCH_ENABLED', 'true');
+        // The index is usable only once every workload the reconcile lists has a complete list: the same list.
+        if (settings.workloadAccounts.length > 0) {
+          push.fn.addEnvironment('WORKLOAD_ACCOUNTS', settings.workloadAccounts.join(','));
+          if (settings.workloadRegions) push.fn.addEnvironment('WORKLOAD_REGIONS', settings.workloadRegions.join(','));
+        }
+      }
       this.watchRule = watch.rule;
       this.watchQueue = watch.queue;
       this.watchDeadLetterQueue = watch.deadLetterQueue;

@@ -3,6 +3,7 @@
  * the same code path as in Lambda, with only the wire replaced. Used by scenario tests, the demo and
  * the benchmarks.
  */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { LambdaClient } from '@aws-sdk/client-lambda';
@@ -10,6 +11,7 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import type { SQSBatchResponse } from 'aws-lambda';
 import { EcrAdapter } from '../lambda/adapters/ecr';
 import { EcsInventoryAdapter } from '../lambda/adapters/ecs-inventory';
+import { DynamoDbInUseIndex } from '../lambda/adapters/in-use-index';
 import { inventoryFor } from '../lambda/adapters/inventory';
 import { SnsAlertAdapter } from '../lambda/adapters/sns';
 import type { GuardLogger } from '../lambda/core/ports';
@@ -35,9 +37,23 @@ export interface GuardOnSim {
   deliverNewEvents(): Promise<SQSBatchResponse>;
 }
 
+/**
+ * How the push path learns what is in use: `direct` takes the account's inventory per batch (the default here,
+ * and what a stack without the watch does); `index` reads the in-use index in `tableName` as a stack with the
+ * watch does, falling back to the direct inventory until every workload has a complete list.
+ */
+export type PushInventoryMode =
+  | { readonly kind: 'direct' }
+  | {
+      readonly kind: 'index';
+      readonly tableName: string;
+      readonly workloadAccounts?: readonly string[];
+      readonly workloadRegions?: readonly string[];
+    };
+
 export function guardOnSim(
   account: SimulatedAccount,
-  overrides: Partial<GuardSettings> & { maxAttempts?: number } = {},
+  overrides: Partial<GuardSettings> & { maxAttempts?: number; inventory?: PushInventoryMode } = {},
 ): GuardOnSim {
   const topicArn = account.sns.createTopic('ecr-digest-guard-alerts');
   const config = account.clientConfig({ maxAttempts: overrides.maxAttempts ?? 3 });
@@ -61,6 +77,15 @@ export function guardOnSim(
     serviceInventoryFor: (accountId: string, region: string) => new EcsInventoryAdapter({ accountId, region }, ecs),
     alerts: new SnsAlertAdapter(topicArn, new SNSClient(config)),
     logger,
+    ...(overrides.inventory?.kind === 'index'
+      ? {
+          inUseIndex: {
+            index: new DynamoDbInUseIndex(overrides.inventory.tableName, new DynamoDBClient(config)),
+            ...(overrides.inventory.workloadAccounts ? { workloadAccounts: overrides.inventory.workloadAccounts } : {}),
+            ...(overrides.inventory.workloadRegions ? { workloadRegions: overrides.inventory.workloadRegions } : {}),
+          },
+        }
+      : {}),
   };
   let delivered = 0;
   const deliver = (events: readonly EcrImageActionEvent[], options: { receiveCount?: number } = {}) =>

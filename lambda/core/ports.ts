@@ -49,8 +49,12 @@ export type RestoreOutcome =
   | { readonly outcome: 'not-supported'; readonly reason: string };
 
 export interface InventoryPort {
-  /** One complete, fresh inventory of the digests in use in this account and region. */
-  takeInventory(): Promise<Inventory>;
+  /**
+   * One complete, fresh inventory of the digests in use in this account and region. `repositories` names the
+   * ones the caller decides about: an inventory read per repository (the in-use index) reads only those; one
+   * that lists the account ignores it.
+   */
+  takeInventory(repositories?: readonly string[]): Promise<Inventory>;
 }
 
 /** What one ECS service uses, read without listing the account (an impaired service's pinned digests). */

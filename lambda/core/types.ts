@@ -72,6 +72,8 @@ export interface Inventory {
    * to the in-use index separately; absent for the inventory of one account and region.
    */
   readonly workloads?: readonly WorkloadListed[];
+  /** how the inventory was taken, when people should know (e.g. the in-use index was not used, and why) */
+  readonly notes?: readonly string[];
 }
 
 /** One workload's part of an inventory across workloads: its list, or why it could not be listed. */

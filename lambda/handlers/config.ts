@@ -8,6 +8,15 @@ export interface PushHandlerConfig extends GuardSettings {
   readonly region: string;
   /** look up who pushed in CloudTrail for alerts (`LOOKUP_PUSHERS`, default false) */
   readonly lookupPushers: boolean;
+  /**
+   * The in-use index, read instead of the account's inventory where the watch keeps it fresh (`WATCH_ENABLED`,
+   * `IN_USE_INDEX_TABLE_NAME`), with the workloads the reconcile lists (`WORKLOAD_ACCOUNTS`, `WORKLOAD_REGIONS`)
+   */
+  readonly inUseIndex?: {
+    readonly tableName: string;
+    readonly workloadAccounts?: readonly string[];
+    readonly workloadRegions?: readonly string[];
+  };
 }
 
 export function readPushHandlerConfig(env: NodeJS.ProcessEnv): PushHandlerConfig {
@@ -30,6 +39,21 @@ export function readPushHandlerConfig(env: NodeJS.ProcessEnv): PushHandlerConfig
     .split(',')
     .map((name) => name.trim())
     .filter((name) => name.length > 0);
+  const listOf = (text: string | undefined): string[] =>
+    (text ?? '')
+      .split(',')
+      .map((item) => item.trim())
+      .filter((item) => item.length > 0);
+  // The same checks as the reconcile's (reconcile-config.ts): both must agree on which workloads there are.
+  const workloadAccounts = listOf(env.WORKLOAD_ACCOUNTS);
+  const badAccounts = workloadAccounts.filter((account) => !/^\d{12}$/.test(account));
+  if (badAccounts.length > 0)
+    problems.push(`WORKLOAD_ACCOUNTS must be 12-digit account ids, got ${badAccounts.join(', ')}`);
+  const workloadRegions = listOf(env.WORKLOAD_REGIONS);
+  const badRegions = workloadRegions.filter((region) => !/^[a-z]{2}(-[a-z]+)+-\d$/.test(region));
+  if (badRegions.length > 0) problems.push(`WORKLOAD_REGIONS must be region names, got ${badRegions.join(', ')}`);
+  const watched = (env.WATCH_ENABLED ?? '').trim().toLowerCase() === 'true';
+  const tableName = env.IN_USE_INDEX_TABLE_NAME?.trim();
   if (problems.length) throw new Error(`invalid configuration: ${problems.join('; ')}`);
   return {
     topicArn,
@@ -38,5 +62,14 @@ export function readPushHandlerConfig(env: NodeJS.ProcessEnv): PushHandlerConfig
     dryRun: dryRunText === 'true',
     repositories,
     lookupPushers: lookupText === 'true',
+    ...(watched && tableName
+      ? {
+          inUseIndex: {
+            tableName,
+            ...(workloadAccounts.length > 0 ? { workloadAccounts } : {}),
+            ...(workloadRegions.length > 0 ? { workloadRegions } : {}),
+          },
+        }
+      : {}),
   };
 }

@@ -8,13 +8,16 @@
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { CloudTrailPusherLookup } from '../adapters/cloudtrail';
 import { EcrAdapter } from '../adapters/ecr';
+import { DynamoDbInUseIndex } from '../adapters/in-use-index';
 import { inventoryFor } from '../adapters/inventory';
 import { SnsAlertAdapter } from '../adapters/sns';
 import { EcsInventoryAdapter } from '../adapters/ecs-inventory';
 import { guardImageEvents } from '../core/image-events';
+import { inventoryFromIndexOrDirect } from '../core/index-inventory';
+import { workloadsToList } from '../core/workloads';
 import { guardServiceImpairments } from '../core/service-impairment';
 import type { GuardLogger, GuardMetrics, PusherLookup } from '../core/ports';
-import type { AlertPort, EcrPort, InventoryPort, ServiceInventoryPort } from '../core/ports';
+import type { AlertPort, EcrPort, InUseIndexReadPort, InventoryPort, ServiceInventoryPort } from '../core/ports';
 import { parsePushRecord } from '../core/push-event';
 import type { GuardSettings, ImageEvent, ServiceImpairment } from '../core/types';
 import { readPushHandlerConfig } from './config';
@@ -33,6 +36,19 @@ export interface PushHandlerDependencies {
   readonly pushers?: PusherLookup;
   /** the function's log group, named in alerts as where their full list is */
   readonly alertLogGroup?: string;
+  /**
+   * Where the watch keeps the in-use index fresh (`WATCH_ENABLED`): the pushed repositories' users are read from
+   * it instead of taking the account's inventory; absent: the direct inventory, as before the index.
+   */
+  readonly inUseIndex?: PushInUseIndex;
+}
+
+/** The index the push path reads, and the workloads whose complete lists make it usable. */
+export interface PushInUseIndex {
+  readonly index: InUseIndexReadPort;
+  /** the configured workload accounts and regions besides the guard's own (`WORKLOAD_ACCOUNTS`, `WORKLOAD_REGIONS`) */
+  readonly workloadAccounts?: readonly string[];
+  readonly workloadRegions?: readonly string[];
 }
 
 /** Handles one SQS batch; never throws for a bad record, reports it as that record's failure. */
@@ -76,12 +92,29 @@ export async function handlePushBatch(
     const [account, region] = key.split('/') as [string, string];
     const outcome = await guardImageEvents(accountEvents, settings, {
       ...deps,
-      inventory: deps.inventoryFor(account, region),
+      inventory: inventoryOfBatch({ account, region }, deps),
     });
     for (const id of outcome.failedMessageIds) failed.add(id);
   }
   for (const id of await guardImpairments(impairments, settings, deps)) failed.add(id);
   return { batchItemFailures: [...failed].map((itemIdentifier) => ({ itemIdentifier })) };
+}
+
+/** The in-use index where the watch keeps it, falling back to the direct inventory; else the direct inventory. */
+function inventoryOfBatch(registry: { account: string; region: string }, deps: PushHandlerDependencies): InventoryPort {
+  const direct = deps.inventoryFor(registry.account, registry.region);
+  if (!deps.inUseIndex) return direct;
+  const { index, workloadAccounts, workloadRegions } = deps.inUseIndex;
+  return inventoryFromIndexOrDirect({
+    index,
+    direct,
+    registry,
+    // the same workloads the reconcile lists (lambda/handlers/reconcile.ts), so each has its list recorded
+    workloads: workloadsToList(registry, workloadAccounts ?? [], workloadRegions ?? [registry.region]),
+    logger: deps.logger,
+    ...(deps.metrics ? { metrics: deps.metrics } : {}),
+    now: () => new Date(),
+  });
 }
 
 /** The impairments of each account and region, checked against that account's ECS; returns the failed messages. */
@@ -130,6 +163,9 @@ function wireFromEnvironment(): { settings: GuardSettings; deps: PushHandlerDepe
       inventoryFor: (accountId, region) => timedInventory(inventoryFor(accountId, region), metrics),
       serviceInventoryFor: (accountId, region) => new EcsInventoryAdapter({ accountId, region }),
       ...(config.lookupPushers ? { pushers: new CloudTrailPusherLookup({ logger }) } : {}),
+      ...(config.inUseIndex
+        ? { inUseIndex: { ...config.inUseIndex, index: new DynamoDbInUseIndex(config.inUseIndex.tableName) } }
+        : {}),
       logger,
       metrics: counts,
       ...alertLogGroupFrom(process.env),

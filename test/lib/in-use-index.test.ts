@@ -23,7 +23,10 @@ describe('the in-use index table', () => {
   let synthesized: SynthesizedGuard;
   let tableId: string;
   beforeAll(() => {
-    synthesized = synthesizeGuard({ alertEmails: ['ops@example.com'] }, { bundle: false, stackId: 'Index' });
+    synthesized = synthesizeGuard(
+      { alertEmails: ['ops@example.com'], pushReadsIndex: true },
+      { bundle: false, stackId: 'Index' },
+    );
     tableId = logicalIdOf(synthesized.stack, synthesized.guard.inUseIndex);
   });
 
@@ -67,7 +70,7 @@ describe('the in-use index table', () => {
     ]);
   });
 
-  it('given the push role, then it may only read the index: GetItem and Query on the table', () => {
+  it('given the push role with pushReadsIndex, then it may only read the index: GetItem and Query on the table', () => {
     const { template, stack, guard } = synthesized;
     const statements = roleStatements(template, stack, guard.function.role).filter((st) =>
       actionsOf(st).some((a) => a.startsWith('dynamodb:')),

@@ -66,12 +66,52 @@ describe('the watch of ECS task events', () => {
     expect(actions).toEqual(expect.arrayContaining(['ecr:BatchGetImage', 'ecr:PutImage', 'ecr:DescribeImages']));
   });
 
-  it('given the push function, then it is told the index is watched and where it is', () => {
+  it('given the defaults, then the push function keeps its direct inventory and may not read the index', () => {
+    // The watch follows ECS tasks only; reading the index at push time is opt-in (pushReadsIndex).
     const fn = s.template.findResources('AWS::Lambda::Function')[logicalIdOf(s.stack, s.guard.function)];
+    expect(fn?.Properties.Environment.Variables.WATCH_ENABLED).toBeUndefined();
+    const actions = roleStatements(s.template, s.stack, s.guard.function.role).flatMap(actionsOf);
+    expect(actions.filter((a) => a.startsWith('dynamodb:'))).toEqual([]);
+  });
+
+  it('given pushReadsIndex, then the push function is told the index is watched and where it is', () => {
+    const reads = synthesizeGuard(
+      { alertEmails: ['ops@example.com'], pushReadsIndex: true },
+      { bundle: false, stackId: 'PushReadsIndex' },
+    );
+    const fn = reads.template.findResources('AWS::Lambda::Function')[logicalIdOf(reads.stack, reads.guard.function)];
     expect(fn?.Properties.Environment.Variables).toMatchObject({
       WATCH_ENABLED: 'true',
-      IN_USE_INDEX_TABLE_NAME: { Ref: logicalIdOf(s.stack, s.guard.inUseIndex) },
+      IN_USE_INDEX_TABLE_NAME: { Ref: logicalIdOf(reads.stack, reads.guard.inUseIndex) },
     });
+  });
+
+  it('given pushReadsIndex without the watch, then the construct refuses and says why', () => {
+    expect(() =>
+      synthesizeGuard(
+        { alertEmails: ['ops@example.com'], pushReadsIndex: true, watch: false },
+        { bundle: false, stackId: 'NoWatchButIndex' },
+      ),
+    ).toThrow(/pushReadsIndex needs the watch/);
+  });
+
+  it('given workload accounts, then the push function is told the same workloads as the reconcile lists', () => {
+    const multi = synthesizeGuard(
+      {
+        alertEmails: ['ops@example.com'],
+        workloadAccounts: ['222222222222'],
+        workloadRegions: ['us-east-1'],
+        pushReadsIndex: true,
+      },
+      { bundle: false, stackId: 'WatchAccounts' },
+    );
+    const functions = multi.template.findResources('AWS::Lambda::Function');
+    const push = functions[logicalIdOf(multi.stack, multi.guard.function)]?.Properties.Environment.Variables;
+    const reconcile =
+      functions[logicalIdOf(multi.stack, multi.guard.reconcileFunction)]?.Properties.Environment.Variables;
+    expect(push).toMatchObject({ WORKLOAD_ACCOUNTS: '222222222222', WORKLOAD_REGIONS: 'us-east-1' });
+    expect(push.WORKLOAD_ACCOUNTS).toEqual(reconcile.WORKLOAD_ACCOUNTS);
+    expect(push.WORKLOAD_REGIONS).toEqual(reconcile.WORKLOAD_REGIONS);
   });
 
   it('given the watch, then its dead-letter queue and its errors alarm to the topic', () => {

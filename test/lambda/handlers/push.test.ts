@@ -60,6 +60,28 @@ describe('readPushHandlerConfig', () => {
     });
   });
 
+  it('given the watch keeps the index, when the environment names it and the workloads, then the push path reads it', () => {
+    const env = {
+      ...validEnv,
+      WATCH_ENABLED: 'true',
+      IN_USE_INDEX_TABLE_NAME: 'guard-in-use-index',
+      WORKLOAD_ACCOUNTS: '222222222222, 333333333333',
+      WORKLOAD_REGIONS: 'eu-west-1,us-east-1',
+    };
+    expect(readPushHandlerConfig(env).inUseIndex).toEqual({
+      tableName: 'guard-in-use-index',
+      workloadAccounts: ['222222222222', '333333333333'],
+      workloadRegions: ['eu-west-1', 'us-east-1'],
+    });
+    expect(readPushHandlerConfig({ ...env, WATCH_ENABLED: 'false' }).inUseIndex).toBeUndefined();
+    expect(readPushHandlerConfig({ ...validEnv, IN_USE_INDEX_TABLE_NAME: 'guard-in-use-index' }).inUseIndex).toBe(
+      undefined,
+    );
+    expect(() => readPushHandlerConfig({ ...env, WORKLOAD_ACCOUNTS: '12345' })).toThrow(
+      /WORKLOAD_ACCOUNTS must be 12-digit account ids, got 12345/,
+    );
+  });
+
   it('turns the CloudTrail lookup of who pushed on with LOOKUP_PUSHERS=true, and refuses anything but true or false', () => {
     expect(readPushHandlerConfig({ ...validEnv, LOOKUP_PUSHERS: 'TRUE' }).lookupPushers).toBe(true);
     expect(() => readPushHandlerConfig({ ...validEnv, LOOKUP_PUSHERS: 'yes' })).toThrow(

@@ -1,0 +1,116 @@
+/**
+ * The push path's inventory from the in-use index, over a fake index: when the index is trusted, what it turns
+ * entries into, and the fallback to the direct inventory with the note the alert shows.
+ */
+import { describe, expect, it } from 'vitest';
+import type { AccountRegion, InUseEntry } from '../../../lambda/core/in-use-index';
+import { consumerOf, INDEX_READ_CONCURRENCY, inventoryFromIndexOrDirect } from '../../../lambda/core/index-inventory';
+import type { InUseIndexReadPort, RecordedListStatus } from '../../../lambda/core/ports';
+import type { Inventory } from '../../../lambda/core/types';
+
+const OWN = { account: '111111111111', region: 'eu-west-1' };
+const OTHER = { account: '222222222222', region: 'eu-west-1' };
+const DIGEST = `sha256:${'a'.repeat(64)}`;
+const directInventory: Inventory = { takenAt: new Date(0), byRepository: new Map(), gaps: [] };
+const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
+function entry(repository: string, name: string): InUseEntry {
+  return {
+    registryAccount: OWN.account,
+    registryRegion: OWN.region,
+    repository,
+    digest: DIGEST,
+    consumerAccount: OTHER.account,
+    consumerRegion: OTHER.region,
+    kind: 'ecs-service',
+    name,
+    seenBy: 'list',
+    lastSeen: 1,
+    image: `${repository}:prod`,
+  };
+}
+
+function fakeIndex(statuses: Map<string, RecordedListStatus>, inFlight = { now: 0, max: 0 }): InUseIndexReadPort {
+  return {
+    listStatus: async (w: AccountRegion) => statuses.get(w.account),
+    usersOfRepository: async (_registry, repository) => {
+      inFlight.now += 1;
+      inFlight.max = Math.max(inFlight.max, inFlight.now);
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      inFlight.now -= 1;
+      return [entry(repository, `arn:aws:ecs:eu-west-1:222222222222:service-revision/prod/${repository}/1`)];
+    },
+  };
+}
+
+function port(index: InUseIndexReadPort, workloads: readonly AccountRegion[] = [OWN, OTHER]) {
+  return inventoryFromIndexOrDirect({
+    index,
+    direct: { takeInventory: async () => directInventory },
+    registry: OWN,
+    workloads,
+    logger: silent,
+    now: () => new Date(5),
+  });
+}
+
+const complete = { lastListStartedAt: 1, lastListOutcome: 'complete', lastCompleteListStartedAt: 1 };
+
+describe('inventoryFromIndexOrDirect', () => {
+  it('given a workload in another account with no complete list, when asked, then the direct inventory is taken with a note naming it', async () => {
+    const statuses = new Map([[OWN.account, complete]]);
+    const inventory = await port(fakeIndex(statuses)).takeInventory(['app']);
+    expect(inventory.byRepository.size).toBe(0);
+    expect(inventory.notes).toEqual([
+      expect.stringMatching(
+        /^The in-use index was not used: no complete list is recorded yet for 222222222222 eu-west-1\./,
+      ),
+    ]);
+  });
+
+  it('given the last list of a workload was partial after a complete one, when asked, then the index is used with a gap naming it', async () => {
+    const statuses = new Map([
+      [OWN.account, complete],
+      [OTHER.account, { ...complete, lastListStartedAt: 2, lastListOutcome: 'partial' }],
+    ]);
+    const inventory = await port(fakeIndex(statuses)).takeInventory(['app']);
+    expect(inventory.byRepository.get('app')?.get(DIGEST)).toHaveLength(1);
+    expect(inventory.gaps.map((gap) => gap.reason)).toEqual([
+      'the last list of 222222222222 eu-west-1 was partial: what it could not see may be in use',
+    ]);
+    expect(inventory.notes).toBeUndefined();
+  });
+
+  it('given many pushed repositories, when asked, then one Query each is made with a bounded number in flight', async () => {
+    const statuses = new Map([
+      [OWN.account, complete],
+      [OTHER.account, complete],
+    ]);
+    const inFlight = { now: 0, max: 0 };
+    const repositories = Array.from({ length: 30 }, (_, i) => `repo-${i}`);
+    const inventory = await port(fakeIndex(statuses, inFlight)).takeInventory(repositories);
+    expect(inventory.byRepository.size).toBe(30);
+    expect(inFlight.max).toBe(INDEX_READ_CONCURRENCY);
+  });
+});
+
+describe('consumerOf', () => {
+  it('given a service revision ARN, then the consumer names its cluster and service as the direct inventory does', () => {
+    expect(consumerOf(entry('app', 'arn:aws:ecs:eu-west-1:222222222222:service-revision/prod/web/7'))).toEqual({
+      kind: 'ecs-service',
+      arn: 'arn:aws:ecs:eu-west-1:222222222222:service-revision/prod/web/7',
+      image: 'app:prod',
+      cluster: 'prod',
+      service: 'web',
+    });
+  });
+
+  it('given a name without an ARN, then cluster, service and container parse back only when all three are there', () => {
+    expect(consumerOf(entry('app', 'prod/web/main'))).toMatchObject({
+      cluster: 'prod',
+      service: 'web',
+      container: 'main',
+    });
+    expect(consumerOf(entry('app', 'app:prod'))).toEqual({ kind: 'ecs-service', image: 'app:prod' });
+  });
+});
