@@ -39,19 +39,7 @@ export function readPushHandlerConfig(env: NodeJS.ProcessEnv): PushHandlerConfig
     .split(',')
     .map((name) => name.trim())
     .filter((name) => name.length > 0);
-  const listOf = (text: string | undefined): string[] =>
-    (text ?? '')
-      .split(',')
-      .map((item) => item.trim())
-      .filter((item) => item.length > 0);
-  // The same checks as the reconcile's (reconcile-config.ts): both must agree on which workloads there are.
-  const workloadAccounts = listOf(env.WORKLOAD_ACCOUNTS);
-  const badAccounts = workloadAccounts.filter((account) => !/^\d{12}$/.test(account));
-  if (badAccounts.length > 0)
-    problems.push(`WORKLOAD_ACCOUNTS must be 12-digit account ids, got ${badAccounts.join(', ')}`);
-  const workloadRegions = listOf(env.WORKLOAD_REGIONS);
-  const badRegions = workloadRegions.filter((region) => !/^[a-z]{2}(-[a-z]+)+-\d$/.test(region));
-  if (badRegions.length > 0) problems.push(`WORKLOAD_REGIONS must be region names, got ${badRegions.join(', ')}`);
+  const { workloadAccounts, workloadRegions } = readWorkloads(env, problems);
   const watched = (env.WATCH_ENABLED ?? '').trim().toLowerCase() === 'true';
   const tableName = env.IN_USE_INDEX_TABLE_NAME?.trim();
   if (problems.length) throw new Error(`invalid configuration: ${problems.join('; ')}`);
@@ -72,4 +60,27 @@ export function readPushHandlerConfig(env: NodeJS.ProcessEnv): PushHandlerConfig
         }
       : {}),
   };
+}
+
+/**
+ * The workload accounts and regions the reconcile lists and the push path's index read waits for: one reading
+ * for both handlers, since they must agree on which workloads there are. Adds each problem to `problems`.
+ */
+export function readWorkloads(
+  env: NodeJS.ProcessEnv,
+  problems: string[],
+): { readonly workloadAccounts: string[]; readonly workloadRegions: string[] } {
+  const listOf = (text: string | undefined): string[] =>
+    (text ?? '')
+      .split(',')
+      .map((item) => item.trim())
+      .filter((item) => item.length > 0);
+  const workloadAccounts = listOf(env.WORKLOAD_ACCOUNTS);
+  const badAccounts = workloadAccounts.filter((account) => !/^\d{12}$/.test(account));
+  if (badAccounts.length > 0)
+    problems.push(`WORKLOAD_ACCOUNTS must be 12-digit account ids, got ${badAccounts.join(', ')}`);
+  const workloadRegions = listOf(env.WORKLOAD_REGIONS);
+  const badRegions = workloadRegions.filter((region) => !/^[a-z]{2}(-[a-z]+)+-\d$/.test(region));
+  if (badRegions.length > 0) problems.push(`WORKLOAD_REGIONS must be region names, got ${badRegions.join(', ')}`);
+  return { workloadAccounts, workloadRegions };
 }

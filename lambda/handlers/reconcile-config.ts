@@ -9,7 +9,7 @@ import {
   type LifecycleCheck,
 } from '../core/defaults';
 import type { ReconcileSettings } from '../core/reconcile';
-import { readPushHandlerConfig, type PushHandlerConfig } from './config';
+import { readPushHandlerConfig, readWorkloads, type PushHandlerConfig } from './config';
 
 export interface ReconcileHandlerConfig extends PushHandlerConfig, ReconcileSettings {
   /** other accounts listed through their reader role (`WORKLOAD_ACCOUNTS`); absent: only the own account */
@@ -48,18 +48,7 @@ export function readReconcileHandlerConfig(env: NodeJS.ProcessEnv): ReconcileHan
   const installText = (env.INSTALL_LIFECYCLE_SHIELD ?? 'false').trim().toLowerCase();
   if (installText !== 'true' && installText !== 'false')
     problems.push(`INSTALL_LIFECYCLE_SHIELD must be "true" or "false", got "${env.INSTALL_LIFECYCLE_SHIELD}"`);
-  const listOf = (text: string | undefined): string[] =>
-    (text ?? '')
-      .split(',')
-      .map((item) => item.trim())
-      .filter((item) => item.length > 0);
-  const workloadAccounts = listOf(env.WORKLOAD_ACCOUNTS);
-  const badAccounts = workloadAccounts.filter((account) => !/^\d{12}$/.test(account));
-  if (badAccounts.length > 0)
-    problems.push(`WORKLOAD_ACCOUNTS must be 12-digit account ids, got ${badAccounts.join(', ')}`);
-  const workloadRegions = listOf(env.WORKLOAD_REGIONS);
-  const badRegions = workloadRegions.filter((region) => !/^[a-z]{2}(-[a-z]+)+-\d$/.test(region));
-  if (badRegions.length > 0) problems.push(`WORKLOAD_REGIONS must be region names, got ${badRegions.join(', ')}`);
+  const { workloadAccounts, workloadRegions } = readWorkloads(env, problems);
   if (problems.length || !base) throw new Error(`invalid configuration: ${problems.join('; ')}`);
   return {
     ...base,
