@@ -4,6 +4,7 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../core/defaults';
 import type { GuardMetrics, InventoryPort } from '../core/ports';
 
@@ -18,6 +19,31 @@ export function createObservability(): Observability {
   const logger = new Logger({ serviceName: SERVICE_NAME });
   const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });
   return { logger, metrics, counts: { count: (name, value) => metrics.addMetric(name, MetricUnit.Count, value) } };
+}
+
+/**
+ * The Lambda entry of a function fed by an SQS event source (the push buffer, the watch queue): wires its
+ * dependencies once, on the first batch, hands every batch to `handle`, logs how the batch went, and always
+ * flushes the batch's metrics, so a batch that throws still publishes what it counted.
+ */
+export function sqsBatchEntry<Wiring>(
+  { logger, metrics }: Pick<Observability, 'logger' | 'metrics'>,
+  wire: () => Wiring,
+  handle: (event: SQSEvent, wiring: Wiring) => Promise<SQSBatchResponse>,
+  doneMessage: string,
+): (event: SQSEvent, context?: Context) => Promise<SQSBatchResponse> {
+  let wiring: Wiring | undefined;
+  return async (event, context) => {
+    if (context) logger.addContext(context);
+    wiring ??= wire();
+    try {
+      const response = await handle(event, wiring);
+      logger.info(doneMessage, { records: event.Records?.length ?? 0, failed: response.batchItemFailures.length });
+      return response;
+    } finally {
+      metrics.publishStoredMetrics();
+    }
+  };
 }
 
 /**

@@ -5,7 +5,7 @@
  * It only parses, wires and calls: the decisions live in `lambda/core`, the AWS calls in `lambda/adapters`.
  * See: https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html#services-sqs-batchfailurereporting
  */
-import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { CloudTrailPusherLookup } from '../adapters/cloudtrail';
 import { EcrAdapter } from '../adapters/ecr';
 import { DynamoDbInUseIndex } from '../adapters/in-use-index';
@@ -21,7 +21,7 @@ import type { AlertPort, EcrPort, InUseIndexReadPort, InventoryPort, ServiceInve
 import { parsePushRecord } from '../core/push-event';
 import type { GuardSettings, ImageEvent, ServiceImpairment } from '../core/types';
 import { readPushHandlerConfig } from './config';
-import { alertLogGroupFrom, createObservability, timedInventory } from './observability';
+import { alertLogGroupFrom, createObservability, sqsBatchEntry, timedInventory } from './observability';
 
 export interface PushHandlerDependencies {
   readonly ecr: EcrPort;
@@ -149,7 +149,6 @@ async function guardImpairments(
 }
 
 const { logger, metrics, counts } = createObservability();
-let wiring: { settings: GuardSettings; deps: PushHandlerDependencies } | undefined;
 
 function wireFromEnvironment(): { settings: GuardSettings; deps: PushHandlerDependencies } {
   const config = readPushHandlerConfig(process.env);
@@ -173,14 +172,9 @@ function wireFromEnvironment(): { settings: GuardSettings; deps: PushHandlerDepe
   };
 }
 
-export const handler = async (event: SQSEvent, context?: Context): Promise<SQSBatchResponse> => {
-  if (context) logger.addContext(context);
-  wiring ??= wireFromEnvironment();
-  try {
-    const response = await handlePushBatch(event, wiring.settings, wiring.deps);
-    logger.info('batch done', { records: event.Records?.length ?? 0, failed: response.batchItemFailures.length });
-    return response;
-  } finally {
-    metrics.publishStoredMetrics();
-  }
-};
+export const handler = sqsBatchEntry(
+  { logger, metrics },
+  wireFromEnvironment,
+  (event, wiring) => handlePushBatch(event, wiring.settings, wiring.deps),
+  'batch done',
+);

@@ -4,14 +4,14 @@
  * in `lambda/adapters`.
  * See: https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html#services-sqs-batchfailurereporting
  */
-import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { EcrAdapter } from '../adapters/ecr';
 import { DynamoDbInUseIndex } from '../adapters/in-use-index';
 import { SnsAlertAdapter } from '../adapters/sns';
 import type { GuardSettings } from '../core/types';
 import { type WatchDependencies, watchTaskEvents } from '../core/watch';
 import { readPushHandlerConfig } from './config';
-import { alertLogGroupFrom, createObservability } from './observability';
+import { alertLogGroupFrom, createObservability, sqsBatchEntry } from './observability';
 
 /** Handles one SQS batch of task events; never throws for a bad record, reports it as that record's failure. */
 export async function handleWatchBatch(
@@ -24,7 +24,6 @@ export async function handleWatchBatch(
 }
 
 const { logger, metrics, counts } = createObservability();
-let wiring: { settings: GuardSettings; deps: WatchDependencies } | undefined;
 
 /** The table and the guard's own account come from the construct; a missing one fails the cold start loudly. */
 export function readWatchHandlerConfig(env: NodeJS.ProcessEnv) {
@@ -54,14 +53,9 @@ function wireFromEnvironment(): { settings: GuardSettings; deps: WatchDependenci
   };
 }
 
-export const handler = async (event: SQSEvent, context?: Context): Promise<SQSBatchResponse> => {
-  if (context) logger.addContext(context);
-  wiring ??= wireFromEnvironment();
-  try {
-    const response = await handleWatchBatch(event, wiring.settings, wiring.deps);
-    logger.info('task events done', { records: event.Records?.length ?? 0, failed: response.batchItemFailures.length });
-    return response;
-  } finally {
-    metrics.publishStoredMetrics();
-  }
-};
+export const handler = sqsBatchEntry(
+  { logger, metrics },
+  wireFromEnvironment,
+  (event, wiring) => handleWatchBatch(event, wiring.settings, wiring.deps),
+  'task events done',
+);
