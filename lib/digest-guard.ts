@@ -384,6 +384,12 @@ export class DigestGuard extends Construct {
       const watch = createWatchPath(this, settings, this.topic);
       grantWatchPermissions(watch.role, settings, this.topic, this.inUseIndex);
       watch.fn.addEnvironment('IN_USE_INDEX_TABLE_NAME', this.inUseIndex.tableName);
+      if (settings.workloadAccounts.length > 0) {
+        // Deployment and Lambda events name a service or function, not its digests: the watch reads them there.
+        grantAssumeWorkloadReaders(watch.role, settings.workloadAccounts);
+        watch.fn.addEnvironment('WORKLOAD_ACCOUNTS', settings.workloadAccounts.join(','));
+        if (settings.workloadRegions) watch.fn.addEnvironment('WORKLOAD_REGIONS', settings.workloadRegions.join(','));
+      }
       if (props.pushReadsIndex) {
         // The push function reads the index only where the watch keeps it fresh (lambda/handlers/push.ts).
         grantInUseIndexRead(push.role, this.inUseIndex);

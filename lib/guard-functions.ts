@@ -28,7 +28,7 @@ import {
   VISIBILITY_TIMEOUT_FACTOR,
   WATCH_HANDLER,
 } from './defaults';
-import { guardReconcileRoleName } from '../lambda/core/workloads';
+import { guardReconcileRoleName, guardWatchRoleName } from '../lambda/core/workloads';
 import {
   buildLifecycleExpiryEventPattern,
   buildPushEventPattern,
@@ -184,6 +184,8 @@ export function createWatchPath(scope: Construct, settings: ResolvedSettings, to
   const watch = createGuardFunction(scope, settings, topic, {
     ids: { logGroup: 'WatchLogGroup', role: 'WatchRole', function: 'WatchFunction' },
     roleDescription: 'ECR digest guard watch function',
+    // The workload accounts' reader roles trust this role by name too (lib/workload-stack.ts).
+    ...(settings.workloadAccounts.length > 0 ? { roleName: guardWatchRoleName(Stack.of(scope).region) } : {}),
     description: 'Keeps the in-use index from ECS task events; protects a digest seen in use for the first time',
     handler: WATCH_HANDLER,
     timeout: WATCH_TIMEOUT,

@@ -15,7 +15,7 @@
 import { Stack, type StackProps, Token, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
-import { guardReconcileRoleName, workloadReaderRoleName } from '../lambda/core/workloads';
+import { guardReconcileRoleName, guardWatchRoleName, workloadReaderRoleName } from '../lambda/core/workloads';
 import type { WorkloadDeployment } from './config';
 import { inventoryReadStatements } from './permissions';
 
@@ -36,12 +36,17 @@ export class DigestGuardWorkloadStack extends Stack {
   constructor(scope: Construct, id: string, props: DigestGuardWorkloadStackProps) {
     super(scope, id, { description: DESCRIPTION, ...props });
     const { guardAccount, guardRegion, regions } = props.deployment;
-    const guardReconcileRoleArn = `arn:${this.partition}:iam::${guardAccount}:role/${guardReconcileRoleName(guardRegion)}`;
+    const guardRoleArn = (name: string): string => `arn:${this.partition}:iam::${guardAccount}:role/${name}`;
+    // The reconcile lists; the watch reads the one service or function a deployment event or Lambda call names.
+    const guardRoleArns = [
+      guardRoleArn(guardReconcileRoleName(guardRegion)),
+      guardRoleArn(guardWatchRoleName(guardRegion)),
+    ];
     this.readerRole = new iam.Role(this, 'ReaderRole', {
       roleName: workloadReaderRoleName(guardRegion),
       description: `Lets the ECR digest guard in ${guardAccount} ${guardRegion} list the ECS and Lambda workloads here`,
       assumedBy: new iam.AccountPrincipal(guardAccount).withConditions({
-        ArnEquals: { 'aws:PrincipalArn': guardReconcileRoleArn },
+        ArnEquals: { 'aws:PrincipalArn': guardRoleArns },
       }),
     });
     for (const statement of inventoryReadStatements(this.readerRole, regions)) {

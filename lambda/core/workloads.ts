@@ -8,6 +8,7 @@ import type { AccountRegion } from './in-use-index/types';
 
 const READER_ROLE_PREFIX = 'ecr-digest-guard-reader';
 const RECONCILE_ROLE_PREFIX = 'ecr-digest-guard-reconcile';
+const WATCH_ROLE_PREFIX = 'ecr-digest-guard-watch';
 
 /** The read-only role each workload account creates for the guard of `guardRegion`. */
 export function workloadReaderRoleName(guardRegion: string): string {
@@ -17,6 +18,15 @@ export function workloadReaderRoleName(guardRegion: string): string {
 /** The guard reconcile's role name when it lists other accounts: the one principal the readers trust. */
 export function guardReconcileRoleName(guardRegion: string): string {
   return `${RECONCILE_ROLE_PREFIX}-${guardRegion}`;
+}
+
+/**
+ * The guard watch's role name when workloads are configured: the readers trust it too, because an ECS deployment
+ * event or a Lambda API call names a service or function without its digests, and only the workload's reader role
+ * can read them.
+ */
+export function guardWatchRoleName(guardRegion: string): string {
+  return `${WATCH_ROLE_PREFIX}-${guardRegion}`;
 }
 
 /** The reader role's ARN in `account` (the partition of the guard: workloads never span partitions). */

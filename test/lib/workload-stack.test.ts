@@ -59,14 +59,34 @@ describe('the guard with workload accounts', () => {
     });
   });
 
-  it('given workload accounts, when synthesized, then the reconcile may assume exactly their reader roles and nothing else', () => {
+  it('given workload accounts, when synthesized, then the watch role has the fixed name the readers trust', () => {
+    template.hasResourceProperties('AWS::IAM::Role', {
+      RoleName: 'ecr-digest-guard-watch-eu-west-1',
+      Description: 'ECR digest guard watch function',
+    });
+  });
+
+  it('given workload accounts, when synthesized, then the reconcile and the watch may assume exactly their reader roles', () => {
     const assume = iamPolicyStatements(template).filter((s) => actionsOf(s).some((a) => a.startsWith('sts:')));
 
-    expect(assume).toHaveLength(1);
-    expect(actionsOf(assume[0]!)).toEqual(['sts:AssumeRole']);
-    expect(resolveIntrinsics(assume[0]!.Resource)).toEqual([
-      `arn:aws:iam::${WORKLOAD_A}:role/ecr-digest-guard-reader-eu-west-1`,
-      `arn:aws:iam::${WORKLOAD_B}:role/ecr-digest-guard-reader-eu-west-1`,
+    // one statement in the reconcile role's policy, one in the watch role's; nothing else may assume anything
+    expect(assume).toHaveLength(2);
+    for (const statement of assume) {
+      expect(actionsOf(statement)).toEqual(['sts:AssumeRole']);
+      expect(resolveIntrinsics(statement.Resource)).toEqual([
+        `arn:aws:iam::${WORKLOAD_A}:role/ecr-digest-guard-reader-eu-west-1`,
+        `arn:aws:iam::${WORKLOAD_B}:role/ecr-digest-guard-reader-eu-west-1`,
+      ]);
+    }
+    const policies = Object.values(template.findResources('AWS::IAM::Policy')) as {
+      Properties: { Roles: unknown[]; PolicyDocument: { Statement: { Action: unknown }[] } };
+    }[];
+    const rolesThatAssume = policies
+      .filter((p) => JSON.stringify(p.Properties.PolicyDocument).includes('sts:AssumeRole'))
+      .map((p) => JSON.stringify(p.Properties.Roles));
+    expect(rolesThatAssume.sort()).toEqual([
+      expect.stringContaining('ReconcileRole'),
+      expect.stringContaining('WatchRole'),
     ]);
   });
 
@@ -107,7 +127,7 @@ describe('the workload stack', () => {
     template = Template.fromStack(stack);
   });
 
-  it('creates one role, named after the guard region, trusting only the guard account narrowed to its reconcile role', () => {
+  it('creates one role, named after the guard region, trusting only the guard account narrowed to its reconcile and watch roles', () => {
     template.resourceCountIs('AWS::IAM::Role', 1);
     const role = Object.values(template.findResources('AWS::IAM::Role'))[0] as { Properties: Record<string, unknown> };
 
@@ -120,7 +140,12 @@ describe('the workload stack', () => {
           Action: 'sts:AssumeRole',
           Principal: { AWS: `arn:aws:iam::${GUARD}:root` },
           Condition: {
-            ArnEquals: { 'aws:PrincipalArn': `arn:aws:iam::${GUARD}:role/ecr-digest-guard-reconcile-eu-west-1` },
+            ArnEquals: {
+              'aws:PrincipalArn': [
+                `arn:aws:iam::${GUARD}:role/ecr-digest-guard-reconcile-eu-west-1`,
+                `arn:aws:iam::${GUARD}:role/ecr-digest-guard-watch-eu-west-1`,
+              ],
+            },
           },
         },
       ],
@@ -138,7 +163,7 @@ describe('the workload stack', () => {
     expect(JSON.stringify(describeServices.Resource)).toContain(':ecs:us-east-1:');
   });
 
-  it('given the trust as synthesized, when the simulated STS evaluates it, then the guard reconcile role gets in and no other role does', async () => {
+  it('given the trust as synthesized, when the simulated STS evaluates it, then the reconcile and watch roles get in and no other role does', async () => {
     const { AssumeRoleCommand, STSClient } = await import('@aws-sdk/client-sts');
     const org = new SimulatedOrganization({
       accounts: [
@@ -161,6 +186,9 @@ describe('the workload stack', () => {
       );
 
     await expect(assumeAs('ecr-digest-guard-reconcile-eu-west-1')).resolves.toMatchObject({
+      AssumedRoleUser: { Arn: `arn:aws:sts::${WORKLOAD_A}:assumed-role/ecr-digest-guard-reader-eu-west-1/list` },
+    });
+    await expect(assumeAs('ecr-digest-guard-watch-eu-west-1')).resolves.toMatchObject({
       AssumedRoleUser: { Arn: `arn:aws:sts::${WORKLOAD_A}:assumed-role/ecr-digest-guard-reader-eu-west-1/list` },
     });
     await expect(assumeAs('ecr-digest-guard-push')).rejects.toMatchObject({ name: 'AccessDenied' });
