@@ -3,6 +3,7 @@
  * every workload rule targets) and the forwarder role, and which region of a workload account holds the roles.
  */
 import { describe, expect, it } from 'vitest';
+import { entriesOfTaskEvent, parseTaskStateChangeRecord } from '../../../lambda/core/watch';
 import {
   forwardingHomeRegion,
   guardEventBusArn,
@@ -10,6 +11,7 @@ import {
   workloadForwarderRoleArn,
   workloadForwarderRoleName,
 } from '../../../lambda/core/workloads';
+import { ecsTaskStateChangeFixture } from '../../support/fixtures';
 
 describe('forwarding names', () => {
   it('given a guard region, when the bus is named, then the name and ARN follow from the guard account and region alone', () => {
@@ -30,5 +32,28 @@ describe('forwarding names', () => {
     expect(forwardingHomeRegion('eu-west-1', ['us-east-1', 'eu-west-1'])).toBe('eu-west-1');
     expect(forwardingHomeRegion('eu-west-1', ['us-east-1', 'ap-south-1'])).toBe('us-east-1');
     expect(() => forwardingHomeRegion('eu-west-1', [])).toThrow(/at least one workload region/);
+  });
+});
+
+describe('a task event forwarded from a workload account', () => {
+  it("given EventBridge keeps the sender's account and region, when the watch reads it, then the consumer is the workload, the image the guard's registry", () => {
+    // See: https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutPermission.html ("Rules with an account
+    // field do not match any events sent from other accounts": a forwarded event names the sending account).
+    const event = ecsTaskStateChangeFixture();
+    event.account = '444455556666';
+    event.region = 'us-east-1';
+    event.detail.taskArn = 'arn:aws:ecs:us-east-1:444455556666:task/prod/0123456789abcdef';
+    const parsed = parseTaskStateChangeRecord({ messageId: 'm-1', body: JSON.stringify(event) });
+    if (!parsed.ok) throw new Error(parsed.reason);
+
+    const [entry] = entriesOfTaskEvent(parsed.event);
+
+    expect(entry).toMatchObject({
+      registryAccount: '111122223333',
+      registryRegion: 'us-west-2',
+      consumerAccount: '444455556666',
+      consumerRegion: 'us-east-1',
+      name: 'arn:aws:ecs:us-east-1:444455556666:task/prod/0123456789abcdef',
+    });
   });
 });
