@@ -17,6 +17,7 @@ import { createGuardAlarms, type DigestGuardAlarms } from './alarms';
 import { createAlertTopic } from './alert-topic';
 import { type ChatChannelConfigurations, createChatChannels, type DigestGuardChatChannels } from './chat-channels';
 import { createGuardDashboard } from './dashboard';
+import { createGuardEventBus, workloadOrganizationIdProblems } from './guard-event-bus';
 import { createPushPath, createReconcilePath, createWatchPath } from './guard-functions';
 import { createInUseIndex } from './in-use-index';
 import {
@@ -28,6 +29,7 @@ import {
   grantWatchPermissions,
 } from './permissions';
 import { resolveSettings } from './settings';
+import { ConfigError } from './validation';
 
 export type { DigestGuardAlarms } from './alarms';
 export type { DigestGuardChatChannels, DigestGuardSlackChannel, DigestGuardTeamsChannel } from './chat-channels';
@@ -269,6 +271,13 @@ export interface DigestGuardProps {
    * @default - this guard's region
    */
   readonly workloadRegions?: string[];
+
+  /**
+   * Admit every account of this AWS Organization (`o-…`) to forward events to the guard's event bus
+   * (`aws:PrincipalOrgID`), instead of naming `workloadAccounts` in its policy. Only with `workloadAccounts`.
+   * @default - the bus admits exactly `workloadAccounts`
+   */
+  readonly workloadOrganizationId?: string;
 }
 
 /** How the reconcile checks lifecycle policies (see `lifecycleCheck`). */
@@ -329,12 +338,21 @@ export class DigestGuard extends Construct {
   public readonly watchDeadLetterQueue?: sqs.Queue;
   /** The watch function; undefined with `watch: false`. */
   public readonly watchFunction?: lambda.Function;
+  /**
+   * Where workload accounts and regions forward their ECS events (`ecr-digest-guard-<region>`); undefined without
+   * `workloadAccounts` or without the watch.
+   */
+  public readonly guardEventBus?: events.EventBus;
+  /** Routes forwarded task events from `guardEventBus` into `watchQueue`; undefined without `guardEventBus`. */
+  public readonly forwardedWatchRule?: events.Rule;
   /** The operator's dashboard; undefined with `dashboard: false`. */
   public readonly dashboard?: cloudwatch.Dashboard;
 
   constructor(scope: Construct, id: string, props: DigestGuardProps = {}) {
     super(scope, id);
     const settings = resolveSettings(props);
+    const organizationProblems = workloadOrganizationIdProblems(props.workloadOrganizationId, props.workloadAccounts);
+    if (organizationProblems.length > 0) throw new ConfigError(organizationProblems);
     this.tagPrefix = settings.tagPrefix;
 
     // Every part is created in this construct's scope, in this order, so the logical ids and the template
@@ -400,6 +418,19 @@ export class DigestGuard extends Construct {
           push.fn.addEnvironment('WORKLOAD_ACCOUNTS', settings.workloadAccounts.join(','));
           if (settings.workloadRegions) push.fn.addEnvironment('WORKLOAD_REGIONS', settings.workloadRegions.join(','));
         }
+      }
+      if (settings.workloadAccounts.length > 0) {
+        // Other accounts and regions reach the watch through the guard's bus (their workload stacks forward to it).
+        const forwarded = createGuardEventBus(
+          this,
+          {
+            accounts: settings.workloadAccounts,
+            ...(props.workloadOrganizationId ? { organizationId: props.workloadOrganizationId } : {}),
+          },
+          watch.queue,
+        );
+        this.guardEventBus = forwarded.bus;
+        this.forwardedWatchRule = forwarded.watchRule;
       }
       this.watchRule = watch.rule;
       this.watchQueue = watch.queue;

@@ -142,3 +142,92 @@ export function buildServiceImpairedEventPattern(where: {
     detail: { eventName: [SERVICE_TASK_START_IMPAIRED] },
   };
 }
+
+/** A pattern a forwarding rule (workload stack) or the guard bus's rule uses, in EventBridge's own JSON shape. */
+export interface ForwardingEventPattern {
+  readonly source: readonly string[];
+  readonly 'detail-type': readonly string[];
+  readonly detail?: Readonly<Record<string, readonly (string | { readonly prefix: string })[]>>;
+}
+
+/** One forwarding rule of the workload stack: its construct id, description and pattern. */
+export interface ForwardingRuleSpec {
+  readonly id: string;
+  readonly description: string;
+  readonly pattern: ForwardingEventPattern;
+}
+
+/** ECS task state changes: what the watch indexes today (the own-account watch rule selects the same). */
+export const TASK_STATE_CHANGE_DETAIL_TYPE = 'ECS Task State Change';
+const DEPLOYMENT_STATE_CHANGE_DETAIL_TYPE = 'ECS Deployment State Change';
+const DAEMON_DEPLOYMENT_STATE_CHANGE_DETAIL_TYPE = 'ECS Daemon Deployment State Change';
+const DAEMON_SERVICE_ACTION_DETAIL_TYPE = 'ECS Daemon Service Action';
+const DAEMON_TASK_START_IMPAIRED = 'DAEMON_TASK_START_IMPAIRED';
+
+/**
+ * What every workload region forwards to the guard's event bus: three rules on the default bus.
+ * - ECS task, service deployment and daemon deployment state changes (durable, versioned events). Daemon
+ *   detail-types as documented: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/managed-daemons-events.html
+ * - The start-impaired service and daemon actions only (the other Service Actions, steady state every few hours per
+ *   service among them, would cost a forwarded event each for nothing). One rule matches both: each eventName
+ *   occurs only with its own detail-type.
+ *   See: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_service_events.html
+ * - Lambda's image-changing API calls as CloudTrail delivers them, where the account has a trail. CloudTrail
+ *   records Lambda's eventNames with the API version appended (`CreateFunction20150331`,
+ *   `UpdateFunctionCode20150331v2`, `PublishVersion20150331`, `UpdateAlias20150331`), so they are matched by prefix;
+ *   the `CreateFunction` prefix also selects `CreateFunctionUrlConfig…`, which the watch can ignore.
+ *   See: https://docs.aws.amazon.com/lambda/latest/dg/logging-using-cloudtrail.html
+ *   See: https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-create-pattern-operators.html (prefix)
+ * The guard bus routes into the watch only what the watch handles (`buildGuardBusWatchEventPattern`); the rest
+ * arrives and waits for the watch to learn it (README, "Several accounts").
+ */
+export function buildForwardingEventPatterns(): ForwardingRuleSpec[] {
+  return [
+    {
+      id: 'EcsStateChanges',
+      description: 'Forwards ECS task, deployment and daemon deployment changes to the ECR digest guard',
+      pattern: {
+        source: ['aws.ecs'],
+        'detail-type': [
+          TASK_STATE_CHANGE_DETAIL_TYPE,
+          DEPLOYMENT_STATE_CHANGE_DETAIL_TYPE,
+          DAEMON_DEPLOYMENT_STATE_CHANGE_DETAIL_TYPE,
+        ],
+      },
+    },
+    {
+      id: 'EcsStartImpaired',
+      description: 'Forwards ECS services and daemons that cannot start tasks to the ECR digest guard',
+      pattern: {
+        source: ['aws.ecs'],
+        'detail-type': [SERVICE_ACTION_DETAIL_TYPE, DAEMON_SERVICE_ACTION_DETAIL_TYPE],
+        detail: { eventName: [SERVICE_TASK_START_IMPAIRED, DAEMON_TASK_START_IMPAIRED] },
+      },
+    },
+    {
+      id: 'LambdaImageChanges',
+      description: 'Forwards Lambda function, version and alias changes (CloudTrail) to the ECR digest guard',
+      pattern: {
+        source: ['aws.lambda'],
+        'detail-type': ['AWS API Call via CloudTrail'],
+        detail: {
+          eventSource: ['lambda.amazonaws.com'],
+          eventName: [
+            { prefix: 'CreateFunction' },
+            { prefix: 'UpdateFunctionCode' },
+            { prefix: 'PublishVersion' },
+            { prefix: 'UpdateAlias' },
+          ],
+        },
+      },
+    },
+  ];
+}
+
+/**
+ * The guard bus's rule into the watch queue: the events of other accounts and regions the watch handler parses
+ * today, the same selection as the own-account watch rule on the default bus.
+ */
+export function buildGuardBusWatchEventPattern(): ForwardingEventPattern {
+  return { source: ['aws.ecs'], 'detail-type': [TASK_STATE_CHANGE_DETAIL_TYPE] };
+}

@@ -1,7 +1,15 @@
 /**
  * The workload stack: what each workload account deploys so that a guard in the registry account can list what
- * it runs. Environment-agnostic (`npx cdk deploy EcrDigestGuardWorkload` with the workload account's
- * credentials, in any one region: the role is global, so deploy it once per account and guard region).
+ * it runs and watch it change. Environment-agnostic (`npx cdk deploy EcrDigestGuardWorkload` with the workload
+ * account's credentials), deployed in every workload region of the account, one template for all (a StackSet can
+ * deploy it too):
+ * - in the account's home region only (`forwardingHomeRegion`: the guard's region if it is a workload region, else
+ *   the first workload region; a CloudFormation condition on `AWS::Region`), the global IAM roles: the reader and
+ *   the forwarder. Deploy the home region first: the other regions' rules name the forwarder by ARN;
+ * - in every region, rules on the default bus forwarding ECS task, deployment and daemon events, start-impaired
+ *   service and daemon actions, and Lambda's image-changing API calls to the guard's bus
+ *   (`ecr-digest-guard-<guardRegion>` in the guard account), except in the guard's own account and region, whose
+ *   default bus the guard's watch reads directly.
  *
  * The reader role trusts the guard's account, narrowed by `aws:PrincipalArn` to the guard's reconcile role,
  * rather than naming that role as the principal, for two reasons the IAM reference gives: a role named as a
@@ -12,17 +20,27 @@
  * See: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html#principal-roles
  * See: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalarn
  */
-import { Stack, type StackProps, Token, Validations } from 'aws-cdk-lib';
+import { Aws, CfnCondition, Fn, Stack, type StackProps, Token, Validations } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
-import { guardReconcileRoleName, guardWatchRoleName, workloadReaderRoleName } from '../lambda/core/workloads';
+import {
+  forwardingHomeRegion,
+  guardEventBusArn,
+  guardReconcileRoleName,
+  guardWatchRoleName,
+  workloadForwarderRoleName,
+  workloadReaderRoleName,
+} from '../lambda/core/workloads';
 import type { WorkloadDeployment } from './config';
+import { buildForwardingEventPatterns } from './event-pattern';
 import { inventoryReadStatements } from './permissions';
 
 /** The id of the stack each workload account deploys. */
 export const WORKLOAD_STACK_ID = 'EcrDigestGuardWorkload';
 
-const DESCRIPTION = 'ecr-digest-guard workload: lets the guard in the registry account read what runs here';
+const DESCRIPTION =
+  'ecr-digest-guard workload: lets the guard in the registry account read what runs here and forwards its ECS events';
 
 export interface DigestGuardWorkloadStackProps extends StackProps {
   /** Where the guard runs (whom to trust) and which regions of this account it lists. */
@@ -32,6 +50,10 @@ export interface DigestGuardWorkloadStackProps extends StackProps {
 export class DigestGuardWorkloadStack extends Stack {
   /** Read-only: the ECS and Lambda calls of the in-use inventory, in the listed regions of this account. */
   public readonly readerRole: iam.Role;
+  /** EventBridge puts the forwarded events on the guard's bus as this role (`events:PutEvents` on that bus only). */
+  public readonly forwarderRole: iam.Role;
+  /** The default-bus rules that forward ECS (and Lambda API call) events to the guard's bus. */
+  public readonly forwardingRules: readonly events.CfnRule[];
 
   constructor(scope: Construct, id: string, props: DigestGuardWorkloadStackProps) {
     super(scope, id, { description: DESCRIPTION, ...props });
@@ -54,8 +76,46 @@ export class DigestGuardWorkloadStack extends Stack {
     }
     acknowledgeReaderWildcards(this.readerRole, regions);
 
-    // Watch forwarding belongs here in a later release: EventBridge rules in each listed region that forward ECS
-    // task, deployment and daemon events (and Lambda API calls) to the guard's event bus.
+    // IAM is global and this template is deployed in every workload region: the roles only in the home region.
+    const homeRegion = new CfnCondition(this, 'IsHomeRegion', {
+      expression: Fn.conditionEquals(Aws.REGION, forwardingHomeRegion(guardRegion, regions)),
+    });
+    const busArn = guardEventBusArn(this.partition, guardAccount, guardRegion);
+    this.forwarderRole = new iam.Role(this, 'ForwarderRole', {
+      roleName: workloadForwarderRoleName(guardRegion),
+      description: `Lets EventBridge forward ECS events to the ECR digest guard's bus in ${guardAccount} ${guardRegion}`,
+      assumedBy: new iam.ServicePrincipal('events.amazonaws.com'),
+      inlinePolicies: {
+        PutEventsOnGuardBus: new iam.PolicyDocument({
+          statements: [new iam.PolicyStatement({ actions: ['events:PutEvents'], resources: [busArn] })],
+        }),
+      },
+    });
+    for (const role of [this.readerRole, this.forwarderRole]) {
+      for (const child of role.node.findAll()) {
+        if (child instanceof iam.CfnRole || child instanceof iam.CfnPolicy) child.cfnOptions.condition = homeRegion;
+      }
+    }
+
+    // The guard's own account and region reach the watch on its default bus already: forwarding them too would
+    // only send every event twice.
+    const forwards = new CfnCondition(this, 'ForwardsToGuard', {
+      expression: Fn.conditionNot(
+        Fn.conditionAnd(Fn.conditionEquals(Aws.ACCOUNT_ID, guardAccount), Fn.conditionEquals(Aws.REGION, guardRegion)),
+      ),
+    });
+    // By ARN rather than a reference: outside the home region the role is not in this stack, yet exists.
+    const forwarderRoleArn = `arn:${this.partition}:iam::${this.account}:role/${workloadForwarderRoleName(guardRegion)}`;
+    this.forwardingRules = buildForwardingEventPatterns().map((spec) => {
+      const rule = new events.CfnRule(this, `Forward${spec.id}`, {
+        description: spec.description,
+        state: 'ENABLED',
+        eventPattern: spec.pattern,
+        targets: [{ id: 'GuardEventBus', arn: busArn, roleArn: forwarderRoleArn }],
+      });
+      rule.cfnOptions.condition = forwards;
+      return rule;
+    });
   }
 }
 

@@ -14,6 +14,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { HttpRequest, HttpResponse } from '@smithy/protocol-http';
 import { SimClock, SimulatedAccount, type SimulatedAccountOptions } from './account';
+import { SimEventBuses } from './event-buses';
 import {
   accessKeyIdOf,
   type SimCaller,
@@ -37,6 +38,8 @@ export interface SimulatedOrganizationOptions {
   readonly startAt?: Date;
   /** throttle ECS calls in every (account, region), each with its own token buckets */
   readonly ecsThrottling?: SimulatedAccountOptions['ecsThrottling'];
+  /** the AWS Organizations id every declared account belongs to (`aws:PrincipalOrgID`); none by default */
+  readonly organizationId?: string;
 }
 
 /** Who signed with an access key: a principal, and the session when the key came from AssumeRole. */
@@ -58,6 +61,8 @@ export class SimulatedOrganization {
   readonly clock: SimClock;
   /** STS's own wire: its calls are counted here */
   readonly stsTransport = new SimTransport();
+  /** EventBridge buses and rules across the accounts (`event-buses.ts`): forwarding with its policy checks */
+  readonly eventBuses: SimEventBuses;
   private readonly accounts = new Map<string, SimulatedAccount>();
   private readonly roles = new Map<string, SimRole>();
   private readonly identities = new Map<string, Identity>();
@@ -66,6 +71,11 @@ export class SimulatedOrganization {
 
   constructor(options: SimulatedOrganizationOptions) {
     this.clock = new SimClock(options.startAt);
+    const members = new Set(options.accounts.map((a) => a.accountId));
+    this.eventBuses = new SimEventBuses({
+      roleOf: (roleArn) => this.roles.get(roleArn),
+      organizationIdOf: (accountId) => (members.has(accountId) ? options.organizationId : undefined),
+    });
     for (const { accountId, regions } of options.accounts) {
       if (regions.length === 0) throw new Error(`account ${accountId} needs at least one region`);
       for (const region of regions) {

@@ -34,6 +34,42 @@ export function workloadReaderRoleArn(partition: string, account: string, guardR
   return `arn:${partition}:iam::${account}:role/${workloadReaderRoleName(guardRegion)}`;
 }
 
+const FORWARDER_ROLE_PREFIX = 'ecr-digest-guard-forwarder';
+const GUARD_EVENT_BUS_PREFIX = 'ecr-digest-guard';
+
+/**
+ * The guard's event bus, which workload accounts forward their ECS (and Lambda API call) events to. Named after
+ * the guard's region alone, so a workload stack can name its ARN without a cross-stack reference.
+ */
+export function guardEventBusName(guardRegion: string): string {
+  return `${GUARD_EVENT_BUS_PREFIX}-${guardRegion}`;
+}
+
+/** The ARN every workload forwarding rule targets: `arn:<partition>:events:<guardRegion>:<guardAccount>:event-bus/…`. */
+export function guardEventBusArn(partition: string, guardAccount: string, guardRegion: string): string {
+  return `arn:${partition}:events:${guardRegion}:${guardAccount}:event-bus/${guardEventBusName(guardRegion)}`;
+}
+
+/** The role EventBridge uses in a workload account to put events on the guard's bus (`events:PutEvents` only). */
+export function workloadForwarderRoleName(guardRegion: string): string {
+  return `${FORWARDER_ROLE_PREFIX}-${guardRegion}`;
+}
+
+export function workloadForwarderRoleArn(partition: string, account: string, guardRegion: string): string {
+  return `arn:${partition}:iam::${account}:role/${workloadForwarderRoleName(guardRegion)}`;
+}
+
+/**
+ * IAM is global, but the workload stack is deployed in every workload region: only one region per account creates
+ * the roles. The guard's region when it is a workload region (the one a guard operator deploys first anyway),
+ * otherwise the first workload region listed; every deployment of the stack computes the same answer.
+ */
+export function forwardingHomeRegion(guardRegion: string, regions: readonly string[]): string {
+  const first = regions[0];
+  if (first === undefined) throw new Error('forwarding needs at least one workload region');
+  return regions.includes(guardRegion) ? guardRegion : first;
+}
+
 /** Every (account, region) to list, the guard's own first, each once. */
 export function workloadsToList(
   own: AccountRegion,

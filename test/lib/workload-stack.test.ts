@@ -127,9 +127,12 @@ describe('the workload stack', () => {
     template = Template.fromStack(stack);
   });
 
-  it('creates one role, named after the guard region, trusting only the guard account narrowed to its reconcile and watch roles', () => {
-    template.resourceCountIs('AWS::IAM::Role', 1);
-    const role = Object.values(template.findResources('AWS::IAM::Role'))[0] as { Properties: Record<string, unknown> };
+  it('creates the reader role, named after the guard region, trusting only the guard account narrowed to its reconcile and watch roles', () => {
+    // The other role is the forwarder (test/lib/workload-forwarding.test.ts).
+    template.resourceCountIs('AWS::IAM::Role', 2);
+    const role = Object.values(
+      template.findResources('AWS::IAM::Role', { Properties: { RoleName: Match.stringLikeRegexp('reader') } }),
+    )[0] as { Properties: Record<string, unknown> };
 
     expect(role.Properties.RoleName).toBe('ecr-digest-guard-reader-eu-west-1');
     expect(resolveIntrinsics(role.Properties.AssumeRolePolicyDocument)).toEqual({

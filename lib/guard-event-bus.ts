@@ -1,0 +1,107 @@
+/**
+ * The guard's event bus: where the workload stacks of other accounts and regions forward their ECS events (rule on
+ * their default bus → this bus, through a forwarder role in their account), and the rule that routes what the watch
+ * handles into the same watch queue the own-account rule feeds. Created only with workload accounts and the watch.
+ *
+ * How cross-account delivery authenticates: the sender's rule targets this bus's ARN with a role in the sender's
+ * account that may `events:PutEvents` on it; EventBridge puts the event as that role, so this bus's resource-based
+ * policy must admit the sender's account (`arn:aws:iam::<account>:root`), or every account of an organization with
+ * `Principal: "*"` and `aws:PrincipalOrgID` (then the sender must use a role, which the workload stack does). Within
+ * one account (the guard account's other regions), the role's identity policy suffices.
+ * See: https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-cross-account.html
+ * See: https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-cross-region.html
+ * See: https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutPermission.html
+ *
+ * The forwarded event keeps the sender's `account` and `region` (PutPermission: "Rules with an account field do not
+ * match any events sent from other accounts" — the field names the sending account), so the watch keys each
+ * consumer by where its task runs. No loop: the rule here targets a queue, never a bus, and EventBridge does not pass
+ * an event received from another account on to a third ("these events are not sent to the third account",
+ * eb-cross-account above).
+ */
+import { Stack } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+import { guardEventBusName } from '../lambda/core/workloads';
+import { buildGuardBusWatchEventPattern } from './event-pattern';
+
+export interface GuardEventBusOptions {
+  /** the workload accounts admitted to put events on the bus */
+  readonly accounts: readonly string[];
+  /** admit every account of this organization instead (`aws:PrincipalOrgID`) */
+  readonly organizationId?: string;
+}
+
+export interface GuardEventBus {
+  readonly bus: events.EventBus;
+  readonly policy: events.CfnEventBusPolicy;
+  /** forwarded events the watch handles → the watch queue */
+  readonly watchRule: events.Rule;
+}
+
+const ORGANIZATION_ID = /^o-[a-z0-9]{10,32}$/;
+
+/** The problems of the organization prop, worded like the other settings' problems. */
+export function workloadOrganizationIdProblems(
+  organizationId: string | undefined,
+  workloadAccounts: readonly string[] | undefined,
+): string[] {
+  if (organizationId === undefined) return [];
+  if (!ORGANIZATION_ID.test(organizationId)) {
+    return [
+      `workloadOrganizationId: "${organizationId}" is not an AWS Organizations id (o- and 10 to 32 lowercase letters or digits)`,
+    ];
+  }
+  if (!workloadAccounts?.length) {
+    return ['workloadOrganizationId is set but workloadAccounts is not; name the accounts the reconcile lists too'];
+  }
+  return [];
+}
+
+/** The bus, its policy and its watch rule, in `scope`, feeding `watchQueue`. */
+export function createGuardEventBus(
+  scope: Construct,
+  options: GuardEventBusOptions,
+  watchQueue: sqs.IQueue,
+): GuardEventBus {
+  const stack = Stack.of(scope);
+  const name = guardEventBusName(stack.region);
+  const bus = new events.EventBus(scope, 'GuardEventBus', {
+    eventBusName: name,
+    description: 'ECS events that workload accounts and regions forward to the ECR digest guard',
+  });
+  // The ARN workloads compute (lambda/core/workloads.ts), not the attribute: one spelling on both sides.
+  const busArn = stack.formatArn({ service: 'events', resource: 'event-bus', resourceName: name });
+  const statement = options.organizationId
+    ? {
+        Sid: 'OrganizationForwardsEvents',
+        Effect: 'Allow',
+        Principal: '*',
+        Action: 'events:PutEvents',
+        Resource: busArn,
+        Condition: { StringEquals: { 'aws:PrincipalOrgID': options.organizationId } },
+      }
+    : {
+        Sid: 'WorkloadAccountsForwardEvents',
+        Effect: 'Allow',
+        Principal: { AWS: options.accounts.map((account) => `arn:${stack.partition}:iam::${account}:root`) },
+        Action: 'events:PutEvents',
+        Resource: busArn,
+      };
+  const policy = new events.CfnEventBusPolicy(scope, 'GuardEventBusPolicy', {
+    eventBusName: bus.eventBusName,
+    statementId: statement.Sid,
+    statement,
+  });
+
+  const pattern = buildGuardBusWatchEventPattern();
+  const watchRule = new events.Rule(scope, 'ForwardedWatchRule', {
+    eventBus: bus,
+    description: 'ECS task state changes forwarded by workload accounts and regions, for the in-use index',
+    eventPattern: { source: [...pattern.source], detailType: [...pattern['detail-type']] },
+  });
+  // The target adds a queue policy that lets events.amazonaws.com send only for this rule's ARN.
+  watchRule.addTarget(new targets.SqsQueue(watchQueue));
+  return { bus, policy, watchRule };
+}
