@@ -28,6 +28,7 @@ import {
   VISIBILITY_TIMEOUT_FACTOR,
   WATCH_HANDLER,
 } from './defaults';
+import { LAMBDA_WATCHED_ACTIONS } from '../lambda/core/watch/named-events';
 import { guardReconcileRoleName, guardWatchRoleName } from '../lambda/core/workloads';
 import {
   buildLifecycleExpiryEventPattern,
@@ -175,18 +176,37 @@ export function createWatchPath(scope: Construct, settings: ResolvedSettings, to
     deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: MAX_RECEIVE_COUNT },
   });
   const rule = new events.Rule(scope, 'WatchRule', {
-    description: 'ECS task state changes: the digest guard keeps its in-use index from them',
-    eventPattern: { source: ['aws.ecs'], detailType: ['ECS Task State Change'] },
+    description: 'ECS task and deployment state changes: the digest guard keeps its in-use index from them',
+    // A deployment event names the service, not its digests: the watch reads that service.
+    // See: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_service_deployment_events.html
+    eventPattern: { source: ['aws.ecs'], detailType: ['ECS Task State Change', 'ECS Deployment State Change'] },
   });
   // The target adds a queue policy that lets events.amazonaws.com send only for this rule's ARN.
   rule.addTarget(new targets.SqsQueue(queue));
+  // Lambda API calls reach EventBridge only from CloudTrail, so only where a trail logs management events; their
+  // eventNames carry a date and version (`UpdateFunctionCode20150331v2`): matched by prefix, and the watch drops
+  // the other calls a prefix lets through (`CreateFunctionUrlConfig…`).
+  // See: https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-service-event-cloudtrail.html
+  // See: https://docs.aws.amazon.com/lambda/latest/dg/logging-using-cloudtrail.html
+  const lambdaRule = new events.Rule(scope, 'WatchLambdaRule', {
+    description: 'Lambda API calls that set the image a function runs: the digest guard reads that function',
+    eventPattern: {
+      source: ['aws.lambda'],
+      detailType: ['AWS API Call via CloudTrail'],
+      detail: {
+        eventSource: ['lambda.amazonaws.com'],
+        eventName: LAMBDA_WATCHED_ACTIONS.map((action) => ({ prefix: action })),
+      },
+    },
+  });
+  lambdaRule.addTarget(new targets.SqsQueue(queue));
 
   const watch = createGuardFunction(scope, settings, topic, {
     ids: { logGroup: 'WatchLogGroup', role: 'WatchRole', function: 'WatchFunction' },
     roleDescription: 'ECR digest guard watch function',
     // The workload accounts' reader roles trust this role by name too (lib/workload-stack.ts).
     ...(settings.workloadAccounts.length > 0 ? { roleName: guardWatchRoleName(Stack.of(scope).region) } : {}),
-    description: 'Keeps the in-use index from ECS task events; protects a digest seen in use for the first time',
+    description: 'Keeps the in-use index from ECS and Lambda events; protects a digest seen in use for the first time',
     handler: WATCH_HANDLER,
     timeout: WATCH_TIMEOUT,
     environment: { GUARD_ACCOUNT: Stack.of(scope).account },
