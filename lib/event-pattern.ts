@@ -9,6 +9,7 @@ import {
   SERVICE_ACTION_DETAIL_TYPE,
   SERVICE_TASK_START_IMPAIRED,
 } from '../lambda/core/push-event';
+import { CLOUDTRAIL_API_CALL, LAMBDA_WATCHED_ACTIONS } from '../lambda/core/watch/named-events';
 
 /** The EventBridge `anything-but` prefix operator. */
 export interface AnythingButPrefix {
@@ -174,11 +175,12 @@ const DAEMON_TASK_START_IMPAIRED = 'DAEMON_TASK_START_IMPAIRED';
  *   See: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_service_events.html
  * - Lambda's image-changing API calls as CloudTrail delivers them, where the account has a trail. CloudTrail
  *   records Lambda's eventNames with the API version appended (`CreateFunction20150331`,
- *   `UpdateFunctionCode20150331v2`, `PublishVersion20150331`, `UpdateAlias20150331`), so they are matched by prefix;
+ *   `UpdateFunctionCode20150331v2`, `PublishVersion20150331`, `CreateAlias20150331`, `UpdateAlias20150331`), so they
+ *   are matched by prefix;
  *   the `CreateFunction` prefix also selects `CreateFunctionUrlConfig…`, which the watch can ignore.
  *   See: https://docs.aws.amazon.com/lambda/latest/dg/logging-using-cloudtrail.html
  *   See: https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-create-pattern-operators.html (prefix)
- * The guard bus routes into the watch only what the watch handles (`buildGuardBusWatchEventPattern`); the rest
+ * The guard bus routes into the watch only what the watch handles (`buildWatchEventPatterns`); the rest
  * arrives and waits for the watch to learn it (README, "Several accounts").
  */
 export function buildForwardingEventPatterns(): ForwardingRuleSpec[] {
@@ -207,27 +209,37 @@ export function buildForwardingEventPatterns(): ForwardingRuleSpec[] {
     {
       id: 'LambdaImageChanges',
       description: 'Forwards Lambda function, version and alias changes (CloudTrail) to the ECR digest guard',
-      pattern: {
-        source: ['aws.lambda'],
-        'detail-type': ['AWS API Call via CloudTrail'],
-        detail: {
-          eventSource: ['lambda.amazonaws.com'],
-          eventName: [
-            { prefix: 'CreateFunction' },
-            { prefix: 'UpdateFunctionCode' },
-            { prefix: 'PublishVersion' },
-            { prefix: 'UpdateAlias' },
-          ],
-        },
-      },
+      pattern: lambdaImageCallsPattern(),
     },
   ];
 }
 
 /**
- * The guard bus's rule into the watch queue: the events of other accounts and regions the watch handler parses
- * today, the same selection as the own-account watch rule on the default bus.
+ * What the watch handles, one pattern per rule: ECS task and deployment state changes, and Lambda's image-changing
+ * API calls (CloudTrail, where a trail logs them). The own-account rules on the default bus and the guard bus's
+ * rules for forwarded events select the same, so a workload's events reach the watch exactly as the guard's own.
+ * A deployment event names the service, not its digests: the watch reads that service.
+ * See: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_service_deployment_events.html
+ * See: https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-service-event-cloudtrail.html
  */
-export function buildGuardBusWatchEventPattern(): ForwardingEventPattern {
-  return { source: ['aws.ecs'], 'detail-type': [TASK_STATE_CHANGE_DETAIL_TYPE] };
+export function buildWatchEventPatterns(): {
+  readonly ecs: ForwardingEventPattern;
+  readonly lambda: ForwardingEventPattern;
+} {
+  return {
+    ecs: { source: ['aws.ecs'], 'detail-type': [TASK_STATE_CHANGE_DETAIL_TYPE, DEPLOYMENT_STATE_CHANGE_DETAIL_TYPE] },
+    lambda: lambdaImageCallsPattern(),
+  };
+}
+
+/** Lambda's image-changing calls, by prefix: CloudTrail appends the API version to the eventName. */
+function lambdaImageCallsPattern(): ForwardingEventPattern {
+  return {
+    source: ['aws.lambda'],
+    'detail-type': [CLOUDTRAIL_API_CALL],
+    detail: {
+      eventSource: ['lambda.amazonaws.com'],
+      eventName: LAMBDA_WATCHED_ACTIONS.map((action) => ({ prefix: action })),
+    },
+  };
 }

@@ -24,7 +24,7 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { guardEventBusName } from '../lambda/core/workloads';
-import { buildGuardBusWatchEventPattern } from './event-pattern';
+import { buildWatchEventPatterns, type ForwardingEventPattern } from './event-pattern';
 
 export interface GuardEventBusOptions {
   /** the workload accounts admitted to put events on the bus */
@@ -38,6 +38,8 @@ export interface GuardEventBus {
   readonly policy: events.CfnEventBusPolicy;
   /** forwarded events the watch handles → the watch queue */
   readonly watchRule: events.Rule;
+  /** forwarded Lambda image API calls → the watch queue */
+  readonly watchLambdaRule: events.Rule;
 }
 
 const ORGANIZATION_ID = /^o-[a-z0-9]{10,32}$/;
@@ -95,13 +97,31 @@ export function createGuardEventBus(
     statement,
   });
 
-  const pattern = buildGuardBusWatchEventPattern();
-  const watchRule = new events.Rule(scope, 'ForwardedWatchRule', {
-    eventBus: bus,
-    description: 'ECS task state changes forwarded by workload accounts and regions, for the in-use index',
-    eventPattern: { source: [...pattern.source], detailType: [...pattern['detail-type']] },
-  });
-  // The target adds a queue policy that lets events.amazonaws.com send only for this rule's ARN.
-  watchRule.addTarget(new targets.SqsQueue(watchQueue));
-  return { bus, policy, watchRule };
+  // The same selection as the own-account watch rules (lib/guard-functions.ts), one rule each.
+  const patterns = buildWatchEventPatterns();
+  const rule = (id: string, description: string, pattern: ForwardingEventPattern): events.Rule => {
+    const created = new events.Rule(scope, id, {
+      eventBus: bus,
+      description,
+      eventPattern: {
+        source: [...pattern.source],
+        detailType: [...pattern['detail-type']],
+        ...(pattern.detail ? { detail: pattern.detail } : {}),
+      },
+    });
+    // The target adds a queue policy that lets events.amazonaws.com send only for this rule's ARN.
+    created.addTarget(new targets.SqsQueue(watchQueue));
+    return created;
+  };
+  const watchRule = rule(
+    'ForwardedWatchRule',
+    'ECS task and deployment state changes forwarded by workload accounts and regions, for the in-use index',
+    patterns.ecs,
+  );
+  const watchLambdaRule = rule(
+    'ForwardedWatchLambdaRule',
+    'Lambda image API calls forwarded by workload accounts and regions: the watch reads that function',
+    patterns.lambda,
+  );
+  return { bus, policy, watchRule, watchLambdaRule };
 }

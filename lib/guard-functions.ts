@@ -33,6 +33,7 @@ import {
   buildLifecycleExpiryEventPattern,
   buildPushEventPattern,
   buildServiceImpairedEventPattern,
+  buildWatchEventPatterns,
 } from './event-pattern';
 import { locateHandlerCode } from './handler-code';
 import type { ResolvedSettings } from './settings';
@@ -174,19 +175,33 @@ export function createWatchPath(scope: Construct, settings: ResolvedSettings, to
     retentionPeriod: Duration.days(4),
     deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: MAX_RECEIVE_COUNT },
   });
+  // The guard bus's rules for forwarded events select the same (lib/guard-event-bus.ts).
+  const patterns = buildWatchEventPatterns();
   const rule = new events.Rule(scope, 'WatchRule', {
-    description: 'ECS task state changes: the digest guard keeps its in-use index from them',
-    eventPattern: { source: ['aws.ecs'], detailType: ['ECS Task State Change'] },
+    description: 'ECS task and deployment state changes: the digest guard keeps its in-use index from them',
+    eventPattern: { source: [...patterns.ecs.source], detailType: [...patterns.ecs['detail-type']] },
   });
   // The target adds a queue policy that lets events.amazonaws.com send only for this rule's ARN.
   rule.addTarget(new targets.SqsQueue(queue));
+  // Lambda API calls reach EventBridge only from CloudTrail, so only where a trail logs management events; the watch
+  // drops the other calls the eventName prefixes let through (`CreateFunctionUrlConfig…`).
+  // See: https://docs.aws.amazon.com/lambda/latest/dg/logging-using-cloudtrail.html
+  const lambdaRule = new events.Rule(scope, 'WatchLambdaRule', {
+    description: 'Lambda API calls that set the image a function runs: the digest guard reads that function',
+    eventPattern: {
+      source: [...patterns.lambda.source],
+      detailType: [...patterns.lambda['detail-type']],
+      ...(patterns.lambda.detail ? { detail: patterns.lambda.detail } : {}),
+    },
+  });
+  lambdaRule.addTarget(new targets.SqsQueue(queue));
 
   const watch = createGuardFunction(scope, settings, topic, {
     ids: { logGroup: 'WatchLogGroup', role: 'WatchRole', function: 'WatchFunction' },
     roleDescription: 'ECR digest guard watch function',
     // The workload accounts' reader roles trust this role by name too (lib/workload-stack.ts).
     ...(settings.workloadAccounts.length > 0 ? { roleName: guardWatchRoleName(Stack.of(scope).region) } : {}),
-    description: 'Keeps the in-use index from ECS task events; protects a digest seen in use for the first time',
+    description: 'Keeps the in-use index from ECS and Lambda events; protects a digest seen in use for the first time',
     handler: WATCH_HANDLER,
     timeout: WATCH_TIMEOUT,
     environment: { GUARD_ACCOUNT: Stack.of(scope).account },

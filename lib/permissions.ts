@@ -104,6 +104,69 @@ export function grantWatchPermissions(
       'Publishing to the KMS-encrypted alert topic needs data keys (the grant sns.Topic.grantPublish makes); ' +
       'the resource is the topic key only.',
   });
+  grantWatchReads(role);
+}
+
+/**
+ * The watch reads the one service a deployment event names (DescribeServices, DescribeServiceRevisions, and
+ * DescribeTaskDefinition for a revision older than 2024-10-25) and the one function a Lambda call names
+ * (GetFunction), in its own account and region; other workloads it reads through their reader roles. No list call.
+ */
+function grantWatchReads(role: iam.Role): void {
+  const stack = Stack.of(role);
+  const ecsArn = (resource: string): string => stack.formatArn({ service: 'ecs', resource, resourceName: '*' });
+  role.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      sid: 'ReadNamedService',
+      actions: ['ecs:DescribeServices', 'ecs:DescribeServiceRevisions'],
+      resources: [ecsArn('service'), ecsArn('service-revision')],
+    }),
+  );
+  role.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      sid: 'ReadUndescribableRevision',
+      actions: ['ecs:DescribeTaskDefinition'],
+      resources: ['*'],
+    }),
+  );
+  role.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      sid: 'ReadNamedFunction',
+      actions: ['lambda:GetFunction'],
+      resources: [
+        stack.formatArn({
+          service: 'lambda',
+          resource: 'function',
+          resourceName: '*',
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        }),
+      ],
+    }),
+  );
+  const shown = (value: string, pseudo: string): string => (Token.isUnresolved(value) ? `<${pseudo}>` : value);
+  const arnStart = (service: string): string =>
+    `arn:${shown(stack.partition, 'AWS::Partition')}:${service}:${shown(stack.region, 'AWS::Region')}:` +
+    `${shown(stack.account, 'AWS::AccountId')}:`;
+  const acknowledge = (finding: string, reason: string): void =>
+    Validations.of(role).acknowledge({ id: `AwsSolutions-IAM5[${finding}]`, reason });
+  acknowledge(
+    `Resource::${arnStart('ecs')}service/*`,
+    'A deployment event may name any service of the account; the watch reads that one (DescribeServices); read-only.',
+  );
+  acknowledge(
+    `Resource::${arnStart('ecs')}service-revision/*`,
+    'The named service revisions hold the pinned digests (DescribeServiceRevisions); read-only.',
+  );
+  acknowledge(
+    'Resource::*',
+    'ecs:DescribeTaskDefinition has no resource type in the Service Authorization Reference; the watch calls it ' +
+      'only for a service revision that cannot be described (created before 2024-10-25); read-only.',
+  );
+  acknowledge(
+    `Resource::${arnStart('lambda')}function:*`,
+    'A Lambda API call may name any function of the account; the watch reads that one version (GetFunction); ' +
+      'read-only.',
+  );
 }
 
 /**

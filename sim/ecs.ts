@@ -19,7 +19,11 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { parseImageUri } from '../lambda/core/image-uri';
 import type { EcrLookup } from './contracts';
-import type { EcsTaskStateChangeEvent } from './events';
+import {
+  type EcsDeploymentStateChangeEvent,
+  type EcsTaskStateChangeEvent,
+  toDeploymentStateChangeEvent,
+} from './events';
 import { pageByOffset } from './paging';
 import { SimAwsError, type SimService } from './transport';
 
@@ -165,6 +169,11 @@ export class SimEcs implements SimService {
   private sequence = 0;
   /** The `ECS Task State Change` events ECS emitted, in order (what an EventBridge rule would route). */
   readonly taskEvents: EcsTaskStateChangeEvent[] = [];
+  /**
+   * The `ECS Deployment State Change` events ECS emitted, in order: IN_PROGRESS when a deployment starts (the initial
+   * one of a service too), COMPLETED when it finishes. No FAILED: the sim has no circuit breaker.
+   */
+  readonly deploymentEvents: EcsDeploymentStateChangeEvent[] = [];
 
   constructor(options: SimEcsOptions) {
     this.accountId = options.accountId;
@@ -259,6 +268,7 @@ export class SimEcs implements SimService {
       }
     }
     service.currentRevisionArns = [deployment.targetRevisionArn];
+    this.emitDeploymentEvent(deployment, 'SERVICE_DEPLOYMENT_COMPLETED');
   }
 
   stopTask(taskArn: string, reason = 'Task stopped by user'): void {
@@ -714,11 +724,13 @@ export class SimEcs implements SimService {
       }
     }
     service.currentRevisionArns = [...sources, revision.arn];
+    this.emitDeploymentEvent(deployment, 'SERVICE_DEPLOYMENT_IN_PROGRESS');
     for (let i = 0; i < service.desiredCount; i += 1) this.launchTask(cluster, revision, service);
     if (options.completed) {
       deployment.status = 'SUCCESSFUL';
       deployment.finishedAt = now;
       service.currentRevisionArns = [revision.arn];
+      this.emitDeploymentEvent(deployment, 'SERVICE_DEPLOYMENT_COMPLETED');
     }
     return revision;
   }
@@ -862,6 +874,22 @@ export class SimEcs implements SimService {
         ...(task.stoppedReason ? { stoppedReason: task.stoppedReason } : {}),
       },
     });
+  }
+
+  private emitDeploymentEvent(
+    deployment: DeploymentRecord,
+    eventName: 'SERVICE_DEPLOYMENT_IN_PROGRESS' | 'SERVICE_DEPLOYMENT_COMPLETED',
+  ): void {
+    this.deploymentEvents.push(
+      toDeploymentStateChangeEvent({
+        account: this.accountId,
+        region: this.region,
+        serviceArn: deployment.serviceArn,
+        eventName,
+        deploymentId: deployment.legacyId,
+        time: this.now(),
+      }),
+    );
   }
 
   private countsOf(service: ServiceRecord, revisionArn: string): { running: number; pending: number; failed: number } {

@@ -224,3 +224,113 @@ export function toServiceTaskStartImpairedEvent(where: {
     },
   };
 }
+
+/**
+ * An `ECS Deployment State Change` event as EventBridge carries it: the shape of the "service deployment in progress"
+ * example (`resources` = the service ARN; no digest, no revision ARN).
+ * See: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_service_deployment_events.html
+ */
+export interface EcsDeploymentStateChangeEvent {
+  readonly version: '0';
+  readonly id: string;
+  readonly 'detail-type': 'ECS Deployment State Change';
+  readonly source: 'aws.ecs';
+  readonly account: string;
+  readonly time: string;
+  readonly region: string;
+  readonly resources: readonly string[];
+  readonly detail: {
+    readonly eventType: 'INFO' | 'ERROR';
+    readonly eventName: string;
+    readonly deploymentId: string;
+    readonly updatedAt: string;
+    readonly reason: string;
+  };
+}
+
+export function toDeploymentStateChangeEvent(where: {
+  readonly account: string;
+  readonly region: string;
+  readonly serviceArn: string;
+  readonly eventName: 'SERVICE_DEPLOYMENT_IN_PROGRESS' | 'SERVICE_DEPLOYMENT_COMPLETED' | 'SERVICE_DEPLOYMENT_FAILED';
+  readonly deploymentId: string;
+  readonly time: Date;
+}): EcsDeploymentStateChangeEvent {
+  const state = where.eventName.replace('SERVICE_DEPLOYMENT_', '').replace('_', ' ').toLowerCase();
+  return {
+    version: '0',
+    id: randomUUID(),
+    'detail-type': 'ECS Deployment State Change',
+    source: 'aws.ecs',
+    account: where.account,
+    time: eventTime(where.time),
+    region: where.region,
+    resources: [where.serviceArn],
+    detail: {
+      eventType: where.eventName === 'SERVICE_DEPLOYMENT_FAILED' ? 'ERROR' : 'INFO',
+      eventName: where.eventName,
+      deploymentId: where.deploymentId,
+      updatedAt: eventTime(where.time),
+      reason: `ECS deployment ${where.deploymentId} ${state}.`,
+    },
+  };
+}
+
+/**
+ * A Lambda API call as EventBridge receives it from CloudTrail where a trail exists ("AWS API Call via CloudTrail",
+ * https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-service-event-cloudtrail.html), with the versioned
+ * `eventName` CloudTrail writes for Lambda ("might include date and version information",
+ * https://docs.aws.amazon.com/lambda/latest/dg/logging-using-cloudtrail.html) and the request and response fields
+ * the guard reads (botocore/data/lambda/2015-03-31/service-2.json). A test builds it after acting on the simulated
+ * Lambda, as CloudTrail would record the call.
+ */
+export function toLambdaApiCallEvent(call: {
+  readonly account: string;
+  readonly region: string;
+  readonly eventName: string;
+  readonly functionName: string;
+  readonly time: Date;
+  /** PublishVersion's answer */
+  readonly version?: string;
+  /** CreateAlias / UpdateAlias: the alias name */
+  readonly alias?: string;
+  readonly errorCode?: string;
+}): { readonly account: string; readonly region: string; readonly [key: string]: unknown } {
+  const functionArn = `arn:aws:lambda:${call.region}:${call.account}:function:${call.functionName}`;
+  return {
+    version: '0',
+    id: randomUUID(),
+    'detail-type': 'AWS API Call via CloudTrail',
+    source: 'aws.lambda',
+    account: call.account,
+    time: eventTime(call.time),
+    region: call.region,
+    resources: [],
+    detail: {
+      eventVersion: '1.08',
+      userIdentity: { type: 'AssumedRole', accountId: call.account },
+      eventTime: eventTime(call.time),
+      eventSource: 'lambda.amazonaws.com',
+      eventName: call.eventName,
+      awsRegion: call.region,
+      requestParameters: {
+        functionName: call.functionName,
+        ...(call.alias ? { name: call.alias } : {}),
+      },
+      responseElements: call.errorCode
+        ? null
+        : {
+            functionName: call.functionName,
+            functionArn: call.version ? `${functionArn}:${call.version}` : functionArn,
+            ...(call.version ? { version: call.version } : {}),
+            ...(call.alias ? { aliasArn: `${functionArn}:${call.alias}` } : {}),
+          },
+      ...(call.errorCode ? { errorCode: call.errorCode } : {}),
+      eventID: randomUUID(),
+      readOnly: false,
+      eventType: 'AwsApiCall',
+      managementEvent: true,
+      recipientAccountId: call.account,
+    },
+  };
+}

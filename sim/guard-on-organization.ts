@@ -2,21 +2,27 @@
  * The guard's scheduled reconcile wired to a simulated organization through the real SDK clients and adapters,
  * as the function wires it: in the registry (guard) account, as its reconcile role, listing the other workload
  * accounts through the reader role each workload stack creates (STS AssumeRole with the trust that stack
- * declares). Used by the multi-account scenario tests and the demo.
+ * declares). The watch the same way, as its watch role. Used by the multi-account scenario tests and the demo.
  */
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SNSClient } from '@aws-sdk/client-sns';
-import type { ScheduledEvent } from 'aws-lambda';
+import type { ScheduledEvent, SQSRecord } from 'aws-lambda';
 import { EcrAdapter } from '../lambda/adapters/ecr';
 import { DynamoDbInUseIndex, inUseIndexCreateTableInput } from '../lambda/adapters/in-use-index';
 import { inventoryFor } from '../lambda/adapters/inventory';
 import { SnsAlertAdapter } from '../lambda/adapters/sns';
-import { workloadInventoryFor } from '../lambda/adapters/workload-inventory';
+import { watchReadersFor, workloadInventoryFor } from '../lambda/adapters/workload-inventory';
 import type { GuardLogger } from '../lambda/core/ports';
-import { guardReconcileRoleName, workloadReaderRoleName } from '../lambda/core/workloads';
+import { watchTaskEvents } from '../lambda/core/watch';
+import {
+  guardReconcileRoleName,
+  guardWatchRoleName,
+  workloadReaderRoleName,
+  workloadsToList,
+} from '../lambda/core/workloads';
 import { runReconcile } from '../lambda/handlers/reconcile';
 import type { SimulatedAccount } from './account';
 import type { SimulatedOrganization } from './organization';
@@ -36,8 +42,8 @@ export function guardTopicArn(guard: SimulatedAccount): string {
  */
 export async function createGuardResources(org: SimulatedOrganization, guard: SimulatedAccount): Promise<void> {
   guard.sns.createTopic(GUARD_TOPIC_NAME);
-  if (!org.role(guard.accountId, guardReconcileRoleName(guard.region))) {
-    org.putRole(guard.accountId, guardReconcileRoleName(guard.region), { Statement: [] });
+  for (const roleName of [guardReconcileRoleName(guard.region), guardWatchRoleName(guard.region)]) {
+    if (!org.role(guard.accountId, roleName)) org.putRole(guard.accountId, roleName, { Statement: [] });
   }
   const config = org.clientConfig({ accountId: guard.accountId, region: guard.region });
   await new DynamoDBClient(config).send(new CreateTableCommand(inUseIndexCreateTableInput(IN_USE_INDEX_TABLE)));
@@ -45,7 +51,8 @@ export async function createGuardResources(org: SimulatedOrganization, guard: Si
 
 /**
  * The reader's trust and permissions as the workload stack declares them (test/lib/workload-stack.test.ts checks
- * the synthesized trust against the same STS): the guard account, narrowed to its reconcile role; read calls only.
+ * the synthesized trust against the same STS): the guard account, narrowed to its reconcile and watch roles; read
+ * calls only.
  */
 export function deployWorkloadStack(
   org: SimulatedOrganization,
@@ -60,7 +67,9 @@ export function deployWorkloadStack(
         Principal: { AWS: `arn:aws:iam::${guard.accountId}:root` },
         Condition: {
           ArnEquals: {
-            'aws:PrincipalArn': `arn:aws:iam::${guard.accountId}:role/${guardReconcileRoleName(guard.region)}`,
+            'aws:PrincipalArn': [guardReconcileRoleName(guard.region), guardWatchRoleName(guard.region)].map(
+              (name) => `arn:aws:iam::${guard.accountId}:role/${name}`,
+            ),
           },
         },
       },
@@ -153,4 +162,48 @@ export function reconcileOnOrganization(
       event: scheduledEventOn(guard),
     },
   );
+}
+
+export interface OrganizationWatchOptions {
+  readonly workloadAccounts: readonly string[];
+  readonly workloadRegions?: readonly string[];
+  readonly logger?: GuardLogger;
+}
+
+/**
+ * One batch of the guard's watch in `guard`, wired as the function wires it (lambda/handlers/watch.ts): as its watch
+ * role, reading the guard's own account and region with its own clients and any listed workload through its reader
+ * role. The readers live as long as the returned function, as they do in a warm execution environment.
+ */
+export function watchOnOrganization(
+  org: SimulatedOrganization,
+  guard: SimulatedAccount,
+  options: OrganizationWatchOptions,
+): (records: readonly SQSRecord[]) => ReturnType<typeof watchTaskEvents> {
+  const roleName = guardWatchRoleName(guard.region);
+  const config = org.clientConfig({ accountId: guard.accountId, region: guard.region, roleName, maxAttempts: 2 });
+  const registry = { account: guard.accountId, region: guard.region };
+  const noop = () => undefined;
+  const readerFor = watchReadersFor({
+    registry,
+    partition: 'aws',
+    guardCredentials: config.credentials,
+    clientConfig: { requestHandler: org.requestHandler, maxAttempts: 2 },
+    ownClients: { ecs: new ECSClient(config), lambda: new LambdaClient(config) },
+  });
+  const workloads = workloadsToList(
+    registry,
+    options.workloadAccounts,
+    options.workloadRegions ?? [guard.region],
+  ).slice(1);
+  const deps = {
+    index: new DynamoDbInUseIndex(IN_USE_INDEX_TABLE, new DynamoDBClient(config), () => org.clock.now().getTime()),
+    registry,
+    ecr: new EcrAdapter(new ECRClient(config)),
+    alerts: new SnsAlertAdapter(guardTopicArn(guard), new SNSClient(config)),
+    logger: options.logger ?? { info: noop, warn: noop, error: noop },
+    readerFor,
+    workloads,
+  };
+  return (records) => watchTaskEvents(records, { tagPrefix: 'digest-guard', dryRun: false }, deps);
 }

@@ -5,7 +5,7 @@
 import type { ECSClient } from '@aws-sdk/client-ecs';
 import type { LambdaClient } from '@aws-sdk/client-lambda';
 import { mergeInventories } from '../core/inventory';
-import type { InventoryPort } from '../core/ports';
+import type { InventoryPort, WorkloadReadPort } from '../core/ports';
 import { EcsInventoryAdapter } from './ecs-inventory';
 import { LambdaInventoryAdapter } from './lambda-inventory';
 
@@ -28,5 +28,29 @@ export function inventoryFor(accountId: string, region: string, clients: Invento
   ];
   return {
     takeInventory: async () => mergeInventories(await Promise.all(parts.map((part) => part.takeInventory()))),
+  };
+}
+
+/**
+ * The reader of one named service or function, for the watch: images of the guard's registry (`registryAccount`,
+ * `registryRegion`) only, read with `clients` (the watch's own in its own account and region, a workload's reader
+ * session elsewhere).
+ */
+export function workloadReaderFor(
+  registryAccount: string,
+  registryRegion: string,
+  clients: InventoryClients = {},
+): WorkloadReadPort {
+  const ecs = new EcsInventoryAdapter(
+    { accountId: registryAccount, region: registryRegion },
+    ...(clients.ecs ? [clients.ecs] : []),
+  );
+  const lambda = new LambdaInventoryAdapter(
+    { accountId: registryAccount, region: registryRegion },
+    ...(clients.lambda ? [clients.lambda] : []),
+  );
+  return {
+    takeServiceInventory: (clusterArn, serviceArn) => ecs.takeServiceInventory(clusterArn, serviceArn),
+    takeFunctionInventory: (target) => lambda.takeFunctionInventory(target),
   };
 }

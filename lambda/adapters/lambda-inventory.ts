@@ -103,6 +103,22 @@ export class LambdaInventoryAdapter implements InventoryPort {
     await run.collect();
     return { takenAt, byRepository: run.collector.byRepository(), gaps: run.gaps };
   }
+
+  /**
+   * One function version alone, for a watched API call that names it: one GetFunction, recorded under the name the
+   * full inventory gives it (the function ARN for `$LATEST`, the alias ARN for an alias; a published version, which
+   * the full inventory reads only through an alias, under its own ARN until a complete list removes it).
+   */
+  async takeFunctionInventory(target: {
+    readonly functionName: string;
+    readonly version?: string;
+    readonly alias?: string;
+  }): Promise<Inventory> {
+    const takenAt = new Date();
+    const run = new LambdaInventoryRun(this.client, createLimiter(this.concurrency), this.accountId, this.region);
+    await run.collectFunction(target);
+    return { takenAt, byRepository: run.collector.byRepository(), gaps: run.gaps };
+  }
 }
 
 /** The state of one inventory: what was seen so far and what could not be seen. */
@@ -134,6 +150,30 @@ class LambdaInventoryRun {
       marker = page.NextMarker;
     } while (marker);
     await Promise.all(scans);
+  }
+
+  async collectFunction(target: {
+    readonly functionName: string;
+    readonly version?: string;
+    readonly alias?: string;
+  }): Promise<void> {
+    const qualifier = target.alias ?? target.version;
+    let answer: GetFunctionResponse;
+    try {
+      answer = await this.getFunction(target.functionName, qualifier);
+    } catch (error) {
+      // Deleted since the call: it runs nothing, and the next complete list removes what it ran.
+      if (error instanceof ResourceNotFoundException) return;
+      throw error;
+    }
+    if (answer.Configuration?.PackageType !== 'Image') return;
+    const functionArn = answer.Configuration.FunctionArn ?? target.functionName;
+    // `arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>]`: the alias ARN is the unqualified one + alias.
+    const arn = target.alias ? `${functionArn.split(':').slice(0, 7).join(':')}:${target.alias}` : functionArn;
+    const label = `Lambda function ${answer.Configuration.FunctionName ?? target.functionName}${
+      qualifier ? ` (${target.alias ? 'alias' : 'version'} ${qualifier})` : ''
+    }`;
+    this.record(answer, { kind: 'lambda-function', arn }, label);
   }
 
   private async scanFunction(fn: FunctionConfiguration): Promise<void> {

@@ -10,10 +10,10 @@ import { ECSClient } from '@aws-sdk/client-ecs';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
-import type { InventoryPort } from '../core/ports';
+import type { InventoryPort, WorkloadReadPort } from '../core/ports';
 import { workloadReaderRoleArn } from '../core/workloads';
 import { SDK_CLIENT_CONFIG } from './clients';
-import { inventoryFor } from './inventory';
+import { type InventoryClients, inventoryFor, workloadReaderFor } from './inventory';
 
 export interface WorkloadInventoryOptions {
   /** the guard's registry: its account and region name the reader role and filter the images */
@@ -59,16 +59,19 @@ function sharedUntilExpiring(provider: AwsCredentialIdentityProvider): AwsCreden
   };
 }
 
-/** One client set per workload, created once per run by the caller. */
-export function workloadInventoryFor(
+/**
+ * The ECS and Lambda clients of one workload, signed with one shared session of its reader role: what the list
+ * and the watch both read a workload with. `sessionName` says in CloudTrail which of them read.
+ */
+export function workloadClientsFor(
   workload: { readonly account: string; readonly region: string },
-  options: WorkloadInventoryOptions,
-): InventoryPort {
+  options: WorkloadInventoryOptions & { readonly sessionName?: string },
+): { readonly ecs: ECSClient; readonly lambda: LambdaClient } {
   const extra = (options.clientConfig ?? {}) as Record<string, unknown>;
   const assumeReader = fromTemporaryCredentials({
     params: {
       RoleArn: workloadReaderRoleArn(options.partition, workload.account, options.registry.region),
-      RoleSessionName: READER_SESSION_NAME,
+      RoleSessionName: options.sessionName ?? READER_SESSION_NAME,
       DurationSeconds: READER_SESSION_SECONDS,
     },
     // STS in the guard's own region: a regional endpoint, as the SDK uses by default.
@@ -81,8 +84,43 @@ export function workloadInventoryFor(
     credentials: sharedUntilExpiring(assumeReader),
     ...extra,
   };
-  return inventoryFor(options.registry.account, options.registry.region, {
-    ecs: new ECSClient(config),
-    lambda: new LambdaClient(config),
-  });
+  return { ecs: new ECSClient(config), lambda: new LambdaClient(config) };
+}
+
+/** One client set per workload, created once per run by the caller. */
+export function workloadInventoryFor(
+  workload: { readonly account: string; readonly region: string },
+  options: WorkloadInventoryOptions,
+): InventoryPort {
+  return inventoryFor(options.registry.account, options.registry.region, workloadClientsFor(workload, options));
+}
+
+const WATCH_SESSION_NAME = 'ecr-digest-guard-watch';
+
+/**
+ * The watch's readers, one per workload for as long as the execution environment lives (the shared session is
+ * refreshed before it expires): the guard's own account and region with the watch's own clients, any other
+ * workload through its reader role. Which workloads may be read at all is the core's decision.
+ */
+export function watchReadersFor(
+  options: WorkloadInventoryOptions & { readonly ownClients?: InventoryClients },
+): (workload: { readonly account: string; readonly region: string }) => WorkloadReadPort {
+  const readers = new Map<string, WorkloadReadPort>();
+  const { registry } = options;
+  return (workload) => {
+    const key = `${workload.account}:${workload.region}`;
+    let reader = readers.get(key);
+    if (!reader) {
+      const own = workload.account === registry.account && workload.region === registry.region;
+      reader = workloadReaderFor(
+        registry.account,
+        registry.region,
+        own
+          ? (options.ownClients ?? {})
+          : workloadClientsFor(workload, { ...options, sessionName: WATCH_SESSION_NAME }),
+      );
+      readers.set(key, reader);
+    }
+    return reader;
+  };
 }

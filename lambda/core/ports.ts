@@ -66,6 +66,24 @@ export interface ServiceInventoryPort {
   takeServiceInventory(clusterArn: string, serviceArn: string): Promise<Inventory>;
 }
 
+/**
+ * The one service or function a watched event names, read in its workload (account, region): through the watch's
+ * own clients in the guard's own account and region, through the workload's reader role elsewhere. Both answer
+ * an inventory of that workload alone, with the consumers the list writes (kind and ARN), so the list refreshes
+ * what the watch wrote instead of adding a second entry.
+ */
+export interface WorkloadReadPort extends ServiceInventoryPort {
+  /**
+   * The digest one Lambda function version runs (one `GetFunction`): `$LATEST`, a published version, or an
+   * alias's version. A function that is gone, or not packaged as an image, uses nothing: an empty inventory.
+   */
+  takeFunctionInventory(target: {
+    readonly functionName: string;
+    readonly version?: string;
+    readonly alias?: string;
+  }): Promise<Inventory>;
+}
+
 /** One alert, ready to publish: a subject, a plain-text body for people, JSON for machines. */
 export interface Alert {
   readonly subject: string;

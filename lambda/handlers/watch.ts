@@ -1,5 +1,6 @@
 /**
- * The watch Lambda: SQS batch of EventBridge `ECS Task State Change` events in, partial batch response out.
+ * The watch Lambda: SQS batch of EventBridge `ECS Task State Change` and `ECS Deployment State Change` events and
+ * Lambda API calls (CloudTrail) in, partial batch response out.
  * It only parses the configuration, wires and calls: the decisions live in `lambda/core/watch`, the AWS calls
  * in `lambda/adapters`.
  * See: https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html#services-sqs-batchfailurereporting
@@ -8,9 +9,11 @@ import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { EcrAdapter } from '../adapters/ecr';
 import { DynamoDbInUseIndex } from '../adapters/in-use-index';
 import { SnsAlertAdapter } from '../adapters/sns';
+import { watchReadersFor } from '../adapters/workload-inventory';
 import type { GuardSettings } from '../core/types';
 import { type WatchDependencies, watchTaskEvents } from '../core/watch';
-import { readPushHandlerConfig } from './config';
+import { workloadsToList } from '../core/workloads';
+import { readPushHandlerConfig, readWorkloads } from './config';
 import { alertLogGroupFrom, createObservability, sqsBatchEntry } from './observability';
 
 /** Handles one SQS batch of task events; never throws for a bad record, reports it as that record's failure. */
@@ -33,8 +36,15 @@ export function readWatchHandlerConfig(env: NodeJS.ProcessEnv) {
   if (!tableName) problems.push('IN_USE_INDEX_TABLE_NAME is not set');
   const account = env.GUARD_ACCOUNT?.trim() ?? '';
   if (!/^\d{12}$/.test(account)) problems.push(`GUARD_ACCOUNT must be a 12-digit account id, got "${account}"`);
+  // The workloads whose deployment events and Lambda calls the watch may read (through their reader roles).
+  const { workloadAccounts, workloadRegions } = readWorkloads(env, problems);
   if (problems.length) throw new Error(`invalid configuration: ${problems.join('; ')}`);
-  return { ...config, tableName, account };
+  const workloads = workloadsToList(
+    { account, region: config.region },
+    workloadAccounts,
+    workloadRegions.length > 0 ? workloadRegions : [config.region],
+  ).slice(1);
+  return { ...config, tableName, account, workloads };
 }
 
 function wireFromEnvironment(): { settings: GuardSettings; deps: WatchDependencies } {
@@ -44,6 +54,11 @@ function wireFromEnvironment(): { settings: GuardSettings; deps: WatchDependenci
     deps: {
       index: new DynamoDbInUseIndex(config.tableName),
       registry: { account: config.account, region: config.region },
+      workloads: config.workloads,
+      readerFor: watchReadersFor({
+        registry: { account: config.account, region: config.region },
+        partition: config.topicArn.split(':')[1] ?? 'aws',
+      }),
       ecr: new EcrAdapter(),
       alerts: new SnsAlertAdapter(config.topicArn),
       logger,

@@ -44,7 +44,7 @@ const WORKLOAD = '222222222222';
 const OUTSIDER = '333333333333';
 
 let busStatement: unknown;
-let busWatchPattern: unknown;
+let busWatchPatterns: unknown[];
 let forwardingPatterns: unknown[];
 let forwardingTarget: string;
 
@@ -55,9 +55,9 @@ beforeAll(() => {
   busStatement = resolveIntrinsics(
     (Object.values(guard.findResources('AWS::Events::EventBusPolicy'))[0] as any).Properties.Statement,
   );
-  busWatchPattern = (
-    Object.values(guard.findResources('AWS::Events::Rule')).find((r: any) => r.Properties.EventBusName) as any
-  ).Properties.EventPattern;
+  busWatchPatterns = (Object.values(guard.findResources('AWS::Events::Rule')) as any[])
+    .filter((r) => r.Properties.EventBusName)
+    .map((r) => r.Properties.EventPattern);
   const workload = Template.fromStack(
     new DigestGuardWorkloadStack(new App(), 'Workload', {
       deployment: { guardAccount: GUARD, guardRegion: MOTO_REGION, accounts: [WORKLOAD], regions: [MOTO_REGION] },
@@ -102,12 +102,18 @@ describe.skipIf(shouldSkipMotoTests())('forwarding to the guard bus against moto
     const sqs = new SQSClient(config);
     const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: 'watch' }));
     const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }));
-    await events.send(
-      new PutRuleCommand({ Name: 'watch', EventBusName: name, EventPattern: JSON.stringify(busWatchPattern) }),
-    );
-    await events.send(
-      new PutTargetsCommand({ Rule: 'watch', EventBusName: name, Targets: [{ Id: 'q', Arn: Attributes!.QueueArn }] }),
-    );
+    for (const [i, pattern] of busWatchPatterns.entries()) {
+      await events.send(
+        new PutRuleCommand({ Name: `watch-${i}`, EventBusName: name, EventPattern: JSON.stringify(pattern) }),
+      );
+      await events.send(
+        new PutTargetsCommand({
+          Rule: `watch-${i}`,
+          EventBusName: name,
+          Targets: [{ Id: 'q', Arn: Attributes!.QueueArn }],
+        }),
+      );
+    }
     return QueueUrl!;
   }
 
@@ -128,10 +134,10 @@ describe.skipIf(shouldSkipMotoTests())('forwarding to the guard bus against moto
     return events;
   }
 
-  const put = (events: EventBridgeClient, detailType: string, detail: unknown) =>
+  const put = (events: EventBridgeClient, detailType: string, detail: unknown, source = 'aws.ecs') =>
     events.send(
       new PutEventsCommand({
-        Entries: [{ Source: 'aws.ecs', DetailType: detailType, Detail: JSON.stringify(detail) }],
+        Entries: [{ Source: source, DetailType: detailType, Detail: JSON.stringify(detail) }],
       }),
     );
 
@@ -166,12 +172,36 @@ describe.skipIf(shouldSkipMotoTests())('forwarding to the guard bus against moto
     // Not forwarded: a Service Action other than the start-impaired one.
     await put(workload, 'ECS Service Action', { eventType: 'INFO', eventName: 'SERVICE_STEADY_STATE' });
     // Forwarded, but not routed into the watch, which does not parse it yet.
-    await put(workload, 'ECS Deployment State Change', {
+    await put(workload, 'ECS Daemon Deployment State Change', {
       eventType: 'INFO',
-      eventName: 'SERVICE_DEPLOYMENT_COMPLETED',
+      eventName: 'DAEMON_DEPLOYMENT_COMPLETED',
     });
 
     expect(await received(queueUrl)).toEqual([]);
+  });
+
+  it('given the synthesized rules, when the workload puts a deployment change and a Lambda image call, then both reach the guard queue', async () => {
+    await moto().reset();
+    const queueUrl = await deployGuard();
+    const workload = await deployWorkload(WORKLOAD);
+
+    await put(workload, 'ECS Deployment State Change', {
+      eventType: 'INFO',
+      eventName: 'SERVICE_DEPLOYMENT_IN_PROGRESS',
+    });
+    // CloudTrail appends the API version to Lambda's eventNames: the rules match by prefix.
+    await put(
+      workload,
+      'AWS API Call via CloudTrail',
+      { eventSource: 'lambda.amazonaws.com', eventName: 'UpdateFunctionCode20150331v2' },
+      'aws.lambda',
+    );
+
+    const messages = await received(queueUrl);
+    expect(messages.map((m) => m['detail-type']).sort()).toEqual([
+      'AWS API Call via CloudTrail',
+      'ECS Deployment State Change',
+    ]);
   });
 
   it('given an account the bus policy omits, when it forwards, then moto delivers anyway: it does not enforce the policy', async () => {

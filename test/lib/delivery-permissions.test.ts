@@ -59,8 +59,8 @@ describe('deliveries of the guard with every sender (reconcile, release, lifecyc
     const walk = walkDeliveries(template, WALK_ENV);
 
     expect(walk.refusals).toEqual([]);
-    // Enumerated from the template: 9 alarms (topic + 2 key actions each), 5 rules (push, service impaired,
-    // lifecycle, schedule, the watch's task events), the schedule's DLQ, the reconcile on-failure destination,
+    // Enumerated from the template: 9 alarms (topic + 2 key actions each), 6 rules (push, service impaired,
+    // lifecycle, schedule, the watch's ECS events, the watch's Lambda calls), the schedule's DLQ, the reconcile on-failure destination,
     // 3 roles publishing (topic + key each).
     const links = new Set(walk.requests.map((r) => r.link.split(' ')[0]));
     expect([...links].sort()).toEqual(['alarm', 'role', 'rule', expect.stringMatching(/EventInvokeConfig/)].sort());
@@ -69,6 +69,7 @@ describe('deliveries of the guard with every sender (reconcile, release, lifecyc
     const fromEventBridge = walk.requests.filter((r) => JSON.stringify(r.principal).includes('events.amazonaws.com'));
     expect(fromEventBridge.map((r) => r.action).sort()).toEqual([
       'lambda:InvokeFunction',
+      'sqs:SendMessage',
       'sqs:SendMessage',
       'sqs:SendMessage',
       'sqs:SendMessage',
@@ -114,14 +115,15 @@ describe('deliveries of the guard with every sender (reconcile, release, lifecyc
   });
 
   it('given no EventBridge Allow in the queue policies, when the rules are walked, then each is refused', () => {
-    // the push, service-impaired and lifecycle rules to the buffer, the watch rule to its queue, the schedule's
-    // undeliverable events to its DLQ
+    // the push, service-impaired and lifecycle rules to the buffer, the two watch rules to its queue, the
+    // schedule's undeliverable events to its DLQ
     const walk = walkDeliveries(
       withoutStatements(template, (s) => allowsService(s, 'events.amazonaws.com')),
       WALK_ENV,
     );
 
     expect(walk.refusals.map((r) => r.action)).toEqual([
+      'sqs:SendMessage',
       'sqs:SendMessage',
       'sqs:SendMessage',
       'sqs:SendMessage',

@@ -6,7 +6,7 @@
  * Deployment State Change, ECS Daemon Service Action / DAEMON_TASK_START_IMPAIRED).
  */
 import { describe, expect, it } from 'vitest';
-import { buildForwardingEventPatterns, buildGuardBusWatchEventPattern } from '../../lib/event-pattern';
+import { buildForwardingEventPatterns, buildWatchEventPatterns } from '../../lib/event-pattern';
 
 describe('forwarding patterns', () => {
   const patterns = buildForwardingEventPatterns();
@@ -37,13 +37,20 @@ describe('forwarding patterns', () => {
           { prefix: 'CreateFunction' },
           { prefix: 'UpdateFunctionCode' },
           { prefix: 'PublishVersion' },
+          { prefix: 'CreateAlias' },
           { prefix: 'UpdateAlias' },
         ],
       },
     });
   });
 
-  it('given the guard bus, when its watch pattern is built, then it selects what the own-account watch rule selects', () => {
-    expect(buildGuardBusWatchEventPattern()).toEqual({ source: ['aws.ecs'], 'detail-type': ['ECS Task State Change'] });
+  it('given the watch, when its patterns are built, then they select task and deployment changes and the Lambda calls it reads', () => {
+    const watched = buildWatchEventPatterns();
+    expect(watched.ecs).toEqual({
+      source: ['aws.ecs'],
+      'detail-type': ['ECS Task State Change', 'ECS Deployment State Change'],
+    });
+    // what is forwarded for Lambda is exactly what the watch rules route (one pattern, one list of actions)
+    expect(watched.lambda).toEqual(byId('LambdaImageChanges'));
   });
 });

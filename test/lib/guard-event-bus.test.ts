@@ -90,29 +90,35 @@ describe('the guard event bus', () => {
     ]);
   });
 
-  it('given workload accounts, when synthesized, then a rule on the guard bus feeds the watch queue the own-account rule feeds', () => {
+  it('given workload accounts, when synthesized, then rules on the guard bus feed the watch queue what the own-account rules select', () => {
     const rules = ofType(withWorkloads, 'AWS::Events::Rule');
     const onBus = rules.filter(([, r]) => r.Properties.EventBusName !== undefined);
-    const own = rules.find(([id]) => id.includes('WatchRule') && !id.includes('Forwarded'));
-
-    expect(onBus).toHaveLength(1);
-    const [, forwarded] = onBus[0]!;
-    expect(forwarded.Properties.EventPattern).toEqual({
-      source: ['aws.ecs'],
-      'detail-type': ['ECS Task State Change'],
-    });
-    expect(forwarded.Properties.Targets.map((t: any) => t.Arn)).toEqual(
-      own![1].Properties.Targets.map((t: any) => t.Arn),
+    const own = rules.filter(
+      ([id, r]) => id.includes('Watch') && !id.includes('Forwarded') && r.Properties.EventBusName === undefined,
     );
-    expect(JSON.stringify(forwarded.Properties.Targets)).not.toContain('event-bus');
+
+    expect(onBus).toHaveLength(2);
+    expect(own).toHaveLength(2);
+    // task and deployment changes, and Lambda's image API calls: the same patterns, the same queue
+    expect(onBus.map(([, r]) => r.Properties.EventPattern)).toEqual(own.map(([, r]) => r.Properties.EventPattern));
+    expect(onBus.map(([, r]) => r.Properties.EventPattern['detail-type'])).toEqual([
+      ['ECS Task State Change', 'ECS Deployment State Change'],
+      ['AWS API Call via CloudTrail'],
+    ]);
+    for (const [, forwarded] of onBus) {
+      expect(forwarded.Properties.Targets.map((t: any) => t.Arn)).toEqual(
+        own[0]![1].Properties.Targets.map((t: any) => t.Arn),
+      );
+      expect(JSON.stringify(forwarded.Properties.Targets)).not.toContain('event-bus');
+    }
   });
 
   it('given workload accounts, when every delivery is walked, then the guard bus rule may send to the watch queue', () => {
     const walk = walkDeliveries(withWorkloads, WALK_ENV);
-    const forwarded = walk.requests.filter((r) => r.link.includes('ForwardedWatchRule'));
+    const forwarded = walk.requests.filter((r) => r.link.includes('ForwardedWatch'));
 
     expect(walk.refusals).toEqual([]);
-    expect(forwarded.map((r) => r.action)).toEqual(['sqs:SendMessage']);
+    expect(forwarded.map((r) => r.action)).toEqual(['sqs:SendMessage', 'sqs:SendMessage']);
   });
 
   it('given the queue policy without the guard bus rule, when walked, then that delivery is refused', () => {

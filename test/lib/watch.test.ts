@@ -23,10 +23,32 @@ describe('the watch of ECS task events', () => {
     s = synthesizeGuard({ alertEmails: ['ops@example.com'] }, { bundle: false, stackId: 'Watch' });
   });
 
-  it('given the default guard, then a rule sends every ECS task state change to the watch queue', () => {
+  it('given the default guard, then a rule sends every ECS task and deployment state change to the watch queue', () => {
     expect(s.guard.watchRule).toBeDefined();
     s.template.hasResourceProperties('AWS::Events::Rule', {
-      EventPattern: { source: ['aws.ecs'], 'detail-type': ['ECS Task State Change'] },
+      EventPattern: { source: ['aws.ecs'], 'detail-type': ['ECS Task State Change', 'ECS Deployment State Change'] },
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [logicalIdOf(s.stack, s.guard.watchQueue), 'Arn'] } })],
+    });
+  });
+
+  it('given the default guard, then a rule sends the Lambda API calls that set an image to the watch queue, by eventName prefix', () => {
+    // CloudTrail writes Lambda's eventNames with a date and version (UpdateFunctionCode20150331v2): prefix matching.
+    // See: https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-create-pattern-operators.html#eb-filtering-prefix-matching
+    s.template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.lambda'],
+        'detail-type': ['AWS API Call via CloudTrail'],
+        detail: {
+          eventSource: ['lambda.amazonaws.com'],
+          eventName: [
+            { prefix: 'CreateFunction' },
+            { prefix: 'UpdateFunctionCode' },
+            { prefix: 'PublishVersion' },
+            { prefix: 'CreateAlias' },
+            { prefix: 'UpdateAlias' },
+          ],
+        },
+      },
       Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [logicalIdOf(s.stack, s.guard.watchQueue), 'Arn'] } })],
     });
   });
@@ -59,11 +81,23 @@ describe('the watch of ECS task events', () => {
     });
   });
 
-  it('given the watch role, then it may write and query the index table only, protect in scope, and call no ECS action', () => {
+  it('given the watch role, then it may write and query the index table only, protect in scope, and list nothing in ECS or Lambda', () => {
     const actions = roleStatements(s.template, s.stack, s.guard.watchFunction!.role).flatMap(actionsOf);
     expect(actions.filter((a) => a.startsWith('dynamodb:')).sort()).toEqual(['dynamodb:Query', 'dynamodb:UpdateItem']);
-    expect(actions.filter((a) => a.startsWith('ecs:'))).toEqual([]);
+    expect(actions.filter((a) => /^(ecs|lambda):List/.test(a))).toEqual([]);
     expect(actions).toEqual(expect.arrayContaining(['ecr:BatchGetImage', 'ecr:PutImage', 'ecr:DescribeImages']));
+  });
+
+  it('given the watch role, then it may read one named service of its own account and region, and one function', () => {
+    const statements = roleStatements(s.template, s.stack, s.guard.watchFunction!.role);
+    const resourcesOf = (action: string) =>
+      JSON.stringify(statements.filter((st) => actionsOf(st).includes(action)).map((st) => st.Resource));
+    expect(resourcesOf('ecs:DescribeServices')).toMatch(/:service\/\*/);
+    expect(resourcesOf('ecs:DescribeServiceRevisions')).toMatch(/:service-revision\/\*/);
+    const own = `${s.stack.region}:${s.stack.account}:`;
+    expect(resourcesOf('ecs:DescribeServices')).toContain(`:ecs:${own}service/*`);
+    expect(resourcesOf('ecs:DescribeServiceRevisions')).toContain(`:ecs:${own}service-revision/*`);
+    expect(resourcesOf('lambda:GetFunction')).toContain(`:lambda:${own}function:*`);
   });
 
   it('given the defaults, then the push function keeps its direct inventory and may not read the index', () => {

@@ -220,6 +220,27 @@ describe('deployments', () => {
     registry.push('app', 'prod', DIGEST_B);
   });
 
+  it('emits an ECS Deployment State Change naming the service when a deployment starts and when it completes', () => {
+    const serviceArn = `arn:aws:ecs:${REGION}:${ACCOUNT}:service/prod/web`;
+    ecs.updateService('prod', 'web', { forceNewDeployment: true });
+    ecs.completeDeployment('prod', 'web');
+
+    // createService's initial deployment (in progress, completed), then the update's
+    expect(ecs.deploymentEvents.map((e) => [e.detail.eventName, e.resources])).toEqual([
+      ['SERVICE_DEPLOYMENT_IN_PROGRESS', [serviceArn]],
+      ['SERVICE_DEPLOYMENT_COMPLETED', [serviceArn]],
+      ['SERVICE_DEPLOYMENT_IN_PROGRESS', [serviceArn]],
+      ['SERVICE_DEPLOYMENT_COMPLETED', [serviceArn]],
+    ]);
+    expect(ecs.deploymentEvents[2]).toMatchObject({
+      'detail-type': 'ECS Deployment State Change',
+      source: 'aws.ecs',
+      account: ACCOUNT,
+      region: REGION,
+      detail: { eventType: 'INFO', deploymentId: expect.stringMatching(/^ecs-svc\/\d+$/) },
+    });
+  });
+
   it('shows an in-progress deployment with the old revision as its source and the new one as its target', async () => {
     const newRevision = ecs.updateService('prod', 'web', { forceNewDeployment: true });
 

@@ -5,6 +5,8 @@
 import type { ScheduledEvent } from 'aws-lambda';
 import ecrPush from '../fixtures/ecr-image-action-push.json';
 import ecsTaskStateChange from '../fixtures/ecs-task-state-change.json';
+import ecsDeploymentStateChange from '../fixtures/ecs-deployment-state-change.json';
+import lambdaUpdateFunctionCodeCall from '../fixtures/lambda-update-function-code-call.json';
 import policyExecution from '../fixtures/ecr-lifecycle-policy-execution.json';
 import serviceTaskStartImpaired from '../fixtures/ecs-service-action-task-start-impaired.json';
 import scheduled from '../fixtures/eventbridge-scheduled-event.json';
@@ -50,4 +52,24 @@ export function serviceTaskStartImpairedEventFixture(): typeof serviceTaskStartI
 /** The "Task state change event" example of https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_task_events.html. */
 export function ecsTaskStateChangeFixture(): typeof ecsTaskStateChange {
   return copy(ecsTaskStateChange);
+}
+
+/**
+ * The "service deployment in progress" example of
+ * https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_service_deployment_events.html, verbatim.
+ */
+export function ecsDeploymentStateChangeFixture(): typeof ecsDeploymentStateChange {
+  return copy(ecsDeploymentStateChange);
+}
+
+/**
+ * An `UpdateFunctionCode` call of an image function as EventBridge delivers it ("AWS API Call via CloudTrail",
+ * https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-service-event-cloudtrail.html). Not a printed sample:
+ * AWS prints none for this call. It is the CloudTrail record of
+ * https://docs.aws.amazon.com/lambda/latest/dg/logging-using-cloudtrail.html with the request and response of
+ * UpdateFunctionCode (botocore/data/lambda/2015-03-31/service-2.json), under the versioned eventName CloudTrail
+ * writes for it.
+ */
+export function lambdaUpdateFunctionCodeCallFixture(): typeof lambdaUpdateFunctionCodeCall {
+  return copy(lambdaUpdateFunctionCodeCall);
 }

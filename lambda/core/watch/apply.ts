@@ -1,6 +1,6 @@
 /**
- * The watch: ECS task state changes applied to the in-use index, one write per task event, and a digest the
- * index sees in use for the first time checked and protected at once.
+ * The watch: ECS task state changes, ECS deployment events and Lambda API calls applied to the in-use index, one
+ * write per event, and a digest the index sees in use for the first time checked and protected at once.
  * - Add fast: a task that runs (or is about to) adds or refreshes an entry per ECR digest it runs
  *   (kind `ecs-task`, name the task ARN, `seenBy` watch, `lastSeen` the event's time). The write is conditional
  *   on being newer (`lastSeen`, then `detail.version`), so duplicates and reordered events change nothing.
@@ -9,19 +9,45 @@
  * - First seen: a digest no other user had in the index may have been resolved from a tag that has moved
  *   since (a push racing a deployment), and the push path, reading the index, would not have protected it.
  *   The watcher checks it with the push path's own protect step and alerts as the push path does.
+ * Deployment events and Lambda API calls name a service or function without its digests, so the watch reads that one
+ * workload (`WorkloadReadPort`) and writes what it uses, as the list would (same kinds and names, `seenBy` watch):
+ * - `SERVICE_DEPLOYMENT_IN_PROGRESS`: one DescribeServices and one DescribeServiceRevisions. While a deployment
+ *   rolls, the service's current revisions are both the target and the source revisions, so what a rollback would
+ *   relaunch is read by the same two calls (written as `ecs-service`; the list's `ecs-rollback` entries need a
+ *   third call, DescribeServiceDeployments, and are left to it).
+ * - COMPLETED and FAILED are not read: each ends a deployment whose IN_PROGRESS event (delivered durably, at least
+ *   once) already read the revisions it can leave running; reading again would only refresh `lastSeen`, which is
+ *   the list's job, at two ECS calls an event. A rollback after a failure starts with its own IN_PROGRESS event.
+ *   See: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_service_deployment_events.html
+ * - A Lambda CreateFunction / UpdateFunctionCode / PublishVersion / CreateAlias / UpdateAlias: one GetFunction of
+ *   that version (`$LATEST`, the published version, or the alias). An alias weighted across two versions also runs
+ *   its `AdditionalVersionWeights` version; that is the version it routed to before, already indexed, and the
+ *   list reads it: the watch spends one call, not two.
+ * - A workload (account, region) that is neither the guard's own nor listed cannot be read (the watch may assume
+ *   only the listed readers): the event is logged and counted (`UnreadableWorkloadEvents`), not failed, since no
+ *   retry can read it.
+ * - A read that fails (a role that cannot be assumed, throttling after the SDK's retries) fails the record: the
+ *   queue retries it, then dead-letters it, and the log line says what to fix.
  * Pure apart from the ports.
  */
 import { buildRepositoryAlert } from '../alert';
 import { publishOrLog } from '../alert-publish';
-import { mapWithConcurrency } from '../concurrency';
+import { chunks, mapWithConcurrency } from '../concurrency';
 import { parseImageUri } from '../image-uri';
-import { entrySortKey, imagePartitionKey } from '../in-use-index/keys';
+import { consumerName, entrySortKey, imagePartitionKey } from '../in-use-index/keys';
 import type { AccountRegion, InUseEntry } from '../in-use-index/types';
-import type { AlertPort, EcrPort, GuardLogger, GuardMetrics, InUseIndexWatchPort } from '../ports';
+import type { AlertPort, EcrPort, GuardLogger, GuardMetrics, InUseIndexWatchPort, WorkloadReadPort } from '../ports';
 import { protectInUseDigests } from '../protect';
 import type { RepositoryReport } from '../repository-report';
-import type { Consumer, Digest, GuardSettings } from '../types';
-import { parseTaskStateChangeRecord, type TaskStateChange } from './task-event';
+import type { Consumer, Digest, GuardSettings, Inventory } from '../types';
+import { workloadReaderRoleName } from '../workloads';
+import {
+  DEPLOYMENT_IN_PROGRESS,
+  type DeploymentStateChange,
+  type LambdaApiCall,
+  parseWatchedRecord,
+} from './named-events';
+import type { TaskStateChange } from './task-event';
 
 const DIGEST = /^sha256:[a-f0-9]{64}$/;
 
@@ -36,7 +62,17 @@ export interface WatchDependencies {
   readonly alertLogGroup?: string;
   /** task events written at once @default 8 */
   readonly concurrency?: number;
+  /**
+   * A reader of one workload (account, region), for the events that name a service or function; absent, such
+   * events cannot be read and are logged and counted as unreadable.
+   */
+  readonly readerFor?: (workload: AccountRegion) => WorkloadReadPort;
+  /** the workloads besides the guard's own that the list reaches (every configured account in every region) */
+  readonly workloads?: readonly AccountRegion[];
 }
+
+/** A DynamoDB transaction holds at most 100 actions; a service's revisions rarely name more than a few images. */
+const MAX_ENTRIES_PER_WRITE = 100;
 
 export interface WatchOutcome {
   readonly failedMessageIds: readonly string[];
@@ -45,6 +81,8 @@ export interface WatchOutcome {
   /** digests seen in use for the first time, then checked */
   readonly firstSeen: readonly { readonly repository: string; readonly digest: Digest }[];
   readonly reports: readonly RepositoryReport[];
+  /** services and functions read for the events that name one (≤ 1 per such event) */
+  readonly workloadReads: number;
 }
 
 /** The index entries of one task event: one per ECR digest a container runs (ECR images only). */
@@ -73,7 +111,27 @@ export function entriesOfTaskEvent(event: TaskStateChange): InUseEntry[] {
   return [...entries.values()];
 }
 
-/** Applies one SQS batch of task events; never throws for a bad record, reports it as that record's failure. */
+/** What one event shows in use: the entries to write, with the consumer each stands for (same order). */
+interface Sighting {
+  readonly messageId: string;
+  readonly attempt: number;
+  /** orders the writes of one entry that share a time: `detail.version` for a task, 0 for the others */
+  readonly version: number;
+  readonly entries: readonly InUseEntry[];
+  readonly consumers: readonly Consumer[];
+  /** names the event's workload in log lines */
+  readonly about: Record<string, string>;
+}
+
+type Watched =
+  | { readonly kind: 'task'; readonly event: TaskStateChange }
+  | { readonly kind: 'deployment'; readonly event: DeploymentStateChange }
+  | { readonly kind: 'lambda'; readonly event: LambdaApiCall };
+
+/**
+ * Applies one SQS batch of watched events (task and deployment state changes, Lambda API calls); never throws for
+ * a bad record, reports it as that record's failure.
+ */
 export async function watchTaskEvents(
   records: readonly { messageId: string; body: string; attributes?: { ApproximateReceiveCount?: string } }[],
   settings: GuardSettings,
@@ -81,51 +139,88 @@ export async function watchTaskEvents(
 ): Promise<WatchOutcome> {
   const { logger } = deps;
   const failed = new Set<string>();
-  const events: TaskStateChange[] = [];
+  const events: Watched[] = [];
   for (const record of records) {
-    const parsed = parseTaskStateChangeRecord(record);
+    const parsed = parseWatchedRecord(record);
     if (parsed.ok) {
-      events.push(parsed.event);
+      if (parsed.kind === 'ignored') {
+        logger.info('a Lambda API call the watch does not follow: acknowledged', { eventName: parsed.eventName });
+      } else events.push(parsed);
       continue;
     }
     const messageId = typeof record?.messageId === 'string' ? record.messageId : undefined;
     logger.error('malformed task event: reported as failed; after the retries it lands in the dead-letter queue', {
       messageId,
       reason: parsed.reason,
-      whatToDo: 'inspect the message in the dead-letter queue; only "ECS Task State Change" events belong there',
+      whatToDo:
+        'inspect the message in the dead-letter queue; only "ECS Task State Change", "ECS Deployment State Change" ' +
+        'and Lambda "AWS API Call via CloudTrail" events belong there',
     });
     deps.metrics?.count('MalformedEvents', 1);
     if (messageId) failed.add(messageId);
   }
 
   let writes = 0;
-  // digest → the task events that first showed it, grouped per repository of the own registry
+  let workloadReads = 0;
+  // digest → the events that first showed it, grouped per repository of the own registry
   const toCheck = new Map<string, Map<Digest, { consumers: Consumer[]; messageIds: Set<string> }>>();
-  await mapWithConcurrency(events, deps.concurrency ?? 8, async (event) => {
-    // A stopped task uses nothing any more, but its entry stays until a complete list removes it.
-    if (event.lastStatus === 'STOPPED') return;
-    const entries = entriesOfTaskEvent(event);
-    if (entries.length === 0) return;
+  await mapWithConcurrency(events, deps.concurrency ?? 8, async (watched) => {
+    let sighting: Sighting | undefined;
     try {
-      const outcomes = await deps.index.recordWatchedUse(entries, event.version);
-      writes += 1;
+      if (watched.kind === 'task') sighting = sightingOfTask(watched.event);
+      else {
+        sighting = await readNamedWorkload(watched, deps, () => {
+          workloadReads += 1;
+        });
+      }
+    } catch (error) {
+      const { event } = watched;
+      const own = event.account === deps.registry.account && event.region === deps.registry.region;
+      const what =
+        watched.kind === 'deployment' ? 'the service a deployment event names' : 'the Lambda function a call names';
+      logger.error(`could not read ${what}; the event will be retried, then dead-lettered`, {
+        messageId: event.messageId,
+        account: event.account,
+        region: event.region,
+        ...(watched.kind === 'deployment' ? { service: watched.event.serviceArn } : {}),
+        ...(watched.kind === 'lambda' ? { function: watched.event.target?.functionName } : {}),
+        error,
+        whatToDo: own
+          ? 'check the watch role may call ecs:DescribeServices, ecs:DescribeServiceRevisions and lambda:GetFunction ' +
+            'here; throttling clears by itself on the retries'
+          : `check that account ${event.account} deployed the workload stack in ${event.region} (role ` +
+            `${workloadReaderRoleName(deps.registry.region)}) and that it trusts this guard's watch role; throttling ` +
+            'clears by itself on the retries',
+      });
+      deps.metrics?.count('InventoryFailures', 1);
+      failed.add(event.messageId);
+      return;
+    }
+    if (!sighting || sighting.entries.length === 0) return;
+    const { entries } = sighting;
+    try {
+      const outcomes: string[] = [];
+      for (const part of chunks(entries, MAX_ENTRIES_PER_WRITE)) {
+        outcomes.push(...(await deps.index.recordWatchedUse(part, sighting.version)));
+        writes += 1;
+      }
       for (const [i, entry] of entries.entries()) {
         const outcome = outcomes[i];
         // A redelivery may follow a check that failed after the write: the write is then `not-newer`, so a
         // retry asks again instead of trusting it.
-        const maybeNew = outcome === 'created' || outcome === 'written' || event.attempt > 1;
+        const maybeNew = outcome === 'created' || outcome === 'written' || sighting.attempt > 1;
         if (!maybeNew || !ownRegistry(entry, deps.registry) || !inScope(entry.repository, settings)) continue;
         if (await deps.index.hasOtherUsers(entry)) continue;
         logger.info('digest seen in use for the first time: checking it now', {
           repository: entry.repository,
           digest: entry.digest,
-          task: event.taskArn,
+          ...sighting.about,
         });
         const digests = toCheck.get(entry.repository) ?? new Map();
         toCheck.set(entry.repository, digests);
         const seen = digests.get(entry.digest) ?? { consumers: [], messageIds: new Set<string>() };
-        seen.consumers.push(consumerOf(event, entry));
-        seen.messageIds.add(event.messageId);
+        seen.consumers.push(sighting.consumers[i]!);
+        seen.messageIds.add(sighting.messageId);
         digests.set(entry.digest, seen);
       }
       for (const entry of entries) {
@@ -138,14 +233,14 @@ export async function watchTaskEvents(
         }
       }
     } catch (error) {
-      logger.error('could not write a task event to the in-use index; it will be retried, then dead-lettered', {
-        messageId: event.messageId,
-        task: event.taskArn,
+      logger.error('could not write a watched event to the in-use index; it will be retried, then dead-lettered', {
+        messageId: sighting.messageId,
+        ...sighting.about,
         error,
         whatToDo: 'check the watch role may call dynamodb:UpdateItem, TransactWriteItems and Query on the table',
       });
       deps.metrics?.count('InUseIndexFailures', 1);
-      failed.add(event.messageId);
+      failed.add(sighting.messageId);
     }
   });
 
@@ -177,8 +272,118 @@ export async function watchTaskEvents(
       for (const seen of digests.values()) for (const id of seen.messageIds) failed.add(id);
     }
   }
-  deps.metrics?.count('WatchedTaskEvents', events.length);
-  return { failedMessageIds: [...failed], indexWrites: writes, firstSeen, reports };
+  deps.metrics?.count('WatchedTaskEvents', events.filter((e) => e.kind === 'task').length);
+  return { failedMessageIds: [...failed], indexWrites: writes, firstSeen, reports, workloadReads };
+}
+
+function sightingOfTask(event: TaskStateChange): Sighting | undefined {
+  // A stopped task uses nothing any more, but its entry stays until a complete list removes it.
+  if (event.lastStatus === 'STOPPED') return undefined;
+  const entries = entriesOfTaskEvent(event);
+  return {
+    messageId: event.messageId,
+    attempt: event.attempt,
+    version: event.version,
+    entries,
+    consumers: entries.map((entry) => consumerOf(event, entry)),
+    about: { task: event.taskArn },
+  };
+}
+
+/**
+ * Reads the service or function a deployment event or Lambda call names, in its workload; undefined when there
+ * is nothing to read (see the module comment). Throws when the read fails.
+ */
+async function readNamedWorkload(
+  watched: Exclude<Watched, { kind: 'task' }>,
+  deps: WatchDependencies,
+  onRead: () => void,
+): Promise<Sighting | undefined> {
+  const { event } = watched;
+  const about: Record<string, string> =
+    watched.kind === 'deployment'
+      ? { service: watched.event.serviceArn, eventName: watched.event.eventName }
+      : { function: watched.event.target?.functionName ?? '?', eventName: watched.event.eventName };
+  if (watched.kind === 'deployment' && watched.event.eventName !== DEPLOYMENT_IN_PROGRESS) {
+    deps.logger.info('a deployment that ends reads nothing: its IN_PROGRESS event read its revisions', about);
+    return undefined;
+  }
+  if (watched.kind === 'lambda' && !watched.event.target) {
+    deps.logger.info('a Lambda call that failed changed nothing: nothing to read', {
+      ...about,
+      errorCode: watched.event.errorCode ?? '?',
+    });
+    return undefined;
+  }
+  const workload = { account: event.account, region: event.region };
+  const reader = readerOf(workload, deps);
+  if (!reader) {
+    deps.logger.warn('an event of a workload this guard does not list: not read, nothing written', {
+      ...about,
+      account: event.account,
+      region: event.region,
+      whatToDo:
+        `add ${event.account} to workloadAccounts and ${event.region} to workloadRegions and deploy the workload ` +
+        'stack there: until then neither the watch nor the list sees what runs there',
+    });
+    deps.metrics?.count('UnreadableWorkloadEvents', 1);
+    return undefined;
+  }
+  onRead();
+  const inventory =
+    watched.kind === 'deployment'
+      ? await reader.takeServiceInventory(watched.event.clusterArn, watched.event.serviceArn)
+      : await reader.takeFunctionInventory(watched.event.target!);
+  if (inventory.gaps.length > 0) {
+    deps.logger.warn('the read left part of the workload unknown: written what it saw; the list reads the rest', {
+      ...about,
+      gaps: inventory.gaps.map((gap) => gap.reason),
+    });
+  }
+  const { entries, consumers } = entriesOfInventory(inventory, deps.registry, workload, event.time.getTime());
+  return { messageId: event.messageId, attempt: event.attempt, version: 0, entries, consumers, about };
+}
+
+function readerOf(workload: AccountRegion, deps: WatchDependencies): WorkloadReadPort | undefined {
+  if (!deps.readerFor) return undefined;
+  const same = (other: AccountRegion) => other.account === workload.account && other.region === workload.region;
+  return same(deps.registry) || (deps.workloads ?? []).some(same) ? deps.readerFor(workload) : undefined;
+}
+
+/**
+ * The entries an inventory of one workload shows, keyed as the list keys them (kind, ARN), but seen by the watch
+ * at the event's time.
+ */
+export function entriesOfInventory(
+  inventory: Inventory,
+  registry: AccountRegion,
+  workload: AccountRegion,
+  lastSeen: number,
+): { entries: InUseEntry[]; consumers: Consumer[] } {
+  const byKey = new Map<string, { entry: InUseEntry; consumer: Consumer }>();
+  for (const [repository, digests] of inventory.byRepository) {
+    for (const [digest, consumers] of digests) {
+      for (const consumer of consumers) {
+        const entry: InUseEntry = {
+          registryAccount: registry.account,
+          registryRegion: registry.region,
+          repository,
+          digest,
+          consumerAccount: workload.account,
+          consumerRegion: workload.region,
+          kind: consumer.kind,
+          name: consumerName(consumer),
+          seenBy: 'watch',
+          lastSeen,
+          image: consumer.image,
+        };
+        const key = `${imagePartitionKey(entry)}|${entrySortKey(entry)}`;
+        if (!byKey.has(key)) byKey.set(key, { entry, consumer });
+      }
+    }
+  }
+  const found = [...byKey.values()];
+  return { entries: found.map((f) => f.entry), consumers: found.map((f) => f.consumer) };
 }
 
 function ownRegistry(entry: InUseEntry, registry: AccountRegion): boolean {

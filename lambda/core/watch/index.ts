@@ -1,3 +1,4 @@
-/** The watch of ECS task events that keeps the in-use index fresh between lists. */
+/** The watch of ECS and Lambda events that keeps the in-use index fresh between lists. */
 export * from './apply';
+export * from './named-events';
 export * from './task-event';
