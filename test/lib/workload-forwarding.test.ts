@@ -10,7 +10,7 @@
  */
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { WorkloadDeployment } from '../../lib/config';
 import { buildForwardingEventPatterns } from '../../lib/event-pattern';
 import { DigestGuardWorkloadStack } from '../../lib/workload-stack';
@@ -60,8 +60,22 @@ const roles = (ids: string[]) => ids.filter((id) => id.startsWith('AWS::IAM::'))
 const rules = (ids: string[]) => ids.filter((id) => id.startsWith('AWS::Events::Rule'));
 
 describe('the workload stack forwards to the guard bus', () => {
+  // Synthesized once per variant in a hook (the first synth of a file loads aws-cdk-lib: slow on a busy machine).
+  const templates: Record<string, any> = {};
+  beforeAll(() => {
+    for (const regions of [
+      ['us-east-1', 'eu-west-1'],
+      ['us-east-1', 'ap-south-1'],
+      ['eu-west-1', 'us-east-1'],
+      ['eu-west-1'],
+    ]) {
+      templates[regions.join()] = templateOf(regions);
+    }
+  });
+  const variant = (regions: string[]) => templates[regions.join()];
+
   it('given the guard region among the workload regions, when deployed in each, then the roles exist only there and rules everywhere', () => {
-    const template = templateOf(['us-east-1', 'eu-west-1']);
+    const template = variant(['us-east-1', 'eu-west-1']);
 
     const home = createdIn(template, { account: WORKLOAD, region: 'eu-west-1' });
     const other = createdIn(template, { account: WORKLOAD, region: 'us-east-1' });
@@ -73,21 +87,21 @@ describe('the workload stack forwards to the guard bus', () => {
   });
 
   it('given the guard region is not a workload region, when deployed, then the first workload region is home', () => {
-    const template = templateOf(['us-east-1', 'ap-south-1']);
+    const template = variant(['us-east-1', 'ap-south-1']);
 
     expect(roles(createdIn(template, { account: WORKLOAD, region: 'us-east-1' })).length).toBeGreaterThanOrEqual(3);
     expect(roles(createdIn(template, { account: WORKLOAD, region: 'ap-south-1' }))).toEqual([]);
   });
 
   it("given the guard's own account, when deployed in the guard region, then nothing forwards (the watch sees it directly)", () => {
-    const template = templateOf(['eu-west-1', 'us-east-1']);
+    const template = variant(['eu-west-1', 'us-east-1']);
 
     expect(rules(createdIn(template, { account: GUARD, region: 'eu-west-1' }))).toEqual([]);
     expect(rules(createdIn(template, { account: GUARD, region: 'us-east-1' }))).toHaveLength(3);
   });
 
   it('given the forwarder role, when synthesized, then EventBridge may assume it and it may only PutEvents on the guard bus', () => {
-    const template = templateOf(['eu-west-1']);
+    const template = variant(['eu-west-1']);
     const forwarder = ofType(template, 'AWS::IAM::Role').find(([, r]) =>
       String(r.Properties.RoleName).includes('forwarder'),
     )![1];
@@ -102,7 +116,7 @@ describe('the workload stack forwards to the guard bus', () => {
   });
 
   it('given the rules, when synthesized, then each has a forwarding pattern, the guard bus as target and the forwarder role by ARN', () => {
-    const template = templateOf(['eu-west-1', 'us-east-1']);
+    const template = variant(['eu-west-1', 'us-east-1']);
     const synthesized = ofType(template, 'AWS::Events::Rule').map(([, r]) => r.Properties);
 
     expect(synthesized.map((r) => r.EventPattern)).toEqual(buildForwardingEventPatterns().map((p) => p.pattern));
