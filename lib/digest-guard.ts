@@ -21,6 +21,7 @@ import { createPushPath, createReconcilePath, createWatchPath } from './guard-fu
 import { createInUseIndex } from './in-use-index';
 import {
   grantAssumeWorkloadReaders,
+  grantDiscoverOrganizationAccounts,
   grantInUseIndexList,
   grantInUseIndexRead,
   grantPushPermissions,
@@ -265,10 +266,20 @@ export interface DigestGuardProps {
   readonly workloadAccounts?: string[];
 
   /**
-   * The regions of `workloadAccounts` to list. This guard's own account and region are always listed too.
+   * The regions of `workloadAccounts` (and of the accounts of `organizationUnits`) to list. This guard's own
+   * account and region are always listed too.
    * @default - this guard's region
    */
   readonly workloadRegions?: string[];
+
+  /**
+   * Organizational units (`ou-…`) whose accounts the scheduled reconcile discovers on each run (Organizations
+   * `ListChildren` and `ListAccountsForParent`, recursively; ACTIVE accounts only) and lists like
+   * `workloadAccounts`, through the same reader role, which the StackSet of `DigestGuardStack` deploys to them.
+   * Needs `reconcile`, and the guard in the management account or a delegated administrator.
+   * @default - no organizational unit
+   */
+  readonly organizationUnits?: string[];
 }
 
 /** How the reconcile checks lifecycle policies (see `lifecycleCheck`). */
@@ -360,8 +371,18 @@ export class DigestGuard extends Construct {
       // The reconcile is the list that keeps the index (lambda/handlers/reconcile.ts reads the name).
       grantInUseIndexList(reconcile.role, this.inUseIndex);
       reconcile.fn.addEnvironment('IN_USE_INDEX_TABLE_NAME', this.inUseIndex.tableName);
+      if (settings.organizationUnits.length > 0) {
+        // Their accounts are known only at run time: the reader role of this guard in any account.
+        grantAssumeWorkloadReaders(reconcile.role, ['*']);
+        grantDiscoverOrganizationAccounts(reconcile.role);
+        // lambda/handlers/reconcile-config.ts reads it, with WORKLOAD_ACCOUNTS and WORKLOAD_REGIONS below.
+        reconcile.fn.addEnvironment('ORGANIZATION_UNITS', settings.organizationUnits.join(','));
+        if (settings.workloadRegions && settings.workloadAccounts.length === 0)
+          reconcile.fn.addEnvironment('WORKLOAD_REGIONS', settings.workloadRegions.join(','));
+      }
       if (settings.workloadAccounts.length > 0) {
-        grantAssumeWorkloadReaders(reconcile.role, settings.workloadAccounts);
+        if (settings.organizationUnits.length === 0)
+          grantAssumeWorkloadReaders(reconcile.role, settings.workloadAccounts);
         // lambda/handlers/reconcile-config.ts reads both; the reader ARNs follow from the function's own region.
         reconcile.fn.addEnvironment('WORKLOAD_ACCOUNTS', settings.workloadAccounts.join(','));
         if (settings.workloadRegions)

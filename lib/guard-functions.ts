@@ -224,7 +224,9 @@ export function createReconcilePath(scope: Construct, settings: ResolvedSettings
     ids: { logGroup: 'ReconcileLogGroup', role: 'ReconcileRole', function: 'ReconcileFunction' },
     roleDescription: 'ECR digest guard scheduled reconcile function',
     // The workload accounts' reader roles trust this role by name (lib/workload-stack.ts).
-    ...(settings.workloadAccounts.length > 0 ? { roleName: guardReconcileRoleName(Stack.of(scope).region) } : {}),
+    ...(settings.workloadAccounts.length > 0 || settings.organizationUnits.length > 0
+      ? { roleName: guardReconcileRoleName(Stack.of(scope).region) }
+      : {}),
     description: 'Reconciles protective tags with what runs: protects, restores, releases after a grace period',
     handler: RECONCILE_HANDLER,
     timeout: RECONCILE_TIMEOUT,
