@@ -59,7 +59,23 @@ export interface WorkloadDeployment {
   readonly accounts: readonly string[];
   /** the guard's region alone when not given */
   readonly regions: readonly string[];
+  /**
+   * Organizational units: the guard stack creates a StackSet that deploys the workload stack to every account in
+   * them (and every account that joins them), and the reconcile discovers their accounts each run.
+   */
+  readonly organizationUnits?: readonly string[];
+  /** how the StackSet is created: `SELF` from the management account, `DELEGATED_ADMIN` (default) otherwise */
+  readonly stackSetCallAs?: StackSetCallAs;
+  /**
+   * The AWS Organizations id (`o-…`): the guard's event bus admits every account of it (`aws:PrincipalOrgID`), so
+   * accounts the StackSet reaches can forward their events without being named. Required with organizational units.
+   */
+  readonly organizationId?: string;
 }
+
+/** `CallAs` of the StackSet: whether the guard account is the organization's management account or not. */
+export type StackSetCallAs = 'SELF' | 'DELEGATED_ADMIN';
+export const STACK_SET_CALL_AS: readonly StackSetCallAs[] = ['SELF', 'DELEGATED_ADMIN'];
 
 /** The context keys the app reads. */
 export const CONTEXT_KEYS = {
@@ -85,6 +101,9 @@ export const CONTEXT_KEYS = {
   workloadRegions: 'workloadRegions',
   guardAccount: 'guardAccount',
   guardRegion: 'guardRegion',
+  organizationUnits: 'organizationUnits',
+  stackSetCallAs: 'stackSetCallAs',
+  organizationId: 'organizationId',
 } as const;
 
 /** How the shared validation names each setting here: by its context key. */
@@ -105,6 +124,7 @@ const CONTEXT_KEY_OF: Record<SharedSettingName, string> = {
   teamsTenantId: CONTEXT_KEYS.teamsTenantId,
   workloadAccounts: CONTEXT_KEYS.workloadAccounts,
   workloadRegions: CONTEXT_KEYS.workloadRegions,
+  organizationUnits: CONTEXT_KEYS.organizationUnits,
 };
 
 export interface ConfigFromContextOptions {
@@ -275,7 +295,11 @@ function readWorkloadContext(
   read: (key: string) => unknown,
   problems: string[],
 ): {
-  shared: { workloadAccounts?: readonly string[]; workloadRegions?: readonly string[] };
+  shared: {
+    workloadAccounts?: readonly string[];
+    workloadRegions?: readonly string[];
+    organizationUnits?: readonly string[];
+  };
   deployment?: WorkloadDeployment;
 } {
   const present = (key: string): boolean => read(key) !== undefined && read(key) !== null;
@@ -296,12 +320,36 @@ function readWorkloadContext(
   const regions = list(CONTEXT_KEYS.workloadRegions);
   const guardAccount = text(CONTEXT_KEYS.guardAccount);
   const guardRegion = text(CONTEXT_KEYS.guardRegion);
+  const organizationUnits = list(CONTEXT_KEYS.organizationUnits);
+  const callAs = text(CONTEXT_KEYS.stackSetCallAs);
+  const organizationId = text(CONTEXT_KEYS.organizationId);
   const shared = {
     ...(accounts !== undefined ? { workloadAccounts: accounts } : {}),
     ...(regions !== undefined ? { workloadRegions: regions } : {}),
+    ...(organizationUnits !== undefined ? { organizationUnits } : {}),
   };
-  if (accounts === undefined) {
-    for (const key of [CONTEXT_KEYS.guardAccount, CONTEXT_KEYS.guardRegion]) {
+  if (callAs !== undefined && !(STACK_SET_CALL_AS as readonly string[]).includes(callAs)) {
+    problems.push(
+      `${CONTEXT_KEYS.stackSetCallAs} must be SELF (the guard runs in the management account) or DELEGATED_ADMIN, ` +
+        `got ${JSON.stringify(callAs)}`,
+    );
+  }
+  if (callAs !== undefined && organizationUnits === undefined) {
+    problems.push(
+      `${CONTEXT_KEYS.stackSetCallAs} is set but ${CONTEXT_KEYS.organizationUnits} is not; drop it or name the ` +
+        'organizational units',
+    );
+  }
+  if (organizationUnits !== undefined && organizationId === undefined) {
+    // The StackSet's accounts are not named anywhere: only the organization's id can admit them to the guard's bus.
+    problems.push(
+      `${CONTEXT_KEYS.organizationUnits} needs ${CONTEXT_KEYS.organizationId} (o-…, from \`aws organizations ` +
+        "describe-organization`): the guard's event bus admits the organization's accounts by aws:PrincipalOrgID " +
+        'so that the workload stacks the StackSet deploys can forward their events',
+    );
+  }
+  if (accounts === undefined && organizationUnits === undefined) {
+    for (const key of [CONTEXT_KEYS.guardAccount, CONTEXT_KEYS.guardRegion, CONTEXT_KEYS.organizationId]) {
       if (present(key))
         problems.push(`${key} is set but ${CONTEXT_KEYS.workloadAccounts} is not; drop it or name the accounts`);
     }
@@ -309,8 +357,9 @@ function readWorkloadContext(
   }
   const known = problems.length;
   if (guardAccount === undefined || guardRegion === undefined) {
+    const needing = accounts !== undefined ? CONTEXT_KEYS.workloadAccounts : CONTEXT_KEYS.organizationUnits;
     problems.push(
-      `${CONTEXT_KEYS.workloadAccounts} needs ${CONTEXT_KEYS.guardAccount} and ${CONTEXT_KEYS.guardRegion} (the registry ` +
+      `${needing} needs ${CONTEXT_KEYS.guardAccount} and ${CONTEXT_KEYS.guardRegion} (the registry ` +
         `account and region the guard runs in): pass -c ${CONTEXT_KEYS.guardAccount}=123456789012 -c ` +
         `${CONTEXT_KEYS.guardRegion}=eu-west-1, the same in every account that deploys the workload stack`,
     );
@@ -325,8 +374,11 @@ function readWorkloadContext(
     deployment: {
       guardAccount,
       guardRegion,
-      accounts: [...new Set(accounts)],
+      accounts: [...new Set(accounts ?? [])],
       regions: [...new Set(regions ?? [guardRegion])],
+      ...(organizationUnits !== undefined ? { organizationUnits: [...new Set(organizationUnits)] } : {}),
+      ...(callAs !== undefined ? { stackSetCallAs: callAs as StackSetCallAs } : {}),
+      ...(organizationId !== undefined ? { organizationId } : {}),
     },
   };
 }

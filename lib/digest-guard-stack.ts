@@ -12,6 +12,7 @@ import {
 import { dashboardUrl } from './dashboard';
 import { DigestGuard } from './digest-guard';
 import { DigestGuardWorkloadStack, WORKLOAD_STACK_ID } from './workload-stack';
+import { WorkloadStackSet } from './workload-stackset';
 
 const DESCRIPTION = 'ecr-digest-guard: keeps ECR image digests that workloads still run from being deleted';
 
@@ -28,6 +29,8 @@ export interface DigestGuardStackProps extends StackProps {
 /** One guard per account and region. */
 export class DigestGuardStack extends Stack {
   public readonly guard: DigestGuard;
+  /** Deploys the workload stack to the accounts of `organizationUnits`; undefined without them. */
+  public readonly workloadStackSet?: WorkloadStackSet;
   private readonly config: DigestGuardConfig;
 
   constructor(scope: Construct, id: string, props: DigestGuardStackProps) {
@@ -52,10 +55,18 @@ export class DigestGuardStack extends Stack {
       ...(config.lookupPushers !== undefined ? { lookupPushers: config.lookupPushers } : {}),
       ...(config.chat !== undefined ? { chat: config.chat } : {}),
       ...(config.dashboard !== undefined ? { dashboard: config.dashboard } : {}),
-      ...(config.workloads
-        ? { workloadAccounts: [...config.workloads.accounts], workloadRegions: [...config.workloads.regions] }
-        : {}),
+      ...(config.workloads ? { workloadRegions: [...config.workloads.regions] } : {}),
+      // With organizational units only, no account is named (discovery finds them): an empty list would be refused.
+      ...(config.workloads?.accounts.length ? { workloadAccounts: [...config.workloads.accounts] } : {}),
+      ...(config.workloads?.organizationUnits ? { organizationUnits: [...config.workloads.organizationUnits] } : {}),
+      ...(config.workloads?.organizationId ? { workloadOrganizationId: config.workloads.organizationId } : {}),
     });
+    const organizationUnits = config.workloads?.organizationUnits;
+    if (config.workloads && organizationUnits) {
+      this.workloadStackSet = new WorkloadStackSet(this, 'WorkloadStackSet', {
+        deployment: { ...config.workloads, organizationUnits },
+      });
+    }
     this.addOperatorOutputs();
   }
 

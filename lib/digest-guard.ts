@@ -22,6 +22,7 @@ import { createPushPath, createReconcilePath, createWatchPath } from './guard-fu
 import { createInUseIndex } from './in-use-index';
 import {
   grantAssumeWorkloadReaders,
+  grantDiscoverOrganizationAccounts,
   grantInUseIndexList,
   grantInUseIndexRead,
   grantPushPermissions,
@@ -267,7 +268,8 @@ export interface DigestGuardProps {
   readonly workloadAccounts?: string[];
 
   /**
-   * The regions of `workloadAccounts` to list. This guard's own account and region are always listed too.
+   * The regions of `workloadAccounts` (and of the accounts of `organizationUnits`) to list. This guard's own
+   * account and region are always listed too.
    * @default - this guard's region
    */
   readonly workloadRegions?: string[];
@@ -278,6 +280,15 @@ export interface DigestGuardProps {
    * @default - the bus admits exactly `workloadAccounts`
    */
   readonly workloadOrganizationId?: string;
+
+  /**
+   * Organizational units (`ou-…`) whose accounts the scheduled reconcile discovers on each run (Organizations
+   * `ListChildren` and `ListAccountsForParent`, recursively; ACTIVE accounts only) and lists like
+   * `workloadAccounts`, through the same reader role, which the StackSet of `DigestGuardStack` deploys to them.
+   * Needs `reconcile`, and the guard in the management account or a delegated administrator.
+   * @default - no organizational unit
+   */
+  readonly organizationUnits?: string[];
 }
 
 /** How the reconcile checks lifecycle policies (see `lifecycleCheck`). */
@@ -351,7 +362,11 @@ export class DigestGuard extends Construct {
   constructor(scope: Construct, id: string, props: DigestGuardProps = {}) {
     super(scope, id);
     const settings = resolveSettings(props);
-    const organizationProblems = workloadOrganizationIdProblems(props.workloadOrganizationId, props.workloadAccounts);
+    const organizationProblems = workloadOrganizationIdProblems(
+      props.workloadOrganizationId,
+      props.workloadAccounts,
+      props.organizationUnits,
+    );
     if (organizationProblems.length > 0) throw new ConfigError(organizationProblems);
     this.tagPrefix = settings.tagPrefix;
 
@@ -378,8 +393,18 @@ export class DigestGuard extends Construct {
       // The reconcile is the list that keeps the index (lambda/handlers/reconcile.ts reads the name).
       grantInUseIndexList(reconcile.role, this.inUseIndex);
       reconcile.fn.addEnvironment('IN_USE_INDEX_TABLE_NAME', this.inUseIndex.tableName);
+      if (settings.organizationUnits.length > 0) {
+        // Their accounts are known only at run time: the reader role of this guard in any account.
+        grantAssumeWorkloadReaders(reconcile.role, ['*']);
+        grantDiscoverOrganizationAccounts(reconcile.role);
+        // lambda/handlers/reconcile-config.ts reads it, with WORKLOAD_ACCOUNTS and WORKLOAD_REGIONS below.
+        reconcile.fn.addEnvironment('ORGANIZATION_UNITS', settings.organizationUnits.join(','));
+        if (settings.workloadRegions && settings.workloadAccounts.length === 0)
+          reconcile.fn.addEnvironment('WORKLOAD_REGIONS', settings.workloadRegions.join(','));
+      }
       if (settings.workloadAccounts.length > 0) {
-        grantAssumeWorkloadReaders(reconcile.role, settings.workloadAccounts);
+        if (settings.organizationUnits.length === 0)
+          grantAssumeWorkloadReaders(reconcile.role, settings.workloadAccounts);
         // lambda/handlers/reconcile-config.ts reads both; the reader ARNs follow from the function's own region.
         reconcile.fn.addEnvironment('WORKLOAD_ACCOUNTS', settings.workloadAccounts.join(','));
         if (settings.workloadRegions)
@@ -402,10 +427,19 @@ export class DigestGuard extends Construct {
       const watch = createWatchPath(this, settings, this.topic);
       grantWatchPermissions(watch.role, settings, this.topic, this.inUseIndex);
       watch.fn.addEnvironment('IN_USE_INDEX_TABLE_NAME', this.inUseIndex.tableName);
-      if (settings.workloadAccounts.length > 0) {
+      const listsOthers = settings.workloadAccounts.length > 0 || settings.organizationUnits.length > 0;
+      if (listsOthers) {
         // Deployment and Lambda events name a service or function, not its digests: the watch reads them there.
-        grantAssumeWorkloadReaders(watch.role, settings.workloadAccounts);
-        watch.fn.addEnvironment('WORKLOAD_ACCOUNTS', settings.workloadAccounts.join(','));
+        // The accounts of organizational units are known only at run time, as for the reconcile.
+        grantAssumeWorkloadReaders(
+          watch.role,
+          settings.organizationUnits.length > 0 ? ['*'] : settings.workloadAccounts,
+        );
+        if (settings.workloadAccounts.length > 0)
+          watch.fn.addEnvironment('WORKLOAD_ACCOUNTS', settings.workloadAccounts.join(','));
+        // lambda/handlers/watch.ts: with organizational units, any account that reaches the bus may be read.
+        if (settings.organizationUnits.length > 0)
+          watch.fn.addEnvironment('ORGANIZATION_UNITS', settings.organizationUnits.join(','));
         if (settings.workloadRegions) watch.fn.addEnvironment('WORKLOAD_REGIONS', settings.workloadRegions.join(','));
       }
       if (props.pushReadsIndex) {
@@ -419,7 +453,7 @@ export class DigestGuard extends Construct {
           if (settings.workloadRegions) push.fn.addEnvironment('WORKLOAD_REGIONS', settings.workloadRegions.join(','));
         }
       }
-      if (settings.workloadAccounts.length > 0) {
+      if (listsOthers) {
         // Other accounts and regions reach the watch through the guard's bus (their workload stacks forward to it).
         const forwarded = createGuardEventBus(
           this,

@@ -48,6 +48,7 @@ const ORGANIZATION_ID = /^o-[a-z0-9]{10,32}$/;
 export function workloadOrganizationIdProblems(
   organizationId: string | undefined,
   workloadAccounts: readonly string[] | undefined,
+  organizationUnits: readonly string[] = [],
 ): string[] {
   if (organizationId === undefined) return [];
   if (!ORGANIZATION_ID.test(organizationId)) {
@@ -55,8 +56,11 @@ export function workloadOrganizationIdProblems(
       `workloadOrganizationId: "${organizationId}" is not an AWS Organizations id (o- and 10 to 32 lowercase letters or digits)`,
     ];
   }
-  if (!workloadAccounts?.length) {
-    return ['workloadOrganizationId is set but workloadAccounts is not; name the accounts the reconcile lists too'];
+  if (!workloadAccounts?.length && organizationUnits.length === 0) {
+    return [
+      'workloadOrganizationId is set but neither workloadAccounts nor organizationUnits is; name the accounts or ' +
+        'organizational units the reconcile lists too',
+    ];
   }
   return [];
 }

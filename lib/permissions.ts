@@ -8,7 +8,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { IN_USE_INDEX_KEYS } from '../lambda/core/in-use-index/keys';
-import { workloadReaderRoleArn } from '../lambda/core/workloads';
+import { workloadReaderRoleArn, workloadReaderRoleName } from '../lambda/core/workloads';
 import type { IConstruct } from 'constructs';
 import type { ResolvedSettings } from './settings';
 
@@ -349,6 +349,35 @@ export function grantAssumeWorkloadReaders(role: iam.Role, accounts: readonly st
       sid: 'AssumeWorkloadReaders',
       actions: ['sts:AssumeRole'],
       resources: accounts.map((account) => workloadReaderRoleArn(stack.partition, account, stack.region)),
+    }),
+  );
+  if (accounts.includes('*')) {
+    const partition = Token.isUnresolved(stack.partition) ? '<AWS::Partition>' : stack.partition;
+    const region = Token.isUnresolved(stack.region) ? '<AWS::Region>' : stack.region;
+    Validations.of(role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:${partition}:iam::*:role/${workloadReaderRoleName(region)}]`,
+      reason:
+        'The accounts of the organizational units are discovered at run time, so the reader role is named in any ' +
+        "account; each reader's trust admits only the guard's reconcile and watch roles (lib/workload-stack.ts), " +
+        "and only reader roles of this guard's name match.",
+    });
+  }
+}
+
+/**
+ * The reconcile's discovery of the accounts of organizational units: the two read calls it makes, on `*`. Both work
+ * only from the management account or a delegated administrator; the Service Authorization Reference lists no
+ * resource type for either, so they cannot be narrowed to the OUs.
+ * See: https://docs.aws.amazon.com/organizations/latest/APIReference/API_ListChildren.html
+ * See: https://docs.aws.amazon.com/organizations/latest/APIReference/API_ListAccountsForParent.html
+ * See: https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsorganizations.html
+ */
+export function grantDiscoverOrganizationAccounts(role: iam.Role): void {
+  role.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      sid: 'DiscoverOrganizationAccounts',
+      actions: ['organizations:ListAccountsForParent', 'organizations:ListChildren'],
+      resources: ['*'],
     }),
   );
 }

@@ -45,6 +45,8 @@ export interface ResolvedSettings {
   readonly workloadAccounts: readonly string[];
   /** the regions of those accounts; absent: the guard's own region */
   readonly workloadRegions?: readonly string[];
+  /** organizational units whose accounts the reconcile discovers each run and lists; empty: none */
+  readonly organizationUnits: readonly string[];
 }
 
 function wholeSecondsWithin(duration: Duration, minSeconds: number, maxSeconds: number): boolean {
@@ -104,6 +106,7 @@ export function resolveSettings(props: DigestGuardProps): ResolvedSettings {
           : {}),
         ...(props.workloadAccounts !== undefined ? { workloadAccounts: props.workloadAccounts } : {}),
         ...(props.workloadRegions !== undefined ? { workloadRegions: props.workloadRegions } : {}),
+        ...(props.organizationUnits !== undefined ? { organizationUnits: props.organizationUnits } : {}),
       },
       {
         nameOf: (setting) => CHAT_PROP_OF[setting as keyof typeof CHAT_PROP_OF] ?? setting,
@@ -181,5 +184,6 @@ export function resolveSettings(props: DigestGuardProps): ResolvedSettings {
     lookupPushers: props.lookupPushers ?? false,
     workloadAccounts: [...new Set(props.workloadAccounts ?? [])],
     ...(props.workloadRegions !== undefined ? { workloadRegions: [...new Set(props.workloadRegions)] } : {}),
+    organizationUnits: [...new Set(props.organizationUnits ?? [])],
   };
 }

@@ -121,6 +121,18 @@ export function accountIdProblem(id: string): string | undefined {
 }
 
 /**
+ * The Organizations API's pattern of an organizational unit id (shape `OrganizationalUnitId`, max 68 characters).
+ * See: botocore/data/organizations/2016-11-28/service-2.json
+ */
+const ORGANIZATIONAL_UNIT_ID = /^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$/;
+
+export function organizationalUnitIdProblem(id: string): string | undefined {
+  return ORGANIZATIONAL_UNIT_ID.test(id)
+    ? undefined
+    : `"${id}" is not an organizational unit id (ou-, 4 to 32 lowercase letters or digits, -, 8 to 32 more)`;
+}
+
+/**
  * Region names the AWS CDK's region fact table knows (`aws-cdk-lib/region-info`, kept current with each release),
  * so a typo (`eu-west1`, `us-east-01`) is named at synth time instead of as a reader role nobody can reach.
  */
@@ -161,6 +173,8 @@ export interface SharedSettings {
   readonly workloadAccounts?: readonly string[];
   /** the regions of those accounts to list; the guard's own region when absent */
   readonly workloadRegions?: readonly string[];
+  /** organizational units whose accounts the guard discovers and lists (and the StackSet deploys the reader to) */
+  readonly organizationUnits?: readonly string[];
 }
 
 export type SharedSettingName = Exclude<keyof SharedSettings, 'alertTopicGiven' | 'reconcileScheduleGiven'>;
@@ -259,7 +273,7 @@ function workloadProblems(
   name: (setting: SharedSettingName) => string,
 ): string[] {
   const problems: string[] = [];
-  const { workloadAccounts, workloadRegions } = settings;
+  const { workloadAccounts, workloadRegions, organizationUnits } = settings;
   if (workloadAccounts !== undefined && workloadAccounts.length === 0) {
     problems.push(
       `${name('workloadAccounts')} is set but names no account; leave it out to list only this account and region`,
@@ -270,7 +284,7 @@ function workloadProblems(
     if (problem) problems.push(`${name('workloadAccounts')}: ${problem}`);
   }
   if (workloadRegions !== undefined) {
-    if (workloadAccounts === undefined) {
+    if (workloadAccounts === undefined && organizationUnits === undefined) {
       problems.push(`${name('workloadRegions')} is set but ${name('workloadAccounts')} is not; name the accounts too`);
     }
     if (workloadRegions.length === 0) problems.push(`${name('workloadRegions')} is set but names no region`);
@@ -283,6 +297,31 @@ function workloadProblems(
     problems.push(
       `${name('workloadAccounts')} is set but ${name('reconcile')} is false; other accounts are listed only by the ` +
         'scheduled reconcile',
+    );
+  }
+  problems.push(...organizationUnitProblems(organizationUnits, reconcile, name));
+  return problems;
+}
+
+/** The accounts of organizational units are discovered and listed by the scheduled reconcile too. */
+function organizationUnitProblems(
+  organizationUnits: readonly string[] | undefined,
+  reconcile: boolean,
+  name: (setting: SharedSettingName) => string,
+): string[] {
+  if (organizationUnits === undefined) return [];
+  const problems: string[] = [];
+  if (organizationUnits.length === 0) {
+    problems.push(`${name('organizationUnits')} is set but names no organizational unit`);
+  }
+  for (const id of organizationUnits) {
+    const problem = organizationalUnitIdProblem(id);
+    if (problem) problems.push(`${name('organizationUnits')}: ${problem}`);
+  }
+  if (!reconcile) {
+    problems.push(
+      `${name('organizationUnits')} is set but ${name('reconcile')} is false; the accounts of organizational units ` +
+        'are listed only by the scheduled reconcile',
     );
   }
   return problems;

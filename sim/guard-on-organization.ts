@@ -8,11 +8,13 @@ import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { LambdaClient } from '@aws-sdk/client-lambda';
+import { OrganizationsClient } from '@aws-sdk/client-organizations';
 import { SNSClient } from '@aws-sdk/client-sns';
 import type { ScheduledEvent, SQSRecord } from 'aws-lambda';
 import { EcrAdapter } from '../lambda/adapters/ecr';
 import { DynamoDbInUseIndex, inUseIndexCreateTableInput } from '../lambda/adapters/in-use-index';
 import { inventoryFor } from '../lambda/adapters/inventory';
+import { OrganizationsAdapter } from '../lambda/adapters/organizations';
 import { SnsAlertAdapter } from '../lambda/adapters/sns';
 import { watchReadersFor, workloadInventoryFor } from '../lambda/adapters/workload-inventory';
 import type { GuardLogger } from '../lambda/core/ports';
@@ -119,8 +121,50 @@ export function scheduledEventOn(account: SimulatedAccount): ScheduledEvent {
   };
 }
 
+/**
+ * One stack instance of the workload StackSet in `account`, as the StackSet's automatic deployment creates it when
+ * the account joins a target OU: the reader role of the synthesized template body, its trust resolved as
+ * CloudFormation would in the `aws` partition (the guard account is a literal there), its actions as the template's
+ * policies name them (the simulation checks actions, not resources).
+ */
+export function deployWorkloadTemplate(org: SimulatedOrganization, account: string, templateBody: string): void {
+  const template = JSON.parse(templateBody) as { Resources: Record<string, { Type: string; Properties: any }> };
+  const resources = Object.entries(template.Resources);
+  const roles = resources.filter(([, r]) => r.Type === 'AWS::IAM::Role');
+  if (roles.length !== 1) throw new Error(`the workload template has ${roles.length} roles; expected the reader`);
+  const [roleId, role] = roles[0]!;
+  const actions = resources
+    .filter(([, r]) => r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties.Roles) === `[{"Ref":"${roleId}"}]`)
+    .flatMap(([, r]) => (r.Properties.PolicyDocument.Statement as { Action: string | string[] }[]).map((s) => s.Action))
+    .flat();
+  org.putRole(
+    account,
+    role.Properties.RoleName as string,
+    resolvePartition(role.Properties.AssumeRolePolicyDocument) as SimPolicyDocument,
+    { Statement: [{ Effect: 'Allow', Action: actions, Resource: '*' }] },
+  );
+}
+
+/** `{Ref: AWS::Partition}` as `aws` and `Fn::Join` joined; any other intrinsic is refused. */
+function resolvePartition(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(resolvePartition);
+  if (value === null || typeof value !== 'object') return value;
+  const record = value as Record<string, unknown>;
+  if (record.Ref === 'AWS::Partition') return 'aws';
+  if ('Fn::Join' in record) {
+    const [separator, parts] = record['Fn::Join'] as [string, unknown[]];
+    return parts.map((part) => resolvePartition(part)).join(separator);
+  }
+  if (Object.keys(record).some((key) => key === 'Ref' || key.startsWith('Fn::'))) {
+    throw new Error(`unresolvable intrinsic in the workload template: ${JSON.stringify(record)}`);
+  }
+  return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, resolvePartition(v)]));
+}
+
 export interface OrganizationReconcileOptions {
   readonly workloadAccounts: readonly string[];
+  /** organizational units whose accounts the run discovers (the guard account must be allowed to read them) */
+  readonly organizationUnits?: readonly string[];
   readonly workloadRegions?: readonly string[];
   readonly releaseAfterDays?: number;
   readonly logger?: GuardLogger;
@@ -143,6 +187,7 @@ export function reconcileOnOrganization(
       workloadAccounts: options.workloadAccounts,
       ...(options.workloadRegions ? { workloadRegions: options.workloadRegions } : {}),
       ...(options.releaseAfterDays ? { releaseAfterDays: options.releaseAfterDays } : {}),
+      ...(options.organizationUnits ? { organizationUnits: options.organizationUnits } : {}),
     },
     {
       ecr: new EcrAdapter(new ECRClient(config)),
@@ -157,6 +202,7 @@ export function reconcileOnOrganization(
         }),
       alerts: new SnsAlertAdapter(guardTopicArn(guard), new SNSClient(config)),
       inUseIndex: new DynamoDbInUseIndex(IN_USE_INDEX_TABLE, new DynamoDBClient(config)),
+      organization: new OrganizationsAdapter(new OrganizationsClient(config)),
       logger: options.logger ?? { info: noop, warn: noop, error: noop },
       now: () => org.clock.now(),
       event: scheduledEventOn(guard),
@@ -168,6 +214,8 @@ export interface OrganizationWatchOptions {
   readonly workloadAccounts: readonly string[];
   readonly workloadRegions?: readonly string[];
   readonly logger?: GuardLogger;
+  /** with organizational units: any account in these regions may be read (`ORGANIZATION_UNITS` in the function) */
+  readonly anyAccountIn?: readonly string[];
 }
 
 /**
@@ -204,6 +252,7 @@ export function watchOnOrganization(
     logger: options.logger ?? { info: noop, warn: noop, error: noop },
     readerFor,
     workloads,
+    ...(options.anyAccountIn ? { anyAccountIn: options.anyAccountIn } : {}),
   };
   return (records) => watchTaskEvents(records, { tagPrefix: 'digest-guard', dryRun: false }, deps);
 }

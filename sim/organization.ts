@@ -15,6 +15,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { HttpRequest, HttpResponse } from '@smithy/protocol-http';
 import { SimClock, SimulatedAccount, type SimulatedAccountOptions } from './account';
 import { SimEventBuses } from './event-buses';
+import { SimOrganizations } from './organizations';
 import {
   accessKeyIdOf,
   type SimCaller,
@@ -40,6 +41,8 @@ export interface SimulatedOrganizationOptions {
   readonly ecsThrottling?: SimulatedAccountOptions['ecsThrottling'];
   /** the AWS Organizations id every declared account belongs to (`aws:PrincipalOrgID`); none by default */
   readonly organizationId?: string;
+  /** the organization's management account (`organizations.ts`) @default the first account */
+  readonly managementAccount?: string;
 }
 
 /** Who signed with an access key: a principal, and the session when the key came from AssumeRole. */
@@ -68,14 +71,34 @@ export class SimulatedOrganization {
   private readonly identities = new Map<string, Identity>();
   private readonly callerOfCall = new AsyncLocalStorage<Identity>();
   private nextKey = 0;
+  /** Organizations' own wire (a global service: one for the whole organization) */
+  readonly organizationsTransport = new SimTransport();
+  /** the organization's tree: OUs, where each account is, delegated administrators */
+  readonly organizations: SimOrganizations;
+  private readonly accountOptions: SimulatedOrganizationOptions;
+
+  /** Every account of the organization, declared or joined: `aws:PrincipalOrgID` admits them. */
+  private readonly memberAccounts = new Set<string>();
 
   constructor(options: SimulatedOrganizationOptions) {
     this.clock = new SimClock(options.startAt);
-    const members = new Set(options.accounts.map((a) => a.accountId));
+    // An account that joins later (`joinAccount`) is a member too.
+    const members = this.memberAccounts;
+    for (const { accountId } of options.accounts) members.add(accountId);
     this.eventBuses = new SimEventBuses({
       roleOf: (roleArn) => this.roles.get(roleArn),
       organizationIdOf: (accountId) => (members.has(accountId) ? options.organizationId : undefined),
     });
+    this.accountOptions = options;
+    this.organizations = new SimOrganizations({
+      managementAccount: options.managementAccount ?? options.accounts[0]?.accountId ?? '000000000000',
+      callerOf: (accessKeyId) => this.liveIdentity(accessKeyId),
+      callerMay: (caller, action) => {
+        const policy = this.permissionsOf(caller);
+        return policy === undefined || policyAllowsAction(policy, action);
+      },
+    });
+    this.organizationsTransport.register(this.organizations);
     for (const { accountId, regions } of options.accounts) {
       if (regions.length === 0) throw new Error(`account ${accountId} needs at least one region`);
       for (const region of regions) {
@@ -122,6 +145,34 @@ export class SimulatedOrganization {
     const account = this.accounts.get(keyOf(accountId, region));
     if (!account) throw new Error(`the simulated organization has no account ${accountId} in ${region}`);
     return account;
+  }
+
+  /**
+   * An account that joins the organization after it was created (place it in an OU with `organizations`): its
+   * (account, region) pairs, wired as the constructor wires the first ones.
+   */
+  joinAccount(accountId: string, regions: readonly string[]): void {
+    this.memberAccounts.add(accountId);
+    for (const region of regions) {
+      if (this.accounts.has(keyOf(accountId, region))) throw new Error(`account ${accountId} is already in ${region}`);
+      const account = new SimulatedAccount({
+        accountId,
+        region,
+        clock: this.clock,
+        otherRegistries: (registryId, registryRegion) => this.accounts.get(keyOf(registryId, registryRegion))?.ecr,
+        ...(this.accountOptions.ecsThrottling !== undefined
+          ? { ecsThrottling: this.accountOptions.ecsThrottling }
+          : {}),
+      });
+      account.transport.addInterceptor(
+        async (call, answer) => {
+          this.checkCallAllowed(call.service, call.operation);
+          return answer();
+        },
+        { outermost: true },
+      );
+      this.accounts.set(keyOf(accountId, region), account);
+    }
   }
 
   /** Every (account, region), in the order they were declared. */
@@ -189,12 +240,15 @@ export class SimulatedOrganization {
   callCount(service?: string, operation?: string): number {
     return (
       this.stsTransport.callCount(service, operation) +
+      this.organizationsTransport.callCount(service, operation) +
       this.allAccounts().reduce((sum, account) => sum + account.callCount(service, operation), 0)
     );
   }
 
   private async answer(request: HttpRequest): Promise<{ response: HttpResponse }> {
     if (request.hostname.startsWith('sts.')) return this.stsTransport.requestHandler.handle(request);
+    if (request.hostname.startsWith('organizations.'))
+      return this.organizationsTransport.requestHandler.handle(request);
     const accessKeyId = accessKeyIdOf(request);
     const identity = accessKeyId ? this.identities.get(accessKeyId) : undefined;
     if (!identity) {

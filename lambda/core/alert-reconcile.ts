@@ -215,6 +215,47 @@ export function buildReconcileFailureAlert(
 }
 
 /**
+ * The alert for organizational units whose accounts could not be discovered: the run listed only the accounts it
+ * knew, so digests that only the others use may be unprotected; releases pause and the index keeps every entry.
+ */
+export function buildAccountsNotDiscoveredAlert(
+  run: ReconcileRun,
+  notDiscovered: { readonly organizationUnits: readonly string[]; readonly reason: string },
+): Alert {
+  const units = notDiscovered.organizationUnits.join(', ');
+  const text = [
+    `WARNING: ECR digest guard, scheduled reconcile (account ${run.account}, ${run.region})`,
+    '',
+    `The reconcile could not discover the accounts of ${units} (${notDiscovered.reason}). It listed only this ` +
+      'account and the named workload accounts; digests only the other accounts use may be unprotected until a ' +
+      'discovery succeeds. Releases are paused and nothing is removed from the in-use index for them.',
+    '',
+    `What to do: Organizations answers these reads only in the management account or a delegated administrator. ` +
+      `Register this account from the management account (aws organizations register-delegated-administrator ` +
+      `--account-id ${run.account} --service-principal member.org.stacksets.cloudformation.amazonaws.com), check ` +
+      `that the reconcile role may call organizations:ListChildren and organizations:ListAccountsForParent (the ` +
+      'guard stack grants both) and that the organizational units still exist (organizationUnits). The next ' +
+      'scheduled run discovers them again.',
+  ].join('\n');
+  return {
+    subject: `ECR digest guard: could not discover the accounts of ${units}`.slice(0, 100),
+    text,
+    json: {
+      schema: ALERT_SCHEMA,
+      severity: 'WARNING',
+      events: ['accounts-not-discovered'],
+      account: run.account,
+      region: run.region,
+      organizationUnits: [...notDiscovered.organizationUnits],
+      reason: notDiscovered.reason,
+    },
+    severity: 'WARNING',
+    repository: '',
+    events: ['accounts-not-discovered'],
+  };
+}
+
+/**
  * The alert for workloads (other accounts or regions) the reconcile could not list: what it cannot see it cannot
  * protect, so it says which, why, and what to do; releases pause and the index keeps what it knew about them.
  */

@@ -57,6 +57,17 @@ export interface InventoryPort {
   takeInventory(repositories?: readonly string[]): Promise<Inventory>;
 }
 
+/**
+ * The organization's tree, read from the management account or a delegated administrator (Organizations
+ * `ListChildren` and `ListAccountsForParent`); each call returns every page.
+ */
+export interface OrganizationPort {
+  /** the organizational units directly under `parentId` */
+  childOrganizationalUnits(parentId: string): Promise<string[]>;
+  /** the accounts directly under `parentId`, and whether each is ACTIVE */
+  accountsOf(parentId: string): Promise<{ readonly id: string; readonly active: boolean }[]>;
+}
+
 /** What one ECS service uses, read without listing the account (an impaired service's pinned digests). */
 export interface ServiceInventoryPort {
   /**

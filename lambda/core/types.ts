@@ -74,6 +74,8 @@ export interface Inventory {
   readonly workloads?: readonly WorkloadListed[];
   /** how the inventory was taken, when people should know (e.g. the in-use index was not used, and why) */
   readonly notes?: readonly string[];
+  /** the accounts of these organizational units could not be discovered this run: only known accounts were listed */
+  readonly accountsNotDiscovered?: { readonly organizationUnits: readonly string[]; readonly reason: string };
 }
 
 /** One workload's part of an inventory across workloads: its list, or why it could not be listed. */

@@ -32,7 +32,7 @@ export interface InventoryAcrossWorkloadsOptions {
 }
 
 /** Why a workload could not be listed, short enough for a status item and an alert line. */
-function failureReason(error: unknown): string {
+export function failureReason(error: unknown): string {
   const named = error as { name?: unknown; message?: unknown } | undefined;
   const name = typeof named?.name === 'string' ? named.name : 'Error';
   const message = typeof named?.message === 'string' ? named.message : String(error);

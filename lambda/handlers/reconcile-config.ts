@@ -16,6 +16,8 @@ export interface ReconcileHandlerConfig extends PushHandlerConfig, ReconcileSett
   readonly workloadAccounts?: readonly string[];
   /** their regions (`WORKLOAD_REGIONS`); absent: the function's own region */
   readonly workloadRegions?: readonly string[];
+  /** organizational units whose accounts each run discovers and lists (`ORGANIZATION_UNITS`) */
+  readonly organizationUnits?: readonly string[];
 }
 
 export { MAX_RELEASE_AFTER_DAYS } from '../core/defaults';
@@ -49,6 +51,13 @@ export function readReconcileHandlerConfig(env: NodeJS.ProcessEnv): ReconcileHan
   if (installText !== 'true' && installText !== 'false')
     problems.push(`INSTALL_LIFECYCLE_SHIELD must be "true" or "false", got "${env.INSTALL_LIFECYCLE_SHIELD}"`);
   const { workloadAccounts, workloadRegions } = readWorkloads(env, problems);
+  const organizationUnits = (env.ORGANIZATION_UNITS ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item.length > 0);
+  // The Organizations API's OrganizationalUnitId pattern (lib/validation.ts checks the same at synth time).
+  const badUnits = organizationUnits.filter((id) => !/^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$/.test(id));
+  if (badUnits.length > 0) problems.push(`ORGANIZATION_UNITS must be OU ids (ou-…), got ${badUnits.join(', ')}`);
   if (problems.length || !base) throw new Error(`invalid configuration: ${problems.join('; ')}`);
   return {
     ...base,
@@ -57,6 +66,7 @@ export function readReconcileHandlerConfig(env: NodeJS.ProcessEnv): ReconcileHan
     installLifecycleShield: installText === 'true',
     ...(workloadAccounts.length > 0 ? { workloadAccounts } : {}),
     ...(workloadRegions.length > 0 ? { workloadRegions } : {}),
+    ...(organizationUnits.length > 0 ? { organizationUnits } : {}),
   };
 }
 

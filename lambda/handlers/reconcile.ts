@@ -10,13 +10,15 @@ import { EcrAdapter } from '../adapters/ecr';
 import { EcrLifecycleAdapter } from '../adapters/ecr-lifecycle';
 import { DynamoDbInUseIndex } from '../adapters/in-use-index';
 import { inventoryFor } from '../adapters/inventory';
+import { OrganizationsAdapter } from '../adapters/organizations';
 import { workloadInventoryFor } from '../adapters/workload-inventory';
 import { SnsAlertAdapter } from '../adapters/sns';
 import type { GuardLogger, GuardMetrics } from '../core/ports';
 import type { LifecyclePolicyPort } from '../core/ports';
-import type { AlertPort, InUseIndexPort, InventoryPort } from '../core/ports';
+import type { AlertPort, InUseIndexPort, InventoryPort, OrganizationPort } from '../core/ports';
 import { reconcileAccount, type ReconcileOutcome, type ReconcileSettings } from '../core/reconcile';
 import type { ReconcileCheckpoint, ReconcileEcrPort } from '../core/ports';
+import { inventoryWithOrganizationAccounts } from '../core/organization-accounts';
 import { inventoryAcrossWorkloads } from '../core/workload-list';
 import { workloadsToList } from '../core/workloads';
 import { alertLogGroupFrom, createObservability, timedInventory } from './observability';
@@ -52,12 +54,15 @@ export interface ReconcileHandlerDependencies {
   ) => InventoryPort;
   /** workloads listed at once @default WORKLOAD_LIST_CONCURRENCY */
   readonly workloadConcurrency?: number;
+  /** the organization's tree, to discover the accounts of `organizationUnits` on each run */
+  readonly organization?: OrganizationPort;
 }
 
 /** Which other accounts and regions the run lists, besides its own (lambda/handlers/reconcile-config.ts). */
 export interface ReconcileWorkloadSettings {
   readonly workloadAccounts?: readonly string[];
   readonly workloadRegions?: readonly string[];
+  readonly organizationUnits?: readonly string[];
 }
 
 /** One scheduled invocation, as it reaches the function. */
@@ -111,6 +116,23 @@ function inventoryOfRun(
   deps: ReconcileHandlerDependencies,
 ): InventoryPort {
   const ownInventory = deps.inventoryFor(own.account, own.region);
+  if (settings.organizationUnits?.length) {
+    const { organization, workloadInventoryFor: reach } = deps;
+    if (!organization || !reach) {
+      throw new Error('organization units are configured but the reconcile was given no way to discover or list them');
+    }
+    return inventoryWithOrganizationAccounts({
+      own,
+      ownInventory,
+      workloadAccounts: settings.workloadAccounts ?? [],
+      regions: settings.workloadRegions ?? [own.region],
+      organizationUnits: settings.organizationUnits,
+      organization,
+      inventoryOf: (workload) => reach(workload, own),
+      now: deps.now ?? (() => new Date()),
+      ...(deps.workloadConcurrency ? { concurrency: deps.workloadConcurrency } : {}),
+    });
+  }
   const others = workloadsToList(own, settings.workloadAccounts ?? [], settings.workloadRegions ?? [own.region]).slice(
     1,
   );
@@ -145,6 +167,7 @@ function wireFromEnvironment() {
       metrics: counts,
       ...alertLogGroupFrom(process.env),
       ...(inUseIndexTable ? { inUseIndex: new DynamoDbInUseIndex(inUseIndexTable) } : {}),
+      ...(settings.organizationUnits ? { organization: new OrganizationsAdapter() } : {}),
       workloadInventoryFor: (
         workload: { readonly account: string; readonly region: string },
         registry: { readonly account: string; readonly region: string },
@@ -170,6 +193,7 @@ export const handler = async (event: ScheduledEvent, context?: Context): Promise
       alerts: outcome.alertsPublished,
       inUseIndex: outcome.inUseIndex,
       workloadsNotListed: outcome.workloadsNotListed,
+      accountsNotDiscovered: outcome.accountsNotDiscovered,
     });
   } finally {
     metrics.publishStoredMetrics();

@@ -38,13 +38,17 @@ export function readWatchHandlerConfig(env: NodeJS.ProcessEnv) {
   if (!/^\d{12}$/.test(account)) problems.push(`GUARD_ACCOUNT must be a 12-digit account id, got "${account}"`);
   // The workloads whose deployment events and Lambda calls the watch may read (through their reader roles).
   const { workloadAccounts, workloadRegions } = readWorkloads(env, problems);
+  // Set by the construct with organizational units: their accounts are discovered at run time (lib/digest-guard.ts).
+  const organizationUnits = (env.ORGANIZATION_UNITS ?? '').split(',').filter((ou) => ou.trim().length > 0);
   if (problems.length) throw new Error(`invalid configuration: ${problems.join('; ')}`);
   const workloads = workloadsToList(
     { account, region: config.region },
     workloadAccounts,
     workloadRegions.length > 0 ? workloadRegions : [config.region],
   ).slice(1);
-  return { ...config, tableName, account, workloads };
+  const anyAccountIn =
+    organizationUnits.length > 0 ? (workloadRegions.length > 0 ? workloadRegions : [config.region]) : [];
+  return { ...config, tableName, account, workloads, anyAccountIn };
 }
 
 function wireFromEnvironment(): { settings: GuardSettings; deps: WatchDependencies } {
@@ -55,6 +59,7 @@ function wireFromEnvironment(): { settings: GuardSettings; deps: WatchDependenci
       index: new DynamoDbInUseIndex(config.tableName),
       registry: { account: config.account, region: config.region },
       workloads: config.workloads,
+      anyAccountIn: config.anyAccountIn,
       readerFor: watchReadersFor({
         registry: { account: config.account, region: config.region },
         partition: config.topicArn.split(':')[1] ?? 'aws',

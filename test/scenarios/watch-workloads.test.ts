@@ -40,7 +40,7 @@ function push(repository: string, tag: string, seed: string): string {
   return registry.ecr.pushImage(repository, { tag, manifest: manifest.text, mediaType: manifest.mediaType });
 }
 
-function watcher(workloadAccounts: string[] = [WORKLOAD_B]) {
+function watcher(workloadAccounts: string[] = [WORKLOAD_B], anyAccountIn?: string[]) {
   const log =
     (level: string) =>
     (message: string, extra: Record<string, unknown> = {}) =>
@@ -48,6 +48,7 @@ function watcher(workloadAccounts: string[] = [WORKLOAD_B]) {
   return watchOnOrganization(org, registry, {
     workloadAccounts,
     logger: { info: log('info'), warn: log('warn'), error: log('error') },
+    ...(anyAccountIn ? { anyAccountIn } : {}),
   });
 }
 
@@ -183,6 +184,28 @@ describe('a deployment in a workload account', () => {
     expect(org.stsTransport.callCount() - stsCalls).toBe(0);
     expect(other.callCount('ecs', 'DescribeServices')).toBe(0);
     expect(logs.find((l) => l.level === 'warn')?.extra.whatToDo).toMatch(/add 333333333333 to workloadAccounts/);
+  });
+});
+
+describe('a deployment in an account of the organizational units', () => {
+  it('given the guard lists organizational units, when an account it never named deploys, then its reader role is read and the digest protected at once', async () => {
+    // The StackSet deployed the workload stack to C when it joined the OU; nobody named C anywhere.
+    deployWorkloadStack(org, WORKLOAD_C, { accountId: REGISTRY, region: REGION });
+    const other = org.account(WORKLOAD_C, REGION);
+    const pinned = push('app', 'prod', 'build-1');
+    other.ecs.createCluster('prod');
+    const td = other.ecs.registerTaskDefinition('web', [
+      { name: 'web', image: `${registry.ecr.registryHost}/app:prod` },
+    ]);
+    other.ecs.createService('prod', 'web', td, 0);
+    push('app', 'prod', 'build-2');
+
+    const outcome = await watcher([], [REGION])(toSqsEvent(other.ecs.deploymentEvents).Records);
+
+    expect(outcome.failedMessageIds).toEqual([]);
+    expect(other.callCount('ecs', 'DescribeServices')).toBe(1);
+    expect(entriesOf(WORKLOAD_C)).toHaveLength(1);
+    expect(tagsOf('app', pinned)).toEqual([`digest-guard-${pinned.replace(':', '-')}`]);
   });
 });
 

@@ -10,7 +10,12 @@
  * the last one it reached so the next run starts after it.
  */
 import { publishOrLog } from '../alert-publish';
-import { buildReconcileAlert, buildReconcileFailureAlert, buildWorkloadsNotListedAlert } from '../alert-reconcile';
+import {
+  buildAccountsNotDiscoveredAlert,
+  buildReconcileAlert,
+  buildReconcileFailureAlert,
+  buildWorkloadsNotListedAlert,
+} from '../alert-reconcile';
 import { mapWithConcurrency } from '../concurrency';
 import { applyListToIndex, type InUseIndexListResult, InUseIndexUpdateError } from '../in-use-index';
 import { gapsConcerning } from '../inventory';
@@ -59,6 +64,7 @@ export async function reconcileAccount(
   for (const gap of inventory.gaps) logger.warn('inventory gap', { gap });
   const indexUpdate = deps.inUseIndex ? await updateInUseIndex(inventory, run, listStartedAt, deps) : undefined;
   const unlisted = await alertWorkloadsNotListed(run, inventory, deps);
+  const undiscovered = await alertAccountsNotDiscovered(run, inventory, deps);
 
   const repositories = await repositoriesToVisit(inventory, settings, releaseEnabled, inScope, deps);
   const ordered = await startingPoint(repositories, run, deps);
@@ -86,7 +92,7 @@ export async function reconcileAccount(
   const reachedInOrder = results.filter((r) => !('notReached' in r)).map((r) => r.repository);
   const cursor = notReached.length > 0 ? reachedInOrder.at(-1) : undefined;
 
-  let alertsPublished = unlisted.alerts;
+  let alertsPublished = unlisted.alerts + undiscovered;
   const reportOf = new Map<RepositoryWork, RepositoryReconcileReport>();
   const finish = async (work: RepositoryWork, released: ReleasePhaseResult): Promise<void> => {
     const report: RepositoryReconcileReport = {
@@ -144,7 +150,22 @@ export async function reconcileAccount(
     alertsPublished,
     ...(indexUpdate && 'result' in indexUpdate ? { inUseIndex: indexUpdate.result } : {}),
     ...(unlisted.notListed.length > 0 ? { workloadsNotListed: unlisted.notListed } : {}),
+    ...(inventory.accountsNotDiscovered ? { accountsNotDiscovered: inventory.accountsNotDiscovered } : {}),
   };
+}
+
+/** Organizational units whose accounts could not be discovered: one WARNING alert; their gap pauses releases. */
+async function alertAccountsNotDiscovered(
+  run: ReconcileRun,
+  inventory: Inventory,
+  deps: ReconcileDependencies,
+): Promise<number> {
+  const notDiscovered = inventory.accountsNotDiscovered;
+  if (!notDiscovered) return 0;
+  deps.logger.warn('the accounts of organizational units could not be discovered; only known accounts were listed', {
+    notDiscovered,
+  });
+  return (await publishOrLog(buildAccountsNotDiscoveredAlert(run, notDiscovered), deps)) ? 1 : 0;
 }
 
 /**

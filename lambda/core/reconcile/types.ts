@@ -117,6 +117,8 @@ export interface ReconcileOutcome {
   readonly inUseIndex?: InUseIndexListResult;
   /** workloads of other accounts or regions the run could not list (their gaps paused releases) */
   readonly workloadsNotListed?: readonly { account: string; region: string; reason: string }[];
+  /** organizational units whose accounts could not be discovered (their gap paused releases) */
+  readonly accountsNotDiscovered?: { readonly organizationUnits: readonly string[]; readonly reason: string };
 }
 
 export interface ReleaseCandidate {

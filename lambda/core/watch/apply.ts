@@ -69,6 +69,12 @@ export interface WatchDependencies {
   readonly readerFor?: (workload: AccountRegion) => WorkloadReadPort;
   /** the workloads besides the guard's own that the list reaches (every configured account in every region) */
   readonly workloads?: readonly AccountRegion[];
+  /**
+   * With organizational units the list discovers its accounts at run time, so any account in these regions may be
+   * read: only the organization's accounts can put events on the guard's bus (its policy), and a reader role that
+   * is missing fails the record, which is retried and then dead-lettered, not dropped.
+   */
+  readonly anyAccountIn?: readonly string[];
 }
 
 /** A DynamoDB transaction holds at most 100 actions; a service's revisions rarely name more than a few images. */
@@ -347,7 +353,9 @@ async function readNamedWorkload(
 function readerOf(workload: AccountRegion, deps: WatchDependencies): WorkloadReadPort | undefined {
   if (!deps.readerFor) return undefined;
   const same = (other: AccountRegion) => other.account === workload.account && other.region === workload.region;
-  return same(deps.registry) || (deps.workloads ?? []).some(same) ? deps.readerFor(workload) : undefined;
+  const readable =
+    same(deps.registry) || (deps.workloads ?? []).some(same) || (deps.anyAccountIn ?? []).includes(workload.region);
+  return readable ? deps.readerFor(workload) : undefined;
 }
 
 /**
