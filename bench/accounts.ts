@@ -93,6 +93,8 @@ export function inventoryLowerBoundByOperation(
     DescribeServices: 0,
     ListTasks: 0,
     DescribeTasks: 0,
+    // the benchmark accounts run no ECS Managed Daemon: one empty ListDaemons page per cluster
+    ListDaemons: servicesPerCluster.length,
   };
   servicesPerCluster.forEach((services, i) => {
     const tasks = tasksPerCluster[i]!;

@@ -298,9 +298,16 @@ export function inventoryReadStatements(scope: IConstruct, regions?: readonly st
     // ListClusters, ListServices (condition key ecs:cluster only), DescribeTaskDefinition.
     // ListTasks names container-instance, but Fargate tasks have no container instance and AWS's own
     // examples grant it on `*` narrowed by ecs:cluster; a wrong guess here would blind the inventory.
+    // ListDaemons names no resource type either (condition key ecs:cluster only).
     new iam.PolicyStatement({
       sid: 'ListWhatRunsInEcs',
-      actions: ['ecs:ListClusters', 'ecs:ListServices', 'ecs:ListTasks', 'ecs:DescribeTaskDefinition'],
+      actions: [
+        'ecs:ListClusters',
+        'ecs:ListServices',
+        'ecs:ListTasks',
+        'ecs:DescribeTaskDefinition',
+        'ecs:ListDaemons',
+      ],
       resources: ['*'],
     }),
     new iam.PolicyStatement({
@@ -311,8 +318,13 @@ export function inventoryReadStatements(scope: IConstruct, regions?: readonly st
         'ecs:DescribeServiceRevisions',
         'ecs:DescribeServiceDeployments',
         'ecs:ListServiceDeployments',
+        // ECS Managed Daemons: DescribeDaemon on `daemon`, DescribeDaemonRevisions on `daemon` and `daemon-revision`.
+        'ecs:DescribeDaemon',
+        'ecs:DescribeDaemonRevisions',
       ],
-      resources: ['service', 'task', 'service-revision', 'service-deployment'].flatMap(ecsArns),
+      resources: ['service', 'task', 'service-revision', 'service-deployment', 'daemon', 'daemon-revision'].flatMap(
+        ecsArns,
+      ),
     }),
     // Lambda functions packaged as images pin a digest too (GetFunction → Code.ResolvedImageUri).
     new iam.PolicyStatement({
@@ -406,8 +418,8 @@ function acknowledgeWildcards(role: iam.Role, allRepositories: boolean, lookupPu
   }
   acknowledge(
     'Resource::*',
-    'ecs:ListClusters, ecs:ListServices, ecs:DescribeTaskDefinition and lambda:ListFunctions have no resource ' +
-      'type in the Service Authorization Reference; ecs:ListTasks must see Fargate tasks, which have no ' +
+    'ecs:ListClusters, ecs:ListServices, ecs:ListDaemons, ecs:DescribeTaskDefinition and lambda:ListFunctions ' +
+      'have no resource type in the Service Authorization Reference; ecs:ListTasks must see Fargate tasks, which have no ' +
       'container instance. All are read-only.' +
       (lookupPushers
         ? ' cloudtrail:LookupEvents (opt-in lookupPushers) has no resource type either; it reads event history ' +
@@ -426,6 +438,14 @@ function acknowledgeWildcards(role: iam.Role, allRepositories: boolean, lookupPu
   acknowledge(
     ecs('service-deployment'),
     'In-progress deployments name what a rollback relaunches (DescribeServiceDeployments); read-only.',
+  );
+  acknowledge(
+    ecs('daemon'),
+    'The inventory must read every ECS Managed Daemon of the account (DescribeDaemon); read-only.',
+  );
+  acknowledge(
+    ecs('daemon-revision'),
+    'The current revisions of every daemon hold the pinned digests (DescribeDaemonRevisions); read-only.',
   );
   acknowledge(
     `Resource::${arnStart('lambda')}function:*`,

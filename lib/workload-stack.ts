@@ -129,12 +129,12 @@ function acknowledgeReaderWildcards(role: iam.Role, regions: readonly string[]):
     Validations.of(role).acknowledge({ id: `AwsSolutions-IAM5[${finding}]`, reason });
   acknowledge(
     'Resource::*',
-    'ecs:ListClusters, ecs:ListServices, ecs:DescribeTaskDefinition and lambda:ListFunctions have no resource type ' +
-      'in the Service Authorization Reference; ecs:ListTasks must see Fargate tasks, which have no container ' +
+    'ecs:ListClusters, ecs:ListServices, ecs:ListDaemons, ecs:DescribeTaskDefinition and lambda:ListFunctions have ' +
+      'no resource type in the Service Authorization Reference; ecs:ListTasks must see Fargate tasks, which have no container ' +
       'instance. All are read-only, and only the guard reconcile role can assume this role.',
   );
   for (const region of regions) {
-    for (const resource of ['service', 'task', 'service-revision', 'service-deployment']) {
+    for (const resource of ['service', 'task', 'service-revision', 'service-deployment', 'daemon', 'daemon-revision']) {
       acknowledge(
         `Resource::${arnStart('ecs', region)}${resource}/*`,
         `The guard's inventory must read every ECS ${resource} of this account in ${region}; read-only.`,

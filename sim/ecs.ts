@@ -1,6 +1,6 @@
 /**
  * A simulated ECS control plane for one account and region: clusters, task definitions, services with
- * service revisions and service deployments, and tasks, answering the real `@aws-sdk/client-ecs` through
+ * service revisions and service deployments, tasks, and ECS Managed Daemons with their revisions, answering the real `@aws-sdk/client-ecs` through
  * `SimTransport` (awsJson1_1, shapes as in botocore `botocore/data/ecs/2014-11-13/service-2.json`).
  *
  * What it models because the guard depends on it:
@@ -148,6 +148,32 @@ interface ClusterRecord {
   readonly tasks: Map<string, TaskRecord>;
 }
 
+/**
+ * A daemon revision: ECS Managed Daemons pin each container's digest when a deployment starts, as services do.
+ * See: DescribeDaemonRevisions, DaemonRevision.containerImages (botocore ecs/2014-11-13 service-2.json;
+ * `@aws-sdk/client-ecs` dist-types/models/models_0.d.ts `DaemonContainerImage.imageDigest`).
+ */
+interface DaemonRevisionRecord {
+  readonly arn: string;
+  readonly daemonArn: string;
+  readonly clusterArn: string;
+  readonly daemonTaskDefinitionArn: string;
+  readonly containerImages: readonly RevisionImage[];
+  readonly createdAt: Date;
+}
+
+interface DaemonRecord {
+  readonly name: string;
+  readonly arn: string;
+  readonly clusterArn: string;
+  readonly createdAt: Date;
+  updatedAt: Date;
+  status: 'ACTIVE' | 'DELETE_IN_PROGRESS';
+  /** the revisions with daemon tasks: during a deployment the source and the target, else the target only */
+  currentRevisionArns: string[];
+  deploymentArn: string;
+}
+
 /** Service revisions and deployments from before this date cannot be described. */
 // See: DescribeServiceRevisions, "You can't describe a service revision that was created before October 25, 2024."
 // (botocore ecs/2014-11-13 service-2.json, operation documentation)
@@ -166,6 +192,9 @@ export class SimEcs implements SimService {
   private readonly familyRevisions = new Map<string, number>();
   private readonly revisions = new Map<string, RevisionRecord>();
   private readonly deployments = new Map<string, DeploymentRecord>();
+  /** daemons by cluster name, then daemon name */
+  private readonly daemons = new Map<string, Map<string, DaemonRecord>>();
+  private readonly daemonRevisions = new Map<string, DaemonRevisionRecord>();
   private sequence = 0;
   /** The `ECS Task State Change` events ECS emitted, in order (what an EventBridge rule would route). */
   readonly taskEvents: EcsTaskStateChangeEvent[] = [];
@@ -325,6 +354,67 @@ export class SimEcs implements SimService {
     }
   }
 
+  /**
+   * Creates an ECS Managed Daemon whose first revision pins the digests its images name now (completed at once).
+   * Daemon tasks are not modelled as tasks: the guard reads daemons through their revisions.
+   * Returns the daemon ARN.
+   */
+  createDaemon(cluster: string, name: string, containers: readonly ContainerSpec[]): string {
+    const clusterRecord = this.requireCluster(cluster);
+    let byName = this.daemons.get(clusterRecord.name);
+    if (!byName) this.daemons.set(clusterRecord.name, (byName = new Map()));
+    if (byName.has(name)) throw new Error(`sim ecs: daemon ${name} already exists in ${cluster}`);
+    const now = this.now();
+    const daemon: DaemonRecord = {
+      name,
+      arn: this.arn(`daemon/${clusterRecord.name}/${name}`),
+      clusterArn: clusterRecord.arn,
+      createdAt: now,
+      updatedAt: now,
+      status: 'ACTIVE',
+      currentRevisionArns: [],
+      deploymentArn: '',
+    };
+    byName.set(name, daemon);
+    this.deployDaemon(clusterRecord, daemon, containers, { completed: true });
+    return daemon.arn;
+  }
+
+  /**
+   * Starts a daemon deployment to `containers` (tags resolved now); the old revision stays current until
+   * `completeDaemonDeployment`. Returns the new daemon revision's ARN.
+   */
+  updateDaemon(cluster: string, name: string, containers: readonly ContainerSpec[]): string {
+    const clusterRecord = this.requireCluster(cluster);
+    return this.deployDaemon(clusterRecord, this.requireDaemon(clusterRecord, name), containers, { completed: false })
+      .arn;
+  }
+
+  /** Finishes a daemon deployment: only the target revision stays current. */
+  completeDaemonDeployment(cluster: string, name: string): void {
+    const daemon = this.requireDaemon(this.requireCluster(cluster), name);
+    daemon.currentRevisionArns = daemon.currentRevisionArns.slice(-1);
+  }
+
+  /** The revision a daemon's new tasks start from (its deployment target). */
+  currentDaemonRevisionArn(cluster: string, name: string): string {
+    const daemon = this.requireDaemon(this.requireCluster(cluster), name);
+    return daemon.currentRevisionArns[daemon.currentRevisionArns.length - 1]!;
+  }
+
+  /**
+   * What ECS does when a container instance registers (or replaces a drained one): start the daemon's task from
+   * its target revision's pinned digests. Returns the pull failure, if any, as a stopped task would report it.
+   */
+  launchDaemonTask(cluster: string, name: string): { readonly ok: true } | { readonly ok: false; reason: string } {
+    const revision = this.daemonRevisions.get(this.currentDaemonRevisionArn(cluster, name))!;
+    for (const image of revision.containerImages) {
+      const failure = this.pullFailure(image.image, image.imageDigest);
+      if (failure) return { ok: false, reason: failure };
+    }
+    return { ok: true };
+  }
+
   /** The ARNs of a service's tasks, running ones first, for assertions in tests. */
   taskArnsOf(cluster: string, service: string, status: 'RUNNING' | 'STOPPED' = 'RUNNING'): string[] {
     const record = this.requireService(this.requireCluster(cluster), service);
@@ -353,9 +443,82 @@ export class SimEcs implements SimService {
         return this.describeServiceDeployments(input);
       case 'DescribeTaskDefinition':
         return this.describeTaskDefinition(input);
+      case 'ListDaemons':
+        return this.listDaemons(input);
+      case 'DescribeDaemon':
+        return this.describeDaemon(input);
+      case 'DescribeDaemonRevisions':
+        return this.describeDaemonRevisions(input);
       default:
         throw new SimAwsError('UnknownOperationException', `simulated ECS does not implement ${operation}`);
     }
+  }
+
+  // Limits: ListDaemons maxResults 1–100, default 100 (ListDaemonsRequest.maxResults). Without clusterArn the
+  // pinned model (@aws-sdk/client-ecs 3.1164.0) says "the default cluster is assumed" while the current API
+  // reference says "daemons from all clusters are returned"; the sim follows the pinned model, and the guard
+  // always names the cluster, which is right under both readings.
+  // See: https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ListDaemons.html
+  private listDaemons(input: { clusterArn?: string; nextToken?: string; maxResults?: number }): unknown {
+    const cluster = this.clusterFor(input.clusterArn);
+    const daemons = [...(this.daemons.get(cluster.name)?.values() ?? [])];
+    const page = paginate(
+      `ListDaemons/${cluster.name}`,
+      daemons,
+      input.nextToken,
+      pageSize(input.maxResults, 100, 100),
+    );
+    return {
+      daemonSummariesList: page.items.map((d) => ({
+        daemonArn: d.arn,
+        status: d.status,
+        createdAt: d.createdAt,
+        updatedAt: d.updatedAt,
+      })),
+      ...(page.next ? { nextToken: page.next } : {}),
+    };
+  }
+
+  // One daemon a call (DescribeDaemonRequest.daemonArn); DaemonNotFoundException when it does not exist
+  // ("Amazon ECS daemons are cluster specific and Region specific", errors.d.ts DaemonNotFoundException).
+  private describeDaemon(input: { daemonArn?: string }): unknown {
+    const daemon = this.daemonByArn(input.daemonArn ?? '');
+    if (!daemon) throw new SimAwsError('DaemonNotFoundException', 'The specified daemon was not found.');
+    return {
+      daemon: {
+        daemonArn: daemon.arn,
+        clusterArn: daemon.clusterArn,
+        status: daemon.status,
+        currentRevisions: daemon.currentRevisionArns.map((arn) => ({ arn, totalRunningCount: 1 })),
+        deploymentArn: daemon.deploymentArn,
+        createdAt: daemon.createdAt,
+        updatedAt: daemon.updatedAt,
+      },
+    };
+  }
+
+  // Limits: "You can specify up to 20 ARNs." (DescribeDaemonRevisionsRequest.daemonRevisionArns); an unknown ARN
+  // comes back as a failure, as DescribeServiceRevisions answers the sim's undescribable revisions (inference).
+  private describeDaemonRevisions(input: { daemonRevisionArns?: string[] }): unknown {
+    const arns = requireList('daemonRevisionArns', input.daemonRevisionArns, 20);
+    const daemonRevisions: unknown[] = [];
+    const failures: unknown[] = [];
+    for (const arn of arns) {
+      const revision = this.daemonRevisions.get(arn);
+      if (!revision) {
+        failures.push({ arn, reason: 'MISSING' });
+        continue;
+      }
+      daemonRevisions.push({
+        daemonRevisionArn: revision.arn,
+        clusterArn: revision.clusterArn,
+        daemonArn: revision.daemonArn,
+        daemonTaskDefinitionArn: revision.daemonTaskDefinitionArn,
+        createdAt: revision.createdAt,
+        containerImages: revision.containerImages.map((image) => ({ ...image })),
+      });
+    }
+    return { daemonRevisions, failures };
   }
 
   // Limits: ListClusters maxResults 1–100, default 100 (ListClustersRequest.maxResults).
@@ -733,6 +896,47 @@ export class SimEcs implements SimService {
       this.emitDeploymentEvent(deployment, 'SERVICE_DEPLOYMENT_COMPLETED');
     }
     return revision;
+  }
+
+  private deployDaemon(
+    cluster: ClusterRecord,
+    daemon: DaemonRecord,
+    containers: readonly ContainerSpec[],
+    options: { completed: boolean },
+  ): DaemonRevisionRecord {
+    if (containers.length === 0) throw new Error(`sim ecs: daemon ${daemon.name} needs at least one container`);
+    const now = this.now();
+    const family = `${daemon.name}-td`;
+    const revisionNumber = (this.familyRevisions.get(`daemon:${family}`) ?? 0) + 1;
+    this.familyRevisions.set(`daemon:${family}`, revisionNumber);
+    const revision: DaemonRevisionRecord = {
+      arn: this.arn(`daemon-revision/${cluster.name}/${daemon.name}/${randomUUID()}`),
+      daemonArn: daemon.arn,
+      clusterArn: cluster.arn,
+      daemonTaskDefinitionArn: this.arn(`daemon-task-definition/${family}:${revisionNumber}`),
+      containerImages: containers.map((container) => {
+        const digest = this.resolveDigest(container.image);
+        if (!digest) throw new Error(`sim ecs: cannot resolve ${container.image} to a digest`);
+        return { containerName: container.name, image: container.image, imageDigest: digest };
+      }),
+      createdAt: now,
+    };
+    this.daemonRevisions.set(revision.arn, revision);
+    daemon.currentRevisionArns = options.completed ? [revision.arn] : [...daemon.currentRevisionArns, revision.arn];
+    daemon.deploymentArn = this.arn(`daemon-deployment/${cluster.name}/${daemon.name}/${this.deploymentId()}`);
+    daemon.updatedAt = now;
+    return revision;
+  }
+
+  private daemonByArn(daemonArn: string): DaemonRecord | undefined {
+    const [clusterName, daemonName] = daemonArn.split(':').slice(5).join(':').split('/').slice(1);
+    return this.daemons.get(clusterName ?? '')?.get(daemonName ?? '');
+  }
+
+  private requireDaemon(cluster: ClusterRecord, name: string): DaemonRecord {
+    const daemon = this.daemons.get(cluster.name)?.get(lastSegment(name));
+    if (!daemon) throw new Error(`sim ecs: no daemon ${name} in ${cluster.name}`);
+    return daemon;
   }
 
   private launchTask(cluster: ClusterRecord, revision: RevisionRecord, service: ServiceRecord): LaunchOutcome {

@@ -60,6 +60,8 @@ export function deployWorkloadStack(
   org: SimulatedOrganization,
   workloadAccount: string,
   guard: { readonly accountId: string; readonly region: string },
+  /** actions a workload stack of an older release lacks, e.g. the daemon reads added later */
+  options: { readonly withoutActions?: readonly string[] } = {},
 ): void {
   const trust: SimPolicyDocument = {
     Statement: [
@@ -91,10 +93,13 @@ export function deployWorkloadStack(
           'ecs:DescribeServiceRevisions',
           'ecs:DescribeServiceDeployments',
           'ecs:ListServiceDeployments',
+          'ecs:ListDaemons',
+          'ecs:DescribeDaemon',
+          'ecs:DescribeDaemonRevisions',
           'lambda:ListFunctions',
           'lambda:GetFunction',
           'lambda:ListAliases',
-        ],
+        ].filter((action) => !options.withoutActions?.includes(action)),
         Resource: '*',
       },
     ],

@@ -12,9 +12,14 @@
  *       + ⌈s_c/10⌉ DescribeServices + ⌈t_c/100⌉ DescribeTasks            (one cluster per call)
  *   + ⌈R/20⌉ DescribeServiceRevisions                           (no cluster parameter: batched across
  *                                                                 services AND clusters)
+ *   + Σ over clusters c of max(1, ⌈d_c/100⌉) ListDaemons        (ECS Managed Daemons: one page even with none)
+ *   + D DescribeDaemon + ⌈R_d/20⌉ DescribeDaemonRevisions        (one daemon a call; revisions across clusters)
  *
- * with C clusters, s_c services and t_c RUNNING-desired tasks of cluster c, and R distinct current service
- * revisions (= services in steady state). This is the lower bound of the design's performance reference;
+ * with C clusters, s_c services, t_c RUNNING-desired tasks and d_c daemons of cluster c, R distinct current
+ * service revisions (= services in steady state), D daemons and R_d distinct current daemon revisions (= D
+ * unless a daemon is deploying). An account with no daemon pays one ListDaemons per cluster: the call is per
+ * cluster, because the pinned SDK model says a request without `clusterArn` reads "the default cluster" (the
+ * current API reference says "all clusters"; asking per cluster is right under both). This is the lower bound of the design's performance reference;
  * `countInventoryLowerBound` in `bench/lower-bound.ts` computes it. Extra requests are only spent where there
  * is something to see:
  * ⌈D/20⌉ DescribeServiceDeployments + ⌈rollback revisions not already described/20⌉ DescribeServiceRevisions
@@ -23,16 +28,21 @@
  */
 import {
   ClusterNotFoundException,
+  DaemonNotFoundException,
+  DescribeDaemonCommand,
+  DescribeDaemonRevisionsCommand,
   DescribeServiceDeploymentsCommand,
   DescribeServiceRevisionsCommand,
   DescribeServicesCommand,
   DescribeTaskDefinitionCommand,
   DescribeTasksCommand,
   ListClustersCommand,
+  ListDaemonsCommand,
   ListServicesCommand,
   ListTasksCommand,
   ServiceNotFoundException,
   type ContainerDefinition,
+  type DaemonDetail,
   type ECSClient,
   type Failure,
   type Service,
@@ -42,6 +52,7 @@ import {
 import { parseImageUri } from '../core/image-uri';
 import {
   clusterName,
+  daemonRevisionDigests,
   failureGaps,
   revisionDigests,
   taskDefinitionDigests,
@@ -65,6 +76,13 @@ export const DESCRIBE_TASKS_BATCH = 100;
 /** DescribeServiceRevisions and DescribeServiceDeployments: "You can specify a maximum of 20 ARNs." */
 export const DESCRIBE_REVISIONS_BATCH = 20;
 export const DESCRIBE_DEPLOYMENTS_BATCH = 20;
+/**
+ * ListDaemons returns at most 100 a page; DescribeDaemonRevisions: "You can specify up to 20 ARNs."
+ * (@aws-sdk/client-ecs 3.1164.0 dist-types/models/models_0.d.ts, ListDaemonsRequest and
+ * DescribeDaemonRevisionsRequest, generated from botocore/data/ecs/2014-11-13/service-2.json). The pinned SDK
+ * has no ListDaemons paginator, so pages are followed here.
+ */
+export const DESCRIBE_DAEMON_REVISIONS_BATCH = 20;
 
 export const DEFAULT_INVENTORY_CONCURRENCY = 4;
 
@@ -161,9 +179,11 @@ class InventoryRun {
         }),
       ),
     );
-    const scans = (await Promise.all(clusterArns.map((arn) => this.scanCluster(arn)))).filter(
-      (scan): scan is ClusterScan => scan !== undefined,
-    );
+    const [scanned, daemons] = await Promise.all([
+      Promise.all(clusterArns.map((arn) => this.scanCluster(arn))),
+      Promise.all(clusterArns.map((arn) => this.daemonsOf(arn))),
+    ]);
+    const scans = scanned.filter((scan): scan is ClusterScan => scan !== undefined);
 
     for (const scan of scans) for (const task of scan.tasks) this.recordTask(scan.clusterArn, task);
 
@@ -179,6 +199,89 @@ class InventoryRun {
     await this.recordRollbackRevisions(
       services.map(({ service }) => service),
       revisions,
+    );
+    await this.recordDaemonRevisions(daemons.flat());
+  }
+
+  /**
+   * The ECS Managed Daemons of one cluster, described. A call that fails (AccessDenied because a workload's role
+   * predates the daemon permissions, daemons not offered in the region, throttling after the SDK's retries) is a
+   * gap, never an empty list: releases pause and the list removes nothing.
+   * See: https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ListDaemons.html
+   * See: https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DescribeDaemon.html
+   */
+  private async daemonsOf(clusterArn: string): Promise<DaemonDetail[]> {
+    let arns: string[];
+    try {
+      arns = await this.listAll((nextToken) =>
+        this.limit(() =>
+          this.client.send(new ListDaemonsCommand({ clusterArn, maxResults: ECS_LIST_PAGE_SIZE, nextToken })),
+        ).then((page) => ({
+          items: (page.daemonSummariesList ?? []).flatMap((daemon) => (daemon.daemonArn ? [daemon.daemonArn] : [])),
+          nextToken: page.nextToken,
+        })),
+      );
+    } catch (error) {
+      // A cluster deleted meanwhile runs no daemon; its services and tasks report the deletion (scanCluster).
+      if (error instanceof ClusterNotFoundException) return [];
+      this.gaps.push({
+        reason:
+          `ECS daemons of cluster ${clusterName(clusterArn)} could not be listed (ListDaemons: ${errorText(error)}); ` +
+          'a daemon revision may pin digests not listed',
+      });
+      return [];
+    }
+    const described = await Promise.all(arns.map((arn) => this.describeDaemon(arn)));
+    return described.filter((daemon): daemon is DaemonDetail => daemon !== undefined);
+  }
+
+  private async describeDaemon(daemonArn: string): Promise<DaemonDetail | undefined> {
+    try {
+      const answer = await this.limit(() => this.client.send(new DescribeDaemonCommand({ daemonArn })));
+      return answer.daemon;
+    } catch (error) {
+      // Deleted since it was listed: no task of it can start any more, so there is nothing to see.
+      if (error instanceof DaemonNotFoundException) return undefined;
+      this.gaps.push({
+        reason:
+          `ECS daemon ${daemonArn} could not be described (DescribeDaemon: ${errorText(error)}); ` +
+          'its revisions may pin digests not listed',
+      });
+      return undefined;
+    }
+  }
+
+  /**
+   * The current revisions of every daemon, 20 at a time across daemons and clusters. Every current revision
+   * counts: during a daemon deployment the source revisions (what a rollback returns to) are current too.
+   * See: https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DescribeDaemonRevisions.html
+   */
+  private async recordDaemonRevisions(daemons: readonly DaemonDetail[]): Promise<void> {
+    const arns = unique(daemons.flatMap((daemon) => (daemon.currentRevisions ?? []).map((revision) => revision.arn)));
+    await Promise.all(
+      chunks(arns, DESCRIBE_DAEMON_REVISIONS_BATCH).map(async (batch) => {
+        try {
+          const answer = await this.limit(() =>
+            this.client.send(new DescribeDaemonRevisionsCommand({ daemonRevisionArns: batch })),
+          );
+          this.recordFailures('DescribeDaemonRevisions', undefined, answer.failures);
+          const seen = new Set([
+            ...(answer.failures ?? []).map((failure) => failure.arn),
+            ...(answer.daemonRevisions ?? []).map((revision) => revision.daemonRevisionArn),
+          ]);
+          for (const revision of answer.daemonRevisions ?? [])
+            this.record(daemonRevisionDigests(revision, this.repositoryOf));
+          for (const arn of batch.filter((arn) => !seen.has(arn))) {
+            this.gaps.push({ reason: `daemon revision ${arn} was neither described nor reported as a failure` });
+          }
+        } catch (error) {
+          this.gaps.push({
+            reason:
+              `daemon revisions ${batch.join(', ')} could not be described ` +
+              `(DescribeDaemonRevisions: ${errorText(error)}); they may pin digests not listed`,
+          });
+        }
+      }),
     );
   }
 
@@ -429,6 +532,10 @@ class InventoryRun {
     } while (nextToken);
     return items;
   }
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 
 function unique(values: readonly (string | undefined)[]): string[] {

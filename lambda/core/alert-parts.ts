@@ -4,6 +4,7 @@
  */
 import { CONSUMERS_LISTED_PER_IMAGE, countOf, type EntryLister } from './alert-size';
 import { tagsNamedBy } from './decide';
+import { daemonName } from './ecs-digests';
 import { parseImageUri } from './image-uri';
 import { shortDigest } from './protective-tag';
 import type { PossiblyInUse, RepositoryReport } from './repository-report';
@@ -36,6 +37,8 @@ function describeWorkload(consumer: Consumer): string {
       return `ECS task ${where}${lastPart(consumer.arn)}${consumer.service ? ` of service ${consumer.service}` : ''} (container ${consumer.container ?? '?'}, ${consumer.image})`;
     case 'ecs-task-definition':
       return `ECS task definition ${lastPart(consumer.arn)}${consumer.service ? ` of service ${where}${consumer.service}` : ''} (pins ${consumer.image})`;
+    case 'ecs-daemon':
+      return `ECS daemon ${where}${daemonName(consumer.arn)} (container ${consumer.container ?? '?'}, deployed as ${consumer.image})`;
     case 'lambda-function':
       return `Lambda function ${consumer.arn ?? '?'} (${consumer.image})`;
   }

@@ -2,7 +2,8 @@
  * Which digest of an ECS workload counts, and as which consumer: the rules the ECS inventory adapter applies
  * to what ECS describes. Pure: the shapes below are the fields of the ECS API answers these rules read
  * (botocore/data/ecs/2014-11-13/service-2.json: Task, Container, Service, ServiceRevision, ContainerImage,
- * ContainerDefinition, Failure), so the adapter passes the SDK's objects as they are.
+ * ContainerDefinition, Failure, DaemonRevision, DaemonContainerImage), so the adapter passes the SDK's objects
+ * as they are.
  */
 import { parseImageUri } from './image-uri';
 import type { Consumer, Digest, InventoryGap } from './types';
@@ -23,6 +24,15 @@ export interface EcsServiceView {
 
 export interface EcsRevisionView {
   readonly serviceRevisionArn?: string | undefined;
+  readonly containerImages?:
+    | readonly { containerName?: string | undefined; image?: string | undefined; imageDigest?: string | undefined }[]
+    | undefined;
+}
+
+export interface EcsDaemonRevisionView {
+  readonly daemonRevisionArn?: string | undefined;
+  readonly daemonArn?: string | undefined;
+  readonly clusterArn?: string | undefined;
   readonly containerImages?:
     | readonly { containerName?: string | undefined; image?: string | undefined; imageDigest?: string | undefined }[]
     | undefined;
@@ -125,6 +135,53 @@ export function revisionDigests(
     }
   }
   return result;
+}
+
+/**
+ * A current daemon revision's images: the digest ECS pinned, or the one the image names. One without either is a
+ * gap of its repository: the daemon's tasks are not tied to it here (ListTasks would need a call per daemon).
+ */
+export function daemonRevisionDigests(revision: EcsDaemonRevisionView, repositoryOf: RepositoryOf): EcsDigests {
+  const result: EcsDigests = { inUse: [], gaps: [] };
+  const cluster = revision.clusterArn ? clusterName(revision.clusterArn) : undefined;
+  for (const container of revision.containerImages ?? []) {
+    const image = container.image;
+    if (!image) continue;
+    const repository = repositoryOf(image);
+    if (!repository) continue;
+    const digest = container.imageDigest ?? parseImageUri(image)?.digest;
+    if (!digest) {
+      result.gaps.push({
+        reason:
+          `daemon ${cluster ?? '?'}/${daemonName(revision.daemonArn ?? revision.daemonRevisionArn)}: revision ` +
+          `${revision.daemonRevisionArn} names ${image} without a digest`,
+        repositories: [repository],
+      });
+      continue;
+    }
+    result.inUse.push({
+      repository,
+      digest,
+      consumer: {
+        kind: 'ecs-daemon',
+        ...(cluster ? { cluster } : {}),
+        ...(revision.daemonRevisionArn ? { arn: revision.daemonRevisionArn } : {}),
+        ...(container.containerName ? { container: container.containerName } : {}),
+        image,
+      },
+    });
+  }
+  return result;
+}
+
+/**
+ * The daemon's name in `…:daemon/<cluster>/<name>` or `…:daemon-revision/<cluster>/<name>/<id>` (the formats of
+ * the Service Authorization Reference's `daemon` and `daemon-revision` resource types); `?` otherwise.
+ * See: https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerservice.html
+ */
+export function daemonName(arn: string | undefined): string {
+  const resource = arn?.split(':').slice(5).join(':').split('/') ?? [];
+  return (resource[0] === 'daemon' || resource[0] === 'daemon-revision') && resource[2] ? resource[2] : '?';
 }
 
 /**

@@ -87,7 +87,8 @@ async function direct(sources: IndexInventorySources, why: string): Promise<Inve
 
 /**
  * The consumer an entry stands for, as the direct inventory names it: the ARN, and the cluster and service an
- * ECS ARN carries (`task/<cluster>/<id>`, `service-revision/<cluster>/<service>/<id>`). Cluster and service only
+ * ECS ARN carries (`task/<cluster>/<id>`, `service-revision/<cluster>/<service>/<id>`,
+ * `daemon-revision/<cluster>/<daemon>/<id>`). Cluster and service only
  * name the workload in alerts; no decision reads them, so an ARN of another shape costs a "?" in an alert.
  * See: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-account-settings.html#ecs-resource-ids
  * See: https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DescribeServiceRevisions.html (Examples)
@@ -102,7 +103,10 @@ export function consumerOf(entry: InUseEntry): Consumer {
       : { kind: entry.kind, image };
   }
   const resource = entry.name.split(':').slice(5).join(':').split('/');
-  const cluster = resource[0] === 'task' || resource[0] === 'service-revision' ? resource[1] : undefined;
+  const cluster =
+    resource[0] === 'task' || resource[0] === 'service-revision' || resource[0] === 'daemon-revision'
+      ? resource[1]
+      : undefined;
   const service = resource[0] === 'service-revision' ? resource[2] : undefined;
   return {
     kind: entry.kind,

@@ -16,6 +16,11 @@ export type ConsumerKind =
   | 'ecs-rollback'
   /** a task definition that pins `repo@sha256:…` itself */
   | 'ecs-task-definition'
+  /**
+   * a current revision of an ECS Managed Daemon (`DescribeDaemonRevisions` → `containerImages[].imageDigest`):
+   * what the daemon's next task on a new or replaced container instance starts from
+   */
+  | 'ecs-daemon'
   /** a Lambda function packaged as an image (`GetFunction` → `Code.ResolvedImageUri`) */
   | 'lambda-function';
 

@@ -142,6 +142,20 @@ describe('DigestGuard with defaults (every repository)', () => {
       expect(allows('ecs:DescribeServices', ':ecs:eu-west-1:111122223333:service/*')).toBe(true);
       expect(allows('ecs:DescribeServiceRevisions', ':ecs:eu-west-1:111122223333:service-revision/*')).toBe(true);
     });
+
+    // Resource types from the Service Authorization Reference: ListDaemons none (ecs:cluster condition only),
+    // DescribeDaemon `daemon`, DescribeDaemonRevisions `daemon` and `daemon-revision`.
+    // See: https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerservice.html
+    it('given the defaults, when synthesized, then the push role may list ECS Managed Daemons and read their revisions', () => {
+      const allows = (action: string, resource: string) =>
+        pushStatements(s).some(
+          (st) => actionsOf(st).includes(action) && JSON.stringify(resourcesOf(st)).includes(resource),
+        );
+      expect(allows('ecs:ListDaemons', '"*"')).toBe(true);
+      expect(allows('ecs:DescribeDaemon', ':ecs:eu-west-1:111122223333:daemon/*')).toBe(true);
+      expect(allows('ecs:DescribeDaemonRevisions', ':ecs:eu-west-1:111122223333:daemon/*')).toBe(true);
+      expect(allows('ecs:DescribeDaemonRevisions', ':ecs:eu-west-1:111122223333:daemon-revision/*')).toBe(true);
+    });
   });
 
   describe('queues', () => {
@@ -392,6 +406,7 @@ describe('DigestGuard with defaults (every repository)', () => {
       expect(unscoped.flatMap(actionsOf).sort()).toEqual([
         'ecs:DescribeTaskDefinition',
         'ecs:ListClusters',
+        'ecs:ListDaemons',
         'ecs:ListServices',
         'ecs:ListTasks',
         'lambda:ListFunctions',

@@ -5,6 +5,9 @@
  */
 import {
   ClusterNotFoundException,
+  DaemonNotFoundException,
+  DescribeDaemonCommand,
+  DescribeDaemonRevisionsCommand,
   DescribeServiceDeploymentsCommand,
   DescribeServiceRevisionsCommand,
   DescribeServicesCommand,
@@ -13,6 +16,7 @@ import {
   ECSClient,
   InvalidParameterException,
   ListClustersCommand,
+  ListDaemonsCommand,
   ListServiceDeploymentsCommand,
   ListServicesCommand,
   ListTasksCommand,
@@ -343,6 +347,85 @@ describe('lookups that miss', () => {
     const { tasks } = await client.send(new DescribeTasksCommand({ cluster: 'prod', tasks: taskArns }));
     expect(tasks![0]!.group).toBe('family:migrate');
     expect(tasks![0]!.containers![0]!.imageDigest).toBe(DIGEST_A);
+  });
+});
+
+// ECS Managed Daemons: ListDaemons → DescribeDaemon (currentRevisions) → DescribeDaemonRevisions
+// (containerImages[].imageDigest). Shapes: @aws-sdk/client-ecs 3.1164.0 dist-types/models/models_0.d.ts
+// (ListDaemonsRequest, DaemonDetail, DaemonRevision), the SDK's mirror of botocore ecs/2014-11-13 service-2.json.
+describe('managed daemons: revisions pin digests', () => {
+  const daemonImage = `${HOST}/app:prod`;
+
+  it('given a daemon deployed from a tag, when the tag moves, then its revision still shows the digest it pinned', async () => {
+    const daemonArn = ecs.createDaemon('prod', 'log-router', [{ name: 'router', image: daemonImage }]);
+    registry.push('app', 'prod', DIGEST_B);
+
+    const listed = await client.send(new ListDaemonsCommand({ clusterArn: 'prod' }));
+    expect(listed.daemonSummariesList?.map((d) => d.daemonArn)).toEqual([daemonArn]);
+    const described = await client.send(new DescribeDaemonCommand({ daemonArn }));
+    const revisionArns = described.daemon?.currentRevisions?.map((r) => r.arn!) ?? [];
+    expect(revisionArns).toHaveLength(1);
+    expect(revisionArns[0]).toMatch(new RegExp(`^arn:aws:ecs:${REGION}:${ACCOUNT}:daemon-revision/prod/log-router/`));
+    const revisions = await client.send(new DescribeDaemonRevisionsCommand({ daemonRevisionArns: revisionArns }));
+    expect(revisions.daemonRevisions?.[0]?.containerImages).toEqual([
+      { containerName: 'router', image: daemonImage, imageDigest: DIGEST_A },
+    ]);
+    expect(revisions.failures).toEqual([]);
+  });
+
+  it('given a daemon deployment in progress, then both the source and the target revision are current', async () => {
+    ecs.createDaemon('prod', 'agent', [{ name: 'agent', image: daemonImage }]);
+    registry.push('app', 'prod', DIGEST_B);
+    const target = ecs.updateDaemon('prod', 'agent', [{ name: 'agent', image: daemonImage }]);
+    const daemonArn = `arn:aws:ecs:${REGION}:${ACCOUNT}:daemon/prod/agent`;
+
+    const during = await client.send(new DescribeDaemonCommand({ daemonArn }));
+    expect(during.daemon?.currentRevisions?.map((r) => r.arn)).toHaveLength(2);
+    ecs.completeDaemonDeployment('prod', 'agent');
+    const after = await client.send(new DescribeDaemonCommand({ daemonArn }));
+    expect(after.daemon?.currentRevisions?.map((r) => r.arn)).toEqual([target]);
+  });
+
+  it('given the pinned digest is gone from ECR, when a daemon task starts, then it fails with CannotPullContainerError', () => {
+    ecs.createDaemon('prod', 'agent', [{ name: 'agent', image: daemonImage }]);
+    registry.push('app', 'prod', DIGEST_B);
+    registry.expire('app', DIGEST_A);
+
+    const outcome = ecs.launchDaemonTask('prod', 'agent');
+
+    expect(outcome.ok).toBe(false);
+    expect(!outcome.ok && outcome.reason).toMatch(/^CannotPullContainerError: .*app@sha256:a{64}: not found$/);
+  });
+
+  // The pinned SDK has no paginator for ListDaemons: the inventory follows nextToken itself, as here.
+  it('lists daemons 100 a page by default, per cluster, and nextToken leads through them all', async () => {
+    for (let i = 0; i < 105; i += 1) ecs.createDaemon('prod', `d${i}`, [{ name: 'c', image: daemonImage }]);
+    ecs.createCluster('other');
+    ecs.createDaemon('other', 'elsewhere', [{ name: 'c', image: daemonImage }]);
+
+    const first = await client.send(new ListDaemonsCommand({ clusterArn: 'prod' }));
+    expect(first.daemonSummariesList).toHaveLength(100);
+    const all: string[] = [];
+    let nextToken: string | undefined;
+    do {
+      const page = await client.send(new ListDaemonsCommand({ clusterArn: 'prod', maxResults: 40, nextToken }));
+      all.push(...(page.daemonSummariesList ?? []).map((d) => d.daemonArn!));
+      nextToken = page.nextToken;
+    } while (nextToken);
+    expect(new Set(all).size).toBe(105);
+    expect(all.some((arn) => arn.endsWith('/elsewhere'))).toBe(false);
+  });
+
+  it('refuses more than 20 revision ARNs, answers an unknown one as a failure and an unknown daemon as DaemonNotFoundException', async () => {
+    const arns = Array.from({ length: 21 }, (_, i) => `arn:aws:ecs:${REGION}:${ACCOUNT}:daemon-revision/prod/x/${i}`);
+    await expect(client.send(new DescribeDaemonRevisionsCommand({ daemonRevisionArns: arns }))).rejects.toBeInstanceOf(
+      InvalidParameterException,
+    );
+    const one = await client.send(new DescribeDaemonRevisionsCommand({ daemonRevisionArns: arns.slice(0, 1) }));
+    expect(one.failures).toEqual([{ arn: arns[0], reason: 'MISSING' }]);
+    await expect(
+      client.send(new DescribeDaemonCommand({ daemonArn: `arn:aws:ecs:${REGION}:${ACCOUNT}:daemon/prod/none` })),
+    ).rejects.toBeInstanceOf(DaemonNotFoundException);
   });
 });
 

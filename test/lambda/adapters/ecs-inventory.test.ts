@@ -1,6 +1,11 @@
 import {
   AccessDeniedException,
   ClusterNotFoundException,
+  DaemonNotFoundException,
+  type DaemonDetail,
+  type DaemonRevision,
+  DescribeDaemonCommand,
+  DescribeDaemonRevisionsCommand,
   DescribeServiceDeploymentsCommand,
   DescribeServiceRevisionsCommand,
   DescribeServicesCommand,
@@ -9,6 +14,7 @@ import {
   ECSClient,
   InvalidParameterException,
   ListClustersCommand,
+  ListDaemonsCommand,
   ListServicesCommand,
   ListTasksCommand,
   type ContainerDefinition,
@@ -43,10 +49,12 @@ interface FakeCluster {
   readonly arn: string;
   services: Service[];
   tasks: Task[];
+  daemons: DaemonDetail[];
 }
 interface FakeAccount {
   clusters: FakeCluster[];
   revisions: Map<string, ServiceRevision>;
+  daemonRevisions: Map<string, DaemonRevision>;
   deployments: Map<string, ServiceDeployment>;
   taskDefinitions: Map<string, ContainerDefinition[]>;
 }
@@ -55,12 +63,13 @@ const clusterArn = (name: string) => `arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/$
 const emptyAccount = (): FakeAccount => ({
   clusters: [],
   revisions: new Map(),
+  daemonRevisions: new Map(),
   deployments: new Map(),
   taskDefinitions: new Map(),
 });
 
 function addCluster(account: FakeAccount, name: string): FakeCluster {
-  const cluster: FakeCluster = { arn: clusterArn(name), services: [], tasks: [] };
+  const cluster: FakeCluster = { arn: clusterArn(name), services: [], tasks: [], daemons: [] };
   account.clusters.push(cluster);
   return cluster;
 }
@@ -93,6 +102,41 @@ function addService(
     containerImages: [{ containerName: 'app', image, ...(imageDigest ? { imageDigest } : {}) }],
   });
   return service;
+}
+
+/** An ECS Managed Daemon whose current revisions pin `images` (one revision per image: more than one while it deploys). */
+function addDaemon(
+  account: FakeAccount,
+  cluster: FakeCluster,
+  name: string,
+  images: readonly { image: string; imageDigest?: string }[],
+): DaemonDetail {
+  const clusterName = cluster.arn.split('/').pop()!;
+  const daemonArn = `arn:aws:ecs:${REGION}:${ACCOUNT}:daemon/${clusterName}/${name}`;
+  const revisionArns = images.map((image, i) => {
+    const arn = `arn:aws:ecs:${REGION}:${ACCOUNT}:daemon-revision/${clusterName}/${name}/rev-${i}`;
+    account.daemonRevisions.set(arn, {
+      daemonRevisionArn: arn,
+      daemonArn,
+      clusterArn: cluster.arn,
+      containerImages: [
+        {
+          containerName: 'agent',
+          image: image.image,
+          ...(image.imageDigest ? { imageDigest: image.imageDigest } : {}),
+        },
+      ],
+    });
+    return arn;
+  });
+  const daemon: DaemonDetail = {
+    daemonArn,
+    clusterArn: cluster.arn,
+    status: 'ACTIVE',
+    currentRevisions: revisionArns.map((arn) => ({ arn })),
+  };
+  cluster.daemons.push(daemon);
+  return daemon;
 }
 
 function addTask(
@@ -205,6 +249,35 @@ function serve(account: FakeAccount, delayMs = 0): InFlightStats {
       return { serviceDeployments: input.serviceDeploymentArns!.flatMap((arn) => account.deployments.get(arn) ?? []) };
     }),
   );
+  // ListDaemons maxResults 1–100 (default 100), DescribeDaemon one daemon, DescribeDaemonRevisions ≤ 20 ARNs:
+  // @aws-sdk/client-ecs 3.1164.0 dist-types/models/models_0.d.ts (ListDaemonsRequest, DescribeDaemonRevisionsRequest).
+  ecs.on(ListDaemonsCommand).callsFake(
+    answer((input: { clusterArn?: string; nextToken?: string; maxResults?: number }) => {
+      const p = page(
+        cluster(input.clusterArn).daemons.map((d) => ({ daemonArn: d.daemonArn!, status: d.status })),
+        input,
+        100,
+      );
+      return { daemonSummariesList: p.items, nextToken: p.nextToken };
+    }),
+  );
+  ecs.on(DescribeDaemonCommand).callsFake(
+    answer((input: { daemonArn?: string }) => {
+      const daemon = account.clusters.flatMap((c) => c.daemons).find((d) => d.daemonArn === input.daemonArn);
+      if (!daemon) throw new DaemonNotFoundException({ message: 'The specified daemon was not found.', ...meta });
+      return { daemon };
+    }),
+  );
+  ecs.on(DescribeDaemonRevisionsCommand).callsFake(
+    answer((input: { daemonRevisionArns?: string[] }) => {
+      limit(input.daemonRevisionArns, 20, 'DescribeDaemonRevisions');
+      const arns = input.daemonRevisionArns!;
+      return {
+        daemonRevisions: arns.flatMap((arn) => account.daemonRevisions.get(arn) ?? []),
+        failures: arns.filter((arn) => !account.daemonRevisions.has(arn)).map((arn) => ({ arn, reason: 'MISSING' })),
+      };
+    }),
+  );
   ecs.on(DescribeTaskDefinitionCommand).callsFake(
     answer((input: { taskDefinition?: string }) => ({
       taskDefinition: {
@@ -262,8 +335,12 @@ describe('EcsInventoryAdapter: request count', () => {
     const inventory = await adapter().takeInventory();
 
     // 1 ListClusters + (3+3+23+3) + (1+1+1+1) + (1+1+0+1) + ⌈235/20⌉=12 DescribeServiceRevisions
-    expect(totalCalls()).toBe(52);
-    expect(countInventoryLowerBound({ servicesPerCluster: [230, 5, 0], tasksPerCluster: [250, 7, 100] })).toBe(52);
+    // + 3 ListDaemons (one per cluster, even with no daemon)
+    expect(totalCalls()).toBe(55);
+    expect(countInventoryLowerBound({ servicesPerCluster: [230, 5, 0], tasksPerCluster: [250, 7, 100] })).toBe(55);
+    expect(ecs).toHaveReceivedCommandTimes(ListDaemonsCommand, 3);
+    expect(ecs).not.toHaveReceivedCommand(DescribeDaemonCommand);
+    expect(ecs).not.toHaveReceivedCommand(DescribeDaemonRevisionsCommand);
     expect(ecs).toHaveReceivedCommandTimes(DescribeServiceRevisionsCommand, 12);
     expect(ecs).not.toHaveReceivedCommand(DescribeServiceDeploymentsCommand);
     expect(ecs).not.toHaveReceivedCommand(DescribeTaskDefinitionCommand);
@@ -330,10 +407,11 @@ describe('EcsInventoryAdapter: request count', () => {
   });
 
   it('matches the design reference account (50 clusters, 2,000 services, 10,000 tasks) with even spread', () => {
-    // 1 + 50 × (1 + 2 + 4 + 2) + 100 = 551; the design's "about 616" assumes an uneven spread.
+    // 1 + 50 × (1 + 2 + 4 + 2) + 100 = 551 before daemons; + 50 ListDaemons (one per cluster) = 601.
+    // The design's "about 616" assumes an uneven spread.
     expect(
       countInventoryLowerBound({ servicesPerCluster: Array(50).fill(40), tasksPerCluster: Array(50).fill(200) }),
-    ).toBe(551);
+    ).toBe(601);
   });
 });
 
@@ -620,6 +698,152 @@ describe('EcsInventoryAdapter: failures', () => {
     ecs.on(ListTasksCommand).rejects(new AccessDeniedException({ message: 'no', ...meta }));
 
     await expect(adapter().takeInventory()).rejects.toBeInstanceOf(AccessDeniedException);
+  });
+});
+
+describe('EcsInventoryAdapter: ECS Managed Daemons', () => {
+  const daemonConsumer = (cluster: string, name: string, rev: number, image: string) => ({
+    kind: 'ecs-daemon',
+    cluster,
+    arn: `arn:aws:ecs:${REGION}:${ACCOUNT}:daemon-revision/${cluster}/${name}/rev-${rev}`,
+    container: 'agent',
+    image,
+  });
+
+  it('given daemons in two clusters, when the inventory is taken, then every current daemon revision pins its digest as ecs-daemon, in exactly the lower-bound number of requests', async () => {
+    const account = shapedAccount([
+      { services: 2, tasks: 3 },
+      { services: 0, tasks: 0 },
+    ]);
+    const [first, second] = account.clusters as [FakeCluster, FakeCluster];
+    // 105 daemons in cluster-1: two ListDaemons pages; one of them deploying (source and target revisions)
+    for (let d = 0; d < 104; d++)
+      addDaemon(account, second, `d-${d}`, [{ image: `${HOST}/agent:prod`, imageDigest: digest(1000 + d) }]);
+    addDaemon(account, second, 'deploying', [
+      { image: `${HOST}/agent:prod`, imageDigest: digest(2000) },
+      { image: `${HOST}/agent:prod`, imageDigest: digest(2001) },
+    ]);
+    addDaemon(account, first, 'log-router', [{ image: `${HOST}/team/router:v1`, imageDigest: digest(3000) }]);
+    serve(account);
+
+    const inventory = await adapter().takeInventory();
+
+    // 107 daemon revisions → ⌈107/20⌉ = 6 DescribeDaemonRevisions, batched across clusters
+    const bound = countInventoryLowerBound({
+      servicesPerCluster: [2, 0],
+      tasksPerCluster: [3, 0],
+      daemonsPerCluster: [1, 105],
+      currentDaemonRevisions: 107,
+    });
+    expect(bound).toBe(1 + (1 + 1 + 1 + 1) + (1 + 1) + 1 + (1 + 2) + 106 + 6);
+    expect(totalCalls()).toBe(bound);
+    expect(ecs).toHaveReceivedCommandTimes(DescribeDaemonCommand, 106);
+    expect(ecs).toHaveReceivedCommandTimes(DescribeDaemonRevisionsCommand, 6);
+    for (const call of ecs.commandCalls(ListDaemonsCommand)) {
+      expect(call.args[0].input.clusterArn).toMatch(/:cluster\/cluster-[01]$/);
+      expect(call.args[0].input.maxResults).toBe(100);
+    }
+    expect(inventory.gaps).toEqual([]);
+    expect(consumersOf(inventory, 'team/router', digest(3000))).toEqual([
+      daemonConsumer('cluster-0', 'log-router', 0, `${HOST}/team/router:v1`),
+    ]);
+    expect(consumersOf(inventory, 'agent', digest(2000))).toEqual([
+      daemonConsumer('cluster-1', 'deploying', 0, `${HOST}/agent:prod`),
+    ]);
+    expect(consumersOf(inventory, 'agent', digest(2001))).toEqual([
+      daemonConsumer('cluster-1', 'deploying', 1, `${HOST}/agent:prod`),
+    ]);
+    expect(inventory.byRepository.get('agent')?.size).toBe(106);
+  });
+
+  it.each([
+    [
+      'AccessDeniedException (an old workload stack lacks the permission)',
+      () => new AccessDeniedException({ message: 'not authorized to perform: ecs:ListDaemons', ...meta }),
+    ],
+    [
+      'a service error (daemons not available in this region)',
+      () => Object.assign(new Error('Unknown operation ListDaemons'), { name: 'UnknownOperationException' }),
+    ],
+  ])(
+    'given ListDaemons fails with %s, when the inventory is taken, then a gap names the cluster and the error and services still count',
+    async (_why, failure) => {
+      serve(shapedAccount([{ services: 1, tasks: 1 }]));
+      const error = failure();
+      ecs.on(ListDaemonsCommand).rejects(error);
+
+      const inventory = await adapter().takeInventory();
+
+      expect(inventory.gaps).toEqual([
+        {
+          reason:
+            `ECS daemons of cluster cluster-0 could not be listed (ListDaemons: ${error.name}: ${error.message}); ` +
+            'a daemon revision may pin digests not listed',
+        },
+      ]);
+      expect(inventory.byRepository.get('app-0')?.size).toBe(2);
+    },
+  );
+
+  it('given DescribeDaemon or DescribeDaemonRevisions fails, then each failure is a gap naming the daemon or revision', async () => {
+    const account = emptyAccount();
+    const cluster = addCluster(account, 'prod');
+    const broken = addDaemon(account, cluster, 'broken', [{ image: `${HOST}/agent:prod`, imageDigest: digest(1) }]);
+    const gone = addDaemon(account, cluster, 'revision-gone', [
+      { image: `${HOST}/agent:prod`, imageDigest: digest(2) },
+    ]);
+    addDaemon(account, cluster, 'fine', [{ image: `${HOST}/agent:prod`, imageDigest: digest(3) }]);
+    account.daemonRevisions.delete(gone.currentRevisions![0]!.arn!);
+    serve(account);
+    ecs
+      .on(DescribeDaemonCommand, { daemonArn: broken.daemonArn })
+      .rejects(new AccessDeniedException({ message: 'denied', ...meta }));
+
+    const inventory = await adapter().takeInventory();
+
+    expect(inventory.gaps).toEqual([
+      {
+        reason:
+          `ECS daemon ${broken.daemonArn} could not be described (DescribeDaemon: AccessDeniedException: denied); ` +
+          'its revisions may pin digests not listed',
+      },
+      { reason: `DescribeDaemonRevisions: ${gone.currentRevisions![0]!.arn} MISSING` },
+    ]);
+    expect([...(inventory.byRepository.get('agent')?.keys() ?? [])]).toEqual([digest(3)]);
+  });
+
+  it('given a daemon deleted between ListDaemons and DescribeDaemon, then it is skipped without a gap: nothing of it can run', async () => {
+    const account = emptyAccount();
+    const cluster = addCluster(account, 'prod');
+    addDaemon(account, cluster, 'fine', [{ image: `${HOST}/agent:prod`, imageDigest: digest(3) }]);
+    serve(account);
+    ecs.on(ListDaemonsCommand).resolves({
+      daemonSummariesList: [
+        { daemonArn: `arn:aws:ecs:${REGION}:${ACCOUNT}:daemon/prod/deleted` },
+        { daemonArn: `arn:aws:ecs:${REGION}:${ACCOUNT}:daemon/prod/fine` },
+      ],
+    });
+
+    const inventory = await adapter().takeInventory();
+
+    expect(inventory.gaps).toEqual([]);
+    expect([...(inventory.byRepository.get('agent')?.keys() ?? [])]).toEqual([digest(3)]);
+  });
+
+  it('given a daemon revision that names its image by tag without a digest, then it is a gap of that repository', async () => {
+    const account = emptyAccount();
+    const cluster = addCluster(account, 'prod');
+    const daemon = addDaemon(account, cluster, 'agent', [{ image: `${HOST}/agent:prod` }]);
+    serve(account);
+
+    const inventory = await adapter().takeInventory();
+
+    expect(inventory.gaps).toEqual([
+      {
+        reason: `daemon prod/agent: revision ${daemon.currentRevisions![0]!.arn} names ${HOST}/agent:prod without a digest`,
+        repositories: ['agent'],
+      },
+    ]);
   });
 });
 

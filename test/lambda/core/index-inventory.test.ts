@@ -105,6 +105,16 @@ describe('consumerOf', () => {
     });
   });
 
+  it('given a daemon revision ARN, then the consumer names its cluster as the direct inventory does', () => {
+    const arn = 'arn:aws:ecs:eu-west-1:222222222222:daemon-revision/prod/log-router/a1b2c3d4';
+    expect(consumerOf({ ...entry('agent', arn), kind: 'ecs-daemon' })).toEqual({
+      kind: 'ecs-daemon',
+      arn,
+      image: 'agent:prod',
+      cluster: 'prod',
+    });
+  });
+
   it('given a name without an ARN, then cluster, service and container parse back only when all three are there', () => {
     expect(consumerOf(entry('app', 'prod/web/main'))).toMatchObject({
       cluster: 'prod',
