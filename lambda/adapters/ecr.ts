@@ -8,6 +8,7 @@ import {
   BatchDeleteImageCommand,
   BatchGetImageCommand,
   DescribeImagesCommand,
+  DescribeRegistryCommand,
   DescribeRepositoriesCommand,
   ImageAlreadyExistsException,
   ImageNotFoundException,
@@ -26,7 +27,8 @@ import {
 } from '@aws-sdk/client-ecr';
 import { RepositoryNotFoundError } from '../core/errors';
 import type { ProtectiveTagRequest, ProtectOutcome, RestoreOutcome } from '../core/ports';
-import type { ProtectedImage, ReconcileEcrPort, ReleaseOutcome } from '../core/ports';
+import type { ProtectedImage, ReconcileEcrPort, RegistryReplicationPort, ReleaseOutcome } from '../core/ports';
+import type { RegistryReplicationRule } from '../core/ports';
 import type { Digest, ImageState } from '../core/types';
 import { defaultEcrClient } from './clients';
 import { chunks } from '../core/concurrency';
@@ -63,7 +65,7 @@ export class UnexpectedEcrAnswerError extends Error {
   }
 }
 
-export class EcrAdapter implements ReconcileEcrPort {
+export class EcrAdapter implements ReconcileEcrPort, RegistryReplicationPort {
   constructor(private readonly client: ECRClient = defaultEcrClient()) {}
 
   async describeDigests(repository: string, digests: readonly Digest[]): Promise<ImageState[]> {
@@ -381,6 +383,25 @@ export class EcrAdapter implements ReconcileEcrPort {
       if (error instanceof RepositoryNotFoundException) throw new RepositoryNotFoundError(repository, { cause: error });
       throw error;
     }
+  }
+
+  /**
+   * DescribeRegistry's replication rules. A rule's `deleteReplication` (API_DeleteReplication: `enabled`, "the
+   * service replicates image deletions and image tag removals") is read when the answer carries it; the pinned
+   * SDK (@aws-sdk/client-ecr 3.1169.0, and botocore 1.43's ecr/2015-09-21 model) has no such member in
+   * `ReplicationRule`, and its deserializer drops members it does not model, so today it is always `unknown`.
+   * See: https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_DeleteReplication.html
+   */
+  async readReplicationRules(): Promise<RegistryReplicationRule[]> {
+    const { replicationConfiguration } = await this.client.send(new DescribeRegistryCommand({}));
+    return (replicationConfiguration?.rules ?? []).map((rule): RegistryReplicationRule => {
+      const enabled = (rule as { deleteReplication?: { enabled?: unknown } }).deleteReplication?.enabled;
+      return {
+        destinations: (rule.destinations ?? []).map((d) => `${d.registryId ?? '?'}/${d.region ?? '?'}`),
+        prefixes: (rule.repositoryFilters ?? []).flatMap((f) => (f.filter ? [f.filter] : [])),
+        deletions: enabled === true ? 'replicated' : enabled === false ? 'not-replicated' : 'unknown',
+      };
+    });
   }
 
   private async batchGetImage(repository: string, imageIds: { imageDigest?: string; imageTag?: string }[]) {

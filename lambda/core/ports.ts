@@ -161,6 +161,25 @@ export interface ReconcileEcrPort extends EcrPort {
   releaseProtectiveTag(repository: string, digest: Digest, tag: string): Promise<ReleaseOutcome>;
 }
 
+/** One replication rule of the registry (DescribeRegistry `replicationConfiguration.rules[]`). */
+export interface RegistryReplicationRule {
+  /** `registryId/region` of each destination */
+  readonly destinations: readonly string[];
+  /** the `PREFIX_MATCH` repository filters; none: the rule replicates every repository */
+  readonly prefixes: readonly string[];
+  /**
+   * `deleteReplication.enabled` when ECR's answer carried it through the SDK: `unknown` when it did not (the SDK
+   * this project pins, @aws-sdk/client-ecr 3.1169.0, the newest published, does not model the member and drops it)
+   */
+  readonly deletions: 'replicated' | 'not-replicated' | 'unknown';
+}
+
+/** The registry's replication configuration, for the reconcile's replicated-deletions warning. */
+export interface RegistryReplicationPort {
+  /** The registry's replication rules (one DescribeRegistry). */
+  readReplicationRules(): Promise<RegistryReplicationRule[]>;
+}
+
 /**
  * Where a reconcile that ran out of time records how far it got (the last repository it reached, in the
  * stable order), so the next run starts after it. `undefined` means: start from the beginning.

@@ -14,7 +14,7 @@ import { workloadInventoryFor } from '../adapters/workload-inventory';
 import { SnsAlertAdapter } from '../adapters/sns';
 import type { GuardLogger, GuardMetrics } from '../core/ports';
 import type { LifecyclePolicyPort } from '../core/ports';
-import type { AlertPort, InUseIndexPort, InventoryPort } from '../core/ports';
+import type { AlertPort, InUseIndexPort, InventoryPort, RegistryReplicationPort } from '../core/ports';
 import { reconcileAccount, type ReconcileOutcome, type ReconcileSettings } from '../core/reconcile';
 import type { ReconcileCheckpoint, ReconcileEcrPort } from '../core/ports';
 import { inventoryAcrossWorkloads } from '../core/workload-list';
@@ -52,6 +52,8 @@ export interface ReconcileHandlerDependencies {
   ) => InventoryPort;
   /** workloads listed at once @default WORKLOAD_LIST_CONCURRENCY */
   readonly workloadConcurrency?: number;
+  /** the registry's replication rules, for the replicated-deletions warning */
+  readonly replication?: RegistryReplicationPort;
 }
 
 /** Which other accounts and regions the run lists, besides its own (lambda/handlers/reconcile-config.ts). */
@@ -100,6 +102,7 @@ export async function runReconcile(
       ...(deps.now ? { now: deps.now } : {}),
       ...(deps.alertLogGroup ? { alertLogGroup: deps.alertLogGroup } : {}),
       ...(deps.inUseIndex ? { inUseIndex: deps.inUseIndex } : {}),
+      ...(deps.replication ? { replication: deps.replication } : {}),
     },
   );
 }
@@ -134,10 +137,12 @@ function wireFromEnvironment() {
   const settings = readReconcileHandlerConfig(process.env);
   // Set by the construct (lib/in-use-index.ts); the run keeps that index as the list of its account and region.
   const inUseIndexTable = process.env.IN_USE_INDEX_TABLE_NAME?.trim();
+  const ecr = new EcrAdapter();
   return {
     settings,
     deps: {
-      ecr: new EcrAdapter(),
+      ecr,
+      replication: ecr,
       lifecycle: new EcrLifecycleAdapter(),
       alerts: new SnsAlertAdapter(settings.topicArn),
       inventoryFor: (accountId: string, region: string) => timedInventory(inventoryFor(accountId, region), metrics),
@@ -170,6 +175,7 @@ export const handler = async (event: ScheduledEvent, context?: Context): Promise
       alerts: outcome.alertsPublished,
       inUseIndex: outcome.inUseIndex,
       workloadsNotListed: outcome.workloadsNotListed,
+      replicatedDeletions: outcome.replicatedDeletions,
     });
   } finally {
     metrics.publishStoredMetrics();
