@@ -87,9 +87,16 @@ export async function measureBatch(shape: Shape, throttling: boolean): Promise<B
     const ok = (c: TimedCall) => !c.error;
     const protectedDigests = calls.filter((c) => c.operation === 'PutImage' && ok(c)).length;
     const ecsBound = inventoryLowerBound(built.servicesPerCluster, built.tasksPerCluster);
-    // ECR: one DescribeImages per pushed repository in use (≤100 digests each), one BatchGetImage and one
+    // ECR: one DescribeImages per pushed repository in use (≤100 digests each), one BatchGetImage per 50
+    // digests to protect of a repository (each takes two of its 100 image ids: the digest and its tag), one
     // PutImage per digest to protect; SNS: one Publish per repository with news.
-    const ecrBound = pushed.length + 2 * protectedDigests;
+    const protectedPerRepository = new Map<string, number>();
+    for (const c of calls.filter((c) => c.operation === 'PutImage' && ok(c))) {
+      const repository = (c.input as { repositoryName?: string }).repositoryName ?? '';
+      protectedPerRepository.set(repository, (protectedPerRepository.get(repository) ?? 0) + 1);
+    }
+    const batchGetBound = [...protectedPerRepository.values()].reduce((sum, n) => sum + Math.ceil(n / 50), 0);
+    const ecrBound = pushed.length + batchGetBound + protectedDigests;
     // Lambda: ⌈functions/50⌉ ListFunctions, at least 1; these accounts run no Lambda functions.
     const lambdaBound = 1;
     const snsBound = new Set(

@@ -39,7 +39,13 @@ export function grantReconcilePermissions(role: iam.Role, settings: ResolvedSett
   grantLifecycleCheck(role, settings);
   grantInventoryReads(role);
   topic.grantPublish(role);
-  acknowledgeWildcards(role, settings.repositories.length === 0);
+  // The replicated-deletions warning reads the registry's replication rules once a run. DescribeRegistry has no
+  // resource type in the Service Authorization Reference: `*` is the only resource (read-only).
+  // See: https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerregistry.html
+  role.addToPrincipalPolicy(
+    new iam.PolicyStatement({ sid: 'ReadRegistryReplication', actions: ['ecr:DescribeRegistry'], resources: ['*'] }),
+  );
+  acknowledgeWildcards(role, settings.repositories.length === 0, false, true);
 }
 
 /**
@@ -398,7 +404,12 @@ export function grantDiscoverOrganizationAccounts(role: iam.Role): void {
  * cdk-nag names a wildcard finding after the resource as synthesized: pseudo parameters that are still
  * tokens appear as `<AWS::Region>`, concrete values (a stack with an explicit env) as themselves.
  */
-function acknowledgeWildcards(role: iam.Role, allRepositories: boolean, lookupPushers = false): void {
+function acknowledgeWildcards(
+  role: iam.Role,
+  allRepositories: boolean,
+  lookupPushers = false,
+  describeRegistry = false,
+): void {
   const stack = Stack.of(role);
   const shown = (value: string, pseudo: string): string => (Token.isUnresolved(value) ? `<${pseudo}>` : value);
   const arnStart = (service: string): string =>
@@ -424,6 +435,9 @@ function acknowledgeWildcards(role: iam.Role, allRepositories: boolean, lookupPu
       (lookupPushers
         ? ' cloudtrail:LookupEvents (opt-in lookupPushers) has no resource type either; it reads event history ' +
           'to name who pushed a tag, at most 3 requests per alert.'
+        : '') +
+      (describeRegistry
+        ? ' ecr:DescribeRegistry has no resource type either; it reads the replication rules once a run.'
         : ''),
   );
   acknowledge(

@@ -18,6 +18,10 @@
  *   only the length (100..30720, botocore `LifecyclePolicyText`) and that the text is JSON with a `rules`
  *   array, not every rule property as ECR does. `lastEvaluatedAt` is the time the policy was last set
  *   (*inference*: the simulation runs no policy). The lifecycle policy preview is not implemented.
+ * - `DescribeRegistry`: the registry's replication rules as set by `setReplicationConfiguration`, with each rule's
+ *   `deleteReplication` (https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_DeleteReplication.html).
+ *   The SDK this project pins does not model that member and drops it from the answer; `registryId` is the
+ *   account. No replication happens: the rules are only read.
  */
 import { randomUUID } from 'node:crypto';
 import type { EcrLookup } from './contracts';
@@ -33,6 +37,15 @@ export interface RepositoryOptions {
   /** wildcard filters (`*` matches any run of characters); at most 5 */
   readonly exclusionFilters?: readonly string[];
   readonly createdAt?: Date;
+}
+
+/** One rule of a registry's replication configuration (botocore `ReplicationRule`, plus `deleteReplication`). */
+export interface SimReplicationRule {
+  readonly destinations: readonly { readonly region: string; readonly registryId: string }[];
+  /** `PREFIX_MATCH` filters; none: every repository */
+  readonly repositoryPrefixes?: readonly string[];
+  /** the rule replicates image deletions and tag removals too */
+  readonly deleteReplication?: boolean;
 }
 
 export interface PushOptions {
@@ -144,6 +157,7 @@ export class SimEcr implements SimService, EcrLookup {
   /** every lifecycle expiry, as CloudTrail would log it */
   readonly policyExecutions: PolicyExecutionEvent[] = [];
   private readonly repositories = new Map<string, StoredRepository>();
+  private replicationRules: readonly SimReplicationRule[] = [];
   private readonly accountId: string;
   private readonly region: string;
   private readonly now: () => Date;
@@ -293,6 +307,12 @@ export class SimEcr implements SimService, EcrLookup {
   }
 
   /** Every image of a repository, in push order. */
+  /** Replaces the registry's replication rules (PutReplicationConfiguration, as an operator would). */
+  setReplicationConfiguration(rules: readonly SimReplicationRule[]): void {
+    if (rules.length > 10) throw new Error('a replication configuration holds at most 10 rules (ReplicationRuleList)');
+    this.replicationRules = rules;
+  }
+
   imagesOf(repository: string): ImageSnapshot[] {
     return [...this.repo(repository).images.values()].map((i) => ({
       digest: i.digest,
@@ -350,9 +370,26 @@ export class SimEcr implements SimService, EcrLookup {
         return this.getLifecyclePolicy(input);
       case 'PutLifecyclePolicy':
         return this.putLifecyclePolicy(input);
+      case 'DescribeRegistry':
+        return this.describeRegistry();
       default:
         throw new SimAwsError('UnknownOperationException', `simulated ECR does not implement ${operation}`);
     }
+  }
+
+  private describeRegistry() {
+    return {
+      registryId: this.accountId,
+      replicationConfiguration: {
+        rules: this.replicationRules.map((rule) => ({
+          destinations: rule.destinations.map((d) => ({ region: d.region, registryId: d.registryId })),
+          ...(rule.repositoryPrefixes?.length
+            ? { repositoryFilters: rule.repositoryPrefixes.map((filter) => ({ filter, filterType: 'PREFIX_MATCH' })) }
+            : {}),
+          ...(rule.deleteReplication !== undefined ? { deleteReplication: { enabled: rule.deleteReplication } } : {}),
+        })),
+      },
+    };
   }
 
   private describeRepositories(input: { repositoryNames?: string[]; maxResults?: number; nextToken?: string }) {

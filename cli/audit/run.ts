@@ -127,8 +127,8 @@ function watchIndexes(
     },
     listRepositories: () => adapter.listRepositories(),
     listProtectedImages: (repository, isProtective) => adapter.listProtectedImages(repository, isProtective),
-    addProtectiveTag: writes
-      ? (repository, digest, tag) => adapter.addProtectiveTag(repository, digest, tag)
+    addProtectiveTags: writes
+      ? (repository, requests) => adapter.addProtectiveTags(repository, requests)
       : refuse('add a protective tag'),
     restoreArchivedImage: writes
       ? (repository, digest) => adapter.restoreArchivedImage(repository, digest)

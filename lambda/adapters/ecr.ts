@@ -8,6 +8,7 @@ import {
   BatchDeleteImageCommand,
   BatchGetImageCommand,
   DescribeImagesCommand,
+  DescribeRegistryCommand,
   DescribeRepositoriesCommand,
   ImageAlreadyExistsException,
   ImageNotFoundException,
@@ -17,6 +18,7 @@ import {
   RepositoryNotFoundException,
   UpdateImageStorageClassCommand,
   type BatchDeleteImageCommandOutput,
+  type BatchGetImageCommandOutput,
   type DescribeImagesCommandOutput,
   type ECRClient,
   type Image,
@@ -24,8 +26,9 @@ import {
   type ImageFailure,
 } from '@aws-sdk/client-ecr';
 import { RepositoryNotFoundError } from '../core/errors';
-import type { ProtectOutcome, RestoreOutcome } from '../core/ports';
-import type { ProtectedImage, ReconcileEcrPort, ReleaseOutcome } from '../core/ports';
+import type { ProtectiveTagRequest, ProtectOutcome, RestoreOutcome } from '../core/ports';
+import type { ProtectedImage, ReconcileEcrPort, RegistryReplicationPort, ReleaseOutcome } from '../core/ports';
+import type { RegistryReplicationRule } from '../core/ports';
 import type { Digest, ImageState } from '../core/types';
 import { defaultEcrClient } from './clients';
 import { chunks } from '../core/concurrency';
@@ -36,6 +39,9 @@ export { ACCEPTED_MANIFEST_MEDIA_TYPES, INDEX_MANIFEST_MEDIA_TYPES } from '../co
 /** `DescribeImages` and `BatchGetImage` take at most 100 image ids per call
  * (botocore/data/ecr/2015-09-21/service-2.json, shape `ImageIdentifierList`, max 100). */
 export const ECR_IMAGE_IDS_PER_CALL = 100;
+
+/** Protective tags read per BatchGetImage: each takes two image ids, the digest and the tag. */
+export const PROTECTIVE_TAGS_PER_READ = ECR_IMAGE_IDS_PER_CALL / 2;
 
 /** `failureCode` of a BatchGetImage failure for an id that does not exist (shape `ImageFailureCode`). */
 const IMAGE_NOT_FOUND = 'ImageNotFound';
@@ -59,7 +65,7 @@ export class UnexpectedEcrAnswerError extends Error {
   }
 }
 
-export class EcrAdapter implements ReconcileEcrPort {
+export class EcrAdapter implements ReconcileEcrPort, RegistryReplicationPort {
   constructor(private readonly client: ECRClient = defaultEcrClient()) {}
 
   async describeDigests(repository: string, digests: readonly Digest[]): Promise<ImageState[]> {
@@ -127,9 +133,39 @@ export class EcrAdapter implements ReconcileEcrPort {
     );
   }
 
+  /** One protective tag: `addProtectiveTags` with a single request. */
   async addProtectiveTag(repository: string, digest: Digest, tag: string): Promise<ProtectOutcome> {
-    // One call tells both what the digest's manifest is and whom the tag names now.
-    const answer = await this.batchGetImage(repository, [{ imageDigest: digest }, { imageTag: tag }]);
+    const [outcome] = await this.addProtectiveTags(repository, [{ digest, tag }]);
+    return outcome!;
+  }
+
+  /**
+   * One BatchGetImage per 50 requests tells, for each, what the digest's manifest is and whom the tag names
+   * now; then each digest is decided on its own and put if its tag is proven free. The window between the read
+   * and a put (there was one per digest before) now spans up to 49 earlier puts. A tag that appears meanwhile on
+   * the same digest makes the put ImageAlreadyExistsException, on another digest of an immutable repository
+   * ImageTagAlreadyExistsException (both handled in `putTag`); on another digest of a mutable repository the put
+   * would move it, which takes someone writing the guard's own tag name, derived from this digest, in that window.
+   */
+  async addProtectiveTags(repository: string, requests: readonly ProtectiveTagRequest[]): Promise<ProtectOutcome[]> {
+    const outcomes: ProtectOutcome[] = [];
+    for (const chunk of chunks([...requests], PROTECTIVE_TAGS_PER_READ)) {
+      const answer = await this.batchGetImage(
+        repository,
+        chunk.flatMap(({ digest, tag }) => [{ imageDigest: digest }, { imageTag: tag }]),
+      );
+      // In request order, and a refusal stops the rest: as many puts as one digest at a time would have made.
+      for (const { digest, tag } of chunk) outcomes.push(await this.protectFromAnswer(repository, digest, tag, answer));
+    }
+    return outcomes;
+  }
+
+  private async protectFromAnswer(
+    repository: string,
+    digest: Digest,
+    tag: string,
+    answer: BatchGetImageCommandOutput,
+  ): Promise<ProtectOutcome> {
     const images = answer.images ?? [];
     const failures = answer.failures ?? [];
 
@@ -347,6 +383,25 @@ export class EcrAdapter implements ReconcileEcrPort {
       if (error instanceof RepositoryNotFoundException) throw new RepositoryNotFoundError(repository, { cause: error });
       throw error;
     }
+  }
+
+  /**
+   * DescribeRegistry's replication rules. A rule's `deleteReplication` (API_DeleteReplication: `enabled`, "the
+   * service replicates image deletions and image tag removals") is read when the answer carries it; the pinned
+   * SDK (@aws-sdk/client-ecr 3.1169.0, and botocore 1.43's ecr/2015-09-21 model) has no such member in
+   * `ReplicationRule`, and its deserializer drops members it does not model, so today it is always `unknown`.
+   * See: https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_DeleteReplication.html
+   */
+  async readReplicationRules(): Promise<RegistryReplicationRule[]> {
+    const { replicationConfiguration } = await this.client.send(new DescribeRegistryCommand({}));
+    return (replicationConfiguration?.rules ?? []).map((rule): RegistryReplicationRule => {
+      const enabled = (rule as { deleteReplication?: { enabled?: unknown } }).deleteReplication?.enabled;
+      return {
+        destinations: (rule.destinations ?? []).map((d) => `${d.registryId ?? '?'}/${d.region ?? '?'}`),
+        prefixes: (rule.repositoryFilters ?? []).flatMap((f) => (f.filter ? [f.filter] : [])),
+        deletions: enabled === true ? 'replicated' : enabled === false ? 'not-replicated' : 'unknown',
+      };
+    });
   }
 
   private async batchGetImage(repository: string, imageIds: { imageDigest?: string; imageTag?: string }[]) {

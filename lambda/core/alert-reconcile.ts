@@ -6,6 +6,7 @@ import { ALERT_SCHEMA, buildRepositoryAlert } from './alert';
 import { countOf, EntryLister, toAlertSubject } from './alert-size';
 import type { Alert } from './ports';
 import { shortDigest } from './protective-tag';
+import type { ReplicatedDeletionRisk } from './reconcile/replication';
 import type { ReconcileRun, ReconcileSettings, ReleaseResult, RepositoryReconcileReport } from './reconcile/types';
 
 /**
@@ -294,5 +295,61 @@ export function buildWorkloadsNotListedAlert(
     severity: 'WARNING',
     repository: '',
     events: ['workload-not-listed'],
+  };
+}
+
+/**
+ * The warning for repositories holding in-use digests that a replication rule replicates with (or perhaps with)
+ * its deletions: an expiry or a last-tag removal here deletes the replicas, whoever pulls them.
+ * See: https://docs.aws.amazon.com/AmazonECR/latest/userguide/replication-delete.html
+ */
+export function buildReplicatedDeletionsAlert(run: ReconcileRun, risks: readonly ReplicatedDeletionRisk[]): Alert {
+  const count = countOf(risks.length, 'repository', 'repositories');
+  const unknown = risks.some((r) => r.deletions === 'unknown');
+  const text = [
+    `WARNING: ECR digest guard, scheduled reconcile (account ${run.account}, ${run.region})`,
+    '',
+    'REPLICATED DELETIONS',
+    `${count} holding in-use images ${risks.length === 1 ? 'is' : 'are'} replicated. Where a replication rule ` +
+      'replicates deletions, a lifecycle expiry or a last-tag removal here deletes the image in every destination ' +
+      "too, and this guard neither sees the destinations' workloads nor can a protective tag there stop it:",
+    ...new EntryLister().list(
+      risks,
+      (r) => [
+        `  - ${r.repository} → ${r.destinations.join(', ')}` +
+          (r.deletions === 'replicated' ? ' (deletions replicated)' : ' (deletions: cannot tell)'),
+      ],
+      (more) => `  - ... and ${countOf(more, 'more repository', 'more repositories')}`,
+    ),
+    ...(unknown
+      ? [
+          '  "cannot tell": the AWS SDK this guard uses does not read a rule\'s deleteReplication setting, so every',
+          '  replicated repository in use is named; check each rule in the ECR console or API.',
+        ]
+      : []),
+    '',
+    'What to do: turn off the replication of deletions on those rules (deleteReplication enabled: false), or run a ' +
+      'guard in each destination registry and make this guard list the workloads that pull from the destinations ' +
+      '(workloadAccounts / workloadRegions), so an image they use keeps a tag here. See ' +
+      'https://docs.aws.amazon.com/AmazonECR/latest/userguide/replication-delete.html',
+  ].join('\n');
+  return {
+    subject: `ECR digest guard: ${count} in use replicate${risks.length === 1 ? 's' : ''} deletions`,
+    text,
+    json: {
+      schema: ALERT_SCHEMA,
+      severity: 'WARNING',
+      events: ['replicated-deletions'],
+      account: run.account,
+      region: run.region,
+      repositories: risks.map((r) => ({
+        repository: r.repository,
+        destinations: [...r.destinations],
+        deletions: r.deletions,
+      })),
+    },
+    severity: 'WARNING',
+    repository: '',
+    events: ['replicated-deletions'],
   };
 }

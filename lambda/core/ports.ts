@@ -19,6 +19,12 @@ export type ProtectOutcome =
   /** ECR returned a manifest media type that cannot be re-put */
   | { readonly outcome: 'unsupported-media-type'; readonly mediaType?: string };
 
+/** One protective tag to add: the in-use digest and the tag derived from it. */
+export interface ProtectiveTagRequest {
+  readonly digest: Digest;
+  readonly tag: string;
+}
+
 export interface EcrPort {
   /**
    * The state of each digest of one repository: tags, storage status, media type; digests that do not
@@ -27,11 +33,13 @@ export interface EcrPort {
    */
   describeDigests(repository: string, digests: readonly Digest[]): Promise<ImageState[]>;
   /**
-   * Adds `tag` to `digest` with the exact manifest bytes (`BatchGetImage` then `PutImage` with
-   * `imageManifestMediaType` and `imageDigest`). Never moves a tag that names another digest.
+   * Adds each request's `tag` to its `digest` with the exact manifest bytes (`BatchGetImage` for up to 50
+   * digests and their tags at a time, then one `PutImage` with `imageManifestMediaType` and `imageDigest` per
+   * digest that needs it). Never moves a tag that names another digest. One outcome per request, in order.
    * @throws RepositoryNotFoundError when the repository does not exist
+   * @throws when ECR's answer does not prove a tag free; the requests before it are done, those after are not
    */
-  addProtectiveTag(repository: string, digest: Digest, tag: string): Promise<ProtectOutcome>;
+  addProtectiveTags(repository: string, requests: readonly ProtectiveTagRequest[]): Promise<ProtectOutcome[]>;
   /**
    * For each of `digests` that is an image index or manifest list: the digests it references. Single
    * manifests and missing digests are left out.
@@ -180,6 +188,25 @@ export interface ReconcileEcrPort extends EcrPort {
    * Removing an image's last tag deletes the image.
    */
   releaseProtectiveTag(repository: string, digest: Digest, tag: string): Promise<ReleaseOutcome>;
+}
+
+/** One replication rule of the registry (DescribeRegistry `replicationConfiguration.rules[]`). */
+export interface RegistryReplicationRule {
+  /** `registryId/region` of each destination */
+  readonly destinations: readonly string[];
+  /** the `PREFIX_MATCH` repository filters; none: the rule replicates every repository */
+  readonly prefixes: readonly string[];
+  /**
+   * `deleteReplication.enabled` when ECR's answer carried it through the SDK: `unknown` when it did not (the SDK
+   * this project pins, @aws-sdk/client-ecr 3.1169.0, the newest published, does not model the member and drops it)
+   */
+  readonly deletions: 'replicated' | 'not-replicated' | 'unknown';
+}
+
+/** The registry's replication configuration, for the reconcile's replicated-deletions warning. */
+export interface RegistryReplicationPort {
+  /** The registry's replication rules (one DescribeRegistry). */
+  readReplicationRules(): Promise<RegistryReplicationRule[]>;
 }
 
 /**

@@ -80,14 +80,23 @@ export async function protectInUseDigests(
   report.archived.push(...findings.archived);
   report.restores.push(...(await restoreArchived(repository, findings.archived, states, settings, deps)));
 
-  for (const item of findings.toProtect) {
+  // One call for the repository: the adapter reads up to 50 digests and their tags per BatchGetImage.
+  const outcomes =
+    settings.dryRun || findings.toProtect.length === 0
+      ? []
+      : await deps.ecr.addProtectiveTags(
+          repository,
+          findings.toProtect.map(({ digest, tag }) => ({ digest, tag })),
+        );
+  for (const [i, item] of findings.toProtect.entries()) {
     const digestLog = { repository, digest: item.digest, tag: item.tag };
     if (settings.dryRun) {
       logger.warn('dry run: would protect an in-use digest that has no tag', digestLog);
       report.protected.push({ ...item, how: 'would-tag' });
       continue;
     }
-    const outcome = await deps.ecr.addProtectiveTag(repository, item.digest, item.tag);
+    const outcome = outcomes[i];
+    if (!outcome) throw new Error(`no protect outcome for ${repository}@${item.digest}: ${outcomes.length} answers`);
     switch (outcome.outcome) {
       case 'tagged':
         logger.warn('protected an in-use digest that had no tag left', digestLog);

@@ -15,7 +15,13 @@ import { workloadInventoryFor } from '../adapters/workload-inventory';
 import { SnsAlertAdapter } from '../adapters/sns';
 import type { GuardLogger, GuardMetrics } from '../core/ports';
 import type { LifecyclePolicyPort } from '../core/ports';
-import type { AlertPort, InUseIndexPort, InventoryPort, OrganizationPort } from '../core/ports';
+import type {
+  AlertPort,
+  InUseIndexPort,
+  InventoryPort,
+  OrganizationPort,
+  RegistryReplicationPort,
+} from '../core/ports';
 import { reconcileAccount, type ReconcileOutcome, type ReconcileSettings } from '../core/reconcile';
 import type { ReconcileCheckpoint, ReconcileEcrPort } from '../core/ports';
 import { inventoryWithOrganizationAccounts } from '../core/organization-accounts';
@@ -56,6 +62,8 @@ export interface ReconcileHandlerDependencies {
   readonly workloadConcurrency?: number;
   /** the organization's tree, to discover the accounts of `organizationUnits` on each run */
   readonly organization?: OrganizationPort;
+  /** the registry's replication rules, for the replicated-deletions warning */
+  readonly replication?: RegistryReplicationPort;
 }
 
 /** Which other accounts and regions the run lists, besides its own (lambda/handlers/reconcile-config.ts). */
@@ -105,6 +113,7 @@ export async function runReconcile(
       ...(deps.now ? { now: deps.now } : {}),
       ...(deps.alertLogGroup ? { alertLogGroup: deps.alertLogGroup } : {}),
       ...(deps.inUseIndex ? { inUseIndex: deps.inUseIndex } : {}),
+      ...(deps.replication ? { replication: deps.replication } : {}),
     },
   );
 }
@@ -156,10 +165,12 @@ function wireFromEnvironment() {
   const settings = readReconcileHandlerConfig(process.env);
   // Set by the construct (lib/in-use-index.ts); the run keeps that index as the list of its account and region.
   const inUseIndexTable = process.env.IN_USE_INDEX_TABLE_NAME?.trim();
+  const ecr = new EcrAdapter();
   return {
     settings,
     deps: {
-      ecr: new EcrAdapter(),
+      ecr,
+      replication: ecr,
       lifecycle: new EcrLifecycleAdapter(),
       alerts: new SnsAlertAdapter(settings.topicArn),
       inventoryFor: (accountId: string, region: string) => timedInventory(inventoryFor(accountId, region), metrics),
@@ -194,6 +205,7 @@ export const handler = async (event: ScheduledEvent, context?: Context): Promise
       inUseIndex: outcome.inUseIndex,
       workloadsNotListed: outcome.workloadsNotListed,
       accountsNotDiscovered: outcome.accountsNotDiscovered,
+      replicatedDeletions: outcome.replicatedDeletions,
     });
   } finally {
     metrics.publishStoredMetrics();

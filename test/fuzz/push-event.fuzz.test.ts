@@ -139,10 +139,11 @@ function fakePorts() {
   const ecr: EcrPort = {
     describeDigests: async (_repository, digests) =>
       digests.map((digest) => ({ digest, present: true, tags: [], storageStatus: 'ACTIVE' })),
-    addProtectiveTag: async (repository, digest, tag) => {
-      tagged.push(`${repository}@${digest}:${tag}`);
-      return { outcome: 'tagged' };
-    },
+    addProtectiveTags: async (repository, requests) =>
+      requests.map(({ digest, tag }) => {
+        tagged.push(`${repository}@${digest}:${tag}`);
+        return { outcome: 'tagged' };
+      }),
     referencedManifests: async () => new Map(),
     restoreArchivedImage: async () => ({ outcome: 'image-missing' }),
   };

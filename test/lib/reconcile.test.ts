@@ -272,13 +272,25 @@ describe('DigestGuard reconcile with defaults (every repository, release off)', 
       expect(ecrActionsOf(statements)).toEqual([
         'ecr:BatchGetImage',
         'ecr:DescribeImages',
+        'ecr:DescribeRegistry',
         'ecr:GetLifecyclePolicy',
         'ecr:PutImage',
         'ecr:UpdateImageStorageClass',
       ]);
-      for (const statement of statements.filter((st) => actionsOf(st).some((a) => a.startsWith('ecr:')))) {
+      const onRepositories = statements.filter((st) =>
+        actionsOf(st).some((a) => a.startsWith('ecr:') && a !== 'ecr:DescribeRegistry'),
+      );
+      for (const statement of onRepositories) {
         expect(resourcesOf(statement)).toEqual([ecrRepositoryArn(s.stack, '*')]);
       }
+    });
+
+    it('may read the registry replication rules, alone in a statement on `*` (DescribeRegistry has no resource type)', () => {
+      const granted = withAction(reconcileStatements(s), 'ecr:DescribeRegistry');
+      expect(granted).toHaveLength(1);
+      expect(actionsOf(granted[0]!)).toEqual(['ecr:DescribeRegistry']);
+      expect(resourcesOf(granted[0]!)).toEqual(['*']);
+      expect(ecrActionsOf(pushStatements(s))).not.toContain('ecr:DescribeRegistry');
     });
 
     it('grants BatchDeleteImage and DescribeRepositories to no role when release is off, and never changes lifecycle policies by default', () => {
@@ -338,6 +350,7 @@ describe('DigestGuard reconcile with release on, every repository', () => {
       'ecr:BatchDeleteImage',
       'ecr:BatchGetImage',
       'ecr:DescribeImages',
+      'ecr:DescribeRegistry',
       'ecr:DescribeRepositories',
       'ecr:GetLifecyclePolicy',
       'ecr:PutImage',
@@ -405,7 +418,10 @@ describe('DigestGuard reconcile with release on, named repositories, a cron sche
   it('may protect, restore and release only in the named repositories, and lists no repositories', () => {
     const statements = reconcileStatements(s);
     expect(ecrActionsOf(statements)).not.toContain('ecr:DescribeRepositories');
-    const ecr = statements.filter((st) => actionsOf(st).some((a) => a.startsWith('ecr:')));
+    // DescribeRegistry has no resource type: alone on `*`, checked with the defaults.
+    const ecr = statements.filter((st) =>
+      actionsOf(st).some((a) => a.startsWith('ecr:') && a !== 'ecr:DescribeRegistry'),
+    );
     expect(ecr.flatMap(actionsOf).sort()).toEqual([
       'ecr:BatchDeleteImage',
       'ecr:BatchGetImage',

@@ -30,33 +30,36 @@ const incidentThenLifecycle: Scenario = {
 };
 
 /** A port that answers "tagged" and never calls PutImage. */
-const skipsPutImage = (): EcrPort['addProtectiveTag'] => async () => ({ outcome: 'tagged' });
+const skipsPutImage = (): EcrPort['addProtectiveTags'] => async (_repository, requests) =>
+  requests.map(() => ({ outcome: 'tagged' }));
 
 /** A port that "protects" by putting the workload's tag back on the old digest: it moves `prod`. */
-function movesTheDeployTag(account: SimulatedAccount): EcrPort['addProtectiveTag'] {
+function movesTheDeployTag(account: SimulatedAccount): EcrPort['addProtectiveTags'] {
   const client = new ECRClient(account.clientConfig());
-  return async (repository, digest) => {
-    const { images } = await client.send(
-      new BatchGetImageCommand({ repositoryName: repository, imageIds: [{ imageDigest: digest }] }),
-    );
-    const image = images![0]!;
-    await client.send(
-      new PutImageCommand({
-        repositoryName: repository,
-        imageManifest: image.imageManifest,
-        imageManifestMediaType: image.imageManifestMediaType,
-        imageTag: 'prod',
-      }),
-    );
-    return { outcome: 'tagged' };
+  return async (repository, requests) => {
+    for (const { digest } of requests) {
+      const { images } = await client.send(
+        new BatchGetImageCommand({ repositoryName: repository, imageIds: [{ imageDigest: digest }] }),
+      );
+      const image = images![0]!;
+      await client.send(
+        new PutImageCommand({
+          repositoryName: repository,
+          imageManifest: image.imageManifest,
+          imageManifestMediaType: image.imageManifestMediaType,
+          imageTag: 'prod',
+        }),
+      );
+    }
+    return requests.map(() => ({ outcome: 'tagged' }));
   };
 }
 
 const withBrokenPut =
-  (broken: (account: SimulatedAccount) => EcrPort['addProtectiveTag']) =>
+  (broken: (account: SimulatedAccount) => EcrPort['addProtectiveTags']) =>
   (real: EcrPort, account: SimulatedAccount): EcrPort => ({
     describeDigests: (r, d) => real.describeDigests(r, d),
-    addProtectiveTag: broken(account),
+    addProtectiveTags: broken(account),
     referencedManifests: (r, d) => real.referencedManifests(r, d),
     restoreArchivedImage: (r, d) => real.restoreArchivedImage(r, d),
   });

@@ -300,6 +300,28 @@ describe('scale', () => {
     expect(account.callCount('ecs', 'ListServices')).toBeGreaterThanOrEqual(2);
     expect(account.callCount('ecs', 'DescribeTasks')).toBeGreaterThanOrEqual(2);
   });
+
+  it('given 120 in-use digests of one repository left untagged, reads them in ⌈120/50⌉ BatchGetImage calls', async () => {
+    // BatchGetImage takes at most 100 image ids (botocore ecr/2015-09-21/service-2.json, ImageIdentifierList
+    // max 100); each digest needs two (itself and its protective tag), so 50 digests a call.
+    const guard = guardOnSim(account);
+    const pinned: string[] = [];
+    for (let i = 0; i < 120; i += 1) {
+      pinned.push(pushBuild('app', `svc-${i}`, `build-${i}-1`));
+      deployService('prod', `svc-${i}`, 'app', `svc-${i}`, 0);
+    }
+    await guard.deliverNewEvents(); // every digest still tagged: nothing to protect
+    for (let i = 0; i < 120; i += 1) pushBuild('app', `svc-${i}`, `build-${i}-2`);
+    const readsBefore = account.callCount('ecr', 'BatchGetImage');
+    const putsBefore = account.callCount('ecr', 'PutImage');
+
+    const response = await guard.deliverNewEvents();
+
+    expect(response.batchItemFailures).toEqual([]);
+    expect(account.callCount('ecr', 'BatchGetImage') - readsBefore).toBe(Math.ceil(120 / 50));
+    expect(account.callCount('ecr', 'PutImage') - putsBefore).toBe(120);
+    for (const digest of pinned) expect(tagsOf('app', digest)).toEqual([protectiveTagFor(digest, 'digest-guard')]);
+  });
 });
 
 /** BatchDeleteImage through the real SDK client, as a person or a pipeline would call it. */

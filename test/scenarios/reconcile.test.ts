@@ -534,3 +534,64 @@ describe('release on an incomplete inventory', () => {
     ]);
   });
 });
+
+describe('replicated deletions', () => {
+  // "When a lifecycle policy expires an image in the source registry, Amazon ECR replicates the deletion to each
+  // destination repository" (https://docs.aws.amazon.com/AmazonECR/latest/userguide/replication-delete.html).
+  const replicating = () => {
+    const w = wire();
+    return { ...w, deps: { ...w.deps, replication: w.deps.ecr as EcrAdapter } };
+  };
+  const replicationWarnings = () =>
+    alerts().filter((a) => (a.json.events as string[]).includes('replicated-deletions'));
+
+  beforeEach(() => {
+    pushBuild('app', 'prod', 'build-1');
+    deployService('prod', 'web', 'app', ':prod');
+    account.ecr.createRepository('tools');
+    pushBuild('tools', 'v1', 'tools-1'); // replicated too, but nobody runs it
+  });
+
+  it('given a replicated repository holding an in-use digest, the run warns naming it, its destinations and what to do', async () => {
+    account.ecr.setReplicationConfiguration([
+      { destinations: [{ region: 'us-east-1', registryId: account.accountId }], deleteReplication: true },
+      { destinations: [{ region: 'eu-central-1', registryId: '444455556666' }], repositoryPrefixes: ['ap'] },
+    ]);
+
+    await reconcile(replicating());
+
+    const warnings = replicationWarnings();
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]!.severity).toBe('WARNING');
+    expect(warnings[0]!.email).toContain(`app → ${account.accountId}/us-east-1, 444455556666/eu-central-1`);
+    expect(warnings[0]!.email).not.toMatch(/tools →/);
+    expect(warnings[0]!.email).toMatch(/What to do: /);
+    expect(warnings[0]!.json).toMatchObject({
+      repositories: [
+        {
+          repository: 'app',
+          destinations: [`${account.accountId}/us-east-1`, '444455556666/eu-central-1'],
+          deletions: 'unknown',
+        },
+      ],
+    });
+    expect(account.callCount('ecr', 'DescribeRegistry')).toBe(1);
+  });
+
+  it('without replication, reads the registry once and sends no such warning', async () => {
+    await reconcile(replicating());
+
+    expect(replicationWarnings()).toEqual([]);
+    expect(account.callCount('ecr', 'DescribeRegistry')).toBe(1);
+  });
+
+  it('given rules that do not select any in-use repository, sends no such warning', async () => {
+    account.ecr.setReplicationConfiguration([
+      { destinations: [{ region: 'us-east-1', registryId: account.accountId }], repositoryPrefixes: ['tools'] },
+    ]);
+
+    await reconcile(replicating());
+
+    expect(replicationWarnings()).toEqual([]);
+  });
+});

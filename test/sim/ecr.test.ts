@@ -8,6 +8,7 @@ import {
   BatchDeleteImageCommand,
   BatchGetImageCommand,
   DescribeImagesCommand,
+  DescribeRegistryCommand,
   DescribeRepositoriesCommand,
   ECRClient,
   ImageAlreadyExistsException,
@@ -553,5 +554,34 @@ describe('ECR Image Action events', () => {
     expect(account.events[0]?.detail).not.toHaveProperty('image-tag');
     // stamped with the account's clock, which this suite starts at 2025-06-01T12:00:00Z
     expect(account.events[0]?.time).toMatch(/^2025-06-01T12:00:0\dZ$/);
+  });
+});
+
+describe('registry replication (DescribeRegistry)', () => {
+  // DeleteReplication: "If set to true, the service replicates image deletions and image tag removals"
+  // (https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_DeleteReplication.html).
+  it('answers the rules; the pinned SDK drops deleteReplication, a member its ReplicationRule does not model', async () => {
+    account.ecr.setReplicationConfiguration([
+      {
+        destinations: [{ region: 'us-east-1', registryId: account.accountId }],
+        repositoryPrefixes: ['app'],
+        deleteReplication: true,
+      },
+    ]);
+
+    const answer = await ecr.send(new DescribeRegistryCommand({}));
+
+    expect(answer.registryId).toBe(account.accountId);
+    expect(answer.replicationConfiguration?.rules).toEqual([
+      {
+        destinations: [{ region: 'us-east-1', registryId: account.accountId }],
+        repositoryFilters: [{ filter: 'app', filterType: 'PREFIX_MATCH' }],
+      },
+    ]);
+  });
+
+  it('answers no rules for a registry that replicates nothing', async () => {
+    const answer = await ecr.send(new DescribeRegistryCommand({}));
+    expect(answer.replicationConfiguration?.rules).toEqual([]);
   });
 });

@@ -14,6 +14,7 @@ import {
   buildAccountsNotDiscoveredAlert,
   buildReconcileAlert,
   buildReconcileFailureAlert,
+  buildReplicatedDeletionsAlert,
   buildWorkloadsNotListedAlert,
 } from '../alert-reconcile';
 import { mapWithConcurrency } from '../concurrency';
@@ -22,6 +23,7 @@ import { gapsConcerning } from '../inventory';
 import { protectInUseDigests } from '../protect';
 import type { Inventory } from '../types';
 import { checkLifecycleRisk } from './lifecycle';
+import { findReplicatedDeletionRisks, type ReplicatedDeletionRisk } from './replication';
 import { findReleaseCandidates, releaseCandidates, type ReleasePhaseResult } from './release';
 import type {
   ReconcileDependencies,
@@ -65,6 +67,7 @@ export async function reconcileAccount(
   const indexUpdate = deps.inUseIndex ? await updateInUseIndex(inventory, run, listStartedAt, deps) : undefined;
   const unlisted = await alertWorkloadsNotListed(run, inventory, deps);
   const undiscovered = await alertAccountsNotDiscovered(run, inventory, deps);
+  const replicated = await alertReplicatedDeletions(run, inventory, inScope, deps);
 
   const repositories = await repositoriesToVisit(inventory, settings, releaseEnabled, inScope, deps);
   const ordered = await startingPoint(repositories, run, deps);
@@ -92,7 +95,7 @@ export async function reconcileAccount(
   const reachedInOrder = results.filter((r) => !('notReached' in r)).map((r) => r.repository);
   const cursor = notReached.length > 0 ? reachedInOrder.at(-1) : undefined;
 
-  let alertsPublished = unlisted.alerts + undiscovered;
+  let alertsPublished = unlisted.alerts + undiscovered + replicated.alerts;
   const reportOf = new Map<RepositoryWork, RepositoryReconcileReport>();
   const finish = async (work: RepositoryWork, released: ReleasePhaseResult): Promise<void> => {
     const report: RepositoryReconcileReport = {
@@ -151,6 +154,7 @@ export async function reconcileAccount(
     ...(indexUpdate && 'result' in indexUpdate ? { inUseIndex: indexUpdate.result } : {}),
     ...(unlisted.notListed.length > 0 ? { workloadsNotListed: unlisted.notListed } : {}),
     ...(inventory.accountsNotDiscovered ? { accountsNotDiscovered: inventory.accountsNotDiscovered } : {}),
+    ...(replicated.risks.length > 0 ? { replicatedDeletions: replicated.risks } : {}),
   };
 }
 
@@ -166,6 +170,39 @@ async function alertAccountsNotDiscovered(
     notDiscovered,
   });
   return (await publishOrLog(buildAccountsNotDiscoveredAlert(run, notDiscovered), deps)) ? 1 : 0;
+}
+
+/**
+ * One read of the registry's replication rules a run (none when nothing is in use); a WARNING alert naming the in-use repositories they replicate
+ * with (perhaps) their deletions. A failed read is logged and the run goes on: it changes no protection.
+ */
+async function alertReplicatedDeletions(
+  run: ReconcileRun,
+  inventory: Inventory,
+  inScope: ReadonlySet<string> | undefined,
+  deps: ReconcileDependencies,
+): Promise<{ alerts: number; risks: ReplicatedDeletionRisk[] }> {
+  if (!deps.replication) return { alerts: 0, risks: [] };
+  // Nothing in use: no repository to warn about, so no call.
+  const inUse = [...inventory.byRepository].some(
+    ([repository, digests]) => digests.size > 0 && (!inScope || inScope.has(repository)),
+  );
+  if (!inUse) return { alerts: 0, risks: [] };
+  let risks: ReplicatedDeletionRisk[];
+  try {
+    const rules = await deps.replication.readReplicationRules();
+    risks = findReplicatedDeletionRisks(inventory, rules, (repository) => !inScope || inScope.has(repository));
+  } catch (error) {
+    deps.logger.error('could not read the registry replication rules; replicated deletions are not checked this run', {
+      error,
+      whatToDo: 'check the reconcile role may call ecr:DescribeRegistry',
+    });
+    return { alerts: 0, risks: [] };
+  }
+  if (risks.length === 0) return { alerts: 0, risks };
+  deps.logger.warn('in-use repositories are replicated with (perhaps) their deletions', { replicatedDeletions: risks });
+  const published = await publishOrLog(buildReplicatedDeletionsAlert(run, risks), deps);
+  return { alerts: published ? 1 : 0, risks };
 }
 
 /**

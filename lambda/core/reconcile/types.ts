@@ -14,9 +14,11 @@ import type {
   LifecyclePolicyPort,
   ReconcileCheckpoint,
   ReconcileEcrPort,
+  RegistryReplicationPort,
 } from '../ports';
 import type { Digest, GuardSettings, InventoryGap } from '../types';
 import type { InstallOutcome, LifecycleFindings } from './lifecycle';
+import type { ReplicatedDeletionRisk } from './replication';
 
 export interface ReconcileSettings extends GuardSettings {
   /**
@@ -63,6 +65,8 @@ export interface ReconcileDependencies {
   readonly alertLogGroup?: string;
   /** the in-use index the run's inventory is applied to, as the list of this account and region */
   readonly inUseIndex?: InUseIndexPort;
+  /** the registry's replication rules (one read a run); without it no replicated-deletions warning is made */
+  readonly replication?: RegistryReplicationPort;
 }
 
 export interface ReconcileRun {
@@ -119,6 +123,8 @@ export interface ReconcileOutcome {
   readonly workloadsNotListed?: readonly { account: string; region: string; reason: string }[];
   /** organizational units whose accounts could not be discovered (their gap paused releases) */
   readonly accountsNotDiscovered?: { readonly organizationUnits: readonly string[]; readonly reason: string };
+  /** repositories in use that a replication rule replicates with (perhaps) its deletions */
+  readonly replicatedDeletions?: readonly ReplicatedDeletionRisk[];
 }
 
 export interface ReleaseCandidate {

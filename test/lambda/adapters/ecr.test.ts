@@ -319,3 +319,95 @@ describe('EcrAdapter.addProtectiveTag', () => {
     expect(ecr).not.toHaveReceivedCommand(PutImageCommand);
   });
 });
+
+describe('EcrAdapter.addProtectiveTags', () => {
+  const tagOf = (d: string) => `digest-guard-${d.slice(-16)}`;
+  const manifestOf = (d: string) =>
+    `{"schemaVersion":2,"mediaType":"${OCI_MANIFEST}","config":{},"layers":[],"n":"${d}"}`;
+  const found = (d: string) => ({
+    imageId: { imageDigest: d },
+    imageManifest: manifestOf(d),
+    imageManifestMediaType: OCI_MANIFEST,
+  });
+  const tagFree = (d: string) => ({ imageId: { imageTag: tagOf(d) }, failureCode: 'ImageNotFound' as const });
+  /** ECR's answer for `digests`, all present and with their protective tags free. */
+  const allFree = (digests: string[]) => ({ images: digests.map(found), failures: digests.map(tagFree) });
+
+  it('given 51 digests, reads 50 digests and their tags in one BatchGetImage (100 ids) and the last in a second', async () => {
+    // BatchGetImage takes 1 to 100 image ids (botocore ecr/2015-09-21/service-2.json, ImageIdentifierList).
+    const digests = Array.from({ length: 51 }, (_, i) => digest(100 + i));
+    ecr
+      .on(BatchGetImageCommand)
+      .callsFake((input: { imageIds: { imageDigest?: string }[] }) =>
+        allFree(input.imageIds.flatMap((id) => (id.imageDigest ? [id.imageDigest] : []))),
+      );
+    ecr.on(PutImageCommand).resolves({});
+
+    const outcomes = await adapter().addProtectiveTags(
+      REPO,
+      digests.map((d) => ({ digest: d, tag: tagOf(d) })),
+    );
+
+    expect(outcomes).toEqual(digests.map(() => ({ outcome: 'tagged' })));
+    const reads = ecr.commandCalls(BatchGetImageCommand).map((call) => call.args[0].input.imageIds ?? []);
+    expect(reads.map((ids) => ids.length)).toEqual([100, 2]);
+    expect(reads[0]!.slice(0, 2)).toEqual([{ imageDigest: digests[0] }, { imageTag: tagOf(digests[0]!) }]);
+    expect(reads[1]).toEqual([{ imageDigest: digests[50] }, { imageTag: tagOf(digests[50]!) }]);
+    expect(ecr).toHaveReceivedCommandTimes(PutImageCommand, 51);
+  });
+
+  it('decides each digest of one read on its own: tagged, already-tagged, tag-taken, image-missing', async () => {
+    const [free, done, taken, gone] = [digest(11), digest(12), digest(13), digest(14)];
+    ecr.on(BatchGetImageCommand).resolves({
+      images: [
+        found(free),
+        found(done),
+        { ...found(done), imageId: { imageDigest: done, imageTag: tagOf(done) } },
+        found(taken),
+        { ...found(D2), imageId: { imageDigest: D2, imageTag: tagOf(taken) } },
+      ],
+      failures: [tagFree(free), { imageId: { imageDigest: gone }, failureCode: 'ImageNotFound' }, tagFree(gone)],
+    });
+    ecr.on(PutImageCommand).resolves({});
+
+    const outcomes = await adapter().addProtectiveTags(
+      REPO,
+      [free, done, taken, gone].map((d) => ({ digest: d, tag: tagOf(d) })),
+    );
+
+    expect(outcomes).toEqual([
+      { outcome: 'tagged' },
+      { outcome: 'already-tagged' },
+      { outcome: 'tag-taken', otherDigest: D2 },
+      { outcome: 'image-missing' },
+    ]);
+    expect(ecr).toHaveReceivedCommandTimes(BatchGetImageCommand, 1);
+    expect(ecr).toHaveReceivedCommandExactlyOnceWith(PutImageCommand, { imageDigest: free, imageTag: tagOf(free) });
+  });
+
+  it('refuses at the first digest whose tag ECR does not prove free: puts the ones before it, none after', async () => {
+    const [before, unproven, after] = [digest(21), digest(22), digest(23)];
+    ecr.on(BatchGetImageCommand).resolves({
+      images: [found(before), found(unproven), found(after)],
+      failures: [
+        tagFree(before),
+        { imageId: { imageTag: tagOf(unproven) }, failureCode: 'KmsError', failureReason: 'key disabled' },
+        tagFree(after),
+      ],
+    });
+    ecr.on(PutImageCommand).resolves({});
+
+    await expect(
+      adapter().addProtectiveTags(
+        REPO,
+        [before, unproven, after].map((d) => ({ digest: d, tag: tagOf(d) })),
+      ),
+    ).rejects.toThrow(/could not tell whether .* is free: KmsError key disabled/);
+    expect(ecr).toHaveReceivedCommandExactlyOnceWith(PutImageCommand, { imageDigest: before });
+  });
+
+  it('makes no call for no requests', async () => {
+    expect(await adapter().addProtectiveTags(REPO, [])).toEqual([]);
+    expect(ecr).not.toHaveReceivedAnyCommand();
+  });
+});

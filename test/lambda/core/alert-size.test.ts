@@ -20,7 +20,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { SnsAlertAdapter } from '../../../lambda/adapters/sns';
 import { publishOrLog } from '../../../lambda/core/alert-publish';
 import { guardImageEvents, type GuardDependencies } from '../../../lambda/core/image-events';
-import type { Alert, EcrPort, ProtectOutcome } from '../../../lambda/core/ports';
+import type { Alert, EcrPort, ProtectiveTagRequest, ProtectOutcome } from '../../../lambda/core/ports';
 import { buildReconcileAlert } from '../../../lambda/core/alert-reconcile';
 import type { ReleaseResult, RepositoryReconcileReport } from '../../../lambda/core/reconcile';
 import type { Consumer, Digest, ImageState, PushEvent } from '../../../lambda/core/types';
@@ -69,9 +69,9 @@ class UntaggedRegistry implements EcrPort {
       storageStatus: 'ACTIVE',
     }));
   }
-  async addProtectiveTag(_repository: string, digest: Digest, tag: string): Promise<ProtectOutcome> {
-    this.tagged.set(digest, tag);
-    return { outcome: 'tagged' };
+  async addProtectiveTags(_repository: string, requests: readonly ProtectiveTagRequest[]): Promise<ProtectOutcome[]> {
+    for (const { digest, tag } of requests) this.tagged.set(digest, tag);
+    return requests.map(() => ({ outcome: 'tagged' }));
   }
   async referencedManifests(): Promise<Map<Digest, Digest[]>> {
     return new Map();

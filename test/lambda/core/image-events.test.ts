@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { RepositoryNotFoundError } from '../../../lambda/core/errors';
 import { guardImageEvents, type GuardDependencies } from '../../../lambda/core/image-events';
-import type { Alert, EcrPort, ProtectOutcome, RestoreOutcome } from '../../../lambda/core/ports';
+import type { Alert, EcrPort, ProtectiveTagRequest, ProtectOutcome, RestoreOutcome } from '../../../lambda/core/ports';
 import { protectiveTagFor } from '../../../lambda/core/protective-tag';
 import type { Consumer, GuardSettings, ImageState, Inventory, PushEvent } from '../../../lambda/core/types';
 import type { ImageEvent, InventoryGap } from '../../../lambda/core/types';
@@ -30,6 +30,11 @@ class FakeEcr implements EcrPort {
       const tags = repo.get(digest);
       return tags ? { digest, present: true, tags, storageStatus: 'ACTIVE' } : { digest, present: false };
     });
+  }
+  async addProtectiveTags(repository: string, requests: readonly ProtectiveTagRequest[]): Promise<ProtectOutcome[]> {
+    const outcomes: ProtectOutcome[] = [];
+    for (const { digest, tag } of requests) outcomes.push(await this.addProtectiveTag(repository, digest, tag));
+    return outcomes;
   }
   async addProtectiveTag(repository: string, digest: string, tag: string): Promise<ProtectOutcome> {
     if (this.outcomeOverride) return this.outcomeOverride;

@@ -38,7 +38,7 @@ function ecrWith(tags: string[]): ReconcileEcrPort {
   return {
     describeDigests: async (_r, digests): Promise<ImageState[]> =>
       digests.map((digest) => ({ digest, present: true, tags, storageStatus: 'ACTIVE' })),
-    addProtectiveTag: async () => ({ outcome: 'tagged' }),
+    addProtectiveTags: async (_r, requests) => requests.map(() => ({ outcome: 'tagged' })),
     listRepositories: async () => [],
     referencedManifests: async () => new Map(),
     listProtectedImages: async () => [],

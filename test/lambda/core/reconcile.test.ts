@@ -12,7 +12,12 @@ import {
   type ReconcileDependencies,
 } from '../../../lambda/core/reconcile';
 import { ALERT_RESERVE_MS } from '../../../lambda/core/reconcile';
-import type { ProtectedImage, ReconcileEcrPort, ReleaseOutcome } from '../../../lambda/core/ports';
+import type {
+  ProtectedImage,
+  ProtectiveTagRequest,
+  ReconcileEcrPort,
+  ReleaseOutcome,
+} from '../../../lambda/core/ports';
 import type { Consumer, Digest, ImageState, Inventory, InventoryGap } from '../../../lambda/core/types';
 
 const digest = (n: number): Digest => `sha256:${n.toString(16).padStart(64, '0')}`;
@@ -42,8 +47,8 @@ class FakeEcr implements ReconcileEcrPort {
     if (this.failOn.has(repository)) throw new Error(`boom in ${repository}`);
     return digests.map((d) => ({ digest: d, present: true, tags: ['prod'], storageStatus: 'ACTIVE' }));
   }
-  async addProtectiveTag() {
-    return { outcome: 'tagged' as const };
+  async addProtectiveTags(_repository: string, requests: readonly ProtectiveTagRequest[]) {
+    return requests.map(() => ({ outcome: 'tagged' as const }));
   }
   async listRepositories() {
     this.calls.push('listRepositories');
