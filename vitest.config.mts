@@ -13,7 +13,9 @@ export default defineConfig({
     // Most files wait on child processes (moto_server, esbuild, the CDK CLI), so one worker per core
     // keeps both cores busy.
     maxWorkers: Math.max(availableParallelism(), 2),
-    testTimeout: 30_000,
-    hookTimeout: 60_000,
+    // Generous: a timeout here catches a hang, not slowness. Synthesizing a stack (esbuild, cdk-nag) takes a few
+    // seconds on an idle machine and was seen at 40 s to 60 s on a shared 2-core machine under a load of 20.
+    testTimeout: 120_000,
+    hookTimeout: 240_000,
   },
 });

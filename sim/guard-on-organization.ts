@@ -135,8 +135,11 @@ export function scheduledEventOn(account: SimulatedAccount): ScheduledEvent {
 export function deployWorkloadTemplate(org: SimulatedOrganization, account: string, templateBody: string): void {
   const template = JSON.parse(templateBody) as { Resources: Record<string, { Type: string; Properties: any }> };
   const resources = Object.entries(template.Resources);
-  const roles = resources.filter(([, r]) => r.Type === 'AWS::IAM::Role');
-  if (roles.length !== 1) throw new Error(`the workload template has ${roles.length} roles; expected the reader`);
+  // The reader role (the forwarder role beside it is EventBridge's, not the guard's to assume).
+  const roles = resources.filter(
+    ([, r]) => r.Type === 'AWS::IAM::Role' && String(r.Properties.RoleName).startsWith('ecr-digest-guard-reader-'),
+  );
+  if (roles.length !== 1) throw new Error(`the workload template has ${roles.length} reader roles; expected one`);
   const [roleId, role] = roles[0]!;
   const actions = resources
     .filter(([, r]) => r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties.Roles) === `[{"Ref":"${roleId}"}]`)
