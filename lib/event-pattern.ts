@@ -215,7 +215,8 @@ export function buildForwardingEventPatterns(): ForwardingRuleSpec[] {
 }
 
 /**
- * What the watch handles, one pattern per rule: ECS task and deployment state changes, and Lambda's image-changing
+ * What the watch handles, one pattern per rule: ECS task, service deployment and daemon deployment state changes
+ * (a daemon deployment names its target revision: the watch reads it), and Lambda's image-changing
  * API calls (CloudTrail, where a trail logs them). The own-account rules on the default bus and the guard bus's
  * rules for forwarded events select the same, so a workload's events reach the watch exactly as the guard's own.
  * A deployment event names the service, not its digests: the watch reads that service.
@@ -227,7 +228,14 @@ export function buildWatchEventPatterns(): {
   readonly lambda: ForwardingEventPattern;
 } {
   return {
-    ecs: { source: ['aws.ecs'], 'detail-type': [TASK_STATE_CHANGE_DETAIL_TYPE, DEPLOYMENT_STATE_CHANGE_DETAIL_TYPE] },
+    ecs: {
+      source: ['aws.ecs'],
+      'detail-type': [
+        TASK_STATE_CHANGE_DETAIL_TYPE,
+        DEPLOYMENT_STATE_CHANGE_DETAIL_TYPE,
+        DAEMON_DEPLOYMENT_STATE_CHANGE_DETAIL_TYPE,
+      ],
+    },
     lambda: lambdaImageCallsPattern(),
   };
 }

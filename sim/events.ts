@@ -334,3 +334,36 @@ export function toLambdaApiCallEvent(call: {
     },
   };
 }
+
+/**
+ * An `ECS Daemon Deployment State Change` event: the detail names the cluster, the daemon and the revision the
+ * deployment rolls out (`targetDaemonRevisionArn`), no digest. A test builds it after `SimEcs.updateDaemon`.
+ * See: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/managed-daemons-events.html
+ */
+export function toDaemonDeploymentStateChangeEvent(where: {
+  readonly account: string;
+  readonly region: string;
+  readonly clusterArn: string;
+  readonly daemonArn: string;
+  readonly targetDaemonRevisionArn: string;
+  readonly eventName: string;
+  readonly time: Date;
+}): { readonly account: string; readonly region: string; readonly [key: string]: unknown } {
+  return {
+    version: '0',
+    id: randomUUID(),
+    'detail-type': 'ECS Daemon Deployment State Change',
+    source: 'aws.ecs',
+    account: where.account,
+    time: eventTime(where.time),
+    region: where.region,
+    resources: [where.daemonArn],
+    detail: {
+      eventType: 'INFO',
+      eventName: where.eventName,
+      clusterArn: where.clusterArn,
+      daemonArn: where.daemonArn,
+      targetDaemonRevisionArn: where.targetDaemonRevisionArn,
+    },
+  };
+}

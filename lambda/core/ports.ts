@@ -93,6 +93,12 @@ export interface ServiceInventoryPort {
  */
 export interface WorkloadReadPort extends ServiceInventoryPort {
   /**
+   * The digests one ECS Managed Daemon revision pins (one `DescribeDaemonRevisions`), as an inventory of that
+   * revision alone (kind `ecs-daemon`, named by the revision ARN as the list names it); what could not be read is
+   * a gap.
+   */
+  takeDaemonRevisionInventory(daemonRevisionArn: string): Promise<Inventory>;
+  /**
    * The digest one Lambda function version runs (one `GetFunction`): `$LATEST`, a published version, or an
    * alias's version. A function that is gone, or not packaged as an image, uses nothing: an empty inventory.
    */
