@@ -83,6 +83,8 @@ export interface ServiceInventoryPort {
    * inventory of that service alone; what could not be read is a gap.
    */
   takeServiceInventory(clusterArn: string, serviceArn: string): Promise<Inventory>;
+  /** The digests one ECS Managed Daemon revision pins (one DescribeDaemonRevisions); see `WorkloadReadPort`. */
+  takeDaemonRevisionInventory?(daemonRevisionArn: string): Promise<Inventory>;
 }
 
 /**
