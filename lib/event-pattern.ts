@@ -6,6 +6,8 @@
  */
 import {
   CLOUDTRAIL_DETAIL_TYPES,
+  DAEMON_SERVICE_ACTION_DETAIL_TYPE,
+  DAEMON_TASK_START_IMPAIRED,
   SERVICE_ACTION_DETAIL_TYPE,
   SERVICE_TASK_START_IMPAIRED,
 } from '../lambda/core/push-event';
@@ -117,18 +119,23 @@ export function buildLifecycleExpiryEventPattern(
 
 export interface ServiceImpairedEventPattern {
   readonly source: readonly ['aws.ecs'];
-  readonly 'detail-type': readonly [typeof SERVICE_ACTION_DETAIL_TYPE];
+  readonly 'detail-type': readonly [typeof SERVICE_ACTION_DETAIL_TYPE, typeof DAEMON_SERVICE_ACTION_DETAIL_TYPE];
   readonly account: readonly string[];
   readonly region: readonly string[];
-  readonly detail: { readonly eventName: readonly [typeof SERVICE_TASK_START_IMPAIRED] };
+  readonly detail: {
+    readonly eventName: readonly [typeof SERVICE_TASK_START_IMPAIRED, typeof DAEMON_TASK_START_IMPAIRED];
+  };
 }
 
 /**
  * ECS services of the guard's own account and region that cannot start tasks (`SERVICE_TASK_START_IMPAIRED`,
  * eventType WARN): the incident as it begins, when the pinned digest is gone or archived. Only that eventName:
  * the other Service Actions (steady state every few hours per service, among others) would fill the buffer
- * for nothing. Service Action events are delivered durably, unlike ECR's.
+ * for nothing. Service Action events are delivered durably, unlike ECR's. The daemon equivalent
+ * (`ECS Daemon Service Action` `DAEMON_TASK_START_IMPAIRED`, eventType WARNING) names the daemon revision: one
+ * rule matches both, since each eventName occurs only with its own detail-type.
  * See: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_service_events.html
+ * See: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/managed-daemons-events.html
  * See: https://docs.aws.amazon.com/eventbridge/latest/ref/event-delivery-level.html
  */
 export function buildServiceImpairedEventPattern(where: {
@@ -137,10 +144,10 @@ export function buildServiceImpairedEventPattern(where: {
 }): ServiceImpairedEventPattern {
   return {
     source: ['aws.ecs'],
-    'detail-type': [SERVICE_ACTION_DETAIL_TYPE],
+    'detail-type': [SERVICE_ACTION_DETAIL_TYPE, DAEMON_SERVICE_ACTION_DETAIL_TYPE],
     account: [where.account],
     region: [where.region],
-    detail: { eventName: [SERVICE_TASK_START_IMPAIRED] },
+    detail: { eventName: [SERVICE_TASK_START_IMPAIRED, DAEMON_TASK_START_IMPAIRED] },
   };
 }
 
@@ -162,8 +169,6 @@ export interface ForwardingRuleSpec {
 export const TASK_STATE_CHANGE_DETAIL_TYPE = 'ECS Task State Change';
 const DEPLOYMENT_STATE_CHANGE_DETAIL_TYPE = 'ECS Deployment State Change';
 const DAEMON_DEPLOYMENT_STATE_CHANGE_DETAIL_TYPE = 'ECS Daemon Deployment State Change';
-const DAEMON_SERVICE_ACTION_DETAIL_TYPE = 'ECS Daemon Service Action';
-const DAEMON_TASK_START_IMPAIRED = 'DAEMON_TASK_START_IMPAIRED';
 
 /**
  * What every workload region forwards to the guard's event bus: three rules on the default bus.
@@ -215,7 +220,8 @@ export function buildForwardingEventPatterns(): ForwardingRuleSpec[] {
 }
 
 /**
- * What the watch handles, one pattern per rule: ECS task and deployment state changes, and Lambda's image-changing
+ * What the watch handles, one pattern per rule: ECS task, service deployment and daemon deployment state changes
+ * (a daemon deployment names its target revision: the watch reads it), and Lambda's image-changing
  * API calls (CloudTrail, where a trail logs them). The own-account rules on the default bus and the guard bus's
  * rules for forwarded events select the same, so a workload's events reach the watch exactly as the guard's own.
  * A deployment event names the service, not its digests: the watch reads that service.
@@ -227,7 +233,14 @@ export function buildWatchEventPatterns(): {
   readonly lambda: ForwardingEventPattern;
 } {
   return {
-    ecs: { source: ['aws.ecs'], 'detail-type': [TASK_STATE_CHANGE_DETAIL_TYPE, DEPLOYMENT_STATE_CHANGE_DETAIL_TYPE] },
+    ecs: {
+      source: ['aws.ecs'],
+      'detail-type': [
+        TASK_STATE_CHANGE_DETAIL_TYPE,
+        DEPLOYMENT_STATE_CHANGE_DETAIL_TYPE,
+        DAEMON_DEPLOYMENT_STATE_CHANGE_DETAIL_TYPE,
+      ],
+    },
     lambda: lambdaImageCallsPattern(),
   };
 }

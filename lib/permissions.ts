@@ -115,7 +115,8 @@ export function grantWatchPermissions(
 
 /**
  * The watch reads the one service a deployment event names (DescribeServices, DescribeServiceRevisions, and
- * DescribeTaskDefinition for a revision older than 2024-10-25) and the one function a Lambda call names
+ * DescribeTaskDefinition for a revision older than 2024-10-25), the one daemon revision a daemon deployment event
+ * names (DescribeDaemonRevisions) and the one function a Lambda call names
  * (GetFunction), in its own account and region; other workloads it reads through their reader roles. No list call.
  */
 function grantWatchReads(role: iam.Role): void {
@@ -126,6 +127,15 @@ function grantWatchReads(role: iam.Role): void {
       sid: 'ReadNamedService',
       actions: ['ecs:DescribeServices', 'ecs:DescribeServiceRevisions'],
       resources: [ecsArn('service'), ecsArn('service-revision')],
+    }),
+  );
+  // DescribeDaemonRevisions authorizes on both the daemon and the daemon revision.
+  // See: https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerservice.html
+  role.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      sid: 'ReadNamedDaemonRevision',
+      actions: ['ecs:DescribeDaemonRevisions'],
+      resources: [ecsArn('daemon'), ecsArn('daemon-revision')],
     }),
   );
   role.addToPrincipalPolicy(
@@ -162,6 +172,15 @@ function grantWatchReads(role: iam.Role): void {
   acknowledge(
     `Resource::${arnStart('ecs')}service-revision/*`,
     'The named service revisions hold the pinned digests (DescribeServiceRevisions); read-only.',
+  );
+  acknowledge(
+    `Resource::${arnStart('ecs')}daemon/*`,
+    'A daemon deployment event may name any daemon of the account; the watch reads its target revision ' +
+      '(DescribeDaemonRevisions authorizes on the daemon too); read-only.',
+  );
+  acknowledge(
+    `Resource::${arnStart('ecs')}daemon-revision/*`,
+    'The named daemon revision holds the pinned digests (DescribeDaemonRevisions); read-only.',
   );
   acknowledge(
     'Resource::*',

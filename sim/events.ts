@@ -334,3 +334,77 @@ export function toLambdaApiCallEvent(call: {
     },
   };
 }
+
+/**
+ * An `ECS Daemon Deployment State Change` event: the detail names the cluster, the daemon and the revision the
+ * deployment rolls out (`targetDaemonRevisionArn`), no digest. A test builds it after `SimEcs.updateDaemon`.
+ * See: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/managed-daemons-events.html
+ */
+export function toDaemonDeploymentStateChangeEvent(where: {
+  readonly account: string;
+  readonly region: string;
+  readonly clusterArn: string;
+  readonly daemonArn: string;
+  readonly targetDaemonRevisionArn: string;
+  readonly eventName: string;
+  readonly time: Date;
+}): { readonly account: string; readonly region: string; readonly [key: string]: unknown } {
+  return {
+    version: '0',
+    id: randomUUID(),
+    'detail-type': 'ECS Daemon Deployment State Change',
+    source: 'aws.ecs',
+    account: where.account,
+    time: eventTime(where.time),
+    region: where.region,
+    resources: [where.daemonArn],
+    detail: {
+      eventType: 'INFO',
+      eventName: where.eventName,
+      clusterArn: where.clusterArn,
+      daemonArn: where.daemonArn,
+      targetDaemonRevisionArn: where.targetDaemonRevisionArn,
+    },
+  };
+}
+
+/**
+ * The `ECS Daemon Service Action` event ECS sends when it cannot start a daemon task (eventName
+ * `DAEMON_TASK_START_IMPAIRED`, eventType `WARNING`): the detail names the cluster, the daemon and the revision the
+ * task starts from; `resources` names the task for `TASK_FAILED_TO_RUN` and is empty for `TASK_CREATION_FAILED`
+ * (no task was created). A scenario makes it after `SimEcs.launchDaemonTask` failed.
+ * See: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/managed-daemons-events.html
+ */
+export function toDaemonTaskStartImpairedEvent(where: {
+  readonly account: string;
+  readonly region: string;
+  readonly clusterArn: string;
+  readonly daemonArn: string;
+  readonly daemonRevisionArn: string;
+  readonly failureType: 'TASK_FAILED_TO_RUN' | 'TASK_CREATION_FAILED';
+  readonly reason: string;
+  readonly time: Date;
+}): { readonly account: string; readonly region: string; readonly [key: string]: unknown } {
+  const taskArn = `${where.clusterArn.replace(':cluster/', ':task/')}/${randomUUID().replaceAll('-', '')}`;
+  const failedToRun = where.failureType === 'TASK_FAILED_TO_RUN';
+  return {
+    version: '0',
+    id: randomUUID(),
+    'detail-type': 'ECS Daemon Service Action',
+    source: 'aws.ecs',
+    account: where.account,
+    time: eventTime(where.time),
+    region: where.region,
+    resources: failedToRun ? [taskArn] : [],
+    detail: {
+      eventType: 'WARNING',
+      eventName: 'DAEMON_TASK_START_IMPAIRED',
+      clusterArn: where.clusterArn,
+      daemonArn: where.daemonArn,
+      daemonRevisionArn: where.daemonRevisionArn,
+      ...(failedToRun ? { taskArn } : {}),
+      failureType: where.failureType,
+      reason: where.reason,
+    },
+  };
+}

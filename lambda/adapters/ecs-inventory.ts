@@ -149,6 +149,19 @@ export class EcsInventoryAdapter implements InventoryPort, ServiceInventoryPort 
     return { takenAt, byRepository: run.byRepository(), gaps: run.gaps };
   }
 
+  /**
+   * One daemon revision alone, for a daemon deployment event that names it: one DescribeDaemonRevisions.
+   * See: https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DescribeDaemonRevisions.html
+   */
+  async takeDaemonRevisionInventory(daemonRevisionArn: string): Promise<Inventory> {
+    const takenAt = new Date();
+    const run = new InventoryRun(this.client, createLimiter(this.concurrency), this.taskDefinitions, (image) =>
+      this.repositoryOf(image),
+    );
+    await run.describeDaemonRevisions([daemonRevisionArn]);
+    return { takenAt, byRepository: run.byRepository(), gaps: run.gaps };
+  }
+
   /** The repository of an image of this account and region; images of other registries are out of scope. */
   private repositoryOf(image: string): string | undefined {
     const ref = parseImageUri(image);
@@ -258,6 +271,11 @@ class InventoryRun {
    */
   private async recordDaemonRevisions(daemons: readonly DaemonDetail[]): Promise<void> {
     const arns = unique(daemons.flatMap((daemon) => (daemon.currentRevisions ?? []).map((revision) => revision.arn)));
+    await this.describeDaemonRevisions(arns);
+  }
+
+  /** Records the digests of these daemon revisions, 20 a call; what could not be described is a gap. */
+  async describeDaemonRevisions(arns: readonly string[]): Promise<void> {
     await Promise.all(
       chunks(arns, DESCRIBE_DAEMON_REVISIONS_BATCH).map(async (batch) => {
         try {

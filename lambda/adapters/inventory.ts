@@ -52,5 +52,6 @@ export function workloadReaderFor(
   return {
     takeServiceInventory: (clusterArn, serviceArn) => ecs.takeServiceInventory(clusterArn, serviceArn),
     takeFunctionInventory: (target) => lambda.takeFunctionInventory(target),
+    takeDaemonRevisionInventory: (arn) => ecs.takeDaemonRevisionInventory(arn),
   };
 }

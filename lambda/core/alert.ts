@@ -92,7 +92,8 @@ const MAX_SERVICE_NAME_IN_SUBJECT = 32;
 function impairedServicesName(report: RepositoryReport): string | undefined {
   const services = report.impairedServices ?? [];
   const only = services.length === 1 ? services[0]! : undefined;
-  if (only) return only.service.length <= MAX_SERVICE_NAME_IN_SUBJECT ? `ECS service ${only.service}` : '1 ECS service';
+  const what = only?.kind === 'daemon' ? 'ECS daemon' : 'ECS service';
+  if (only) return only.service.length <= MAX_SERVICE_NAME_IN_SUBJECT ? `${what} ${only.service}` : `1 ${what}`;
   return services.length ? `${services.length} ECS services` : undefined;
 }
 
@@ -105,8 +106,11 @@ function textFor(report: RepositoryReport, severity: string, lister: EntryLister
     ...lister.list(
       report.impairedServices ?? [],
       (service) => [
-        `  ECS service ${service.cluster}/${service.service} cannot start tasks ` +
-          `(SERVICE_TASK_START_IMPAIRED at ${service.time.toISOString()}); it pins images of this repository.`,
+        service.kind === 'daemon'
+          ? `  ECS daemon ${service.cluster}/${service.service} cannot start tasks ` +
+            `(DAEMON_TASK_START_IMPAIRED at ${service.time.toISOString()}); its revision pins images of this repository.`
+          : `  ECS service ${service.cluster}/${service.service} cannot start tasks ` +
+            `(SERVICE_TASK_START_IMPAIRED at ${service.time.toISOString()}); it pins images of this repository.`,
       ],
       (more) => `  ... and ${countOf(more, 'more ECS service')} that cannot start tasks.`,
     ),

@@ -83,6 +83,8 @@ export interface ServiceInventoryPort {
    * inventory of that service alone; what could not be read is a gap.
    */
   takeServiceInventory(clusterArn: string, serviceArn: string): Promise<Inventory>;
+  /** The digests one ECS Managed Daemon revision pins (one DescribeDaemonRevisions); see `WorkloadReadPort`. */
+  takeDaemonRevisionInventory?(daemonRevisionArn: string): Promise<Inventory>;
 }
 
 /**
@@ -92,6 +94,12 @@ export interface ServiceInventoryPort {
  * what the watch wrote instead of adding a second entry.
  */
 export interface WorkloadReadPort extends ServiceInventoryPort {
+  /**
+   * The digests one ECS Managed Daemon revision pins (one `DescribeDaemonRevisions`), as an inventory of that
+   * revision alone (kind `ecs-daemon`, named by the revision ARN as the list names it); what could not be read is
+   * a gap.
+   */
+  takeDaemonRevisionInventory(daemonRevisionArn: string): Promise<Inventory>;
   /**
    * The digest one Lambda function version runs (one `GetFunction`): `$LATEST`, a published version, or an
    * alias's version. A function that is gone, or not packaged as an image, uses nothing: an empty inventory.

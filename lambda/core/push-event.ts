@@ -120,6 +120,30 @@ const PolicyExecutionEvent = v.object({
 /** The eventName of the Service Action the guard acts on (eventType `WARN`). */
 export const SERVICE_TASK_START_IMPAIRED = 'SERVICE_TASK_START_IMPAIRED';
 export const SERVICE_ACTION_DETAIL_TYPE = 'ECS Service Action';
+export const DAEMON_TASK_START_IMPAIRED = 'DAEMON_TASK_START_IMPAIRED';
+const CLUSTER_ARN_FOR_DAEMON = /^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:cluster\/[A-Za-z0-9_-]{1,255}$/;
+export const DAEMON_SERVICE_ACTION_DETAIL_TYPE = 'ECS Daemon Service Action';
+const DAEMON_ARN = /^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:daemon\/([A-Za-z0-9_-]{1,255})\/([A-Za-z0-9_-]{1,255})$/;
+const DAEMON_REVISION_ARN = /^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:daemon-revision\/\S+$/;
+
+/**
+ * `DAEMON_TASK_START_IMPAIRED` (eventType `WARNING`): the detail names the cluster, the daemon and the revision
+ * the task starts from; `resources` names the task, and is empty for `TASK_CREATION_FAILED`, so it is not read.
+ * See: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/managed-daemons-events.html
+ */
+const DaemonServiceActionEvent = v.object({
+  ...ENVELOPE,
+  source: v.literal('aws.ecs'),
+  'detail-type': v.literal(DAEMON_SERVICE_ACTION_DETAIL_TYPE),
+  account: ACCOUNT,
+  detail: v.object({
+    eventName: v.string(),
+    clusterArn: v.pipe(v.string(), v.regex(CLUSTER_ARN_FOR_DAEMON, 'must be an ECS cluster ARN')),
+    daemonArn: v.pipe(v.string(), v.regex(DAEMON_ARN, 'must be an ECS daemon ARN')),
+    daemonRevisionArn: v.pipe(v.string(), v.regex(DAEMON_REVISION_ARN, 'must be an ECS daemon revision ARN')),
+    failureType: v.optional(v.string()),
+  }),
+});
 
 // `arn:aws:ecs:<region>:<account>:service/<cluster>/<name>`; the old format `service/<name>` names no cluster.
 // See: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-account-settings.html #ecs-resource-ids
@@ -205,6 +229,9 @@ export function parsePushRecord(record: QueueRecord): ParsedRecord {
     return parsePolicyExecutionEvent(json, record.messageId, attempt);
   }
   if (detailType === SERVICE_ACTION_DETAIL_TYPE) return parseServiceActionEvent(json, record.messageId, attempt);
+  if (detailType === DAEMON_SERVICE_ACTION_DETAIL_TYPE) {
+    return parseDaemonServiceActionEvent(json, record.messageId, attempt);
+  }
 
   const parsed = v.safeParse(EcrImageActionEvent, json);
   if (!parsed.success) return { ok: false, reason: `not an ECR Image Action event: ${issuesOf(parsed.issues)}` };
@@ -305,6 +332,35 @@ function parseServiceActionEvent(json: unknown, messageId: string, attempt: numb
     });
   }
   return { ok: true, impairments };
+}
+
+function parseDaemonServiceActionEvent(json: unknown, messageId: string, attempt: number): ParsedRecord {
+  const parsed = v.safeParse(DaemonServiceActionEvent, json);
+  if (!parsed.success)
+    return { ok: false, reason: `not an ECS Daemon Service Action event: ${issuesOf(parsed.issues)}` };
+  const event = parsed.output;
+  const { detail } = event;
+  if (detail.eventName !== DAEMON_TASK_START_IMPAIRED) {
+    return { ok: true, ignored: `ECS Daemon Service Action ${detail.eventName} needs no action` };
+  }
+  const name = DAEMON_ARN.exec(detail.daemonArn)![2]!;
+  return {
+    ok: true,
+    impairments: [
+      {
+        messageId,
+        eventId: event.id,
+        time: new Date(event.time),
+        account: event.account,
+        region: event.region,
+        clusterArn: detail.clusterArn,
+        serviceArn: detail.daemonArn,
+        service: name,
+        daemonRevisionArn: detail.daemonRevisionArn,
+        attempt,
+      },
+    ],
+  };
 }
 
 function attemptOf(record: QueueRecord): number {

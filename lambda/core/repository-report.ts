@@ -55,6 +55,8 @@ export interface RepositoryReport {
 
 /** An ECS service that reported `SERVICE_TASK_START_IMPAIRED` (it cannot start tasks) and pins images here. */
 export interface ImpairedService {
+  /** absent for a service (the older shape of this report) */
+  readonly kind?: 'daemon';
   readonly cluster: string;
   readonly service: string;
   readonly serviceArn: string;

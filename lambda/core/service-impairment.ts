@@ -4,8 +4,10 @@
  * the digest and the fix. Per impaired service (each once per batch, however often ECS repeated the event):
  * read what it pins (one DescribeServices, one DescribeServiceRevisions), then the same protect step as a push
  * (gone → CRITICAL; archived → CRITICAL and restore; untagged → protect, WARNING; tagged → another cause, INFO
- * log only), one alert per repository.
+ * log only), one alert per repository. A daemon (`DAEMON_TASK_START_IMPAIRED`) is read by the revision the event
+ * names (one DescribeDaemonRevisions) and paged the same way, named as a daemon.
  * See: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_service_events.html
+ * See: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/managed-daemons-events.html
  */
 import { buildRepositoryAlert } from './alert';
 import { publishOrLog } from './alert-publish';
@@ -45,24 +47,34 @@ export async function guardServiceImpairments(
   const first = impairments[0];
   if (!first) return { failedMessageIds: [], reports: [] };
   // ECS repeats the event while the service stays impaired: one check and one page per service and batch.
+  // A daemon is read by the revision its tasks start from: one per revision.
+  const keyOf = (impairment: ServiceImpairment) => impairment.daemonRevisionArn ?? impairment.serviceArn;
   const byService = new Map<string, { impairment: ServiceImpairment; messageIds: Set<string> }>();
   for (const impairment of impairments) {
-    const seen = byService.get(impairment.serviceArn);
+    const seen = byService.get(keyOf(impairment));
     if (seen) seen.messageIds.add(impairment.messageId);
-    else byService.set(impairment.serviceArn, { impairment, messageIds: new Set([impairment.messageId]) });
+    else byService.set(keyOf(impairment), { impairment, messageIds: new Set([impairment.messageId]) });
   }
 
   const failed = new Set<string>();
   const read = await mapWithConcurrency([...byService.values()], deps.concurrency ?? 4, async (entry) => {
     const { impairment } = entry;
     try {
-      const inventory = await deps.services.takeServiceInventory(impairment.clusterArn, impairment.serviceArn);
+      const { daemonRevisionArn } = impairment;
+      const readDaemon = deps.services.takeDaemonRevisionInventory?.bind(deps.services);
+      if (daemonRevisionArn && !readDaemon) throw new Error('no reader of ECS daemon revisions is wired');
+      const inventory = daemonRevisionArn
+        ? await readDaemon!(daemonRevisionArn)
+        : await deps.services.takeServiceInventory(impairment.clusterArn, impairment.serviceArn);
       return { entry, inventory };
     } catch (error) {
       logger.error('could not read an impaired service; its events will be retried', {
         error,
         service: impairment.serviceArn,
-        whatToDo: 'check the push function role can call ecs:DescribeServices and ecs:DescribeServiceRevisions',
+        ...(impairment.daemonRevisionArn ? { daemonRevision: impairment.daemonRevisionArn } : {}),
+        whatToDo:
+          'check the push function role can call ecs:DescribeServices, ecs:DescribeServiceRevisions and ' +
+          'ecs:DescribeDaemonRevisions',
       });
       for (const id of entry.messageIds) failed.add(id);
       return undefined;
@@ -76,6 +88,7 @@ export async function guardServiceImpairments(
     if (!result) continue;
     const { impairment } = result.entry;
     const impaired: ImpairedService = {
+      ...(impairment.daemonRevisionArn ? { kind: 'daemon' as const } : {}),
       cluster: clusterName(impairment.clusterArn),
       service: impairment.service,
       serviceArn: impairment.serviceArn,
@@ -110,7 +123,8 @@ export async function guardServiceImpairments(
           repository,
         });
         for (const service of services)
-          for (const id of byService.get(service.serviceArn)?.messageIds ?? []) failed.add(id);
+          for (const entry of byService.values())
+            if (entry.impairment.serviceArn === service.serviceArn) for (const id of entry.messageIds) failed.add(id);
         return undefined;
       }
     },

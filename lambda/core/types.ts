@@ -199,8 +199,13 @@ export interface ServiceImpairment {
   readonly region: string;
   readonly clusterArn: string;
   readonly serviceArn: string;
-  /** the service name, the last part of its ARN */
+  /** the service name, the last part of its ARN (for a daemon: the daemon's name) */
   readonly service: string;
+  /**
+   * Set for an ECS Managed Daemon (`DAEMON_TASK_START_IMPAIRED`): the revision its tasks start from, read instead
+   * of a service; `serviceArn` is then the daemon's ARN.
+   */
+  readonly daemonRevisionArn?: string;
   /** how many times the queue has delivered this message (SQS `ApproximateReceiveCount`); 1 = first try */
   readonly attempt: number;
 }

@@ -1,6 +1,6 @@
 /**
  * The push Lambda: SQS batch of EventBridge events in (`ECR Image Action` PUSH and DELETE, ECS Service Action
- * `SERVICE_TASK_START_IMPAIRED`, and, when the lifecycle watch is on, CloudTrail's lifecycle
+ * `SERVICE_TASK_START_IMPAIRED`, ECS Daemon Service Action `DAEMON_TASK_START_IMPAIRED`, and, when the lifecycle watch is on, CloudTrail's lifecycle
  * `PolicyExecutionEvent`), partial batch response out.
  * It only parses, wires and calls: the decisions live in `lambda/core`, the AWS calls in `lambda/adapters`.
  * See: https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html#services-sqs-batchfailurereporting
@@ -68,7 +68,7 @@ export async function handlePushBatch(
         messageId,
         reason: parsed.reason,
         whatToDo:
-          'inspect the message in the dead-letter queue; only EventBridge "ECR Image Action" events, ECR lifecycle PolicyExecutionEvents and ECS Service Action SERVICE_TASK_START_IMPAIRED events belong on this queue',
+          'inspect the message in the dead-letter queue; only EventBridge "ECR Image Action" events, ECR lifecycle PolicyExecutionEvents and ECS (Daemon) Service Action SERVICE_TASK_START_IMPAIRED / DAEMON_TASK_START_IMPAIRED events belong on this queue',
       });
       deps.metrics?.count('MalformedEvents', 1);
       // A record without a message id cannot be named in the response (SQS never sends one): logged above.

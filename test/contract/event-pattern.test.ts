@@ -337,7 +337,11 @@ describe.skipIf(shouldSkipMotoTests())('the synthesized push rule, matched by mo
     source: 'aws.ecs',
     detailType,
     detail: {
-      eventType: eventName === 'SERVICE_TASK_START_IMPAIRED' ? 'WARN' : 'INFO',
+      eventType: eventName.endsWith('_TASK_START_IMPAIRED')
+        ? eventName.startsWith('DAEMON')
+          ? 'WARNING'
+          : 'WARN'
+        : 'INFO',
       eventName,
       clusterArn: 'arn:aws:ecs:us-east-1:123456789012:cluster/default',
       createdAt: '2019-11-19T19:55:38.725Z',
@@ -345,18 +349,19 @@ describe.skipIf(shouldSkipMotoTests())('the synthesized push rule, matched by mo
     },
   });
 
-  it('given the service-impaired rule, when ECS Service Actions arrive, then only SERVICE_TASK_START_IMPAIRED of this account is delivered', async () => {
+  it('given the service-impaired rule, when ECS Service and Daemon Service Actions arrive, then only the start-impaired ones of this account are delivered', async () => {
     const pattern = synthesizedPattern({}, 'ECS Service Action');
 
     const delivered = await deliveredDigests(pattern, [
       serviceAction('impaired'),
+      serviceAction('daemon-impaired', 'DAEMON_TASK_START_IMPAIRED', 'ECS Daemon Service Action'),
       serviceAction('steady-state', 'SERVICE_STEADY_STATE'),
       serviceAction('placement-failure', 'SERVICE_TASK_PLACEMENT_FAILURE'),
       serviceAction('deployment-event', 'SERVICE_TASK_START_IMPAIRED', 'ECS Deployment State Change'),
       { ...serviceAction('other-source'), source: 'my.monitoring' },
     ]);
 
-    expect(delivered).toEqual(['impaired']);
+    expect(delivered.sort()).toEqual(['daemon-impaired', 'impaired']);
   });
 
   it('given the service-impaired rule of a stack in another account, when this account impairs, then nothing is delivered', async () => {

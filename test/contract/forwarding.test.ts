@@ -171,16 +171,16 @@ describe.skipIf(shouldSkipMotoTests())('forwarding to the guard bus against moto
 
     // Not forwarded: a Service Action other than the start-impaired one.
     await put(workload, 'ECS Service Action', { eventType: 'INFO', eventName: 'SERVICE_STEADY_STATE' });
-    // Forwarded, but not routed into the watch, which does not parse it yet.
-    await put(workload, 'ECS Daemon Deployment State Change', {
-      eventType: 'INFO',
-      eventName: 'DAEMON_DEPLOYMENT_COMPLETED',
+    // Forwarded, but not routed into the watch, which does not read it yet.
+    await put(workload, 'ECS Daemon Service Action', {
+      eventType: 'WARNING',
+      eventName: 'DAEMON_TASK_START_IMPAIRED',
     });
 
     expect(await received(queueUrl)).toEqual([]);
   });
 
-  it('given the synthesized rules, when the workload puts a deployment change and a Lambda image call, then both reach the guard queue', async () => {
+  it('given the synthesized rules, when the workload puts a deployment change, a daemon deployment change and a Lambda image call, then all reach the guard queue', async () => {
     await moto().reset();
     const queueUrl = await deployGuard();
     const workload = await deployWorkload(WORKLOAD);
@@ -188,6 +188,10 @@ describe.skipIf(shouldSkipMotoTests())('forwarding to the guard bus against moto
     await put(workload, 'ECS Deployment State Change', {
       eventType: 'INFO',
       eventName: 'SERVICE_DEPLOYMENT_IN_PROGRESS',
+    });
+    await put(workload, 'ECS Daemon Deployment State Change', {
+      eventType: 'INFO',
+      eventName: 'DAEMON_DEPLOYMENT_COMPLETED',
     });
     // CloudTrail appends the API version to Lambda's eventNames: the rules match by prefix.
     await put(
@@ -200,6 +204,7 @@ describe.skipIf(shouldSkipMotoTests())('forwarding to the guard bus against moto
     const messages = await received(queueUrl);
     expect(messages.map((m) => m['detail-type']).sort()).toEqual([
       'AWS API Call via CloudTrail',
+      'ECS Daemon Deployment State Change',
       'ECS Deployment State Change',
     ]);
   });

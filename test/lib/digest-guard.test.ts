@@ -111,10 +111,10 @@ describe('DigestGuard with defaults (every repository)', () => {
         Properties: {
           EventPattern: {
             source: ['aws.ecs'],
-            'detail-type': ['ECS Service Action'],
+            'detail-type': ['ECS Service Action', 'ECS Daemon Service Action'],
             account: [ENV.account],
             region: [ENV.region],
-            detail: { eventName: ['SERVICE_TASK_START_IMPAIRED'] },
+            detail: { eventName: ['SERVICE_TASK_START_IMPAIRED', 'DAEMON_TASK_START_IMPAIRED'] },
           },
           Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [queueId, 'Arn'] } })],
         },

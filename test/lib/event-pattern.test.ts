@@ -98,16 +98,17 @@ describe('buildLifecycleExpiryEventPattern', () => {
 });
 
 describe('buildServiceImpairedEventPattern', () => {
-  it('given the stack account and region, when built, then it selects only their ECS Service Action SERVICE_TASK_START_IMPAIRED events', () => {
+  it('given the stack account and region, when built, then it selects only their start-impaired ECS service and daemon actions', () => {
     // https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_service_events.html
+    // https://docs.aws.amazon.com/AmazonECS/latest/developerguide/managed-daemons-events.html
     const pattern = buildServiceImpairedEventPattern({ account: '111122223333', region: 'eu-west-1' });
 
     expect(pattern).toEqual({
       source: ['aws.ecs'],
-      'detail-type': ['ECS Service Action'],
+      'detail-type': ['ECS Service Action', 'ECS Daemon Service Action'],
       account: ['111122223333'],
       region: ['eu-west-1'],
-      detail: { eventName: ['SERVICE_TASK_START_IMPAIRED'] },
+      detail: { eventName: ['SERVICE_TASK_START_IMPAIRED', 'DAEMON_TASK_START_IMPAIRED'] },
     });
   });
 });

@@ -44,11 +44,11 @@ describe('forwarding patterns', () => {
     });
   });
 
-  it('given the watch, when its patterns are built, then they select task and deployment changes and the Lambda calls it reads', () => {
+  it('given the watch, when its patterns are built, then they select task, deployment and daemon deployment changes and the Lambda calls it reads', () => {
     const watched = buildWatchEventPatterns();
     expect(watched.ecs).toEqual({
       source: ['aws.ecs'],
-      'detail-type': ['ECS Task State Change', 'ECS Deployment State Change'],
+      'detail-type': ['ECS Task State Change', 'ECS Deployment State Change', 'ECS Daemon Deployment State Change'],
     });
     // what is forwarded for Lambda is exactly what the watch rules route (one pattern, one list of actions)
     expect(watched.lambda).toEqual(byId('LambdaImageChanges'));

@@ -102,7 +102,7 @@ describe('the guard event bus', () => {
     // task and deployment changes, and Lambda's image API calls: the same patterns, the same queue
     expect(onBus.map(([, r]) => r.Properties.EventPattern)).toEqual(own.map(([, r]) => r.Properties.EventPattern));
     expect(onBus.map(([, r]) => r.Properties.EventPattern['detail-type'])).toEqual([
-      ['ECS Task State Change', 'ECS Deployment State Change'],
+      ['ECS Task State Change', 'ECS Deployment State Change', 'ECS Daemon Deployment State Change'],
       ['AWS API Call via CloudTrail'],
     ]);
     for (const [, forwarded] of onBus) {

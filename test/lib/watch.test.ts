@@ -23,10 +23,13 @@ describe('the watch of ECS task events', () => {
     s = synthesizeGuard({ alertEmails: ['ops@example.com'] }, { bundle: false, stackId: 'Watch' });
   });
 
-  it('given the default guard, then a rule sends every ECS task and deployment state change to the watch queue', () => {
+  it('given the default guard, then a rule sends every ECS task, deployment and daemon deployment state change to the watch queue', () => {
     expect(s.guard.watchRule).toBeDefined();
     s.template.hasResourceProperties('AWS::Events::Rule', {
-      EventPattern: { source: ['aws.ecs'], 'detail-type': ['ECS Task State Change', 'ECS Deployment State Change'] },
+      EventPattern: {
+        source: ['aws.ecs'],
+        'detail-type': ['ECS Task State Change', 'ECS Deployment State Change', 'ECS Daemon Deployment State Change'],
+      },
       Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [logicalIdOf(s.stack, s.guard.watchQueue), 'Arn'] } })],
     });
   });
@@ -98,6 +101,17 @@ describe('the watch of ECS task events', () => {
     expect(resourcesOf('ecs:DescribeServices')).toContain(`:ecs:${own}service/*`);
     expect(resourcesOf('ecs:DescribeServiceRevisions')).toContain(`:ecs:${own}service-revision/*`);
     expect(resourcesOf('lambda:GetFunction')).toContain(`:lambda:${own}function:*`);
+  });
+
+  it('given the watch role, then it may describe a named daemon revision of its own account and region', () => {
+    const statements = roleStatements(s.template, s.stack, s.guard.watchFunction!.role);
+    const resources = JSON.stringify(
+      statements.filter((st) => actionsOf(st).includes('ecs:DescribeDaemonRevisions')).map((st) => st.Resource),
+    );
+    const own = `${s.stack.region}:${s.stack.account}:`;
+    // DescribeDaemonRevisions authorizes on the daemon and the daemon revision (Service Authorization Reference).
+    expect(resources).toContain(`:ecs:${own}daemon/*`);
+    expect(resources).toContain(`:ecs:${own}daemon-revision/*`);
   });
 
   it('given the defaults, then the push function keeps its direct inventory and may not read the index', () => {

@@ -7,7 +7,11 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { protectiveTagFor } from '../../lambda/core/protective-tag';
 import { SimulatedAccount } from '../../sim/account';
-import { type EcrImageActionEvent, toServiceTaskStartImpairedEvent } from '../../sim/events';
+import {
+  type EcrImageActionEvent,
+  toDaemonTaskStartImpairedEvent,
+  toServiceTaskStartImpairedEvent,
+} from '../../sim/events';
 import { guardOnSim, type GuardOnSim } from '../../sim/guard-on-sim';
 import { dockerManifest } from '../../sim/manifests';
 import { alertsOf, tagsOf } from '../support/sim-scenario';
@@ -167,5 +171,69 @@ describe('page at the onset: SERVICE_TASK_START_IMPAIRED', () => {
       }),
     );
     expect(alertsOf(account, guard.topicArn)).toHaveLength(1);
+  });
+});
+
+describe('page at the onset: DAEMON_TASK_START_IMPAIRED', () => {
+  /** A daemon deployed from agent:prod; the tag moves on, the pinned digest is left untagged, then expired. */
+  function daemonIncidentWithoutTheGuard() {
+    account.ecr.createRepository('agent');
+    const pinned = pushBuild('agent', 'prod', 'agent-1');
+    const daemonArn = account.ecs.createDaemon('prod', 'log-router', [
+      { name: 'router', image: `${account.ecr.registryHost}/agent:prod` },
+    ]);
+    pushBuild('agent', 'prod', 'agent-2');
+    account.clock.advanceDays(2);
+    account.ecr.runLifecycleExpireUntagged('agent');
+    expect(tagsOf(account, 'agent', pinned)).toBeUndefined();
+    const launch = account.ecs.launchDaemonTask('prod', 'log-router');
+    expect(launch.ok).toBe(false);
+    return { pinned, daemonArn, revisionArn: account.ecs.currentDaemonRevisionArn('prod', 'log-router') };
+  }
+
+  function daemonImpairedEvent(
+    daemon: { daemonArn: string; revisionArn: string },
+    failureType: 'TASK_FAILED_TO_RUN' | 'TASK_CREATION_FAILED' = 'TASK_FAILED_TO_RUN',
+  ): EcrImageActionEvent {
+    return toDaemonTaskStartImpairedEvent({
+      account: account.accountId,
+      region: account.region,
+      clusterArn,
+      daemonArn: daemon.daemonArn,
+      daemonRevisionArn: daemon.revisionArn,
+      failureType,
+      reason: 'CannotPullContainerError: pull image manifest has been retried 5 time(s)',
+      time: account.clock.now(),
+    }) as unknown as EcrImageActionEvent;
+  }
+
+  it('given the digest a daemon revision pins expired and its task cannot pull it, when ECS reports the daemon impaired, then one DescribeDaemonRevisions and one CRITICAL alert name the daemon and the digest', async () => {
+    const daemon = daemonIncidentWithoutTheGuard();
+    const before = account.callCount('ecs');
+
+    const response = await guard.deliver([daemonImpairedEvent(daemon), daemonImpairedEvent(daemon)]);
+
+    expect(response.batchItemFailures).toEqual([]);
+    expect(account.callCount('ecs') - before).toBe(1);
+    expect(account.callCount('ecs', 'DescribeDaemonRevisions')).toBe(1);
+    const alerts = alertsOf(account, guard.topicArn);
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]!.severity).toBe('CRITICAL');
+    expect(alerts[0]!.subject).toBe(
+      'ECR digest guard: CRITICAL: ECS daemon log-router cannot start: 1 in-use image gone from agent',
+    );
+    expect(alerts[0]!.email).toContain('ECS daemon prod/log-router cannot start tasks (DAEMON_TASK_START_IMPAIRED at ');
+    expect(alerts[0]!.email).toContain(daemon.pinned);
+  });
+
+  it('given TASK_CREATION_FAILED names no task in resources, when the revision pins a gone digest, then it pages the same', async () => {
+    const daemon = daemonIncidentWithoutTheGuard();
+
+    const response = await guard.deliver([daemonImpairedEvent(daemon, 'TASK_CREATION_FAILED')]);
+
+    expect(response.batchItemFailures).toEqual([]);
+    const alerts = alertsOf(account, guard.topicArn);
+    expect(alerts.map((a) => a.severity)).toEqual(['CRITICAL']);
+    expect(alerts[0]!.email).toContain(daemon.pinned);
   });
 });

@@ -12,7 +12,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { protectiveTagFor } from '../../lambda/core/protective-tag';
 import { workloadReaderRoleName } from '../../lambda/core/workloads';
 import type { SimulatedAccount } from '../../sim/account';
-import { toLambdaApiCallEvent, toSqsEvent } from '../../sim/events';
+import { toDaemonDeploymentStateChangeEvent, toLambdaApiCallEvent, toSqsEvent } from '../../sim/events';
 import {
   createGuardResources,
   deployWorkloadStack,
@@ -206,6 +206,59 @@ describe('a deployment in an account of the organizational units', () => {
     expect(other.callCount('ecs', 'DescribeServices')).toBe(1);
     expect(entriesOf(WORKLOAD_C)).toHaveLength(1);
     expect(tagsOf('app', pinned)).toEqual([`digest-guard-${pinned.replace(':', '-')}`]);
+  });
+});
+
+describe('a daemon deployment in a workload account', () => {
+  /** B's daemon `log-router` starts a deployment to `app:prod`, whose tag then moves; returns the event and digest. */
+  function deployDaemonInWorkloadThenMoveTag() {
+    push('app', 'prod', 'build-0');
+    workload.ecs.createCluster('prod');
+    const image = `${registry.ecr.registryHost}/app:prod`;
+    const daemonArn = workload.ecs.createDaemon('prod', 'log-router', [{ name: 'router', image }]);
+    const pinned = push('app', 'prod', 'build-1');
+    const target = workload.ecs.updateDaemon('prod', 'log-router', [{ name: 'router', image }]);
+    push('app', 'prod', 'build-2');
+    expect(tagsOf('app', pinned)).toEqual([]);
+    const event = toDaemonDeploymentStateChangeEvent({
+      account: WORKLOAD_B,
+      region: REGION,
+      clusterArn: `arn:aws:ecs:${REGION}:${WORKLOAD_B}:cluster/prod`,
+      daemonArn,
+      targetDaemonRevisionArn: target,
+      eventName: 'DAEMON_DEPLOYMENT_IN_PROGRESS',
+      time: new Date(),
+    });
+    return { event, pinned, target };
+  }
+
+  it('given a daemon in B rolls out a revision whose tag has moved, when its deployment event is watched, then one DescribeDaemonRevisions indexes it as the list names it and the digest is protected at once', async () => {
+    const { event, pinned, target } = deployDaemonInWorkloadThenMoveTag();
+    const ecsCallsBefore = workload.callCount('ecs');
+
+    const outcome = await watcher()(toSqsEvent([event]).Records);
+
+    expect(outcome.failedMessageIds).toEqual([]);
+    expect(workload.callCount('ecs') - ecsCallsBefore).toBe(1);
+    expect(workload.callCount('ecs', 'DescribeDaemonRevisions')).toBe(1);
+    expect(entriesOf(WORKLOAD_B)).toEqual([`ecs-daemon ${target} watch`]);
+    expect(outcome.firstSeen).toEqual([{ repository: 'app', digest: pinned }]);
+    expect(tagsOf('app', pinned)).toEqual([protectiveTagFor(pinned, 'digest-guard')]);
+    expect(messagesOf(registry, guardTopicArn(registry))).toHaveLength(1);
+  });
+
+  it('given the watch wrote a daemon revision, when the list of B runs, then it refreshes that entry instead of adding another', async () => {
+    const { event } = deployDaemonInWorkloadThenMoveTag();
+    await watcher()(toSqsEvent([event]).Records);
+    const watched = entriesOf(WORKLOAD_B).map((entry) => entry.replace(/ watch$/, ''));
+
+    await reconcileOnOrganization(org, registry, { workloadAccounts: [WORKLOAD_B] });
+
+    // The list also writes the source revision, still current while the deployment rolls.
+    expect(entriesOf(WORKLOAD_B).map((entry) => entry.replace(/ (watch|list)$/, ''))).toEqual(
+      expect.arrayContaining(watched),
+    );
+    expect(entriesOf(WORKLOAD_B).filter((entry) => entry.startsWith(watched[0]!))).toHaveLength(1);
   });
 });
 

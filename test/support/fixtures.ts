@@ -6,6 +6,8 @@ import type { ScheduledEvent } from 'aws-lambda';
 import ecrPush from '../fixtures/ecr-image-action-push.json';
 import ecsTaskStateChange from '../fixtures/ecs-task-state-change.json';
 import ecsDeploymentStateChange from '../fixtures/ecs-deployment-state-change.json';
+import ecsDaemonDeploymentStateChange from '../fixtures/ecs-daemon-deployment-state-change.json';
+import daemonTaskStartImpaired from '../fixtures/ecs-daemon-service-action-task-start-impaired.json';
 import lambdaUpdateFunctionCodeCall from '../fixtures/lambda-update-function-code-call.json';
 import policyExecution from '../fixtures/ecr-lifecycle-policy-execution.json';
 import serviceTaskStartImpaired from '../fixtures/ecs-service-action-task-start-impaired.json';
@@ -72,4 +74,24 @@ export function ecsDeploymentStateChangeFixture(): typeof ecsDeploymentStateChan
  */
 export function lambdaUpdateFunctionCodeCallFixture(): typeof lambdaUpdateFunctionCodeCall {
   return copy(lambdaUpdateFunctionCodeCall);
+}
+
+/**
+ * The "Example: TASK_FAILED_TO_RUN event" of
+ * https://docs.aws.amazon.com/AmazonECS/latest/developerguide/managed-daemons-events.html. Not verbatim: the
+ * envelope and `eventType`, `eventName`, `clusterArn` are as printed; the other detail fields (`daemonArn`,
+ * `daemonRevisionArn`, `taskArn`, `failureType`, `reason`) are those the page names, with values in its style.
+ */
+export function daemonTaskStartImpairedEventFixture(): typeof daemonTaskStartImpaired {
+  return copy(daemonTaskStartImpaired);
+}
+
+/**
+ * An `ECS Daemon Deployment State Change` event after
+ * https://docs.aws.amazon.com/AmazonECS/latest/developerguide/managed-daemons-events.html. Not verbatim: the fields
+ * the guard reads (`detail.targetDaemonRevisionArn`, `daemonArn`, `clusterArn`) as the page names them; the
+ * eventName is illustrative (the watch reads the revision whatever the eventName).
+ */
+export function ecsDaemonDeploymentStateChangeFixture(): typeof ecsDaemonDeploymentStateChange {
+  return copy(ecsDaemonDeploymentStateChange);
 }

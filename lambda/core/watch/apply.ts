@@ -19,6 +19,12 @@
  *   once) already read the revisions it can leave running; reading again would only refresh `lastSeen`, which is
  *   the list's job, at two ECS calls an event. A rollback after a failure starts with its own IN_PROGRESS event.
  *   See: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_service_deployment_events.html
+ * - An `ECS Daemon Deployment State Change`: one DescribeDaemonRevisions of `targetDaemonRevisionArn`, written as the
+ *   list writes it (kind `ecs-daemon`, the revision ARN). Every eventName is read: the event names the revision, so
+ *   the read is one call whatever the state, and the documentation pinned here does not say which eventName
+ *   starts a deployment (the service handling reads only IN_PROGRESS because it knows). A rollback rolls out an
+ *   older revision that the list already indexed.
+ *   See: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/managed-daemons-events.html
  * - A Lambda CreateFunction / UpdateFunctionCode / PublishVersion / CreateAlias / UpdateAlias: one GetFunction of
  *   that version (`$LATEST`, the published version, or the alias). An alias weighted across two versions also runs
  *   its `AdditionalVersionWeights` version; that is the version it routed to before, already indexed, and the
@@ -43,6 +49,7 @@ import type { Consumer, Digest, GuardSettings, Inventory } from '../types';
 import { workloadReaderRoleName } from '../workloads';
 import {
   DEPLOYMENT_IN_PROGRESS,
+  type DaemonDeploymentStateChange,
   type DeploymentStateChange,
   type LambdaApiCall,
   parseWatchedRecord,
@@ -132,7 +139,8 @@ interface Sighting {
 type Watched =
   | { readonly kind: 'task'; readonly event: TaskStateChange }
   | { readonly kind: 'deployment'; readonly event: DeploymentStateChange }
-  | { readonly kind: 'lambda'; readonly event: LambdaApiCall };
+  | { readonly kind: 'lambda'; readonly event: LambdaApiCall }
+  | { readonly kind: 'daemon-deployment'; readonly event: DaemonDeploymentStateChange };
 
 /**
  * Applies one SQS batch of watched events (task and deployment state changes, Lambda API calls); never throws for
@@ -159,8 +167,8 @@ export async function watchTaskEvents(
       messageId,
       reason: parsed.reason,
       whatToDo:
-        'inspect the message in the dead-letter queue; only "ECS Task State Change", "ECS Deployment State Change" ' +
-        'and Lambda "AWS API Call via CloudTrail" events belong there',
+        'inspect the message in the dead-letter queue; only "ECS Task State Change", "ECS Deployment State Change", ' +
+        '"ECS Daemon Deployment State Change" and Lambda "AWS API Call via CloudTrail" events belong there',
     });
     deps.metrics?.count('MalformedEvents', 1);
     if (messageId) failed.add(messageId);
@@ -183,16 +191,22 @@ export async function watchTaskEvents(
       const { event } = watched;
       const own = event.account === deps.registry.account && event.region === deps.registry.region;
       const what =
-        watched.kind === 'deployment' ? 'the service a deployment event names' : 'the Lambda function a call names';
+        watched.kind === 'deployment'
+          ? 'the service a deployment event names'
+          : watched.kind === 'daemon-deployment'
+            ? 'the daemon revision a daemon deployment event names'
+            : 'the Lambda function a call names';
       logger.error(`could not read ${what}; the event will be retried, then dead-lettered`, {
         messageId: event.messageId,
         account: event.account,
         region: event.region,
         ...(watched.kind === 'deployment' ? { service: watched.event.serviceArn } : {}),
         ...(watched.kind === 'lambda' ? { function: watched.event.target?.functionName } : {}),
+        ...(watched.kind === 'daemon-deployment' ? { daemonRevision: watched.event.targetDaemonRevisionArn } : {}),
         error,
         whatToDo: own
-          ? 'check the watch role may call ecs:DescribeServices, ecs:DescribeServiceRevisions and lambda:GetFunction ' +
+          ? 'check the watch role may call ecs:DescribeServices, ecs:DescribeServiceRevisions, ' +
+            'ecs:DescribeDaemonRevisions and lambda:GetFunction ' +
             'here; throttling clears by itself on the retries'
           : `check that account ${event.account} deployed the workload stack in ${event.region} (role ` +
             `${workloadReaderRoleName(deps.registry.region)}) and that it trusts this guard's watch role; throttling ` +
@@ -309,7 +323,9 @@ async function readNamedWorkload(
   const about: Record<string, string> =
     watched.kind === 'deployment'
       ? { service: watched.event.serviceArn, eventName: watched.event.eventName }
-      : { function: watched.event.target?.functionName ?? '?', eventName: watched.event.eventName };
+      : watched.kind === 'daemon-deployment'
+        ? { daemonRevision: watched.event.targetDaemonRevisionArn, eventName: watched.event.eventName }
+        : { function: watched.event.target?.functionName ?? '?', eventName: watched.event.eventName };
   if (watched.kind === 'deployment' && watched.event.eventName !== DEPLOYMENT_IN_PROGRESS) {
     deps.logger.info('a deployment that ends reads nothing: its IN_PROGRESS event read its revisions', about);
     return undefined;
@@ -339,7 +355,9 @@ async function readNamedWorkload(
   const inventory =
     watched.kind === 'deployment'
       ? await reader.takeServiceInventory(watched.event.clusterArn, watched.event.serviceArn)
-      : await reader.takeFunctionInventory(watched.event.target!);
+      : watched.kind === 'daemon-deployment'
+        ? await reader.takeDaemonRevisionInventory(watched.event.targetDaemonRevisionArn)
+        : await reader.takeFunctionInventory(watched.event.target!);
   if (inventory.gaps.length > 0) {
     deps.logger.warn('the read left part of the workload unknown: written what it saw; the list reads the rest', {
       ...about,

@@ -3,6 +3,9 @@
  * - `ECS Deployment State Change`: `resources` = [the service ARN], `detail.eventName`
  *   SERVICE_DEPLOYMENT_IN_PROGRESS / COMPLETED / FAILED; no digest, no revision ARN, no `detail.version`.
  *   See: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_service_deployment_events.html
+ * - `ECS Daemon Deployment State Change`: `detail.clusterArn`, `detail.daemonArn` and the revision the deployment
+ *   rolls out, `detail.targetDaemonRevisionArn`; no digest. The revision is read, whatever the eventName.
+ *   See: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/managed-daemons-events.html
  * - Lambda API calls as EventBridge receives them from CloudTrail (`AWS API Call via CloudTrail`, only where a
  *   trail exists). Lambda's `eventName` "might include date and version information, but it is still referring
  *   to the same public API" (`UpdateFunctionCode20150331v2`), so the action is matched by its name followed by
@@ -16,6 +19,7 @@ import { issuesOf, readRecordJson } from '../push-event';
 import { parseTaskStateChangeRecord, type TaskStateChange } from './task-event';
 
 export const DEPLOYMENT_STATE_CHANGE = 'ECS Deployment State Change';
+export const DAEMON_DEPLOYMENT_STATE_CHANGE = 'ECS Daemon Deployment State Change';
 export const CLOUDTRAIL_API_CALL = 'AWS API Call via CloudTrail';
 /** The one deployment event that is read: see `watchTaskEvents` for why the others are not. */
 export const DEPLOYMENT_IN_PROGRESS = 'SERVICE_DEPLOYMENT_IN_PROGRESS';
@@ -58,6 +62,26 @@ const DeploymentStateChangeEvent = v.object({
   time: TIME,
   resources: v.pipe(v.array(SERVICE_ARN), v.minLength(1, 'must name the service')),
   detail: v.object({ eventName: v.string(), deploymentId: v.optional(v.string()) }),
+});
+
+const DAEMON_REVISION_ARN = v.pipe(
+  v.string(),
+  v.regex(/^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:daemon-revision\/\S+$/, 'must be a daemon revision ARN'),
+);
+
+const DaemonDeploymentStateChangeEvent = v.object({
+  id: v.string(),
+  source: v.literal('aws.ecs'),
+  'detail-type': v.literal(DAEMON_DEPLOYMENT_STATE_CHANGE),
+  account: ACCOUNT,
+  region: v.string(),
+  time: TIME,
+  detail: v.object({
+    eventName: v.string(),
+    clusterArn: v.optional(v.string()),
+    daemonArn: v.optional(v.string()),
+    targetDaemonRevisionArn: DAEMON_REVISION_ARN,
+  }),
 });
 
 const LambdaApiCallEvent = v.object({
@@ -104,6 +128,13 @@ export interface DeploymentStateChange extends WatchedEnvelope {
   /** the cluster, from the service ARN (`service/<cluster>/<name>`; the old form `service/<name>` is `default`) */
   readonly clusterArn: string;
   readonly deploymentId?: string;
+}
+
+export interface DaemonDeploymentStateChange extends WatchedEnvelope {
+  readonly eventName: string;
+  /** the revision the deployment rolls out: what the daemon's next tasks start from */
+  readonly targetDaemonRevisionArn: string;
+  readonly daemonArn?: string;
 }
 
 /** Which function version a Lambda call changed: `$LATEST`, a published version, or an alias. */
@@ -155,6 +186,31 @@ export function parseDeploymentStateChange(json: unknown, record: RecordMeta): P
       serviceArn,
       clusterArn: `${prefix}:cluster/${cluster}`,
       ...(event.detail.deploymentId ? { deploymentId: event.detail.deploymentId } : {}),
+    },
+  };
+}
+
+export function parseDaemonDeploymentStateChange(
+  json: unknown,
+  record: RecordMeta,
+): Parsed<DaemonDeploymentStateChange> {
+  const parsed = v.safeParse(DaemonDeploymentStateChangeEvent, json);
+  if (!parsed.success) {
+    return { ok: false, reason: `not an ECS Daemon Deployment State Change event: ${issuesOf(parsed.issues)}` };
+  }
+  const event = parsed.output;
+  return {
+    ok: true,
+    event: {
+      messageId: record.messageId,
+      eventId: event.id,
+      time: new Date(event.time),
+      account: event.account,
+      region: event.region,
+      attempt: attemptOf(record),
+      eventName: event.detail.eventName,
+      targetDaemonRevisionArn: event.detail.targetDaemonRevisionArn,
+      ...(event.detail.daemonArn ? { daemonArn: event.detail.daemonArn } : {}),
     },
   };
 }
@@ -211,6 +267,7 @@ export type WatchedRecord =
   | { readonly ok: true; readonly kind: 'task'; readonly event: TaskStateChange }
   | { readonly ok: true; readonly kind: 'deployment'; readonly event: DeploymentStateChange }
   | { readonly ok: true; readonly kind: 'lambda'; readonly event: LambdaApiCall }
+  | { readonly ok: true; readonly kind: 'daemon-deployment'; readonly event: DaemonDeploymentStateChange }
   /** a Lambda call the watch does not follow: acknowledged, nothing to do */
   | { readonly ok: true; readonly kind: 'ignored'; readonly messageId: string; readonly eventName: string }
   | { readonly ok: false; readonly reason: string };
@@ -228,6 +285,10 @@ export function parseWatchedRecord(record: {
   if (detailType === DEPLOYMENT_STATE_CHANGE) {
     const parsed = parseDeploymentStateChange(json, record);
     return parsed.ok ? { ok: true, kind: 'deployment', event: parsed.event } : parsed;
+  }
+  if (detailType === DAEMON_DEPLOYMENT_STATE_CHANGE) {
+    const parsed = parseDaemonDeploymentStateChange(json, record);
+    return parsed.ok ? { ok: true, kind: 'daemon-deployment', event: parsed.event } : parsed;
   }
   if (detailType === CLOUDTRAIL_API_CALL) {
     const parsed = parseLambdaApiCall(json, record);

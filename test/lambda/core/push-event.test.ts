@@ -3,6 +3,7 @@ import { parsePushRecord } from '../../../lambda/core/push-event';
 import {
   ecrPushEventFixture,
   policyExecutionEventFixture,
+  daemonTaskStartImpairedEventFixture,
   serviceTaskStartImpairedEventFixture,
 } from '../../support/fixtures';
 
@@ -240,5 +241,52 @@ describe('parsePushRecord with an ECS Service Action SERVICE_TASK_START_IMPAIRED
     const parsed = parsePushRecord(record(event));
 
     expect(!parsed.ok && parsed.reason).toBe('not an ECS Service Action event: detail.eventName: is missing');
+  });
+});
+
+describe('parsePushRecord with an ECS Daemon Service Action DAEMON_TASK_START_IMPAIRED event', () => {
+  it('given the documented TASK_FAILED_TO_RUN sample, when parsed, then it names the daemon and the revision to read', () => {
+    const event = daemonTaskStartImpairedEventFixture();
+
+    const parsed = parsePushRecord(record(event));
+
+    expect(parsed).toEqual({
+      ok: true,
+      impairments: [
+        {
+          messageId: 'm-1',
+          eventId: event.id,
+          time: new Date(event.time),
+          account: '123456789012',
+          region: 'us-west-2',
+          clusterArn: event.detail.clusterArn,
+          serviceArn: event.detail.daemonArn,
+          service: 'my-daemon',
+          daemonRevisionArn: event.detail.daemonRevisionArn,
+          attempt: 1,
+        },
+      ],
+    });
+  });
+
+  it('given TASK_CREATION_FAILED with empty resources, then the detail alone names the revision', () => {
+    const event = daemonTaskStartImpairedEventFixture() as { resources: string[]; detail: Record<string, unknown> };
+    event.resources = [];
+    event.detail.failureType = 'TASK_CREATION_FAILED';
+    delete event.detail.taskArn;
+
+    const parsed = parsePushRecord(record(event));
+
+    expect(parsed.ok && parsed.impairments?.[0]?.daemonRevisionArn).toBe(event.detail.daemonRevisionArn);
+  });
+
+  it('given a daemon action without the revision, then it is refused naming the field', () => {
+    const event = daemonTaskStartImpairedEventFixture() as { detail: Record<string, unknown> };
+    delete event.detail.daemonRevisionArn;
+
+    expect(parsePushRecord(record(event))).toEqual({
+      ok: false,
+      reason: expect.stringMatching(/^not an ECS Daemon Service Action event: .*detail\.daemonRevisionArn/),
+    });
   });
 });

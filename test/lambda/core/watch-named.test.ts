@@ -8,7 +8,11 @@ import { describe, expect, it } from 'vitest';
 import type { InUseIndexWatchPort, WorkloadReadPort } from '../../../lambda/core/ports';
 import type { Inventory } from '../../../lambda/core/types';
 import { lambdaActionOf, parseWatchedRecord, watchTaskEvents } from '../../../lambda/core/watch';
-import { ecsDeploymentStateChangeFixture, lambdaUpdateFunctionCodeCallFixture } from '../../support/fixtures';
+import {
+  ecsDaemonDeploymentStateChangeFixture,
+  ecsDeploymentStateChangeFixture,
+  lambdaUpdateFunctionCodeCallFixture,
+} from '../../support/fixtures';
 
 const record = (body: unknown, messageId = 'm-1') => ({
   messageId,
@@ -93,7 +97,7 @@ describe('reading the events that name a workload', () => {
 });
 
 describe('a batch with events that name a workload', () => {
-  const inventoryOf = (kind: 'ecs-service' | 'lambda-function', arn: string): Inventory => ({
+  const inventoryOf = (kind: 'ecs-service' | 'lambda-function' | 'ecs-daemon', arn: string): Inventory => ({
     takenAt: new Date(0),
     byRepository: new Map([['app', new Map([[DIGEST, [{ kind, arn, image: 'x/app:prod' }]]])]]),
     gaps: [],
@@ -124,6 +128,10 @@ describe('a batch with events that name a workload', () => {
       takeFunctionInventory: async (target) => {
         reads.push(`function ${JSON.stringify(target)}`);
         return inventoryOf('lambda-function', 'arn:aws:lambda:us-west-2:111122223333:function:image-resizer');
+      },
+      takeDaemonRevisionInventory: async (arn) => {
+        reads.push(`daemon revision ${arn}`);
+        return inventoryOf('ecs-daemon', arn);
       },
       ...options.reader,
     };
@@ -172,6 +180,31 @@ describe('a batch with events that name a workload', () => {
       expect(h.writes).toEqual([]);
     },
   );
+
+  it('given a daemon deployment in a listed workload, then its target revision is read once and written as the list writes it', async () => {
+    const h = harness({ workloads: [{ account: '123456789012', region: 'us-west-2' }] });
+    const event = ecsDaemonDeploymentStateChangeFixture();
+
+    const outcome = await watchTaskEvents([record(event)], settings, h.deps);
+
+    expect(outcome.failedMessageIds).toEqual([]);
+    expect(h.reads).toEqual([`daemon revision ${event.detail.targetDaemonRevisionArn}`]);
+    expect(h.writes).toEqual([
+      { names: [event.detail.targetDaemonRevisionArn], kinds: ['ecs-daemon'], seenBy: ['watch'], version: 0 },
+    ]);
+    expect(outcome.workloadReads).toBe(1);
+  });
+
+  it('given a daemon deployment event without a target revision, then it is refused naming the field', async () => {
+    const h = harness({});
+    const event = ecsDaemonDeploymentStateChangeFixture() as { detail: Record<string, unknown> };
+    delete event.detail.targetDaemonRevisionArn;
+
+    const parsed = parseWatchedRecord(record(event));
+
+    expect(parsed).toEqual({ ok: false, reason: expect.stringContaining('detail.targetDaemonRevisionArn') });
+    expect(h.reads).toEqual([]);
+  });
 
   it('given a Lambda call that failed (errorCode), then nothing is read', async () => {
     const h = harness({});
