@@ -274,6 +274,7 @@ export class SimDynamoDb implements SimService {
     const schema: KeySchema = index ?? table;
     const used = new Usage();
     const condition = parseCondition(String(input.KeyConditionExpression ?? ''), input, used);
+    const projection = projectionOf(input, used);
     used.refuseUnused(input);
     const partitionValue = partitionKeyValue(condition, schema.partitionKey);
     if (partitionValue === undefined) {
@@ -310,7 +311,7 @@ export class SimDynamoDb implements SimService {
     for (; i < candidates.length && page.length < limit && bytes < QUERY_PAGE_BYTES; i++) {
       const projected = project(candidates[i]!, table, index);
       bytes += itemBytes(projected);
-      page.push(projected);
+      page.push(projection ? pick(projected, projection) : projected);
     }
     const last = page.at(-1);
     const more = i < candidates.length || (page.length === limit && last !== undefined);
@@ -432,6 +433,37 @@ type Condition =
   | { readonly op: 'between'; readonly subject: Operand; readonly low: Operand; readonly high: Operand }
   | { readonly op: 'exists' | 'not-exists'; readonly path: string }
   | { readonly op: 'begins-with'; readonly subject: Operand; readonly prefix: Operand };
+
+/**
+ * The top-level attribute names a `ProjectionExpression` asks for (`#placeholder` or a plain name, comma-separated;
+ * nested paths are not modelled), its placeholders marked used; undefined without one. A Query answers only those
+ * attributes. See: https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.ProjectionExpressions.html
+ */
+function projectionOf(input: any, used: Usage): string[] | undefined {
+  if (input.ProjectionExpression === undefined) return undefined;
+  return String(input.ProjectionExpression)
+    .split(',')
+    .map((part) => part.trim())
+    .map((part) => {
+      if (!/^#?[A-Za-z0-9_]+$/.test(part)) {
+        throw new SimAwsError('ValidationException', `Invalid ProjectionExpression (not modelled here): ${part}`);
+      }
+      if (!part.startsWith('#')) return part;
+      const name = input.ExpressionAttributeNames?.[part];
+      if (name === undefined) {
+        throw new SimAwsError(
+          'ValidationException',
+          `An expression attribute name used in the document path is not defined; attribute name: ${part}`,
+        );
+      }
+      used.names.add(part);
+      return String(name);
+    });
+}
+
+function pick(item: Item, names: readonly string[]): Item {
+  return Object.fromEntries(names.filter((name) => item[name] !== undefined).map((name) => [name, item[name]!]));
+}
 
 /** Which placeholders the expressions of one request used, to refuse unused ones as DynamoDB does. */
 class Usage {

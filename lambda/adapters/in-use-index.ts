@@ -57,6 +57,9 @@ export class UnexpectedIndexItemError extends Error {
   override readonly name = 'UnexpectedIndexItemError';
 }
 
+/** Keys read to find a settled user of a digest: one small page (keys and a number each). */
+const SETTLED_QUERY_LIMIT = 25;
+
 export class DynamoDbInUseIndex implements InUseIndexPort, InUseIndexWatchPort, InUseIndexReadPort {
   constructor(
     private readonly tableName: string,
@@ -204,20 +207,32 @@ export class DynamoDbInUseIndex implements InUseIndexPort, InUseIndexWatchPort, 
     return outcomes;
   }
 
-  /** One Query of the digest's users (`begins_with(sk, "<digest>#")`), at most 2 keys: is any other than this? */
-  async hasOtherUsers(entry: InUseEntry): Promise<boolean> {
+  /**
+   * One Query of the digest's users (`begins_with(sk, "<digest>#")`, one page of up to SETTLED_QUERY_LIMIT keys):
+   * is any other than this one settled, that is, written by a list (no `writtenAt`) or by the watch at least
+   * WATCH_WRITE_SETTLE_MS ago? A user written moments ago proves nothing: its batch (this very batch, or a
+   * concurrent one) may not have checked the digest yet, or may have died before it did. A page of only recent
+   * users answers no, so the caller checks: a check too many costs one DescribeImages, a check too few can cost
+   * the image.
+   */
+  async hasSettledOtherUsers(entry: InUseEntry): Promise<boolean> {
     const page = await this.client.send(
       new QueryCommand({
         TableName: this.tableName,
         KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :digest)',
-        ExpressionAttributeNames: { '#pk': PK, '#sk': SK },
+        ExpressionAttributeNames: { '#pk': PK, '#sk': SK, '#writtenAt': WRITTEN_AT_ATTRIBUTE },
         ExpressionAttributeValues: { ':pk': { S: imagePartitionKey(entry) }, ':digest': { S: `${entry.digest}#` } },
-        ProjectionExpression: '#sk',
-        Limit: 2,
+        ProjectionExpression: '#sk, #writtenAt',
+        Limit: SETTLED_QUERY_LIMIT,
       }),
     );
     const own = entrySortKey(entry);
-    return (page.Items ?? []).some((item) => item[SK]?.S !== own);
+    const settledBefore = this.now() - WATCH_WRITE_SETTLE_MS;
+    return (page.Items ?? []).some((item) => {
+      if (item[SK]?.S === own) return false;
+      const writtenAt = item[WRITTEN_AT_ATTRIBUTE]?.N;
+      return writtenAt === undefined || Number(writtenAt) <= settledBefore;
+    });
   }
 
   /** The workload's status item (`GetItem`, strongly consistent: a list recorded a moment ago counts). */

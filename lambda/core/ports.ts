@@ -285,8 +285,11 @@ export interface InUseIndexWatchPort {
    * (`lastSeen`, then `version`): a duplicate or an older event changes nothing. One outcome per entry, in order.
    */
   recordWatchedUse(entries: readonly InUseEntry[], version: number): Promise<WatchedWrite[]>;
-  /** Whether the index holds a user of the entry's digest other than the entry itself (one small Query). */
-  hasOtherUsers(entry: InUseEntry): Promise<boolean>;
+  /**
+   * Whether the index holds a settled user of the entry's digest other than the entry itself (one small Query):
+   * one a list wrote, or the watch wrote long enough ago that its batch has checked the digest.
+   */
+  hasSettledOtherUsers(entry: InUseEntry): Promise<boolean>;
 }
 
 /** What the push path reads from the in-use index. */

@@ -11,7 +11,8 @@ import { EcrAdapter } from '../../lambda/adapters/ecr';
 import { DynamoDbInUseIndex, inUseIndexCreateTableInput } from '../../lambda/adapters/in-use-index';
 import { SnsAlertAdapter } from '../../lambda/adapters/sns';
 import { protectiveTagFor } from '../../lambda/core/protective-tag';
-import { watchTaskEvents } from '../../lambda/core/watch';
+import { entriesOfTaskEvent, parseTaskStateChangeRecord, watchTaskEvents } from '../../lambda/core/watch';
+import { WATCH_WRITE_SETTLE_MS } from '../../lambda/core/in-use-index/keys';
 import { SimulatedAccount } from '../../sim/account';
 import { type EcsTaskStateChangeEvent, toSqsEvent } from '../../sim/events';
 import { dockerManifest } from '../../sim/manifests';
@@ -35,13 +36,20 @@ function watch(events: readonly EcsTaskStateChangeEvent[], options: { receiveCou
     toSqsEvent(events, options).Records,
     { tagPrefix: 'digest-guard', dryRun: false },
     {
-      index: new DynamoDbInUseIndex(TABLE, new DynamoDBClient(config)),
+      index: new DynamoDbInUseIndex(TABLE, new DynamoDBClient(config), () => account.clock.now().getTime()),
       registry: { account: account.accountId, region: account.region },
       ecr: new EcrAdapter(new ECRClient(config)),
       alerts: new SnsAlertAdapter(topicArn, new SNSClient(config)),
       logger: { info: noop, warn: noop, error: noop },
     },
   );
+}
+
+/** One task event as the watch parses it. */
+function parseTaskStateChangeOf(event: EcsTaskStateChangeEvent) {
+  const parsed = parseTaskStateChangeRecord(toSqsEvent([event]).Records[0]!);
+  if (!parsed.ok) throw new Error(parsed.reason);
+  return parsed.event;
 }
 
 /** Every task event ECS emitted since the last call. */
@@ -194,12 +202,44 @@ describe('a digest the watch sees in use for the first time is checked at once',
     account.ecs.createService('prod', 'web', td, 1);
     await watch(newTaskEvents()); // the first task: first seen, checked (still tagged: nothing to do)
     const ecrCalls = account.callCount('ecr');
+    // The first entry has settled: the batch that wrote it finished its check long ago.
+    account.clock.advance(WATCH_WRITE_SETTLE_MS + 1_000);
 
     account.ecs.launchReplacementTask('prod', 'web');
     await watch(newTaskEvents());
 
     expect(account.callCount('ecr')).toBe(ecrCalls);
     expect(entries()).toHaveLength(2);
+  });
+
+  it('given several tasks of a new digest start in one batch after the tag moved, then the watch still protects it', async () => {
+    // Each task's write lands before the others' "any other user?" read: no task may count on another to check.
+    const a = push('app', 'prod', 'build-1');
+    const td = account.ecs.registerTaskDefinition('web', [{ name: 'web', image: `${host}/app:prod` }]);
+    account.ecs.createService('prod', 'web', td, 3);
+    push('app', 'prod', 'build-2');
+
+    const outcome = await watch(newTaskEvents());
+
+    expect(outcome.firstSeen).toEqual([{ repository: 'app', digest: a }]);
+    expect(tagsOf('app', a)).toEqual([protectiveTagFor(a, 'digest-guard')]);
+    expect(messagesOf(account, topicArn)).toHaveLength(1);
+  });
+
+  it('given another user of the digest was written moments ago by a concurrent batch, then the watch still checks', async () => {
+    const a = push('app', 'prod', 'build-1');
+    const td = account.ecs.registerTaskDefinition('web', [{ name: 'web', image: `${host}/app:prod` }]);
+    account.ecs.createService('prod', 'web', td, 2);
+    push('app', 'prod', 'build-2');
+    const [first, second] = newTaskEvents();
+    // A batch that wrote the first task and has not yet checked (or died before it): its write is not proof.
+    await new DynamoDbInUseIndex(TABLE, new DynamoDBClient(account.clientConfig()), () =>
+      account.clock.now().getTime(),
+    ).recordWatchedUse(entriesOfTaskEvent(parseTaskStateChangeOf(first!)), 1);
+
+    await watch([second!]);
+
+    expect(tagsOf('app', a)).toEqual([protectiveTagFor(a, 'digest-guard')]);
   });
 
   it('given the check failed after the write, when the event is redelivered, then it checks again and protects', async () => {

@@ -106,6 +106,36 @@ describe('simulated DynamoDB Query', () => {
   });
 });
 
+describe('simulated DynamoDB Query projection', () => {
+  // "To read data from a table, you use operations such as GetItem, Query, or Scan … returns all of the item's
+  // attributes by default. To get only some, rather than all of the attributes, use a projection expression."
+  // See: https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.ProjectionExpressions.html
+  it('given a ProjectionExpression with a placeholder, when queried, then only those attributes return and the name counts as used', async () => {
+    await putEntry(1, 'w#1', 'not asked for');
+    const { items } = await queryAll({
+      TableName: TABLE,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeNames: { '#seen': 'lastSeen' },
+      ExpressionAttributeValues: { ':pk': { S: 'image#r' } },
+      ProjectionExpression: 'sk, #seen',
+    });
+    expect(items).toEqual([{ sk: { S: 'sha256:0001' }, lastSeen: { N: '1001' } }]);
+  });
+
+  it('given a projection placeholder with no name defined, when queried, then it is refused', async () => {
+    await expect(
+      client.send(
+        new QueryCommand({
+          TableName: TABLE,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': { S: 'image#r' } },
+          ProjectionExpression: '#nope',
+        }),
+      ),
+    ).rejects.toMatchObject({ name: 'ValidationException' });
+  });
+});
+
 describe('simulated DynamoDB conditions and validation', () => {
   it('given an item, when a put with attribute_not_exists(pk) meets it, then ConditionalCheckFailed and no change', async () => {
     await putEntry(1, 'w#1');

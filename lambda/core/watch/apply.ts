@@ -230,7 +230,8 @@ export async function watchTaskEvents(
         // retry asks again instead of trusting it.
         const maybeNew = outcome === 'created' || outcome === 'written' || sighting.attempt > 1;
         if (!maybeNew || !ownRegistry(entry, deps.registry) || !inScope(entry.repository, settings)) continue;
-        if (await deps.index.hasOtherUsers(entry)) continue;
+        // Only a settled user proves someone checked: several tasks of a new digest in one batch each see the others.
+        if (await deps.index.hasSettledOtherUsers(entry)) continue;
         logger.info('digest seen in use for the first time: checking it now', {
           repository: entry.repository,
           digest: entry.digest,

@@ -118,7 +118,7 @@ describe('a batch with events that name a workload', () => {
         });
         return entries.map(() => 'refreshed' as const);
       },
-      hasOtherUsers: async () => true,
+      hasSettledOtherUsers: async () => true,
     };
     const reader: WorkloadReadPort = {
       takeServiceInventory: async (cluster, service) => {

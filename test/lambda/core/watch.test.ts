@@ -106,7 +106,7 @@ describe('a batch of task events', () => {
         writes.push({ names: entries.map((e) => e.digest), version });
         return entries.map(() => 'refreshed' as const);
       },
-      hasOtherUsers: async () => true,
+      hasSettledOtherUsers: async () => true,
     };
     return { writes, index };
   }
@@ -155,7 +155,7 @@ describe('a batch of task events', () => {
       recordWatchedUse: async () => {
         throw new Error('ProvisionedThroughputExceededException');
       },
-      hasOtherUsers: async () => true,
+      hasSettledOtherUsers: async () => true,
     };
 
     const outcome = await watchTaskEvents([record(ecsTaskStateChangeFixture(), 'm-9')], settings, deps(index));
