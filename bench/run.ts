@@ -4,7 +4,8 @@
  * only compared side by side (alternating runs, medians).
  *
  *   npm run bench                                  # everything (a few minutes on 2 cores)
- *   npm run bench -- --part=requests,memory        # parts: requests, memory, burst, bundle, index, organization, push-index
+ *   npm run bench -- --part=requests,memory        # parts: requests, memory, burst, bundle, index, organization, push-index,
+ *                                                  #   watch
  *   npm run bench -- --small | --large             # only one account shape (requests, memory)
  *   npm run bench -- --burst=all                   # every burst setting (adds batch 100 with 10 s / 60 s windows)
  *   npm run bench -- --runs=15                     # fresh-process runs per bundle variant (default 15)
@@ -27,6 +28,9 @@
  * 5. index: the in-use index requests of a list of the account, first on an empty index, then with no change.
  * 7. push-index: the push batch of part 1 reading the in-use index after a complete list: ECS calls (0), index
  *    reads vs one per pushed repository, simulated time.
+ * 8. watch: the large fleet's task and deployment events and Lambda API calls of a workload account through the
+ *    watch: index writes per task event (≤ 1), ECS calls per deployment event (≤ 2), Lambda calls per Lambda
+ *    API call (≤ 1), as ratios against those bounds.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
@@ -40,10 +44,11 @@ import { measureMemory, printMemory, type MemoryRun } from './memory';
 import { measureOrganizationList, type OrganizationListRun, printOrganizationList } from './organization-list';
 import { measurePushIndex, printPushIndex, type PushIndexRun } from './push-index';
 import { measureBatch, printBatch, type BatchRun } from './requests';
+import { measureWatch, printWatch, type WatchRun } from './watch';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-const PARTS = ['requests', 'memory', 'burst', 'bundle', 'index', 'organization', 'push-index'] as const;
+const PARTS = ['requests', 'memory', 'burst', 'bundle', 'index', 'organization', 'push-index', 'watch'] as const;
 type Part = (typeof PARTS)[number];
 
 function option(name: string): string | undefined {
@@ -74,6 +79,7 @@ async function main(): Promise<void> {
     index?: IndexListRun[];
     organization?: OrganizationListRun;
     pushIndex?: PushIndexRun[];
+    watch?: WatchRun;
   } = {};
 
   let bundles: BundleVariant[] | undefined;
@@ -164,6 +170,12 @@ async function main(): Promise<void> {
       printPushIndex(run);
       results.pushIndex.push(run);
     }
+  }
+
+  if (parts.has('watch')) {
+    console.log("\n== 8. the watch: a workload account's events and Lambda API calls, against their bounds ==");
+    results.watch = await measureWatch(shapes.includes(LARGE) ? LARGE : SMALL);
+    printWatch(results.watch);
   }
 
   const totalS = (performance.now() - started) / 1000;

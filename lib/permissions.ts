@@ -7,7 +7,7 @@ import { ArnFormat, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as sns from 'aws-cdk-lib/aws-sns';
-import { IN_USE_INDEX_KEYS } from '../lambda/core/in-use-index/keys';
+import { IN_USE_INDEX_KEYS, replicationWarningKey } from '../lambda/core/in-use-index/keys';
 import { workloadReaderRoleArn, workloadReaderRoleName } from '../lambda/core/workloads';
 import type { IConstruct } from 'constructs';
 import type { ResolvedSettings } from './settings';
@@ -67,6 +67,19 @@ export function grantInUseIndexList(role: iam.Role, table: Pick<dynamodb.ITable,
       sid: 'ReadInUseIndexByWorkload',
       actions: ['dynamodb:Query'],
       resources: [`${table.tableArn}/index/${IN_USE_INDEX_KEYS.byWorkload.indexName}`],
+    }),
+  );
+  // The replicated-deletions warning is remembered in one item (written with the PutItem above) and read back by
+  // GetItem: only that item, by its partition key (`dynamodb:LeadingKeys`), so the reconcile reads nothing else.
+  // See: https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/specifying-conditions.html
+  const stack = Stack.of(role);
+  const { pk } = replicationWarningKey({ account: stack.account, region: stack.region });
+  role.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      sid: 'ReadReplicatedDeletionsWarning',
+      actions: ['dynamodb:GetItem'],
+      resources: [table.tableArn],
+      conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [pk] } },
     }),
   );
 }

@@ -31,6 +31,7 @@ import {
   IN_USE_INDEX_KEYS,
   type IndexedEntry,
   imagePartitionKey,
+  replicationWarningKey,
   type InUseEntry,
   type WorkloadListStatus,
   workloadKey,
@@ -43,6 +44,8 @@ import type {
   InUseIndexReadPort,
   InUseIndexWatchPort,
   RecordedListStatus,
+  ReplicationWarningMemory,
+  SentReplicationWarning,
   WatchedWrite,
 } from '../core/ports';
 import type { ConsumerKind } from '../core/types';
@@ -60,7 +63,9 @@ export class UnexpectedIndexItemError extends Error {
 /** Keys read to find a settled user of a digest: one small page (keys and a number each). */
 const SETTLED_QUERY_LIMIT = 25;
 
-export class DynamoDbInUseIndex implements InUseIndexPort, InUseIndexWatchPort, InUseIndexReadPort {
+export class DynamoDbInUseIndex
+  implements InUseIndexPort, InUseIndexWatchPort, InUseIndexReadPort, ReplicationWarningMemory
+{
   constructor(
     private readonly tableName: string,
     private readonly client: DynamoDBClient = defaultDynamoDbClient(),
@@ -283,6 +288,50 @@ export class DynamoDbInUseIndex implements InUseIndexPort, InUseIndexWatchPort, 
       ExpressionAttributeNames: names,
       ExpressionAttributeValues: values,
     };
+  }
+
+  /**
+   * The registry's last replicated-deletions warning (`GetItem`, strongly consistent: the last run's write counts).
+   * An item of another shape is a foreign writer or a bug: thrown, so the reconcile warns rather than stays silent.
+   */
+  async lastReplicationWarning(registry: AccountRegion): Promise<SentReplicationWarning | undefined> {
+    const key = replicationWarningKey(registry);
+    const answer = await this.client.send(
+      new GetItemCommand({
+        TableName: this.tableName,
+        Key: { [PK]: { S: key.pk }, [SK]: { S: key.sk } },
+        ConsistentRead: true,
+      }),
+    );
+    const item = answer.Item;
+    if (!item) return undefined;
+    const sentAtMs = Number(item.sentAt?.N);
+    const pairs = item.pairs?.L?.map((value) => value.S);
+    if (!Number.isFinite(sentAtMs) || !pairs || pairs.some((pair) => pair === undefined)) {
+      throw new UnexpectedIndexItemError(`replicated-deletions warning item without sentAt or pairs: ${key.pk}`);
+    }
+    return { pairs: pairs as string[], sentAtMs };
+  }
+
+  /**
+   * Replaces the registry's warning item (`PutItem`). It carries no `workload` attribute, so the sparse `byWorkload`
+   * index never shows it to a list, and its `pk` is no image's, so no push-path Query reads it. Its size grows with
+   * the pairs (about 60 bytes each): DynamoDB's 400 KB item limit holds several thousand; past it the write fails,
+   * which is logged and makes the next run warn again.
+   */
+  async rememberReplicationWarning(registry: AccountRegion, warning: SentReplicationWarning): Promise<void> {
+    const key = replicationWarningKey(registry);
+    await this.client.send(
+      new PutItemCommand({
+        TableName: this.tableName,
+        Item: {
+          [PK]: { S: key.pk },
+          [SK]: { S: key.sk },
+          pairs: { L: warning.pairs.map((pair) => ({ S: pair })) },
+          sentAt: { N: String(warning.sentAtMs) },
+        },
+      }),
+    );
   }
 
   async recordListStatus(workload: AccountRegion, status: WorkloadListStatus): Promise<'recorded' | 'newer-recorded'> {

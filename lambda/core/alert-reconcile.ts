@@ -298,13 +298,26 @@ export function buildWorkloadsNotListedAlert(
   };
 }
 
+/** Why a remembered replicated-deletions warning is sent again, for its text. */
+export interface ReplicationWarningRepeat {
+  readonly send: 'first' | 'new' | 'reminder';
+  /** the repository → destination pairs the last warning did not name */
+  readonly added: readonly { readonly repository: string; readonly destination: string }[];
+  readonly reminderDays: number;
+}
+
 /**
  * The warning for repositories holding in-use digests that a replication rule replicates with (or perhaps with)
  * its deletions: an expiry or a last-tag removal here deletes the replicas, whoever pulls them.
  * See: https://docs.aws.amazon.com/AmazonECR/latest/userguide/replication-delete.html
  */
-export function buildReplicatedDeletionsAlert(run: ReconcileRun, risks: readonly ReplicatedDeletionRisk[]): Alert {
+export function buildReplicatedDeletionsAlert(
+  run: ReconcileRun,
+  risks: readonly ReplicatedDeletionRisk[],
+  repeat?: ReplicationWarningRepeat,
+): Alert {
   const count = countOf(risks.length, 'repository', 'repositories');
+  const added = repeat?.added ?? [];
   const unknown = risks.some((r) => r.deletions === 'unknown');
   const text = [
     `WARNING: ECR digest guard, scheduled reconcile (account ${run.account}, ${run.region})`,
@@ -327,6 +340,23 @@ export function buildReplicatedDeletionsAlert(run: ReconcileRun, risks: readonly
           '  replicated repository in use is named; check each rule in the ECR console or API.',
         ]
       : []),
+    ...(added.length > 0
+      ? [
+          'New since the last warning:',
+          ...new EntryLister().list(
+            added,
+            (a) => [`  - ${a.repository} → ${a.destination}`],
+            (more) => `  - ... and ${countOf(more, 'more', 'more')}`,
+          ),
+        ]
+      : []),
+    ...(repeat
+      ? [
+          (repeat.send === 'reminder' ? 'Reminder: nothing was added since the last warning. ' : '') +
+            `This warning is sent again at once when a repository or destination is added, otherwise every ` +
+            `${repeat.reminderDays} days while the risk stands.`,
+        ]
+      : []),
     '',
     'What to do: turn off the replication of deletions on those rules (deleteReplication enabled: false), or run a ' +
       'guard in each destination registry and make this guard list the workloads that pull from the destinations ' +
@@ -347,6 +377,8 @@ export function buildReplicatedDeletionsAlert(run: ReconcileRun, risks: readonly
         destinations: [...r.destinations],
         deletions: r.deletions,
       })),
+      ...(repeat ? { sent: repeat.send } : {}),
+      ...(added.length > 0 ? { newSinceLastWarning: added.map((a) => ({ ...a })) } : {}),
     },
     severity: 'WARNING',
     repository: '',

@@ -211,6 +211,23 @@ export interface RegistryReplicationRule {
   readonly deletions: 'replicated' | 'not-replicated' | 'unknown';
 }
 
+/**
+ * The replicated-deletions warning as last sent: what it named, one `<repository> → <destination>` pair each
+ * (with `(deletions replicated)` when a rule says so), sorted, and when (epoch ms).
+ */
+export interface SentReplicationWarning {
+  readonly pairs: readonly string[];
+  readonly sentAtMs: number;
+}
+
+/** Where the reconcile remembers the last replicated-deletions warning of a registry, so it says each thing once. */
+export interface ReplicationWarningMemory {
+  /** The last warning recorded for the registry, or undefined when none was. */
+  lastReplicationWarning(registry: AccountRegion): Promise<SentReplicationWarning | undefined>;
+  /** Records a warning just sent, replacing the one before. */
+  rememberReplicationWarning(registry: AccountRegion, warning: SentReplicationWarning): Promise<void>;
+}
+
 /** The registry's replication configuration, for the reconcile's replicated-deletions warning. */
 export interface RegistryReplicationPort {
   /** The registry's replication rules (one DescribeRegistry). */

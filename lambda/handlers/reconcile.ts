@@ -21,6 +21,7 @@ import type {
   InventoryPort,
   OrganizationPort,
   RegistryReplicationPort,
+  ReplicationWarningMemory,
 } from '../core/ports';
 import { reconcileAccount, type ReconcileOutcome, type ReconcileSettings } from '../core/reconcile';
 import type { ReconcileCheckpoint, ReconcileEcrPort } from '../core/ports';
@@ -64,6 +65,8 @@ export interface ReconcileHandlerDependencies {
   readonly organization?: OrganizationPort;
   /** the registry's replication rules, for the replicated-deletions warning */
   readonly replication?: RegistryReplicationPort;
+  /** where the last replicated-deletions warning is remembered (the in-use index table) */
+  readonly replicationWarnings?: ReplicationWarningMemory;
 }
 
 /** Which other accounts and regions the run lists, besides its own (lambda/handlers/reconcile-config.ts). */
@@ -114,6 +117,7 @@ export async function runReconcile(
       ...(deps.alertLogGroup ? { alertLogGroup: deps.alertLogGroup } : {}),
       ...(deps.inUseIndex ? { inUseIndex: deps.inUseIndex } : {}),
       ...(deps.replication ? { replication: deps.replication } : {}),
+      ...(deps.replicationWarnings ? { replicationWarnings: deps.replicationWarnings } : {}),
     },
   );
 }
@@ -158,6 +162,11 @@ function inventoryOfRun(
   );
 }
 
+/** The in-use index table keeps both the run's list and the memory of the last replicated-deletions warning. */
+function indexOf(index: DynamoDbInUseIndex): Pick<ReconcileHandlerDependencies, 'inUseIndex' | 'replicationWarnings'> {
+  return { inUseIndex: index, replicationWarnings: index };
+}
+
 const { logger, metrics, counts } = createObservability();
 let wiring: { settings: ReturnType<typeof readReconcileHandlerConfig>; deps: ReconcileHandlerDependencies } | undefined;
 
@@ -177,7 +186,7 @@ function wireFromEnvironment() {
       logger,
       metrics: counts,
       ...alertLogGroupFrom(process.env),
-      ...(inUseIndexTable ? { inUseIndex: new DynamoDbInUseIndex(inUseIndexTable) } : {}),
+      ...(inUseIndexTable ? indexOf(new DynamoDbInUseIndex(inUseIndexTable)) : {}),
       ...(settings.organizationUnits ? { organization: new OrganizationsAdapter() } : {}),
       workloadInventoryFor: (
         workload: { readonly account: string; readonly region: string },

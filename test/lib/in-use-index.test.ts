@@ -58,7 +58,7 @@ describe('the in-use index table', () => {
     );
   });
 
-  it('given the reconcile role, then it may put, delete and update items of the table and query only byWorkload', () => {
+  it('given the reconcile role, then it may put, delete and update items, query only byWorkload and get only its registry item', () => {
     const { template, stack, guard } = synthesized;
     const statements = roleStatements(template, stack, guard.reconcileFunction?.role).filter((s) =>
       actionsOf(s).some((a) => a.startsWith('dynamodb:')),
@@ -67,7 +67,14 @@ describe('the in-use index table', () => {
     expect(statements.map((s) => [actionsOf(s).sort(), resourcesOf(s)])).toEqual([
       [['dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], [tableArn]],
       [['dynamodb:Query'], [{ 'Fn::Join': ['', [tableArn, '/index/byWorkload']] }]],
+      [['dynamodb:GetItem'], [tableArn]],
     ]);
+    // The replicated-deletions memory is the only item it reads: `pk = registry#<account>#<region>`.
+    expect(statements[2]!.Condition).toEqual({
+      'ForAllValues:StringEquals': {
+        'dynamodb:LeadingKeys': [`registry#${stack.account}#${stack.region}`],
+      },
+    });
   });
 
   it('given the push role with pushReadsIndex, then it may only read the index: GetItem and Query on the table', () => {

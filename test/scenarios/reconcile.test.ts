@@ -8,13 +8,19 @@ import { ECSClient } from '@aws-sdk/client-ecs';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EcrAdapter } from '../../lambda/adapters/ecr';
+import { DynamoDbInUseIndex, inUseIndexCreateTableInput } from '../../lambda/adapters/in-use-index';
 import { inventoryFor } from '../../lambda/adapters/inventory';
 import { SnsAlertAdapter } from '../../lambda/adapters/sns';
 import type { GuardLogger } from '../../lambda/core/ports';
 import type { InventoryPort } from '../../lambda/core/ports';
 import { protectiveTagFor } from '../../lambda/core/protective-tag';
-import { RELEASE_CHECK_MAX_AGE_MS, type ReconcileSettings } from '../../lambda/core/reconcile';
+import {
+  RELEASE_CHECK_MAX_AGE_MS,
+  REPLICATED_DELETIONS_REMINDER_MS,
+  type ReconcileSettings,
+} from '../../lambda/core/reconcile';
 import type { ReconcileCheckpoint } from '../../lambda/core/ports';
 import { runReconcile, type ReconcileHandlerDependencies } from '../../lambda/handlers/reconcile';
 import { SimulatedAccount } from '../../sim/account';
@@ -593,5 +599,150 @@ describe('replicated deletions', () => {
     await reconcile(replicating());
 
     expect(replicationWarnings()).toEqual([]);
+  });
+
+  describe('said once: the index remembers what was last warned', () => {
+    const TABLE = 'ecr-digest-guard-in-use-index';
+    const DAY_MS = 86_400_000;
+    let errors: string[];
+    const remembering = () => {
+      const w = replicating();
+      const config = account.clientConfig({ maxAttempts: 2 });
+      const logger: GuardLogger = { info: () => undefined, warn: () => undefined, error: (m) => void errors.push(m) };
+      return {
+        ...w,
+        deps: {
+          ...w.deps,
+          logger,
+          replicationWarnings: new DynamoDbInUseIndex(TABLE, new DynamoDBClient(config)),
+        },
+      };
+    };
+    const toUsEast = { destinations: [{ region: 'us-east-1', registryId: '111122223333' }] };
+
+    beforeEach(async () => {
+      errors = [];
+      await new DynamoDBClient(account.clientConfig()).send(new CreateTableCommand(inUseIndexCreateTableInput(TABLE)));
+      account.ecr.setReplicationConfiguration([toUsEast]);
+    });
+
+    it('given a first run warns, when the next run finds the same set, then it sends nothing', async () => {
+      await reconcile(remembering());
+      expect(replicationWarnings()).toHaveLength(1);
+      account.clock.advance(6 * 3_600_000);
+
+      const outcome = await reconcile(remembering());
+
+      expect(replicationWarnings()).toHaveLength(1);
+      expect(outcome.replicatedDeletions).toHaveLength(1);
+      expect(errors).toEqual([]);
+    });
+
+    it('given a warned set, when a new repository in use is replicated, then it warns again naming it as new', async () => {
+      await reconcile(remembering());
+      account.ecr.createRepository('api');
+      pushBuild('api', 'prod', 'api-1');
+      deployService('prod', 'api', 'api', ':prod');
+      account.clock.advance(6 * 3_600_000);
+
+      await reconcile(remembering());
+
+      const warnings = replicationWarnings();
+      expect(warnings).toHaveLength(2);
+      expect(warnings[1]!.email).toContain('api → 111122223333/us-east-1');
+      expect(warnings[1]!.email).toMatch(/New since the last warning:\n {2}- api → 111122223333\/us-east-1/);
+      expect(warnings[1]!.json).toMatchObject({ newSinceLastWarning: [{ repository: 'api' }] });
+    });
+
+    it('given a warned set, when a rule adds a destination, then it warns again', async () => {
+      await reconcile(remembering());
+      account.ecr.setReplicationConfiguration([
+        toUsEast,
+        { destinations: [{ region: 'eu-central-1', registryId: '444455556666' }] },
+      ]);
+
+      await reconcile(remembering());
+
+      expect(replicationWarnings()).toHaveLength(2);
+      expect(replicationWarnings()[1]!.email).toMatch(
+        /New since the last warning:\n {2}- app → 444455556666\/eu-central-1/,
+      );
+    });
+
+    it('given a warned set that shrinks, when the next run finds fewer repositories, then it sends nothing', async () => {
+      account.ecr.createRepository('api');
+      pushBuild('api', 'prod', 'api-1');
+      deployService('prod', 'api', 'api', ':prod');
+      await reconcile(remembering());
+      account.ecr.setReplicationConfiguration([{ ...toUsEast, repositoryPrefixes: ['app'] }]);
+
+      await reconcile(remembering());
+
+      expect(replicationWarnings()).toHaveLength(1);
+    });
+
+    it('given the same set, when the reminder interval has passed since the warning, then it warns again once', async () => {
+      await reconcile(remembering());
+      account.clock.advance(REPLICATED_DELETIONS_REMINDER_MS - 1_000);
+      await reconcile(remembering());
+      expect(replicationWarnings()).toHaveLength(1);
+      account.clock.advance(1_000);
+
+      await reconcile(remembering());
+      account.clock.advance(DAY_MS);
+      await reconcile(remembering());
+
+      expect(REPLICATED_DELETIONS_REMINDER_MS).toBe(7 * DAY_MS);
+      expect(replicationWarnings()).toHaveLength(2);
+      expect(replicationWarnings()[1]!.email).toMatch(/Reminder: /);
+    });
+
+    it('given the remembered warning cannot be read, when the run finds the set, then it warns and logs why', async () => {
+      await reconcile(remembering());
+      account.transport.injectFault({
+        service: 'dynamodb',
+        operation: 'GetItem',
+        code: 'InternalServerError',
+        status: 500,
+        times: 1000,
+      });
+
+      await reconcile(remembering());
+
+      expect(replicationWarnings()).toHaveLength(2);
+      expect(errors).toContain('could not read the last replicated-deletions warning; warning again');
+    });
+
+    it('given the warning cannot be remembered, when the next run finds the same set, then it warns again', async () => {
+      account.transport.injectFault({
+        service: 'dynamodb',
+        operation: 'PutItem',
+        code: 'InternalServerError',
+        status: 500,
+        times: 1000,
+      });
+      await reconcile(remembering());
+
+      await reconcile(remembering());
+
+      expect(replicationWarnings()).toHaveLength(2);
+      expect(errors).toContain('could not remember the replicated-deletions warning; the next run warns again');
+    });
+
+    it('given the warning could not be published, when the next run finds the same set, then it warns again', async () => {
+      account.transport.injectFault({
+        service: 'sns',
+        operation: 'Publish',
+        code: 'InternalError',
+        status: 500,
+        times: 3,
+      });
+      await reconcile(remembering());
+      expect(replicationWarnings()).toHaveLength(0);
+
+      await reconcile(remembering());
+
+      expect(replicationWarnings()).toHaveLength(1);
+    });
   });
 });

@@ -5,7 +5,9 @@
  *   returns every in-use digest of it with its users;
  * - the `byWorkload` index (`workload = <consumerAccount>#<consumerRegion>`, `lastSeen`) returns every entry
  *   of one workload for its list; it is sparse: only image-user items carry `workload`;
- * - workload status items: `pk = workload#<account>#<region>`, `sk = status`.
+ * - workload status items: `pk = workload#<account>#<region>`, `sk = status`;
+ * - the registry's last replicated-deletions warning: `pk = registry#<account>#<region>`,
+ *   `sk = replicated-deletions` (the reconcile's memory, so an unchanged warning is not sent every run).
  */
 import type { Consumer } from '../types';
 import type { AccountRegion, InUseEntry } from './types';
@@ -36,6 +38,10 @@ export function workloadKey(workload: AccountRegion): string {
 
 export function workloadStatusKey(workload: AccountRegion): { pk: string; sk: string } {
   return { pk: `workload#${workload.account}#${workload.region}`, sk: STATUS_SORT_KEY };
+}
+
+export function replicationWarningKey(registry: AccountRegion): { pk: string; sk: string } {
+  return { pk: `registry#${registry.account}#${registry.region}`, sk: 'replicated-deletions' };
 }
 
 /**

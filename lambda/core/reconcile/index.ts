@@ -1,6 +1,7 @@
 /** The scheduled reconcile: run (orchestration), release, lifecycle check; its alert text: `core/alert-reconcile.ts`. */
 export { ReconcileNotPossibleError, reconcileAccount } from './run';
 export { ALERT_RESERVE_MS, PULL_TIME_REFRESH_LAG_MS, RELEASE_CHECK_MAX_AGE_MS } from './release';
+export { REPLICATED_DELETIONS_REMINDER_MS } from './replication';
 export {
   assessLifecycleRisk,
   installShieldRule,

@@ -40,3 +40,44 @@ export function findReplicatedDeletionRisks(
   }
   return risks;
 }
+
+/**
+ * How long a replicated-deletions warning about an unchanged set stays sent: 7 days. The risk is standing (a
+ * replication rule changes rarely, and with the SDK unable to read `deleteReplication` every replicated repository
+ * in use is named), so repeating it every run (4 times a day by default) only teaches on-call to ignore the guard's
+ * email. Anything new (a repository, a destination, deletions now known to be replicated) is sent at once, so the
+ * reminder carries no news: once a week keeps the risk in front of a weekly on-call rotation without the noise.
+ */
+export const REPLICATED_DELETIONS_REMINDER_MS = 7 * 24 * 3_600_000;
+
+/** The warned set as stable, sorted pairs: the same risks give the same pairs whatever their order. */
+export function replicationWarningPairs(risks: readonly ReplicatedDeletionRisk[]): string[] {
+  const pairs = risks.flatMap((risk) =>
+    risk.destinations.map((destination) => replicationWarningPair(risk, destination)),
+  );
+  return [...new Set(pairs)].sort();
+}
+
+/** One remembered pair: `<repository> → <destination>`, marked when deletions are known to be replicated. */
+export function replicationWarningPair(risk: ReplicatedDeletionRisk, destination: string): string {
+  return `${risk.repository} → ${destination}${risk.deletions === 'replicated' ? ' (deletions replicated)' : ''}`;
+}
+
+/**
+ * Whether to send the warning now, and why: `first` (none remembered), `new` (a pair the last warning did not
+ * name), `reminder` (the last one is `reminderMs` old or more); otherwise `already-sent`. A set that only shrank
+ * is not news: its pairs were all named before.
+ */
+export function replicationWarningDue(
+  pairs: readonly string[],
+  last: { readonly pairs: readonly string[]; readonly sentAtMs: number } | undefined,
+  nowMs: number,
+  reminderMs: number = REPLICATED_DELETIONS_REMINDER_MS,
+): { readonly send: 'first' | 'new' | 'reminder' | 'already-sent'; readonly added: readonly string[] } {
+  if (!last) return { send: 'first', added: [] };
+  const before = new Set(last.pairs);
+  const added = pairs.filter((pair) => !before.has(pair));
+  if (added.length > 0) return { send: 'new', added };
+  if (nowMs - last.sentAtMs >= reminderMs) return { send: 'reminder', added: [] };
+  return { send: 'already-sent', added: [] };
+}

@@ -23,7 +23,14 @@ import { gapsConcerning } from '../inventory';
 import { protectInUseDigests } from '../protect';
 import type { Inventory } from '../types';
 import { checkLifecycleRisk } from './lifecycle';
-import { findReplicatedDeletionRisks, type ReplicatedDeletionRisk } from './replication';
+import {
+  findReplicatedDeletionRisks,
+  REPLICATED_DELETIONS_REMINDER_MS,
+  type ReplicatedDeletionRisk,
+  replicationWarningDue,
+  replicationWarningPair,
+  replicationWarningPairs,
+} from './replication';
 import { findReleaseCandidates, releaseCandidates, type ReleasePhaseResult } from './release';
 import type {
   ReconcileDependencies,
@@ -173,8 +180,11 @@ async function alertAccountsNotDiscovered(
 }
 
 /**
- * One read of the registry's replication rules a run (none when nothing is in use); a WARNING alert naming the in-use repositories they replicate
- * with (perhaps) their deletions. A failed read is logged and the run goes on: it changes no protection.
+ * One read of the registry's replication rules a run (none when nothing is in use); a WARNING alert naming the
+ * in-use repositories they replicate with (perhaps) their deletions. A failed read is logged and the run goes on:
+ * it changes no protection. With a memory of the last warning, it is sent only when it names something the last
+ * one did not, or once the last one is `REPLICATED_DELETIONS_REMINDER_MS` old: the same risk every run is noise
+ * that hides real alerts. A memory that cannot be read or written sends the warning (loud, never silent).
  */
 async function alertReplicatedDeletions(
   run: ReconcileRun,
@@ -200,8 +210,52 @@ async function alertReplicatedDeletions(
     return { alerts: 0, risks: [] };
   }
   if (risks.length === 0) return { alerts: 0, risks };
+  const registry = { account: run.account, region: run.region };
+  const memory = deps.replicationWarnings;
+  const pairs = replicationWarningPairs(risks);
+  const nowMs = (deps.now ?? (() => new Date()))().getTime();
+  let due: ReturnType<typeof replicationWarningDue> = { send: 'first', added: [] };
+  if (memory) {
+    try {
+      due = replicationWarningDue(pairs, await memory.lastReplicationWarning(registry), nowMs);
+    } catch (error) {
+      deps.logger.error('could not read the last replicated-deletions warning; warning again', {
+        error,
+        whatToDo: 'check the reconcile role may call dynamodb:GetItem on the in-use index table',
+      });
+    }
+  }
+  if (due.send === 'already-sent') {
+    deps.logger.info('in-use repositories are replicated with (perhaps) their deletions; already warned', {
+      replicatedDeletions: risks,
+    });
+    return { alerts: 0, risks };
+  }
   deps.logger.warn('in-use repositories are replicated with (perhaps) their deletions', { replicatedDeletions: risks });
-  const published = await publishOrLog(buildReplicatedDeletionsAlert(run, risks), deps);
+  const added = new Set(due.added);
+  const repeat = memory
+    ? {
+        send: due.send,
+        added: risks.flatMap((risk) =>
+          risk.destinations.flatMap((destination) =>
+            added.has(replicationWarningPair(risk, destination)) ? [{ repository: risk.repository, destination }] : [],
+          ),
+        ),
+        reminderDays: Math.round(REPLICATED_DELETIONS_REMINDER_MS / 86_400_000),
+      }
+    : undefined;
+  const published = await publishOrLog(buildReplicatedDeletionsAlert(run, risks, repeat), deps);
+  // Only a warning that went out is remembered: one that could not be published is tried again next run.
+  if (published && memory) {
+    try {
+      await memory.rememberReplicationWarning(registry, { pairs, sentAtMs: nowMs });
+    } catch (error) {
+      deps.logger.error('could not remember the replicated-deletions warning; the next run warns again', {
+        error,
+        whatToDo: 'check the reconcile role may call dynamodb:PutItem on the in-use index table',
+      });
+    }
+  }
   return { alerts: published ? 1 : 0, risks };
 }
 

@@ -15,6 +15,7 @@ import type {
   ReconcileCheckpoint,
   ReconcileEcrPort,
   RegistryReplicationPort,
+  ReplicationWarningMemory,
 } from '../ports';
 import type { Digest, GuardSettings, InventoryGap } from '../types';
 import type { InstallOutcome, LifecycleFindings } from './lifecycle';
@@ -67,6 +68,8 @@ export interface ReconcileDependencies {
   readonly inUseIndex?: InUseIndexPort;
   /** the registry's replication rules (one read a run); without it no replicated-deletions warning is made */
   readonly replication?: RegistryReplicationPort;
+  /** the last replicated-deletions warning, so an unchanged one is not sent every run; without it, every run warns */
+  readonly replicationWarnings?: ReplicationWarningMemory;
 }
 
 export interface ReconcileRun {
