@@ -20,4 +20,12 @@ describe('the watch of a workload account', () => {
     expect(run.deploymentEvents.requests).toBeGreaterThan(0);
     expect(run.lambdaCalls.requests).toBe(run.lambdaCalls.events);
   });
+
+  it('given an empty index and a fleet starting in batches of 100, then every digest the tasks name is checked at once', async () => {
+    // Tasks of one digest share a batch: each sees the others' fresh writes, which must not stop the check.
+    const run = await measureWatch(SMALL);
+
+    expect(run.distinctDigests).toBeGreaterThan(1);
+    expect(run.firstSeen).toBe(run.distinctDigests);
+  });
 });
