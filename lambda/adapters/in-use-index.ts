@@ -205,19 +205,25 @@ export class DynamoDbInUseIndex implements InUseIndexPort, InUseIndexWatchPort, 
   }
 
   /** One Query of the digest's users (`begins_with(sk, "<digest>#")`), at most 2 keys: is any other than this? */
-  async hasOtherUsers(entry: InUseEntry): Promise<boolean> {
+  async hasOtherUsers(entry: InUseEntry, sameBatch: readonly InUseEntry[] = []): Promise<boolean> {
+    const image = imagePartitionKey(entry);
+    const notOthers = new Set(
+      [entry, ...sameBatch.filter((e) => e.digest === entry.digest && imagePartitionKey(e) === image)].map(
+        entrySortKey,
+      ),
+    );
     const page = await this.client.send(
       new QueryCommand({
         TableName: this.tableName,
         KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :digest)',
         ExpressionAttributeNames: { '#pk': PK, '#sk': SK },
-        ExpressionAttributeValues: { ':pk': { S: imagePartitionKey(entry) }, ':digest': { S: `${entry.digest}#` } },
+        ExpressionAttributeValues: { ':pk': { S: image }, ':digest': { S: `${entry.digest}#` } },
         ProjectionExpression: '#sk',
-        Limit: 2,
+        // enough items to find one beyond those that are not others
+        Limit: notOthers.size + 1,
       }),
     );
-    const own = entrySortKey(entry);
-    return (page.Items ?? []).some((item) => item[SK]?.S !== own);
+    return (page.Items ?? []).some((item) => !notOthers.has(item[SK]?.S ?? ''));
   }
 
   /** The workload's status item (`GetItem`, strongly consistent: a list recorded a moment ago counts). */

@@ -277,8 +277,11 @@ export interface InUseIndexWatchPort {
    * (`lastSeen`, then `version`): a duplicate or an older event changes nothing. One outcome per entry, in order.
    */
   recordWatchedUse(entries: readonly InUseEntry[], version: number): Promise<WatchedWrite[]>;
-  /** Whether the index holds a user of the entry's digest other than the entry itself (one small Query). */
-  hasOtherUsers(entry: InUseEntry): Promise<boolean>;
+  /**
+   * Whether the index holds a user of the entry's digest other than the entry itself and `sameBatch` (entries the
+   * caller is writing at the same time, which are no older user) — one small Query.
+   */
+  hasOtherUsers(entry: InUseEntry, sameBatch?: readonly InUseEntry[]): Promise<boolean>;
 }
 
 /** What the push path reads from the in-use index. */

@@ -170,6 +170,9 @@ export async function watchTaskEvents(
   let workloadReads = 0;
   // digest → the events that first showed it, grouped per repository of the own registry
   const toCheck = new Map<string, Map<Digest, { consumers: Consumer[]; messageIds: Set<string> }>>();
+  // Entries of this batch, noted before their write: two new sightings of one digest in a batch must not each take
+  // the other for an older user and both skip the check (the digest would then be checked by nobody).
+  const batchEntries: InUseEntry[] = [];
   await mapWithConcurrency(events, deps.concurrency ?? 8, async (watched) => {
     let sighting: Sighting | undefined;
     try {
@@ -204,6 +207,7 @@ export async function watchTaskEvents(
     }
     if (!sighting || sighting.entries.length === 0) return;
     const { entries } = sighting;
+    batchEntries.push(...entries);
     try {
       const outcomes: string[] = [];
       for (const part of chunks(entries, MAX_ENTRIES_PER_WRITE)) {
@@ -216,7 +220,7 @@ export async function watchTaskEvents(
         // retry asks again instead of trusting it.
         const maybeNew = outcome === 'created' || outcome === 'written' || sighting.attempt > 1;
         if (!maybeNew || !ownRegistry(entry, deps.registry) || !inScope(entry.repository, settings)) continue;
-        if (await deps.index.hasOtherUsers(entry)) continue;
+        if (await deps.index.hasOtherUsers(entry, batchEntries)) continue;
         logger.info('digest seen in use for the first time: checking it now', {
           repository: entry.repository,
           digest: entry.digest,
