@@ -1,25 +1,17 @@
 /**
  * The long run of the property in guard-under-faults.ts: the same property, many more runs.
  *   tsx test/properties/long-run.ts [--runs 10000] [--seed <int>] [--path <path>]
+ * Without --seed the seed is fixed (DEFAULT_LONG_RUN_SEED), so two runs count the same.
  * Every invariant is checked, (d) and (e) included.
  * Prints the seed, the runs done, the time, and what the runs exercised; exits 1 with the shrunk
  * counterexample when an invariant fails. Rerun a failure with the printed seed (and path).
  */
 import fc from 'fast-check';
 import { runScenario, scenarioArb } from './guard-under-faults';
-
-function argument(name: string): string | undefined {
-  const at = process.argv.indexOf(`--${name}`);
-  return at >= 0 ? process.argv[at + 1] : undefined;
-}
+import { longRunOptions } from './long-run-options';
 
 async function main(): Promise<void> {
-  const runs = Number(argument('runs') ?? 10_000);
-  const seed = Number(argument('seed') ?? Date.now() % 2_147_483_647);
-  const path = argument('path');
-  if (!Number.isInteger(runs) || runs < 1)
-    throw new Error(`--runs must be a positive integer, got ${argument('runs')}`);
-  if (!Number.isInteger(seed)) throw new Error(`--seed must be an integer, got ${argument('seed')}`);
+  const { runs, seed, path } = longRunOptions(process.argv);
   console.log(`property: guard under faults; seed ${seed}; runs ${runs}${path ? `; path ${path}` : ''}`);
   const totals = { runs: 0, invocations: 0, deadLettered: 0, protections: 0, lifecycleDeletes: 0 };
   const started = Date.now();

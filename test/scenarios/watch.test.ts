@@ -196,6 +196,21 @@ describe('a digest the watch sees in use for the first time is checked at once',
     expect(alerts[0]!.body.email).toContain(`ECS task prod/${task} of service web (container web,`);
   });
 
+  it('given two tasks start from a digest whose tag already moved, when both events arrive in one batch, then the digest is checked and protected', async () => {
+    // Found by the organization fault property: each sighting's write made the other look like an older user.
+    const a = push('app', 'prod', 'build-1');
+    const td = account.ecs.registerTaskDefinition('web', [{ name: 'web', image: `${host}/app:prod` }]);
+    account.ecs.createService('prod', 'web', td, 2); // both tasks pin A
+    push('app', 'prod', 'build-2');
+    expect(tagsOf('app', a)).toEqual([]);
+
+    const outcome = await watch(newTaskEvents());
+
+    expect(outcome.firstSeen).toEqual([{ repository: 'app', digest: a }]);
+    expect(tagsOf('app', a)).toEqual([protectiveTagFor(a, 'digest-guard')]);
+    expect(messagesOf(account, topicArn)).toHaveLength(1);
+  });
+
   it('given the digest already has another user in the index, then the watch does not ask ECR', async () => {
     push('app', 'prod', 'build-1');
     const td = account.ecs.registerTaskDefinition('web', [{ name: 'web', image: `${host}/app:prod` }]);
