@@ -240,9 +240,8 @@ export class DynamoDbInUseIndex
     });
   }
 
-  /** The workload's status item (`GetItem`, strongly consistent: a list recorded a moment ago counts). */
-  async listStatus(workload: AccountRegion): Promise<RecordedListStatus | undefined> {
-    const key = workloadStatusKey(workload);
+  /** One item by its keys, strongly consistent (`GetItem`): what the last run wrote a moment ago counts. */
+  private async consistentItem(key: { readonly pk: string; readonly sk: string }) {
     const answer = await this.client.send(
       new GetItemCommand({
         TableName: this.tableName,
@@ -250,7 +249,12 @@ export class DynamoDbInUseIndex
         ConsistentRead: true,
       }),
     );
-    const item = answer.Item;
+    return answer.Item;
+  }
+
+  /** The workload's status item (`GetItem`, strongly consistent: a list recorded a moment ago counts). */
+  async listStatus(workload: AccountRegion): Promise<RecordedListStatus | undefined> {
+    const item = await this.consistentItem(workloadStatusKey(workload));
     if (!item) return undefined;
     const number = (name: string): number | undefined => {
       const value = Number(item[name]?.N);
@@ -296,14 +300,7 @@ export class DynamoDbInUseIndex
    */
   async lastReplicationWarning(registry: AccountRegion): Promise<SentReplicationWarning | undefined> {
     const key = replicationWarningKey(registry);
-    const answer = await this.client.send(
-      new GetItemCommand({
-        TableName: this.tableName,
-        Key: { [PK]: { S: key.pk }, [SK]: { S: key.sk } },
-        ConsistentRead: true,
-      }),
-    );
-    const item = answer.Item;
+    const item = await this.consistentItem(key);
     if (!item) return undefined;
     const sentAtMs = Number(item.sentAt?.N);
     const pairs = item.pairs?.L?.map((value) => value.S);

@@ -163,6 +163,21 @@ function attemptOf(record: RecordMeta): number {
   return Number.isFinite(attempt) && attempt >= 1 ? attempt : 1;
 }
 
+/** What every watched event carries, from its EventBridge envelope and its queue record. */
+function envelopeOf(
+  event: { readonly id: string; readonly time: string; readonly account: string; readonly region: string },
+  record: RecordMeta,
+) {
+  return {
+    messageId: record.messageId,
+    eventId: event.id,
+    time: new Date(event.time),
+    account: event.account,
+    region: event.region,
+    attempt: attemptOf(record),
+  };
+}
+
 export function parseDeploymentStateChange(json: unknown, record: RecordMeta): Parsed<DeploymentStateChange> {
   const parsed = v.safeParse(DeploymentStateChangeEvent, json);
   if (!parsed.success) {
@@ -176,12 +191,7 @@ export function parseDeploymentStateChange(json: unknown, record: RecordMeta): P
   return {
     ok: true,
     event: {
-      messageId: record.messageId,
-      eventId: event.id,
-      time: new Date(event.time),
-      account: event.account,
-      region: event.region,
-      attempt: attemptOf(record),
+      ...envelopeOf(event, record),
       eventName: event.detail.eventName,
       serviceArn,
       clusterArn: `${prefix}:cluster/${cluster}`,
@@ -202,12 +212,7 @@ export function parseDaemonDeploymentStateChange(
   return {
     ok: true,
     event: {
-      messageId: record.messageId,
-      eventId: event.id,
-      time: new Date(event.time),
-      account: event.account,
-      region: event.region,
-      attempt: attemptOf(record),
+      ...envelopeOf(event, record),
       eventName: event.detail.eventName,
       targetDaemonRevisionArn: event.detail.targetDaemonRevisionArn,
       ...(event.detail.daemonArn ? { daemonArn: event.detail.daemonArn } : {}),
@@ -232,12 +237,7 @@ export function parseLambdaApiCall(
   const action = lambdaActionOf(detail.eventName);
   if (!action) return { ok: true, ignored: detail.eventName };
   const envelope = {
-    messageId: record.messageId,
-    eventId: event.id,
-    time: new Date(event.time),
-    account: event.account,
-    region: event.region,
-    attempt: attemptOf(record),
+    ...envelopeOf(event, record),
     eventName: detail.eventName,
     action,
   };
