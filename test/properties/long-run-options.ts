@@ -26,3 +26,23 @@ export function longRunOptions(argv: readonly string[], defaultRuns = 10_000): L
   if (!Number.isInteger(seed)) throw new Error(`--seed must be an integer, got ${argument('seed')}`);
   return { runs, seed, ...(path ? { path } : {}) };
 }
+
+/** How a long run ended, printed so that a failure can be rerun from the output; a failure sets the exit code. */
+export function reportLongRun(
+  details: {
+    readonly failed: boolean;
+    readonly counterexamplePath: string | null;
+    readonly counterexample: unknown;
+    readonly errorInstance: unknown;
+  },
+  seed: number,
+): void {
+  if (details.failed) {
+    console.log(`FAILED: seed ${seed}, path ${details.counterexamplePath}`);
+    console.log(`counterexample: ${JSON.stringify(details.counterexample)}`);
+    console.log(String(details.errorInstance instanceof Error ? details.errorInstance.message : details.errorInstance));
+    process.exitCode = 1;
+    return;
+  }
+  console.log('PASSED: every invariant held');
+}

@@ -8,7 +8,7 @@
  */
 import fc from 'fast-check';
 import { runScenario, scenarioArb } from './guard-under-faults';
-import { longRunOptions } from './long-run-options';
+import { longRunOptions, reportLongRun } from './long-run-options';
 
 async function main(): Promise<void> {
   const { runs, seed, path } = longRunOptions(process.argv);
@@ -31,14 +31,7 @@ async function main(): Promise<void> {
     `runs executed: ${details.numRuns} (+${details.numShrinks} shrinks) in ${seconds} s; seed ${seed}; ` +
       `invocations ${totals.invocations}, protective tags put ${totals.protections}, lifecycle deletions ${totals.lifecycleDeletes}, dead-lettered ${totals.deadLettered}`,
   );
-  if (details.failed) {
-    console.log(`FAILED: seed ${seed}, path ${details.counterexamplePath}`);
-    console.log(`counterexample: ${JSON.stringify(details.counterexample)}`);
-    console.log(String(details.errorInstance instanceof Error ? details.errorInstance.message : details.errorInstance));
-    process.exitCode = 1;
-    return;
-  }
-  console.log('PASSED: every invariant held');
+  reportLongRun(details, seed);
 }
 
 main().catch((error: unknown) => {

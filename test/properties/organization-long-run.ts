@@ -6,7 +6,7 @@
  * done, the time and what the runs exercised; exits 1 with the shrunk counterexample when the invariant fails.
  */
 import fc from 'fast-check';
-import { longRunOptions } from './long-run-options';
+import { longRunOptions, reportLongRun } from './long-run-options';
 import { runOrganizationScenario, scenarioArb } from './organization-under-faults';
 
 async function main(): Promise<void> {
@@ -42,14 +42,7 @@ async function main(): Promise<void> {
       `protective tags put ${totals.protections}, lifecycle deletions ${totals.lifecycleDeletes}, ` +
       `in-use digests untagged within the delivery delay at a pass ${totals.inDeliveryDelay}`,
   );
-  if (details.failed) {
-    console.log(`FAILED: seed ${seed}, path ${details.counterexamplePath}`);
-    console.log(`counterexample: ${JSON.stringify(details.counterexample)}`);
-    console.log(String(details.errorInstance instanceof Error ? details.errorInstance.message : details.errorInstance));
-    process.exitCode = 1;
-    return;
-  }
-  console.log('PASSED: every invariant held');
+  reportLongRun(details, seed);
 }
 
 main().catch((error: unknown) => {
