@@ -29,7 +29,7 @@ import {
   grantReconcilePermissions,
   grantWatchPermissions,
 } from './permissions';
-import { resolveSettings } from './settings';
+import { listsOtherAccounts, resolveSettings } from './settings';
 import { ConfigError } from './validation';
 
 export type { DigestGuardAlarms } from './alarms';
@@ -427,7 +427,7 @@ export class DigestGuard extends Construct {
       const watch = createWatchPath(this, settings, this.topic);
       grantWatchPermissions(watch.role, settings, this.topic, this.inUseIndex);
       watch.fn.addEnvironment('IN_USE_INDEX_TABLE_NAME', this.inUseIndex.tableName);
-      const listsOthers = settings.workloadAccounts.length > 0 || settings.organizationUnits.length > 0;
+      const listsOthers = listsOtherAccounts(settings);
       if (listsOthers) {
         // Deployment and Lambda events name a service or function, not its digests: the watch reads them there.
         // The accounts of organizational units are known only at run time, as for the reconcile.

@@ -36,7 +36,7 @@ import {
   buildWatchEventPatterns,
 } from './event-pattern';
 import { locateHandlerCode } from './handler-code';
-import type { ResolvedSettings } from './settings';
+import { listsOtherAccounts, type ResolvedSettings } from './settings';
 
 /** One function with the log group and role made for it alone. */
 export interface GuardFunction {
@@ -200,9 +200,7 @@ export function createWatchPath(scope: Construct, settings: ResolvedSettings, to
     ids: { logGroup: 'WatchLogGroup', role: 'WatchRole', function: 'WatchFunction' },
     roleDescription: 'ECR digest guard watch function',
     // The workload accounts' reader roles trust this role by name too (lib/workload-stack.ts).
-    ...(settings.workloadAccounts.length > 0 || settings.organizationUnits.length > 0
-      ? { roleName: guardWatchRoleName(Stack.of(scope).region) }
-      : {}),
+    ...(listsOtherAccounts(settings) ? { roleName: guardWatchRoleName(Stack.of(scope).region) } : {}),
     description: 'Keeps the in-use index from ECS and Lambda events; protects a digest seen in use for the first time',
     handler: WATCH_HANDLER,
     timeout: WATCH_TIMEOUT,
@@ -243,9 +241,7 @@ export function createReconcilePath(scope: Construct, settings: ResolvedSettings
     ids: { logGroup: 'ReconcileLogGroup', role: 'ReconcileRole', function: 'ReconcileFunction' },
     roleDescription: 'ECR digest guard scheduled reconcile function',
     // The workload accounts' reader roles trust this role by name (lib/workload-stack.ts).
-    ...(settings.workloadAccounts.length > 0 || settings.organizationUnits.length > 0
-      ? { roleName: guardReconcileRoleName(Stack.of(scope).region) }
-      : {}),
+    ...(listsOtherAccounts(settings) ? { roleName: guardReconcileRoleName(Stack.of(scope).region) } : {}),
     description: 'Reconciles protective tags with what runs: protects, restores, releases after a grace period',
     handler: RECONCILE_HANDLER,
     timeout: RECONCILE_TIMEOUT,

@@ -70,6 +70,14 @@ const CHAT_PROP_OF = {
  * settings the app's context also carries go through `sharedSettingsProblems` (the same check, the same
  * words), the construct-only ones are checked here.
  */
+/**
+ * Whether the guard lists accounts besides its own (named, or discovered in organizational units): then its
+ * reconcile and watch roles get the fixed names the workload readers trust, and the guard gets its event bus.
+ */
+export function listsOtherAccounts(settings: ResolvedSettings): boolean {
+  return settings.workloadAccounts.length > 0 || settings.organizationUnits.length > 0;
+}
+
 export function resolveSettings(props: DigestGuardProps): ResolvedSettings {
   const problems: string[] = [];
   const fail = (prop: string, problem: string): void => {
