@@ -84,7 +84,13 @@ export class DigestGuardWorkloadStack extends Stack {
     this.forwarderRole = new iam.Role(this, 'ForwarderRole', {
       roleName: workloadForwarderRoleName(guardRegion),
       description: `Lets EventBridge forward ECS events to the ECR digest guard's bus in ${guardAccount} ${guardRegion}`,
-      assumedBy: new iam.ServicePrincipal('events.amazonaws.com'),
+      // Only this account's rules may use it (confused-deputy prevention; for a rule whose target is an event bus,
+      // aws:SourceArn is the rule's ARN). Every region's rules share this one role, so the region is a wildcard.
+      // See: https://docs.aws.amazon.com/eventbridge/latest/userguide/cross-service-confused-deputy-prevention.html
+      assumedBy: new iam.ServicePrincipal('events.amazonaws.com').withConditions({
+        StringEquals: { 'aws:SourceAccount': this.account },
+        ArnLike: { 'aws:SourceArn': `arn:${this.partition}:events:*:${this.account}:rule/*` },
+      }),
       inlinePolicies: {
         PutEventsOnGuardBus: new iam.PolicyDocument({
           statements: [new iam.PolicyStatement({ actions: ['events:PutEvents'], resources: [busArn] })],

@@ -1,7 +1,8 @@
 /**
  * EventBridge buses across a simulated organization: rules with event patterns on each (account, region)'s buses,
  * targets that are a queue (recorded) or another bus, and the checks AWS makes when a rule forwards to a bus:
- * - the target role: it must exist in the rule's account, trust `events.amazonaws.com`, and allow
+ * - the target role: it must exist in the rule's account, trust `events.amazonaws.com` under the conditions its
+ *   trust states for `aws:SourceAccount` (the rule's account) and `aws:SourceArn` (the rule's ARN), and allow
  *   `events:PutEvents` on the target bus ("We recommend always using IAM roles when the target of a rule is an
  *   event bus"; an organization-wide receiving policy requires one),
  *   https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-bus-perms.html;
@@ -22,7 +23,7 @@
  * input transformers, and every other target type.
  */
 import type { SimPolicyDocument, SimPolicyStatement, SimRole } from './sts';
-import { policyAllows } from './sts';
+import { policyAllows, trustAdmitsService } from './sts';
 
 /** An EventBridge event as buses carry it. */
 export interface SimBusEvent {
@@ -124,26 +125,22 @@ export class SimEventBuses {
           refuse('an event received from another bus is not forwarded again');
           continue;
         }
-        const problem = this.forwardingProblem(bus, target);
+        const problem = this.forwardingProblem(bus, ruleArnOf(busArn, bus, rule.name), target);
         if (problem) refuse(problem);
         else this.deliver(target.arn, structuredClone(event), true);
       }
     }
   }
 
-  private forwardingProblem(sender: Bus, target: SimRuleTarget): string | undefined {
+  private forwardingProblem(sender: Bus, ruleArn: string, target: SimRuleTarget): string | undefined {
     const receiver = this.buses.get(target.arn);
     if (!receiver) return `no event bus ${target.arn}`;
     if (!target.roleArn) return 'a rule whose target is an event bus needs a role';
     const role = this.options.roleOf(target.roleArn);
     if (!role || role.accountId !== sender.account) return `no role ${target.roleArn} in ${sender.account}`;
-    const trusted = statementsOf(role.trustPolicy).some(
-      (s) =>
-        s.Effect === 'Allow' &&
-        typeof s.Principal === 'object' &&
-        listOf(s.Principal.Service as string | readonly string[] | undefined).includes('events.amazonaws.com'),
-    );
-    if (!trusted) return `role ${target.roleArn} does not trust events.amazonaws.com`;
+    if (!trustAdmitsService(role.trustPolicy, 'events.amazonaws.com', { account: sender.account, arn: ruleArn })) {
+      return `role ${target.roleArn} does not let the rule ${ruleArn} assume it`;
+    }
     if (role.permissions && !policyAllows(role.permissions, 'events:PutEvents', target.arn)) {
       return `role ${target.roleArn} may not events:PutEvents on ${target.arn}`;
     }
@@ -169,6 +166,13 @@ export class SimEventBuses {
     if (!bus) throw new Error(`sim events: no bus ${busArn}`);
     return bus;
   }
+}
+
+/** A rule's ARN: `rule/<name>` on the default bus, `rule/<bus>/<name>` on a custom one (EventBridge's ARN format). */
+function ruleArnOf(busArn: string, bus: Bus, name: string): string {
+  const busName = busArn.split('/').slice(1).join('/');
+  const path = busName === 'default' ? name : `${busName}/${name}`;
+  return `arn:aws:events:${bus.region}:${bus.account}:rule/${path}`;
 }
 
 const listOf = (value: string | readonly string[] | undefined): readonly string[] =>

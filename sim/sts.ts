@@ -191,23 +191,28 @@ const CONDITION_OPERATORS: Record<string, (expected: string, actual: string) => 
   StringLike: wildcardMatches,
 };
 
-function conditionHolds(condition: SimPolicyStatement['Condition'], caller: SimCaller): boolean {
+/** Whether every condition holds for the request context (keys in lower case, as IAM compares them). */
+function conditionHolds(
+  condition: SimPolicyStatement['Condition'],
+  context: Readonly<Record<string, string>>,
+): boolean {
   if (!condition) return true;
-  const contextValue: Record<string, string> = {
-    'aws:principalarn': caller.principalArn,
-    'aws:principalaccount': caller.accountId,
-  };
   return Object.entries(condition).every(([operator, keys]) => {
     const test = CONDITION_OPERATORS[operator];
     if (!test) throw new Error(`simulated STS: condition operator ${operator} is not modelled`);
     return Object.entries(keys).every(([key, expected]) => {
-      const actual = contextValue[key.toLowerCase()];
+      const actual = context[key.toLowerCase()];
       if (actual === undefined) throw new Error(`simulated STS: condition key ${key} is not modelled`);
       // Several values for one key: any may match (IAM's OR within a key).
       return listOf(expected).some((value) => test(value, actual));
     });
   });
 }
+
+const callerContext = (caller: SimCaller): Record<string, string> => ({
+  'aws:principalarn': caller.principalArn,
+  'aws:principalaccount': caller.accountId,
+});
 
 function actionMatches(actions: string | readonly string[] | undefined, action: string): boolean {
   return listOf(actions).some((pattern) => wildcardMatches(pattern.toLowerCase(), action.toLowerCase()));
@@ -218,7 +223,29 @@ export function trustAdmits(trust: SimPolicyDocument, caller: SimCaller): boolea
   const applies = (statement: SimPolicyStatement): boolean =>
     actionMatches(statement.Action, 'sts:AssumeRole') &&
     principalMatches(statement.Principal, caller) &&
-    conditionHolds(statement.Condition, caller);
+    conditionHolds(statement.Condition, callerContext(caller));
+  const statements = statementsOf(trust);
+  if (statements.some((s) => s.Effect === 'Deny' && applies(s))) return false;
+  return statements.some((s) => s.Effect === 'Allow' && applies(s));
+}
+
+/**
+ * Whether a role's trust lets an AWS service assume it on behalf of one of its resources: an Allow for
+ * sts:AssumeRole naming the service principal whose conditions hold for the source the service states
+ * (`aws:SourceAccount`, `aws:SourceArn`), and no Deny.
+ * See: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-sourcearn
+ */
+export function trustAdmitsService(
+  trust: SimPolicyDocument,
+  service: string,
+  source: { readonly account: string; readonly arn: string },
+): boolean {
+  const context = { 'aws:sourceaccount': source.account, 'aws:sourcearn': source.arn };
+  const applies = (statement: SimPolicyStatement): boolean =>
+    actionMatches(statement.Action, 'sts:AssumeRole') &&
+    typeof statement.Principal === 'object' &&
+    listOf(statement.Principal.Service as string | readonly string[] | undefined).includes(service) &&
+    conditionHolds(statement.Condition, context);
   const statements = statementsOf(trust);
   if (statements.some((s) => s.Effect === 'Deny' && applies(s))) return false;
   return statements.some((s) => s.Effect === 'Allow' && applies(s));

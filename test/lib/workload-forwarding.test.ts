@@ -100,15 +100,27 @@ describe('the workload stack forwards to the guard bus', () => {
     expect(rules(createdIn(template, { account: GUARD, region: 'us-east-1' }))).toHaveLength(3);
   });
 
-  it('given the forwarder role, when synthesized, then EventBridge may assume it and it may only PutEvents on the guard bus', () => {
+  it("given the forwarder role, when synthesized, then only this account's EventBridge rules may assume it and it may only PutEvents on the guard bus", () => {
     const template = variant(['eu-west-1']);
     const forwarder = ofType(template, 'AWS::IAM::Role').find(([, r]) =>
       String(r.Properties.RoleName).includes('forwarder'),
     )![1];
 
     expect(forwarder.Properties.RoleName).toBe('ecr-digest-guard-forwarder-eu-west-1');
-    expect(forwarder.Properties.AssumeRolePolicyDocument.Statement).toEqual([
-      { Effect: 'Allow', Action: 'sts:AssumeRole', Principal: { Service: 'events.amazonaws.com' } },
+    // Confused-deputy prevention: "For EventBridge event bus rule targets, the value of aws:SourceArn must be the
+    // rule ARN" (https://docs.aws.amazon.com/eventbridge/latest/userguide/cross-service-confused-deputy-prevention.html).
+    expect(
+      resolveIntrinsics(forwarder.Properties.AssumeRolePolicyDocument.Statement, { 'AWS::AccountId': WORKLOAD }),
+    ).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'sts:AssumeRole',
+        Principal: { Service: 'events.amazonaws.com' },
+        Condition: {
+          StringEquals: { 'aws:SourceAccount': WORKLOAD },
+          ArnLike: { 'aws:SourceArn': `arn:aws:events:*:${WORKLOAD}:rule/*` },
+        },
+      },
     ]);
     const statements = forwarder.Properties.Policies.flatMap((p: any) => p.PolicyDocument.Statement);
     expect(resolveIntrinsics(statements)).toEqual([{ Effect: 'Allow', Action: 'events:PutEvents', Resource: BUS_ARN }]);

@@ -86,7 +86,8 @@ let registry: SimulatedAccount;
 
 /** What the workload stack creates in `account` (home region): the forwarder role and the forwarding rules. */
 function deployWorkloadStack(account: string): void {
-  org.putRole(account, workloadForwarderRoleName(REGION), synthesized.forwarderTrust, synthesized.forwarderPermissions);
+  const trust = resolveIntrinsics(synthesized.forwarderTrust, { 'AWS::AccountId': account }) as SimPolicyDocument;
+  org.putRole(account, workloadForwarderRoleName(REGION), trust, synthesized.forwarderPermissions);
   for (const [i, pattern] of synthesized.forwardingPatterns.entries()) {
     org.eventBuses.putRule(eventBusArn(account, REGION, 'default'), {
       name: `forward-${i}`,

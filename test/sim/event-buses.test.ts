@@ -136,6 +136,42 @@ describe('simulated event buses', () => {
     ]);
   });
 
+  it("given a forwarder trust that names the sending account and its rules, when another account's rule uses a role so conditioned, then only the named account's rule may", () => {
+    // EventBridge sets aws:SourceAccount and aws:SourceArn (the rule's ARN) when it assumes a rule's role:
+    // https://docs.aws.amazon.com/eventbridge/latest/userguide/cross-service-confused-deputy-prevention.html
+    const conditioned = (account: string, trustedAccount: string): SimRole => {
+      const role = forwarderIn(account);
+      return {
+        ...role,
+        trustPolicy: {
+          Statement: [
+            {
+              Effect: 'Allow',
+              Action: 'sts:AssumeRole',
+              Principal: { Service: 'events.amazonaws.com' } as never,
+              Condition: {
+                StringEquals: { 'aws:SourceAccount': trustedAccount },
+                ArnLike: { 'aws:SourceArn': `arn:aws:events:*:${trustedAccount}:rule/*` },
+              },
+            },
+          ],
+        },
+      };
+    };
+    const buses = setUp([conditioned(B, B), conditioned(C, B)]);
+    buses.putPolicy(GUARD_BUS, {
+      Statement: [{ Effect: 'Allow', Principal: { AWS: [B, C] }, Action: 'events:PutEvents' }],
+    });
+
+    buses.emit(event(B));
+    buses.emit(event(C));
+
+    expect(buses.messagesOf(QUEUE).map((e) => e.account)).toEqual([B]);
+    expect(buses.refused.map((r) => r.reason)).toEqual([
+      `role arn:aws:iam::${C}:role/forwarder does not let the rule arn:aws:events:eu-west-1:${C}:rule/forward assume it`,
+    ]);
+  });
+
   it('given a rule on the receiving bus that targets another bus, when a forwarded event matches it, then it goes no further', () => {
     const buses = setUp([forwarderIn(B), forwarderIn(A, '*')]);
     buses.putPolicy(GUARD_BUS, { Statement: [{ Effect: 'Allow', Principal: { AWS: B }, Action: 'events:PutEvents' }] });

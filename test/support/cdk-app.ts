@@ -120,16 +120,18 @@ export function problemsOf(props: DigestGuardProps): readonly string[] {
  * A synthesized value with `{Ref: AWS::Partition}` and `Fn::Join` resolved as CloudFormation would in the `aws`
  * partition, for handing a synthesized policy to an emulator; any other intrinsic throws.
  */
-export function resolveIntrinsics(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(resolveIntrinsics);
+export function resolveIntrinsics(value: unknown, pseudo: Readonly<Record<string, string>> = {}): unknown {
+  const resolve = (v: unknown): unknown => resolveIntrinsics(v, pseudo);
+  if (Array.isArray(value)) return value.map(resolve);
   if (value === null || typeof value !== 'object') return value;
   const object = value as Record<string, unknown>;
   if (object.Ref === 'AWS::Partition') return 'aws';
+  if (typeof object.Ref === 'string' && pseudo[object.Ref] !== undefined) return pseudo[object.Ref];
   if ('Fn::Join' in object) {
     const [separator, parts] = object['Fn::Join'] as [string, unknown[]];
-    return parts.map((part) => String(resolveIntrinsics(part))).join(separator);
+    return parts.map((part) => String(resolve(part))).join(separator);
   }
   const keys = Object.keys(object);
   if (keys.some((key) => key.startsWith('Fn::') || key === 'Ref')) throw new Error(`unresolved ${keys.join()}`);
-  return Object.fromEntries(keys.map((key) => [key, resolveIntrinsics(object[key])]));
+  return Object.fromEntries(keys.map((key) => [key, resolve(object[key])]));
 }
