@@ -21,8 +21,7 @@ import { workloadsToList } from '../workloads';
 import { reconcileAccount } from './run';
 import type { ReconcileDependencies, ReconcileOutcome, ReconcileRun, ReconcileSettings } from './types';
 
-/** The catch-up schedule's period: how often overdue workloads are looked for. */
-export const CATCH_UP_INTERVAL_MINUTES = 15;
+export { CATCH_UP_INTERVAL_MINUTES } from '../defaults';
 /** Status reads in flight at once: one small GetItem each. */
 const STATUS_READ_CONCURRENCY = 8;
 
