@@ -67,6 +67,8 @@ export async function overdueReason(
   statuses: Pick<InUseIndexReadPort, 'listStatus'>,
   nowMs: number,
   boundMs: number,
+  /** called when the last recorded list of the workload was partial (its failure was recorded, and alerted) */
+  lastListFailed: () => void = () => undefined,
 ): Promise<string | undefined> {
   let status: Awaited<ReturnType<InUseIndexReadPort['listStatus']>>;
   try {
@@ -74,6 +76,7 @@ export async function overdueReason(
   } catch (error) {
     return `its list status could not be read (${failureReason(error)})`;
   }
+  if (status?.lastListOutcome === 'partial') lastListFailed();
   const complete = status?.lastCompleteListStartedAt;
   if (complete === undefined) return 'no complete list recorded';
   if (nowMs - complete > boundMs) return `last complete list started ${new Date(complete).toISOString()}`;
@@ -107,8 +110,11 @@ export async function catchUpAccount(
   }
   const candidates = workloadsToList(own, [...workloads.workloadAccounts, ...discovered], workloads.regions);
   const nowMs = now().getTime();
+  const alreadyFailing = new Set<string>();
   const reasons = await mapWithConcurrency(candidates, STATUS_READ_CONCURRENCY, (workload) =>
-    overdueReason(workload, deps.listStatuses, nowMs, workloads.listBoundMs),
+    overdueReason(workload, deps.listStatuses, nowMs, workloads.listBoundMs, () =>
+      alreadyFailing.add(`${workload.account}#${workload.region}`),
+    ),
   );
   const overdue = candidates.filter((_, i) => reasons[i] !== undefined);
   const why = candidates.flatMap((w, i) => (reasons[i] ? [`${w.account} ${w.region}: ${reasons[i]}`] : []));
@@ -145,7 +151,13 @@ export async function catchUpAccount(
   const outcome = await reconcileAccount(
     { account: run.account, region: run.region },
     { ...settings, releaseAfterDays: 0, lifecycleCheck: 'off', installLifecycleShield: false },
-    { ...reconcileDeps, inventory },
+    {
+      ...reconcileDeps,
+      inventory,
+      // A workload whose last list already failed was alerted by that run (and the scheduled run alerts it on every
+      // run): a catch-up every 15 minutes alerting it again would bury other alerts. It is logged each time.
+      notListedAlreadyAlerted: (workload) => alreadyFailing.has(`${workload.account}#${workload.region}`),
+    },
   );
   return { overdue, reasons: why, run: outcome, ...base };
 }

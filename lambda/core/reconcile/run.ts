@@ -344,7 +344,9 @@ async function alertWorkloadsNotListed(
   deps.logger.warn('workloads could not be listed; releases pause and nothing is removed from the index for them', {
     notListed,
   });
-  const published = await publishOrLog(buildWorkloadsNotListedAlert(run, notListed), deps);
+  const toAlert = notListed.filter((workload) => !deps.notListedAlreadyAlerted?.(workload));
+  if (toAlert.length === 0) return { alerts: 0, notListed };
+  const published = await publishOrLog(buildWorkloadsNotListedAlert(run, toAlert), deps);
   return { alerts: published ? 1 : 0, notListed };
 }
 

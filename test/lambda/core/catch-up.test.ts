@@ -266,4 +266,21 @@ describe('the catch-up list', () => {
     expect(index.statuses.get(keyOf(B))).toMatchObject({ lastListOutcome: 'partial' });
     expect(published.map((a) => a.subject).join('\n')).toMatch(/could not list/);
   });
+
+  it("given B's last list already partial (its failure alerted) and its role still missing, when the catch-up lists it again, then it records the failure and logs it but does not alert again", async () => {
+    const { index, published, deps } = setup({ failing: [B] });
+    for (const w of [OWN, C]) index.completeListAt(w, NOW.getTime() - MINUTE);
+    index.statuses.set(keyOf(B), { lastListStartedAt: NOW.getTime() - 15 * MINUTE, lastListOutcome: 'partial' });
+    const warnings: string[] = [];
+    const logged = { ...deps, logger: { ...deps.logger, warn: (message: string) => void warnings.push(message) } };
+
+    const outcome = await catchUp(logged);
+
+    expect(outcome.run?.workloadsNotListed).toEqual([expect.objectContaining({ account: B.account })]);
+    expect(index.statuses.get(keyOf(B))?.lastListStartedAt).toBe(NOW.getTime());
+    expect(published).toEqual([]);
+    expect(warnings).toContain(
+      'workloads could not be listed; releases pause and nothing is removed from the index for them',
+    );
+  });
 });
