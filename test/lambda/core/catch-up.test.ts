@@ -283,4 +283,48 @@ describe('the catch-up list', () => {
       'workloads could not be listed; releases pause and nothing is removed from the index for them',
     );
   });
+
+  it('given organizational units, when the catch-up runs, then it discovers their accounts and lists a joined one that has no list', async () => {
+    const { index, listed, deps } = setup();
+    for (const w of [OWN, B, C]) index.completeListAt(w, NOW.getTime() - MINUTE);
+    const D = { account: '444444444444', region: 'eu-west-1' };
+    const organization = {
+      childOrganizationalUnits: async () => [],
+      accountsOf: async () => [
+        { id: C.account, active: true },
+        { id: D.account, active: true },
+      ],
+    };
+
+    const outcome = await catchUpAccount(
+      OWN,
+      settings,
+      { ...workloads, organizationUnits: ['ou-abcd-12345678'] },
+      { ...deps, organization },
+    );
+
+    expect(outcome.overdue).toEqual([D]);
+    expect(listed).toEqual([keyOf(D)]);
+  });
+
+  it('given organizational units whose discovery fails, when the catch-up runs, then it still looks at the known workloads and says so', async () => {
+    const { index, listed, deps } = setup();
+    for (const w of [OWN, C]) index.completeListAt(w, NOW.getTime() - MINUTE);
+    const organization = {
+      childOrganizationalUnits: async () => {
+        throw Object.assign(new Error('not a delegated administrator'), { name: 'AccessDeniedException' });
+      },
+      accountsOf: async () => [],
+    };
+
+    const outcome = await catchUpAccount(
+      OWN,
+      settings,
+      { ...workloads, organizationUnits: ['ou-abcd-12345678'] },
+      { ...deps, organization },
+    );
+
+    expect(listed).toEqual([keyOf(B)]);
+    expect(outcome.accountsNotDiscovered?.reason).toMatch(/^AccessDeniedException: /);
+  });
 });
