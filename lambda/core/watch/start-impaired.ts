@@ -56,8 +56,8 @@ export async function watchStartImpaired(
           service: group.find((i) => i.messageId === messageId)!.serviceArn,
           whatToDo:
             `add ${account} to workloadAccounts and ${region} to workloadRegions and deploy the workload stack ` +
-            'there: until then the guard cannot read what that service pins, and pages about it only from this ' +
-            "registry's own events",
+            'there: until then the guard cannot read what that service pins, so neither pages at its onset nor ' +
+            'protects its digests from the list',
         });
         deps.metrics?.count('UnreadableWorkloadEvents', 1);
       }
