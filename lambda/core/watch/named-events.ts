@@ -306,7 +306,7 @@ export function parseWatchedRecord(record: {
     return parsed.ok ? { ok: true, kind: 'daemon-deployment', event: parsed.event } : parsed;
   }
   if (detailType === SERVICE_ACTION_DETAIL_TYPE || detailType === DAEMON_SERVICE_ACTION_DETAIL_TYPE) {
-    // One reading of a start-impaired action for both paths: the push path's parser, which takes only these two.
+    // One reading of a start-impaired action for both paths: the push path's parser, by the same detail-type.
     const parsed = parsePushRecord(record);
     if (!parsed.ok) return parsed;
     if (parsed.impairments) return { ok: true, kind: 'impairment', impairments: parsed.impairments };
