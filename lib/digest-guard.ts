@@ -442,16 +442,28 @@ export class DigestGuard extends Construct {
           watch.fn.addEnvironment('ORGANIZATION_UNITS', settings.organizationUnits.join(','));
         if (settings.workloadRegions) watch.fn.addEnvironment('WORKLOAD_REGIONS', settings.workloadRegions.join(','));
       }
-      if (props.pushReadsIndex) {
+      // A guard that lists other accounts reads the index at push time by default, besides its own account's
+      // direct inventory: only the index knows the other accounts' users before the next reconcile.
+      const pushInventory = props.pushReadsIndex
+        ? 'index'
+        : props.pushReadsIndex === undefined && listsOthers
+          ? 'direct+index'
+          : 'direct';
+      if (pushInventory !== 'direct') {
         // The push function reads the index only where the watch keeps it fresh (lambda/handlers/push.ts).
         grantInUseIndexRead(push.role, this.inUseIndex);
         push.fn.addEnvironment('IN_USE_INDEX_TABLE_NAME', this.inUseIndex.tableName);
-        push.fn.addEnvironment('WATCH_ENABLED', 'true');
-        // The index is usable only once every workload the reconcile lists has a complete list: the same list.
+        if (pushInventory === 'index') push.fn.addEnvironment('WATCH_ENABLED', 'true');
+        // lambda/handlers/config.ts
+        push.fn.addEnvironment('PUSH_INVENTORY', pushInventory);
+        // The index is complete only once every workload the reconcile lists has a complete list: the same list.
         if (settings.workloadAccounts.length > 0) {
           push.fn.addEnvironment('WORKLOAD_ACCOUNTS', settings.workloadAccounts.join(','));
           if (settings.workloadRegions) push.fn.addEnvironment('WORKLOAD_REGIONS', settings.workloadRegions.join(','));
         }
+        // Their accounts are found at run time: an index the push path cannot read then misses them too.
+        if (settings.organizationUnits.length > 0)
+          push.fn.addEnvironment('ORGANIZATION_UNITS', settings.organizationUnits.join(','));
       }
       if (listsOthers) {
         // Other accounts and regions reach the watch through the guard's bus (their workload stacks forward to it).
