@@ -247,13 +247,13 @@ export interface DigestGuardProps {
   readonly watch?: boolean;
 
   /**
-   * Let the push function read the in-use index instead of taking an inventory of the account per batch: no ECS
-   * call per batch, and digests that `workloadAccounts` use are protected at push time, not at the next
-   * reconcile. Off by default because the watch follows ECS tasks only: a Lambda function created or updated,
-   * or an ECS deployment that started no task yet, since the last complete list is seen by the next reconcile
-   * (up to the schedule), where the direct inventory sees it at once. Needs the watch (`reconcile` on,
-   * `watch` not false).
-   * @default false
+   * How the push function learns what is in use. `true`: the in-use index alone instead of an inventory of the
+   * account per batch (no ECS call per batch); a Lambda function changed without a trail since the last complete
+   * list is then seen only by the next reconcile, where the direct inventory sees it at once. Needs the watch
+   * (`reconcile` on, `watch` not false). `false`: the direct inventory of this account and region alone, so a
+   * digest only `workloadAccounts` use is protected at the next reconcile, not at push time.
+   * @default - a guard that lists other accounts (`workloadAccounts`, `organizationUnits`) with the watch on takes
+   * its direct inventory AND reads the index for the pushed repositories, merged; otherwise the direct inventory
    */
   readonly pushReadsIndex?: boolean;
 
