@@ -33,10 +33,10 @@ const WORKLOAD_C = '333333333333';
  * The push function's environment as the construct synthesizes it for these props, with the two values only
  * known at deploy time (the table and topic references) resolved to the simulated ones.
  */
-function defaultPushEnvironment(workloadAccounts: string[]): NodeJS.ProcessEnv {
+function pushEnvironment(workloadAccounts: string[], pushReadsIndex?: boolean): NodeJS.ProcessEnv {
   const { template, stack, guard } = synthesizeGuard(
-    { alertEmails: ['ops@example.com'], workloadAccounts },
-    { bundle: false, stackId: `Union${workloadAccounts.length}` },
+    { alertEmails: ['ops@example.com'], workloadAccounts, ...(pushReadsIndex !== undefined ? { pushReadsIndex } : {}) },
+    { bundle: false, stackId: `Union${workloadAccounts.length}${pushReadsIndex ?? ''}` },
   );
   const fn = template.findResources('AWS::Lambda::Function')[logicalIdOf(stack, guard.function)];
   const variables = (fn?.Properties.Environment?.Variables ?? {}) as Record<string, unknown>;
@@ -53,8 +53,8 @@ function defaultPushEnvironment(workloadAccounts: string[]): NodeJS.ProcessEnv {
 }
 
 /** The push handler on the registry, wired from that environment as the function wires itself. */
-function defaultGuard(registry: SimulatedAccount, workloadAccounts: string[]): GuardOnSim {
-  const config = readPushHandlerConfig(defaultPushEnvironment(workloadAccounts));
+function defaultGuard(registry: SimulatedAccount, workloadAccounts: string[], pushReadsIndex?: boolean): GuardOnSim {
+  const config = readPushHandlerConfig(pushEnvironment(workloadAccounts, pushReadsIndex));
   const index = config.inUseIndex;
   return guardOnSim(registry, {
     inventory: index
@@ -170,5 +170,28 @@ describe('a registry-account guard wired the default multi-account way, at push 
     expect(logged?.extra.whatToDo).toEqual(expect.stringContaining('dynamodb:Query'));
     const emails = alertsOf(registry, guard.topicArn).map((alert) => alert.email);
     expect(emails.join('\n')).toContain('could not be read');
+  });
+
+  it('given pushReadsIndex and the index cannot be read, when a push moves a tag pinned in the own account, then the direct fallback protects it and every record is reported failed: it missed workload B', async () => {
+    deployWorkloadStack(org, WORKLOAD_B, registry);
+    const ownPinned = pushShop('own', 'own-1');
+    runService(registry, 'api', 'own');
+    const guard = defaultGuard(registry, [WORKLOAD_B], true);
+    await guard.deliverNewEvents();
+    await reconcileOnOrganization(org, registry, { workloadAccounts: [WORKLOAD_B] });
+    registry.transport.injectFault({
+      service: 'dynamodb',
+      operation: 'GetItem',
+      code: 'InternalServerError',
+      times: 10,
+    });
+    pushShop('own', 'own-2');
+
+    const response = await guard.deliverNewEvents();
+
+    expect(tagsOfDigest(ownPinned)).toEqual([protectiveTagOf(ownPinned)]);
+    expect(response.batchItemFailures).toHaveLength(1);
+    const emails = alertsOf(registry, guard.topicArn).map((alert) => alert.email);
+    expect(emails.join('\n')).toContain('The in-use index was not used: it could not be read');
   });
 });

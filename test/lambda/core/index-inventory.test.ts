@@ -232,6 +232,19 @@ describe('inventoryFromIndexOrDirect when the index cannot be read', () => {
     expect(inventory.retryBatch).toEqual(expect.stringContaining('could not be read'));
   });
 
+  it('given accounts found at run time (organizational units) besides the own one, when asked, then the batch is asked to be retried', async () => {
+    const inventory = await inventoryFromIndexOrDirect({
+      index: failing,
+      direct: { takeInventory: async () => directInventory },
+      registry: OWN,
+      workloads: [OWN],
+      othersBeyondWorkloads: true,
+      logger: silent,
+      now: () => new Date(5),
+    }).takeInventory(['app']);
+    expect(inventory.retryBatch).toEqual(expect.stringContaining('could not be read'));
+  });
+
   it('given only the own account, when asked, then the direct fallback sees everything and the batch is not retried', async () => {
     const inventory = await port(failing, [OWN]).takeInventory(['app']);
     expect(inventory.notes).toEqual([expect.stringContaining('it could not be read')]);
