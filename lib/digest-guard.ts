@@ -241,7 +241,7 @@ export interface DigestGuardProps {
    * Watch ECS task state changes of this account and region into the in-use index: a rule, a queue with its
    * dead-letter queue and alarms, a function. Only with `reconcile`, whose list the watch keeps fresh. Each task
    * event is one conditional index write; a digest seen in use for the first time is checked and protected at once.
-   * The push function is told the index is watched (it reads it in a later release).
+   * With it, a guard that lists other accounts reads the index at push time too (see `pushReadsIndex`).
    * @default true
    */
   readonly watch?: boolean;
