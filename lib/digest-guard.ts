@@ -251,19 +251,19 @@ export interface DigestGuardProps {
    * Watch ECS task state changes of this account and region into the in-use index: a rule, a queue with its
    * dead-letter queue and alarms, a function. Only with `reconcile`, whose list the watch keeps fresh. Each task
    * event is one conditional index write; a digest seen in use for the first time is checked and protected at once.
-   * The push function is told the index is watched (it reads it in a later release).
+   * With it, a guard that lists other accounts reads the index at push time too (see `pushReadsIndex`).
    * @default true
    */
   readonly watch?: boolean;
 
   /**
-   * Let the push function read the in-use index instead of taking an inventory of the account per batch: no ECS
-   * call per batch, and digests that `workloadAccounts` use are protected at push time, not at the next
-   * reconcile. Off by default because the watch follows ECS tasks only: a Lambda function created or updated,
-   * or an ECS deployment that started no task yet, since the last complete list is seen by the next reconcile
-   * (up to the schedule), where the direct inventory sees it at once. Needs the watch (`reconcile` on,
-   * `watch` not false).
-   * @default false
+   * How the push function learns what is in use. `true`: the in-use index alone instead of an inventory of the
+   * account per batch (no ECS call per batch); a Lambda function changed without a trail since the last complete
+   * list is then seen only by the next reconcile, where the direct inventory sees it at once. Needs the watch
+   * (`reconcile` on, `watch` not false). `false`: the direct inventory of this account and region alone, so a
+   * digest only `workloadAccounts` use is protected at the next reconcile, not at push time.
+   * @default - a guard that lists other accounts (`workloadAccounts`, `organizationUnits`) with the watch on takes
+   * its direct inventory AND reads the index for the pushed repositories, merged; otherwise the direct inventory
    */
   readonly pushReadsIndex?: boolean;
 
@@ -455,16 +455,28 @@ export class DigestGuard extends Construct {
           watch.fn.addEnvironment('ORGANIZATION_UNITS', settings.organizationUnits.join(','));
         if (settings.workloadRegions) watch.fn.addEnvironment('WORKLOAD_REGIONS', settings.workloadRegions.join(','));
       }
-      if (props.pushReadsIndex) {
+      // A guard that lists other accounts reads the index at push time by default, besides its own account's
+      // direct inventory: only the index knows the other accounts' users before the next reconcile.
+      const pushInventory = props.pushReadsIndex
+        ? 'index'
+        : props.pushReadsIndex === undefined && listsOthers
+          ? 'direct+index'
+          : 'direct';
+      if (pushInventory !== 'direct') {
         // The push function reads the index only where the watch keeps it fresh (lambda/handlers/push.ts).
         grantInUseIndexRead(push.role, this.inUseIndex);
         push.fn.addEnvironment('IN_USE_INDEX_TABLE_NAME', this.inUseIndex.tableName);
-        push.fn.addEnvironment('WATCH_ENABLED', 'true');
-        // The index is usable only once every workload the reconcile lists has a complete list: the same list.
+        if (pushInventory === 'index') push.fn.addEnvironment('WATCH_ENABLED', 'true');
+        // lambda/handlers/config.ts
+        push.fn.addEnvironment('PUSH_INVENTORY', pushInventory);
+        // The index is complete only once every workload the reconcile lists has a complete list: the same list.
         if (settings.workloadAccounts.length > 0) {
           push.fn.addEnvironment('WORKLOAD_ACCOUNTS', settings.workloadAccounts.join(','));
           if (settings.workloadRegions) push.fn.addEnvironment('WORKLOAD_REGIONS', settings.workloadRegions.join(','));
         }
+        // Their accounts are found at run time: an index the push path cannot read then misses them too.
+        if (settings.organizationUnits.length > 0)
+          push.fn.addEnvironment('ORGANIZATION_UNITS', settings.organizationUnits.join(','));
       }
       if (listsOthers) {
         // Other accounts and regions reach the watch through the guard's bus (their workload stacks forward to it).

@@ -117,13 +117,29 @@ export function buildLifecycleExpiryEventPattern(
   };
 }
 
-export interface ServiceImpairedEventPattern {
+/** The start-impaired service and daemon actions of any account and region (what a workload forwards). */
+export interface StartImpairedEventPattern {
   readonly source: readonly ['aws.ecs'];
   readonly 'detail-type': readonly [typeof SERVICE_ACTION_DETAIL_TYPE, typeof DAEMON_SERVICE_ACTION_DETAIL_TYPE];
-  readonly account: readonly string[];
-  readonly region: readonly string[];
   readonly detail: {
     readonly eventName: readonly [typeof SERVICE_TASK_START_IMPAIRED, typeof DAEMON_TASK_START_IMPAIRED];
+  };
+}
+
+export interface ServiceImpairedEventPattern extends StartImpairedEventPattern {
+  readonly account: readonly string[];
+  readonly region: readonly string[];
+}
+
+/**
+ * The detail filter of every start-impaired rule: the own account's (with its account and region added), the
+ * workload stack's forwarding rule and the guard bus's rule into the watch select the same events.
+ */
+export function buildStartImpairedEventPattern(): StartImpairedEventPattern {
+  return {
+    source: ['aws.ecs'],
+    'detail-type': [SERVICE_ACTION_DETAIL_TYPE, DAEMON_SERVICE_ACTION_DETAIL_TYPE],
+    detail: { eventName: [SERVICE_TASK_START_IMPAIRED, DAEMON_TASK_START_IMPAIRED] },
   };
 }
 
@@ -142,13 +158,8 @@ export function buildServiceImpairedEventPattern(where: {
   readonly account: string;
   readonly region: string;
 }): ServiceImpairedEventPattern {
-  return {
-    source: ['aws.ecs'],
-    'detail-type': [SERVICE_ACTION_DETAIL_TYPE, DAEMON_SERVICE_ACTION_DETAIL_TYPE],
-    account: [where.account],
-    region: [where.region],
-    detail: { eventName: [SERVICE_TASK_START_IMPAIRED, DAEMON_TASK_START_IMPAIRED] },
-  };
+  const { source, 'detail-type': detailType, detail } = buildStartImpairedEventPattern();
+  return { source, 'detail-type': detailType, account: [where.account], region: [where.region], detail };
 }
 
 /** A pattern a forwarding rule (workload stack) or the guard bus's rule uses, in EventBridge's own JSON shape. */
@@ -185,8 +196,9 @@ const DAEMON_DEPLOYMENT_STATE_CHANGE_DETAIL_TYPE = 'ECS Daemon Deployment State 
  *   the `CreateFunction` prefix also selects `CreateFunctionUrlConfig…`, which the watch can ignore.
  *   See: https://docs.aws.amazon.com/lambda/latest/dg/logging-using-cloudtrail.html
  *   See: https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-create-pattern-operators.html (prefix)
- * The guard bus routes into the watch only what the watch handles (`buildWatchEventPatterns`); the rest
- * arrives and waits for the watch to learn it (README, "Several accounts").
+ * The guard bus routes all three into the watch: the state changes and Lambda calls with the own-account watch
+ * rules' patterns (`buildWatchEventPatterns`), the start-impaired actions with the own push rule's detail filter
+ * (`buildStartImpairedEventPattern`), which the watch pages on through the workload's reader role.
  */
 export function buildForwardingEventPatterns(): ForwardingRuleSpec[] {
   return [
@@ -205,11 +217,7 @@ export function buildForwardingEventPatterns(): ForwardingRuleSpec[] {
     {
       id: 'EcsStartImpaired',
       description: 'Forwards ECS services and daemons that cannot start tasks to the ECR digest guard',
-      pattern: {
-        source: ['aws.ecs'],
-        'detail-type': [SERVICE_ACTION_DETAIL_TYPE, DAEMON_SERVICE_ACTION_DETAIL_TYPE],
-        detail: { eventName: [SERVICE_TASK_START_IMPAIRED, DAEMON_TASK_START_IMPAIRED] },
-      },
+      pattern: buildStartImpairedEventPattern(),
     },
     {
       id: 'LambdaImageChanges',

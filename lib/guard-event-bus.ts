@@ -1,7 +1,8 @@
 /**
  * The guard's event bus: where the workload stacks of other accounts and regions forward their ECS events (rule on
- * their default bus → this bus, through a forwarder role in their account), and the rule that routes what the watch
- * handles into the same watch queue the own-account rule feeds. Created only with workload accounts and the watch.
+ * their default bus → this bus, through a forwarder role in their account), and the rules that route what the watch
+ * handles (state changes, Lambda calls, start-impaired actions) into the same watch queue the own-account rules
+ * feed. Created only with workload accounts and the watch.
  *
  * How cross-account delivery authenticates: the sender's rule targets this bus's ARN with a role in the sender's
  * account that may `events:PutEvents` on it; EventBridge puts the event as that role, so this bus's resource-based
@@ -24,7 +25,7 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { guardEventBusName } from '../lambda/core/workloads';
-import { buildWatchEventPatterns, type ForwardingEventPattern } from './event-pattern';
+import { buildStartImpairedEventPattern, buildWatchEventPatterns, type ForwardingEventPattern } from './event-pattern';
 
 export interface GuardEventBusOptions {
   /** the workload accounts admitted to put events on the bus */
@@ -40,6 +41,8 @@ export interface GuardEventBus {
   readonly watchRule: events.Rule;
   /** forwarded Lambda image API calls → the watch queue */
   readonly watchLambdaRule: events.Rule;
+  /** forwarded start-impaired service and daemon actions → the watch queue, which pages at the onset */
+  readonly watchStartImpairedRule: events.Rule;
 }
 
 const ORGANIZATION_ID = /^o-[a-z0-9]{10,32}$/;
@@ -127,5 +130,13 @@ export function createGuardEventBus(
     'Lambda image API calls forwarded by workload accounts and regions: the watch reads that function',
     patterns.lambda,
   );
-  return { bus, policy, watchRule, watchLambdaRule };
+  // The watch, not the push function: only the watch role may assume the workloads' reader roles, and an impaired
+  // service of another account can only be read there. The own account's impairments stay on the default bus's
+  // push rule; the workload stack does not forward the guard's own account and region, so none is paged twice.
+  const watchStartImpairedRule = rule(
+    'ForwardedWatchStartImpairedRule',
+    'ECS services and daemons of workload accounts and regions that cannot start tasks: the watch pages at the onset',
+    buildStartImpairedEventPattern(),
+  );
+  return { bus, policy, watchRule, watchLambdaRule, watchStartImpairedRule };
 }

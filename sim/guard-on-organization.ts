@@ -17,7 +17,7 @@ import { inventoryFor } from '../lambda/adapters/inventory';
 import { OrganizationsAdapter } from '../lambda/adapters/organizations';
 import { SnsAlertAdapter } from '../lambda/adapters/sns';
 import { watchReadersFor, workloadInventoryFor } from '../lambda/adapters/workload-inventory';
-import type { GuardLogger } from '../lambda/core/ports';
+import type { GuardLogger, GuardMetrics } from '../lambda/core/ports';
 import { watchTaskEvents } from '../lambda/core/watch';
 import {
   guardReconcileRoleName,
@@ -248,6 +248,8 @@ export interface OrganizationWatchOptions {
   readonly workloadAccounts: readonly string[];
   readonly workloadRegions?: readonly string[];
   readonly logger?: GuardLogger;
+  /** the function's counts (`UnreadableWorkloadEvents` and the others) */
+  readonly metrics?: GuardMetrics;
   /** with organizational units: any account in these regions may be read (`ORGANIZATION_UNITS` in the function) */
   readonly anyAccountIn?: readonly string[];
 }
@@ -286,6 +288,7 @@ export function watchOnOrganization(
     logger: options.logger ?? { info: noop, warn: noop, error: noop },
     readerFor,
     workloads,
+    ...(options.metrics ? { metrics: options.metrics } : {}),
     ...(options.anyAccountIn ? { anyAccountIn: options.anyAccountIn } : {}),
   };
   return (records) => watchTaskEvents(records, { tagPrefix: 'digest-guard', dryRun: false }, deps);

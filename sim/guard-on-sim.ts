@@ -45,7 +45,8 @@ export interface GuardOnSim {
 export type PushInventoryMode =
   | { readonly kind: 'direct' }
   | {
-      readonly kind: 'index';
+      /** `direct+index`: both, merged, as a stack that lists other accounts does by default */
+      readonly kind: 'index' | 'direct+index';
       readonly tableName: string;
       readonly workloadAccounts?: readonly string[];
       readonly workloadRegions?: readonly string[];
@@ -77,10 +78,11 @@ export function guardOnSim(
     serviceInventoryFor: (accountId: string, region: string) => new EcsInventoryAdapter({ accountId, region }, ecs),
     alerts: new SnsAlertAdapter(topicArn, new SNSClient(config)),
     logger,
-    ...(overrides.inventory?.kind === 'index'
+    ...(overrides.inventory && overrides.inventory.kind !== 'direct'
       ? {
           inUseIndex: {
             index: new DynamoDbInUseIndex(overrides.inventory.tableName, new DynamoDBClient(config)),
+            mode: overrides.inventory.kind,
             ...(overrides.inventory.workloadAccounts ? { workloadAccounts: overrides.inventory.workloadAccounts } : {}),
             ...(overrides.inventory.workloadRegions ? { workloadRegions: overrides.inventory.workloadRegions } : {}),
           },

@@ -50,6 +50,17 @@ interface Identity extends SimCaller {
   readonly session?: SimSession;
 }
 
+/**
+ * Who makes the call being answered, and in which organization. One storage for every organization of the process:
+ * Node 20 keeps each AsyncLocalStorage that has run in a list for good and visits all of them at every promise
+ * created afterwards (lib/async_hooks.js, `storageList`), so a storage per organization made a process that builds
+ * many organizations (the long property run builds one per run) slower with each one.
+ */
+const callerOfCall = new AsyncLocalStorage<{
+  readonly organization: SimulatedOrganization;
+  readonly identity: Identity;
+}>();
+
 /** IAM's service prefix of each simulated service. */
 const IAM_PREFIX: Record<string, string> = {
   ecr: 'ecr',
@@ -69,7 +80,6 @@ export class SimulatedOrganization {
   private readonly accounts = new Map<string, SimulatedAccount>();
   private readonly roles = new Map<string, SimRole>();
   private readonly identities = new Map<string, Identity>();
-  private readonly callerOfCall = new AsyncLocalStorage<Identity>();
   private nextKey = 0;
   /** Organizations' own wire (a global service: one for the whole organization) */
   readonly organizationsTransport = new SimTransport();
@@ -260,7 +270,7 @@ export class SimulatedOrganization {
     const region = credentialScopeRegionOf(request);
     const account = region ? this.accounts.get(keyOf(identity.accountId, region)) : undefined;
     if (!account) throw new Error(`the simulated organization has no account ${identity.accountId} in ${region}`);
-    return this.callerOfCall.run(identity, () => account.transport.requestHandler.handle(request));
+    return callerOfCall.run({ organization: this, identity }, () => account.transport.requestHandler.handle(request));
   }
 
   /** An identity whose session is still valid (STS refuses expired and orphaned session credentials too). */
@@ -277,8 +287,9 @@ export class SimulatedOrganization {
   }
 
   private checkCallAllowed(service: string, operation: string): void {
-    const identity = this.callerOfCall.getStore();
-    if (!identity) return;
+    const caller = callerOfCall.getStore();
+    if (caller?.organization !== this) return;
+    const identity = caller.identity;
     const action = `${IAM_PREFIX[service] ?? service}:${operation}`;
     const deny = () =>
       new SimAwsError(

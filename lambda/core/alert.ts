@@ -18,7 +18,7 @@ import { findTagRaces } from './decide';
 import { SHIELD_COUNT_NUMBER, shieldPattern } from './lifecycle/shield';
 import type { Alert } from './ports';
 import { shortDigest } from './protective-tag';
-import type { RepositoryReport } from './repository-report';
+import type { ImpairedService, RepositoryReport } from './repository-report';
 
 export const ALERT_SCHEMA = 'ecr-digest-guard/alert@1';
 export { MAX_SUBJECT_LENGTH } from './alert-size';
@@ -97,6 +97,11 @@ function impairedServicesName(report: RepositoryReport): string | undefined {
   return services.length ? `${services.length} ECS services` : undefined;
 }
 
+/** ` in account 222222222222 (eu-west-1)` for a workload's service; empty in the registry's own account and region. */
+function runsIn(service: ImpairedService): string {
+  return service.account && service.region ? ` in account ${service.account} (${service.region})` : '';
+}
+
 function textFor(report: RepositoryReport, severity: string, lister: EntryLister): string {
   const lines: string[] = [];
   const where = `repository ${report.repository} (account ${report.account}, ${report.region})`;
@@ -107,9 +112,9 @@ function textFor(report: RepositoryReport, severity: string, lister: EntryLister
       report.impairedServices ?? [],
       (service) => [
         service.kind === 'daemon'
-          ? `  ECS daemon ${service.cluster}/${service.service} cannot start tasks ` +
+          ? `  ECS daemon ${service.cluster}/${service.service}${runsIn(service)} cannot start tasks ` +
             `(DAEMON_TASK_START_IMPAIRED at ${service.time.toISOString()}); its revision pins images of this repository.`
-          : `  ECS service ${service.cluster}/${service.service} cannot start tasks ` +
+          : `  ECS service ${service.cluster}/${service.service}${runsIn(service)} cannot start tasks ` +
             `(SERVICE_TASK_START_IMPAIRED at ${service.time.toISOString()}); it pins images of this repository.`,
       ],
       (more) => `  ... and ${countOf(more, 'more ECS service')} that cannot start tasks.`,

@@ -112,9 +112,15 @@ export async function guardImageEvents(
       }
     },
   );
+  if (inventory.retryBatch) {
+    logger.warn('the batch was guarded with what could be seen, and is reported failed to be retried', {
+      why: inventory.retryBatch,
+    });
+  }
+  const retried = inventory.retryBatch ? [...byRepository.values()].flat().map((e) => e.messageId) : [];
   return {
     // one lifecycle message names up to 10 images, which may sit in one or more repositories
-    failedMessageIds: [...new Set(results.flatMap((r) => r.failed ?? []))],
+    failedMessageIds: [...new Set([...results.flatMap((r) => r.failed ?? []), ...retried])],
     reports: results.flatMap((r) => (r.report ? [r.report] : [])),
     inventory,
   };

@@ -63,6 +63,9 @@ export interface ImpairedService {
   /** when ECS reported it (the event's time) */
   readonly time: Date;
   readonly eventId: string;
+  /** where it runs, when not in the registry's own account and region (a workload's service, seen by the watch) */
+  readonly account?: string;
+  readonly region?: string;
 }
 
 /** A digest that went away while a gap in the inventory could hide a workload that uses it. */

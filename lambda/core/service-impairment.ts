@@ -29,6 +29,14 @@ export interface ImpairmentDependencies {
   readonly concurrency?: number;
   /** the function's log group, named in alerts as where their full list is */
   readonly alertLogGroup?: string;
+  /**
+   * The guard's registry, when the impaired services run in another account or region (the watch reads a
+   * workload through its reader role): the repositories are the registry's, the services are named with their
+   * account and region. Absent, both are the impairments' own (the push path, in the guard's account and region).
+   */
+  readonly registry?: { readonly account: string; readonly region: string };
+  /** what to check when a service cannot be read; the push function's own ECS permissions when absent */
+  readonly whatToDoWhenUnreadable?: string;
 }
 
 export interface ImpairmentOutcome {
@@ -73,14 +81,16 @@ export async function guardServiceImpairments(
         service: impairment.serviceArn,
         ...(impairment.daemonRevisionArn ? { daemonRevision: impairment.daemonRevisionArn } : {}),
         whatToDo:
+          deps.whatToDoWhenUnreadable ??
           'check the push function role can call ecs:DescribeServices, ecs:DescribeServiceRevisions and ' +
-          'ecs:DescribeDaemonRevisions',
+            'ecs:DescribeDaemonRevisions',
       });
       for (const id of entry.messageIds) failed.add(id);
       return undefined;
     }
   });
 
+  const registry = deps.registry ?? { account: first.account, region: first.region };
   const inScope = settings.repositories?.length ? new Set(settings.repositories) : undefined;
   const servicesOfRepository = new Map<string, ImpairedService[]>();
   const inventories: Inventory[] = [];
@@ -94,6 +104,10 @@ export async function guardServiceImpairments(
       serviceArn: impairment.serviceArn,
       time: impairment.time,
       eventId: impairment.eventId,
+      // another account's or region's service: the page says where it runs, the repository is the registry's
+      ...(impairment.account !== registry.account || impairment.region !== registry.region
+        ? { account: impairment.account, region: impairment.region }
+        : {}),
     };
     for (const gap of result.inventory.gaps) logger.warn('impaired service: inventory gap', { gap });
     const repositories = [...result.inventory.byRepository.keys()].filter((r) => !inScope || inScope.has(r));
@@ -116,7 +130,7 @@ export async function guardServiceImpairments(
     deps.concurrency ?? 4,
     async ([repository, services]) => {
       try {
-        return await checkRepository(repository, services, inventory, first, settings, deps);
+        return await checkRepository(repository, services, inventory, registry, settings, deps);
       } catch (error) {
         logger.error('could not check the images of an impaired service; its events will be retried', {
           error,
@@ -139,7 +153,7 @@ async function checkRepository(
   repository: string,
   services: readonly ImpairedService[],
   inventory: Inventory,
-  where: ServiceImpairment,
+  where: { readonly account: string; readonly region: string },
   settings: GuardSettings,
   deps: ImpairmentDependencies,
 ): Promise<RepositoryReport> {

@@ -79,6 +79,12 @@ export interface Inventory {
   readonly workloads?: readonly WorkloadListed[];
   /** how the inventory was taken, when people should know (e.g. the in-use index was not used, and why) */
   readonly notes?: readonly string[];
+  /**
+   * Why the batch must be retried although what this inventory saw was protected: it missed workloads a later try
+   * may see (the in-use index could not be read). The batch's messages are then reported failed, so the queue
+   * redelivers them and, after its last try, the dead-letter queue's alarm pages.
+   */
+  readonly retryBatch?: string;
   /** the accounts of these organizational units could not be discovered this run: only known accounts were listed */
   readonly accountsNotDiscovered?: { readonly organizationUnits: readonly string[]; readonly reason: string };
 }

@@ -1,5 +1,6 @@
 /** The function's settings, read once from its environment; a bad value fails the cold start loudly. */
 import { DEFAULT_TAG_PREFIX } from '../core/defaults';
+import { PUSH_INVENTORY_MODES, type PushInventoryMode } from '../core/index-inventory';
 import { tagPrefixProblem } from '../core/protective-tag';
 import type { GuardSettings } from '../core/types';
 
@@ -9,11 +10,15 @@ export interface PushHandlerConfig extends GuardSettings {
   /** look up who pushed in CloudTrail for alerts (`LOOKUP_PUSHERS`, default false) */
   readonly lookupPushers: boolean;
   /**
-   * The in-use index, read instead of the account's inventory where the watch keeps it fresh (`WATCH_ENABLED`,
-   * `IN_USE_INDEX_TABLE_NAME`), with the workloads the reconcile lists (`WORKLOAD_ACCOUNTS`, `WORKLOAD_REGIONS`)
+   * The in-use index the push path reads (`PUSH_INVENTORY`, `IN_USE_INDEX_TABLE_NAME`), with the workloads the
+   * reconcile lists (`WORKLOAD_ACCOUNTS`, `WORKLOAD_REGIONS`); absent: the direct inventory only
    */
   readonly inUseIndex?: {
     readonly tableName: string;
+    /** `PUSH_INVENTORY`: the index alone, or merged with the own account's direct inventory */
+    readonly mode: 'index' | 'direct+index';
+    /** `ORGANIZATION_UNITS` is set: accounts besides `workloadAccounts` are found at run time */
+    readonly discoversAccounts?: boolean;
     readonly workloadAccounts?: readonly string[];
     readonly workloadRegions?: readonly string[];
   };
@@ -42,6 +47,9 @@ export function readPushHandlerConfig(env: NodeJS.ProcessEnv): PushHandlerConfig
   const { workloadAccounts, workloadRegions } = readWorkloads(env, problems);
   const watched = (env.WATCH_ENABLED ?? '').trim().toLowerCase() === 'true';
   const tableName = env.IN_USE_INDEX_TABLE_NAME?.trim();
+  const mode = readPushInventoryMode(env, watched && !!tableName, problems);
+  if (mode !== 'direct' && !tableName) problems.push(`PUSH_INVENTORY=${mode} needs IN_USE_INDEX_TABLE_NAME`);
+  const discoversAccounts = (env.ORGANIZATION_UNITS ?? '').trim().length > 0;
   if (problems.length) throw new Error(`invalid configuration: ${problems.join('; ')}`);
   return {
     topicArn,
@@ -50,16 +58,31 @@ export function readPushHandlerConfig(env: NodeJS.ProcessEnv): PushHandlerConfig
     dryRun: dryRunText === 'true',
     repositories,
     lookupPushers: lookupText === 'true',
-    ...(watched && tableName
+    ...(mode !== 'direct' && tableName
       ? {
           inUseIndex: {
             tableName,
+            mode,
+            ...(discoversAccounts ? { discoversAccounts } : {}),
             ...(workloadAccounts.length > 0 ? { workloadAccounts } : {}),
             ...(workloadRegions.length > 0 ? { workloadRegions } : {}),
           },
         }
       : {}),
   };
+}
+
+/**
+ * `PUSH_INVENTORY` (the construct sets it): `direct`, `index` or `direct+index`. Unset: `index` where the watch
+ * keeps the index (`WATCH_ENABLED` and a table, as functions deployed before the setting were told), else `direct`.
+ */
+function readPushInventoryMode(env: NodeJS.ProcessEnv, watchedIndex: boolean, problems: string[]): PushInventoryMode {
+  const text = env.PUSH_INVENTORY?.trim().toLowerCase();
+  if (!text) return watchedIndex ? 'index' : 'direct';
+  const mode = PUSH_INVENTORY_MODES.find((m) => m === text);
+  if (!mode)
+    problems.push(`PUSH_INVENTORY must be one of ${PUSH_INVENTORY_MODES.join(', ')}, got "${env.PUSH_INVENTORY}"`);
+  return mode ?? 'direct';
 }
 
 /**

@@ -13,7 +13,7 @@ import { inventoryFor } from '../adapters/inventory';
 import { SnsAlertAdapter } from '../adapters/sns';
 import { EcsInventoryAdapter } from '../adapters/ecs-inventory';
 import { guardImageEvents } from '../core/image-events';
-import { inventoryFromIndexOrDirect } from '../core/index-inventory';
+import { inventoryFromDirectAndIndex, inventoryFromIndexOrDirect } from '../core/index-inventory';
 import { workloadsToList } from '../core/workloads';
 import { guardServiceImpairments } from '../core/service-impairment';
 import type { GuardLogger, GuardMetrics, PusherLookup } from '../core/ports';
@@ -37,8 +37,8 @@ export interface PushHandlerDependencies {
   /** the function's log group, named in alerts as where their full list is */
   readonly alertLogGroup?: string;
   /**
-   * Where the watch keeps the in-use index fresh (`WATCH_ENABLED`): the pushed repositories' users are read from
-   * it instead of taking the account's inventory; absent: the direct inventory, as before the index.
+   * Where the push path reads the in-use index (`PUSH_INVENTORY`): the pushed repositories' users are read from
+   * it, instead of or besides the account's inventory; absent: the direct inventory, as before the index.
    */
   readonly inUseIndex?: PushInUseIndex;
 }
@@ -46,6 +46,14 @@ export interface PushHandlerDependencies {
 /** The index the push path reads, and the workloads whose complete lists make it usable. */
 export interface PushInUseIndex {
   readonly index: InUseIndexReadPort;
+  /**
+   * `index`: the index alone, falling back to the direct inventory until every workload has a complete list;
+   * `direct+index`: the own account's direct inventory and the index, merged (lambda/core/index-inventory.ts)
+   * @default 'index'
+   */
+  readonly mode?: 'index' | 'direct+index';
+  /** accounts besides `workloadAccounts` are found at run time (organizational units) */
+  readonly discoversAccounts?: boolean;
   /** the configured workload accounts and regions besides the guard's own (`WORKLOAD_ACCOUNTS`, `WORKLOAD_REGIONS`) */
   readonly workloadAccounts?: readonly string[];
   readonly workloadRegions?: readonly string[];
@@ -100,17 +108,19 @@ export async function handlePushBatch(
   return { batchItemFailures: [...failed].map((itemIdentifier) => ({ itemIdentifier })) };
 }
 
-/** The in-use index where the watch keeps it, falling back to the direct inventory; else the direct inventory. */
+/** The in-use index where the push path reads it (alone or with the direct inventory); else the direct inventory. */
 function inventoryOfBatch(registry: { account: string; region: string }, deps: PushHandlerDependencies): InventoryPort {
   const direct = deps.inventoryFor(registry.account, registry.region);
   if (!deps.inUseIndex) return direct;
-  const { index, workloadAccounts, workloadRegions } = deps.inUseIndex;
-  return inventoryFromIndexOrDirect({
+  const { index, workloadAccounts, workloadRegions, mode, discoversAccounts } = deps.inUseIndex;
+  const read = mode === 'direct+index' ? inventoryFromDirectAndIndex : inventoryFromIndexOrDirect;
+  return read({
     index,
     direct,
     registry,
     // the same workloads the reconcile lists (lambda/handlers/reconcile.ts), so each has its list recorded
     workloads: workloadsToList(registry, workloadAccounts ?? [], workloadRegions ?? [registry.region]),
+    ...(discoversAccounts ? { othersBeyondWorkloads: true } : {}),
     logger: deps.logger,
     ...(deps.metrics ? { metrics: deps.metrics } : {}),
     now: () => new Date(),

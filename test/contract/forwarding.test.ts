@@ -10,8 +10,10 @@
  * copy that reaches the queue carries no `account` at all. AWS keeps the sender's ("Rules with an account field do not match any events sent from other
  * accounts", https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutPermission.html): the simulated
  * organization models that and the policy (test/sim/event-buses.test.ts, test/scenarios/forwarding.test.ts).
- * Event: the "Task state change event" example of
- * https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_task_events.html (test/fixtures).
+ * Events: the "Task state change event" example of
+ * https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_task_events.html, the "Service task start impaired"
+ * example of https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_service_events.html and the daemon one
+ * of https://docs.aws.amazon.com/AmazonECS/latest/developerguide/managed-daemons-events.html (test/fixtures).
  */
 import {
   CreateEventBusCommand,
@@ -30,7 +32,11 @@ import { guardEventBusName, workloadForwarderRoleArn } from '../../lambda/core/w
 import { DigestGuard } from '../../lib/digest-guard';
 import { DigestGuardWorkloadStack } from '../../lib/workload-stack';
 import { appLikeCli, resolveIntrinsics, SKIP_BUNDLING } from '../support/cdk-app';
-import { ecsTaskStateChangeFixture } from '../support/fixtures';
+import {
+  daemonTaskStartImpairedEventFixture,
+  ecsTaskStateChangeFixture,
+  serviceTaskStartImpairedEventFixture,
+} from '../support/fixtures';
 import {
   MOTO_ACCOUNT_ID,
   MOTO_REGION,
@@ -171,13 +177,27 @@ describe.skipIf(shouldSkipMotoTests())('forwarding to the guard bus against moto
 
     // Not forwarded: a Service Action other than the start-impaired one.
     await put(workload, 'ECS Service Action', { eventType: 'INFO', eventName: 'SERVICE_STEADY_STATE' });
-    // Forwarded, but not routed into the watch, which does not read it yet.
-    await put(workload, 'ECS Daemon Service Action', {
-      eventType: 'WARNING',
-      eventName: 'DAEMON_TASK_START_IMPAIRED',
-    });
+    await put(workload, 'ECS Daemon Service Action', { eventType: 'INFO', eventName: 'DAEMON_STEADY_STATE' });
 
     expect(await received(queueUrl)).toEqual([]);
+  });
+
+  it("given the synthesized rules, when the workload puts AWS's documented start-impaired service action and the daemon one, then both reach the guard's watch queue", async () => {
+    await moto().reset();
+    const queueUrl = await deployGuard();
+    const workload = await deployWorkload(WORKLOAD);
+    const service = serviceTaskStartImpairedEventFixture();
+    const daemon = daemonTaskStartImpairedEventFixture();
+
+    await put(workload, service['detail-type'], service.detail);
+    await put(workload, daemon['detail-type'], daemon.detail);
+    const messages = await received(queueUrl);
+
+    expect(messages.map((m) => [m['detail-type'], m.detail.eventName]).sort()).toEqual([
+      ['ECS Daemon Service Action', 'DAEMON_TASK_START_IMPAIRED'],
+      ['ECS Service Action', 'SERVICE_TASK_START_IMPAIRED'],
+    ]);
+    expect(messages.find((m) => m['detail-type'] === 'ECS Service Action').detail).toEqual(service.detail);
   });
 
   it('given the synthesized rules, when the workload puts a deployment change, a daemon deployment change and a Lambda image call, then all reach the guard queue', async () => {

@@ -92,7 +92,11 @@ describe('the guard event bus', () => {
 
   it('given workload accounts, when synthesized, then rules on the guard bus feed the watch queue what the own-account rules select', () => {
     const rules = ofType(withWorkloads, 'AWS::Events::Rule');
-    const onBus = rules.filter(([, r]) => r.Properties.EventBusName !== undefined);
+    const onBus = rules.filter(
+      ([, r]) =>
+        r.Properties.EventBusName !== undefined &&
+        !r.Properties.EventPattern['detail-type'].includes('ECS Service Action'),
+    );
     const own = rules.filter(
       ([id, r]) => id.includes('Watch') && !id.includes('Forwarded') && r.Properties.EventBusName === undefined,
     );
@@ -113,12 +117,41 @@ describe('the guard event bus', () => {
     }
   });
 
-  it('given workload accounts, when every delivery is walked, then the guard bus rule may send to the watch queue', () => {
+  it('given workload accounts, when synthesized, then a guard bus rule feeds forwarded start-impaired actions to the watch queue', () => {
+    // The own-account rule's detail filter without its account and region: only forwarded events reach this bus
+    // (the workload stack does not forward from the guard's own account and region), so nothing is paged twice.
+    const rules = ofType(withWorkloads, 'AWS::Events::Rule');
+    const onBus = rules.filter(([, r]) => r.Properties.EventBusName !== undefined);
+    const [, own] = rules.find(([id]) => id.includes('ServiceImpairedRule'))!;
+    const [, watchRule] = rules.find(([id]) => id.includes('Watch') && !id.includes('Forwarded'))!;
+    const impaired = onBus.filter(([, r]) => r.Properties.EventPattern['detail-type'].includes('ECS Service Action'));
+
+    expect(impaired).toHaveLength(1);
+    const [, forwarded] = impaired[0]!;
+    const { account, region, ...ownDetailFilter } = own.Properties.EventPattern;
+    expect(forwarded.Properties.EventPattern).toEqual(ownDetailFilter);
+    expect(forwarded.Properties.EventPattern).toEqual({
+      source: ['aws.ecs'],
+      'detail-type': ['ECS Service Action', 'ECS Daemon Service Action'],
+      detail: { eventName: ['SERVICE_TASK_START_IMPAIRED', 'DAEMON_TASK_START_IMPAIRED'] },
+    });
+    expect(forwarded.Properties.Targets.map((t: any) => t.Arn)).toEqual(
+      watchRule.Properties.Targets.map((t: any) => t.Arn),
+    );
+    // the own account's start-impaired actions stay on the default bus, the push path's: account and region pinned
+    expect(own.Properties.EventBusName).toBeUndefined();
+    expect(resolveIntrinsics({ account, region })).toEqual({ account: [ENV.account], region: [ENV.region] });
+    expect(own.Properties.Targets.map((t: any) => t.Arn)).not.toEqual(
+      watchRule.Properties.Targets.map((t: any) => t.Arn),
+    );
+  });
+
+  it('given workload accounts, when every delivery is walked, then the guard bus rules may send to the watch queue', () => {
     const walk = walkDeliveries(withWorkloads, WALK_ENV);
     const forwarded = walk.requests.filter((r) => r.link.includes('ForwardedWatch'));
 
     expect(walk.refusals).toEqual([]);
-    expect(forwarded.map((r) => r.action)).toEqual(['sqs:SendMessage', 'sqs:SendMessage']);
+    expect(forwarded.map((r) => r.action)).toEqual(['sqs:SendMessage', 'sqs:SendMessage', 'sqs:SendMessage']);
   });
 
   it('given the queue policy without the guard bus rule, when walked, then that delivery is refused', () => {

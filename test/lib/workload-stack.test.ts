@@ -14,6 +14,7 @@ import { configFromContext, type WorkloadDeployment } from '../../lib/config';
 import { configureGuardApp, GUARD_STACK_ID } from '../../lib/digest-guard-stack';
 import { inventoryReadStatements } from '../../lib/permissions';
 import { DigestGuardWorkloadStack, WORKLOAD_STACK_ID } from '../../lib/workload-stack';
+import { deployWorkloadStack } from '../../sim/guard-on-organization';
 import { SimulatedOrganization } from '../../sim/organization';
 import type { SimPolicyDocument } from '../../sim/sts';
 import {
@@ -164,6 +165,31 @@ describe('the workload stack', () => {
     const describeServices = statements.find((s) => s.Sid === 'DescribeWhatRunsInEcs')!;
     expect(JSON.stringify(describeServices.Resource)).toContain(':ecs:eu-west-1:');
     expect(JSON.stringify(describeServices.Resource)).toContain(':ecs:us-east-1:');
+  });
+
+  it('given the simulated workload stack the scenarios deploy, when compared with the synthesized one, then its reader has the same trust and actions', () => {
+    // sim/guard-on-organization.ts writes the reader by hand (so the simulation does not synthesize CDK per test):
+    // a read the stack gains or loses must show here, not only in AWS.
+    const org = new SimulatedOrganization({
+      accounts: [
+        { accountId: GUARD, regions: ['eu-west-1'] },
+        { accountId: WORKLOAD_A, regions: ['eu-west-1'] },
+      ],
+    });
+    deployWorkloadStack(org, WORKLOAD_A, { accountId: GUARD, region: 'eu-west-1' });
+    const simulated = org.role(WORKLOAD_A, 'ecr-digest-guard-reader-eu-west-1')!;
+    const reader = Object.values(
+      template.findResources('AWS::IAM::Role', { Properties: { RoleName: Match.stringLikeRegexp('reader') } }),
+    )[0] as { Properties: Record<string, unknown> };
+    const simulatedActions = [simulated.permissions!.Statement]
+      .flat()
+      .flatMap((s) => [s.Action ?? []].flat())
+      .sort();
+
+    expect(simulated.trustPolicy.Statement).toEqual(
+      (resolveIntrinsics(reader.Properties.AssumeRolePolicyDocument) as SimPolicyDocument).Statement,
+    );
+    expect(simulatedActions).toEqual([...new Set(iamPolicyStatements(template).flatMap(actionsOf))].sort());
   });
 
   it('given the trust as synthesized, when the simulated STS evaluates it, then the reconcile and watch roles get in and no other role does', async () => {

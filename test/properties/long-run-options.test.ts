@@ -23,6 +23,15 @@ describe('the long run options', () => {
     });
   });
 
+  it('given --keep-going, then the run goes on past a failing run; without it, it stops at the first', () => {
+    expect(longRunOptions(['node', 'x', '--keep-going', '--runs', '5'])).toEqual({
+      seed: DEFAULT_LONG_RUN_SEED,
+      runs: 5,
+      keepGoing: true,
+    });
+    expect(longRunOptions(['node', 'x']).keepGoing).toBeUndefined();
+  });
+
   it('given a seed that is not an integer, then it is refused with what was given', () => {
     expect(() => longRunOptions(['node', 'x', '--seed', 'soon'])).toThrow('--seed must be an integer, got soon');
   });

@@ -1,5 +1,5 @@
 /**
- * The options of the long-run scripts (`--runs`, `--seed`, `--path`). Without `--seed` the seed is fixed, not taken
+ * The options of the long-run scripts (`--runs`, `--seed`, `--path`, `--keep-going`). Without `--seed` the seed is fixed, not taken
  * from the clock: a long run must give the same counts every time it is run, and a failure must be rerunnable from
  * what was printed.
  */
@@ -11,6 +11,11 @@ export interface LongRunOptions {
   readonly runs: number;
   readonly seed: number;
   readonly path?: string;
+  /**
+   * Run every run even when some fail (each failure is reported by its index, to replay and shrink with `--path`),
+   * instead of stopping at the first and shrinking it: how many of the runs fail, not only whether one does.
+   */
+  readonly keepGoing?: true;
 }
 
 export function longRunOptions(argv: readonly string[], defaultRuns = 10_000): LongRunOptions {
@@ -24,7 +29,7 @@ export function longRunOptions(argv: readonly string[], defaultRuns = 10_000): L
   if (!Number.isInteger(runs) || runs < 1)
     throw new Error(`--runs must be a positive integer, got ${argument('runs')}`);
   if (!Number.isInteger(seed)) throw new Error(`--seed must be an integer, got ${argument('seed')}`);
-  return { runs, seed, ...(path ? { path } : {}) };
+  return { runs, seed, ...(path ? { path } : {}), ...(argv.includes('--keep-going') ? { keepGoing: true } : {}) };
 }
 
 /** How a long run ended, printed so that a failure can be rerun from the output; a failure sets the exit code. */

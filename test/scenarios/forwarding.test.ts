@@ -4,7 +4,9 @@
  * stack), read from the templates. A task starts in workload account B from a digest of registry account A whose
  * tag has already moved: the forwarded task event reaches the guard's watch queue with B's account, the watch indexes
  * B as the consumer, and the digest is protected and alerted at once, before any list. An account the bus policy does
- * not admit gets nothing through.
+ * not admit gets nothing through. Page at the onset across accounts: B's service (or daemon) pins a digest the
+ * registry no longer has, B's ECS emits the start-impaired action, it is forwarded, and the watch, reading B through
+ * its reader role, pages CRITICAL naming B's service and the digest.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ECRClient } from '@aws-sdk/client-ecr';
@@ -22,18 +24,20 @@ import { DigestGuard } from '../../lib/digest-guard';
 import { DigestGuardWorkloadStack } from '../../lib/workload-stack';
 import type { SimulatedAccount } from '../../sim/account';
 import { eventBusArn } from '../../sim/event-buses';
-import { toSqsEvent } from '../../sim/events';
+import { toDaemonTaskStartImpairedEvent, toServiceTaskStartImpairedEvent, toSqsEvent } from '../../sim/events';
 import {
   createGuardResources,
   deployWorkloadStack as deployReaderRole,
   guardTopicArn,
   IN_USE_INDEX_TABLE as TABLE,
   reconcileOnOrganization,
+  watchOnOrganization,
 } from '../../sim/guard-on-organization';
 import { dockerManifest } from '../../sim/manifests';
 import { SimulatedOrganization } from '../../sim/organization';
 import type { SimPolicyDocument } from '../../sim/sts';
 import { appLikeCli, resolveIntrinsics, SKIP_BUNDLING } from '../support/cdk-app';
+import { alertsOf } from '../support/sim-scenario';
 
 const REGISTRY = '111111111111';
 const WORKLOAD_B = '222222222222';
@@ -43,7 +47,8 @@ const WATCH_QUEUE = `arn:aws:sqs:${REGION}:${REGISTRY}:ecr-digest-guard-watch`;
 
 interface Synthesized {
   readonly busPolicy: SimPolicyDocument;
-  readonly busWatchPattern: unknown;
+  /** every rule on the guard bus: state changes, Lambda calls, start-impaired actions */
+  readonly busWatchPatterns: readonly unknown[];
   readonly forwardingPatterns: readonly unknown[];
   readonly forwardingTarget: string;
   readonly forwarderTrust: SimPolicyDocument;
@@ -70,8 +75,9 @@ beforeAll(() => {
     busPolicy: {
       Statement: [resolveIntrinsics(resources(guard, 'AWS::Events::EventBusPolicy')[0].Properties.Statement)],
     } as SimPolicyDocument,
-    busWatchPattern: resources(guard, 'AWS::Events::Rule').find((r) => r.Properties.EventBusName)!.Properties
-      .EventPattern,
+    busWatchPatterns: resources(guard, 'AWS::Events::Rule')
+      .filter((r) => r.Properties.EventBusName)
+      .map((r) => r.Properties.EventPattern),
     forwardingPatterns: rules.map((r) => r.Properties.EventPattern),
     forwardingTarget: resolveIntrinsics(rules[0].Properties.Targets[0].Arn) as string,
     forwarderTrust: forwarder.Properties.AssumeRolePolicyDocument,
@@ -148,7 +154,9 @@ beforeEach(async () => {
   expect(bus).toBe(synthesized.forwardingTarget);
   org.eventBuses.putPolicy(bus, synthesized.busPolicy);
   org.eventBuses.createQueue(WATCH_QUEUE);
-  org.eventBuses.putRule(bus, { name: 'watch', pattern: synthesized.busWatchPattern, targets: [{ arn: WATCH_QUEUE }] });
+  for (const [i, pattern] of synthesized.busWatchPatterns.entries()) {
+    org.eventBuses.putRule(bus, { name: `watch-${i}`, pattern, targets: [{ arn: WATCH_QUEUE }] });
+  }
   registry.ecr.createRepository('shop');
 });
 
@@ -217,5 +225,141 @@ describe('the watch across accounts', () => {
       .filter((item) => item.sk?.S !== 'status' && item.kind?.S === 'ecs-task')
       .map((item) => `${item.consumerAccount?.S}/${item.consumerRegion?.S}`);
     expect(new Set(consumers)).toEqual(new Set([`${WORKLOAD_B}/${REGION}`]));
+  });
+});
+
+describe('page at the onset across accounts', () => {
+  let logs: { level: string; message: string; extra: Record<string, unknown> }[];
+  let metrics: string[];
+
+  /** The guard's watch as its function wires it (watch role, readers), over what reached the watch queue. */
+  function watchQueue(workloadAccounts: string[]) {
+    logs = [];
+    metrics = [];
+    const log =
+      (level: string) =>
+      (message: string, extra: Record<string, unknown> = {}) =>
+        void logs.push({ level, message, extra });
+    const watch = watchOnOrganization(org, registry, {
+      workloadAccounts,
+      logger: { info: log('info'), warn: log('warn'), error: log('error') },
+      metrics: { count: (name: string, value: number) => void (value > 0 && metrics.push(`${name} ${value}`)) },
+    });
+    return watch(toSqsEvent(org.eventBuses.messagesOf(WATCH_QUEUE), { queueArn: WATCH_QUEUE }).Records);
+  }
+
+  /** B's service `web` pins the digest `shop:prod` names now; then the digest is deleted from the registry. */
+  function serviceInBPinsDeletedDigest(): { pinned: string; serviceArn: string; clusterArn: string } {
+    const pinned = push('shop', 'prod', 'build-1');
+    const workload = org.account(WORKLOAD_B, REGION);
+    const clusterArn = workload.ecs.createCluster('prod');
+    const web = workload.ecs.registerTaskDefinition('web', [
+      { name: 'web', image: `${registry.ecr.registryHost}/shop:prod` },
+    ]);
+    const serviceArn = workload.ecs.createService('prod', 'web', web, 1);
+    push('shop', 'prod', 'build-2');
+    registry.ecr.deleteImage('shop', pinned);
+    return { pinned, serviceArn, clusterArn };
+  }
+
+  it("given B's service pins a digest deleted from the registry, when B's ECS reports it impaired, then the forwarded action reaches the watch, which reads B and pages CRITICAL naming B's service and the digest", async () => {
+    deployWorkloadStack(WORKLOAD_B);
+    deployReaderRole(org, WORKLOAD_B, { accountId: REGISTRY, region: REGION });
+    const { pinned, serviceArn, clusterArn } = serviceInBPinsDeletedDigest();
+    const workload = org.account(WORKLOAD_B, REGION);
+    expect(workload.ecs.launchReplacementTask('prod', 'web')).toMatchObject({ ok: false });
+
+    org.eventBuses.emit(
+      toServiceTaskStartImpairedEvent({
+        account: WORKLOAD_B,
+        region: REGION,
+        clusterArn,
+        serviceArn,
+        time: org.clock.now(),
+      }),
+    );
+    const forwarded = org.eventBuses.messagesOf(WATCH_QUEUE);
+    const outcome = await watchQueue([WORKLOAD_B]);
+
+    expect(org.eventBuses.refused).toEqual([]);
+    expect(forwarded.map((e) => [e.account, e.region, (e as any)['detail-type']])).toEqual([
+      [WORKLOAD_B, REGION, 'ECS Service Action'],
+    ]);
+    expect(outcome.failedMessageIds).toEqual([]);
+    // read in B through its reader role: DescribeServices and DescribeServiceRevisions
+    expect(workload.callCount('ecs', 'DescribeServices')).toBe(1);
+    expect(workload.callCount('ecs', 'DescribeServiceRevisions')).toBe(1);
+    const alerts = alertsOf(registry, guardTopicArn(registry));
+    expect(alerts.map((a) => [a.severity, a.subject])).toEqual([
+      ['CRITICAL', 'ECR digest guard: CRITICAL: ECS service web cannot start: 1 in-use image gone from shop'],
+    ]);
+    expect(alerts[0]!.email).toContain(`ECS service prod/web in account ${WORKLOAD_B} (${REGION}) cannot start tasks`);
+    expect(alerts[0]!.email).toContain(pinned);
+    expect(alerts[0]!.email).toContain(`repository shop (account ${REGISTRY}, ${REGION})`);
+  });
+
+  it("given B's daemon pins a digest archived in the registry, when B's ECS reports DAEMON_TASK_START_IMPAIRED, then the watch reads B's revision and pages CRITICAL naming the daemon and the digest", async () => {
+    deployWorkloadStack(WORKLOAD_B);
+    deployReaderRole(org, WORKLOAD_B, { accountId: REGISTRY, region: REGION });
+    const pinned = push('shop', 'prod', 'build-1');
+    const workload = org.account(WORKLOAD_B, REGION);
+    const clusterArn = workload.ecs.createCluster('prod');
+    const daemonArn = workload.ecs.createDaemon('prod', 'log-router', [
+      { name: 'router', image: `${registry.ecr.registryHost}/shop:prod` },
+    ]);
+    const daemonRevisionArn = workload.ecs.currentDaemonRevisionArn('prod', 'log-router');
+    registry.ecr.archive('shop', pinned);
+
+    org.eventBuses.emit(
+      toDaemonTaskStartImpairedEvent({
+        account: WORKLOAD_B,
+        region: REGION,
+        clusterArn,
+        daemonArn,
+        daemonRevisionArn,
+        failureType: 'TASK_FAILED_TO_RUN',
+        reason: 'CannotPullContainerError: pull image manifest has been retried 5 time(s)',
+        time: org.clock.now(),
+      }),
+    );
+    const outcome = await watchQueue([WORKLOAD_B]);
+
+    expect(outcome.failedMessageIds).toEqual([]);
+    expect(workload.callCount('ecs', 'DescribeDaemonRevisions')).toBe(1);
+    const alerts = alertsOf(registry, guardTopicArn(registry));
+    expect(alerts.map((a) => [a.severity, a.subject])).toEqual([
+      ['CRITICAL', 'ECR digest guard: CRITICAL: ECS daemon log-router cannot start: 1 in-use image archived in shop'],
+    ]);
+    expect(alerts[0]!.email).toContain(`ECS daemon prod/log-router in account ${WORKLOAD_B} (${REGION})`);
+    expect(alerts[0]!.email).toContain(pinned);
+  });
+
+  it("given the bus admits B but the guard does not list it, when B's service is impaired, then the watch counts and logs it, reads nothing, pages nothing and fails nothing", async () => {
+    deployWorkloadStack(WORKLOAD_B);
+    const { serviceArn, clusterArn } = serviceInBPinsDeletedDigest();
+    const workload = org.account(WORKLOAD_B, REGION);
+    const ecsCallsBefore = workload.callCount('ecs');
+
+    org.eventBuses.emit(
+      toServiceTaskStartImpairedEvent({
+        account: WORKLOAD_B,
+        region: REGION,
+        clusterArn,
+        serviceArn,
+        time: org.clock.now(),
+      }),
+    );
+    expect(org.eventBuses.messagesOf(WATCH_QUEUE)).toHaveLength(1);
+    const outcome = await watchQueue([]);
+
+    expect(outcome.failedMessageIds).toEqual([]);
+    expect(workload.callCount('ecs') - ecsCallsBefore).toBe(0);
+    expect(org.callCount('sts')).toBe(0);
+    expect(registry.sns.messagesTo(guardTopicArn(registry))).toEqual([]);
+    expect(logs.find((l) => l.level === 'warn')).toMatchObject({
+      message: 'a start-impaired action of a workload this guard does not list: not read, not paged',
+      extra: { account: WORKLOAD_B, region: REGION, service: serviceArn },
+    });
+    expect(metrics).toEqual(['UnreadableWorkloadEvents 1']);
   });
 });

@@ -6,6 +6,7 @@
  */
 import { DeleteClusterCommand, ECSClient, ListClustersCommand } from '@aws-sdk/client-ecs';
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient, STSServiceException } from '@aws-sdk/client-sts';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { SimulatedOrganization } from '../../sim/organization';
@@ -190,5 +191,36 @@ describe('STS AssumeRole in the simulated organization', () => {
     });
 
     await expect(ecs.send(new ListClustersCommand({}))).rejects.toMatchObject({ name: 'ExpiredTokenException' });
+  });
+});
+
+describe('many simulated organizations in one process', () => {
+  // Node 20 keeps every AsyncLocalStorage that ever ran in a list and visits each one at every promise created
+  // afterwards (lib/async_hooks.js, `storageList`): one storage per organization made the long property run,
+  // which builds an organization per run, slower with every run.
+  it('given two organizations, when each answers a call, then both use the same async context storage', async () => {
+    const storagesOf = async (organization: SimulatedOrganization): Promise<Set<unknown>> => {
+      const used = new Set<unknown>();
+      const run = AsyncLocalStorage.prototype.run;
+      AsyncLocalStorage.prototype.run = function (this: AsyncLocalStorage<unknown>, ...args: Parameters<typeof run>) {
+        used.add(this);
+        return run.apply(this, args);
+      } as typeof run;
+      try {
+        const ecs = new ECSClient(organization.clientConfig({ accountId: GUARD, region: 'eu-west-1', maxAttempts: 1 }));
+        await ecs.send(new ListClustersCommand({}));
+      } finally {
+        AsyncLocalStorage.prototype.run = run;
+      }
+      return used;
+    };
+    const other = new SimulatedOrganization({ accounts: [{ accountId: GUARD, regions: ['eu-west-1'] }] });
+
+    const first = await storagesOf(org);
+    const second = await storagesOf(other);
+
+    expect(first.size).toBeGreaterThan(0);
+    expect(second.size).toBeGreaterThan(0);
+    expect([...second].filter((storage) => !first.has(storage))).toHaveLength(0);
   });
 });

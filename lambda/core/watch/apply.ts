@@ -1,6 +1,7 @@
 /**
  * The watch: ECS task state changes, ECS deployment events and Lambda API calls applied to the in-use index, one
- * write per event, and a digest the index sees in use for the first time checked and protected at once.
+ * write per event, and a digest the index sees in use for the first time checked and protected at once; and the
+ * start-impaired actions workloads forward, paged at the onset (start-impaired.ts).
  * - Add fast: a task that runs (or is about to) adds or refreshes an entry per ECR digest it runs
  *   (kind `ecs-task`, name the task ARN, `seenBy` watch, `lastSeen` the event's time). The write is conditional
  *   on being newer (`lastSeen`, then `detail.version`), so duplicates and reordered events change nothing.
@@ -45,7 +46,7 @@ import type { AccountRegion, InUseEntry } from '../in-use-index/types';
 import type { AlertPort, EcrPort, GuardLogger, GuardMetrics, InUseIndexWatchPort, WorkloadReadPort } from '../ports';
 import { protectInUseDigests } from '../protect';
 import type { RepositoryReport } from '../repository-report';
-import type { Consumer, Digest, GuardSettings, Inventory } from '../types';
+import type { Consumer, Digest, GuardSettings, Inventory, ServiceImpairment } from '../types';
 import { workloadReaderRoleName } from '../workloads';
 import {
   DEPLOYMENT_IN_PROGRESS,
@@ -54,6 +55,7 @@ import {
   type LambdaApiCall,
   parseWatchedRecord,
 } from './named-events';
+import { watchStartImpaired } from './start-impaired';
 import type { TaskStateChange } from './task-event';
 
 const DIGEST = /^sha256:[a-f0-9]{64}$/;
@@ -154,12 +156,14 @@ export async function watchTaskEvents(
   const { logger } = deps;
   const failed = new Set<string>();
   const events: Watched[] = [];
+  const impairments: ServiceImpairment[] = [];
   for (const record of records) {
     const parsed = parseWatchedRecord(record);
     if (parsed.ok) {
       if (parsed.kind === 'ignored') {
-        logger.info('a Lambda API call the watch does not follow: acknowledged', { eventName: parsed.eventName });
-      } else events.push(parsed);
+        logger.info('an event the watch does not follow: acknowledged', { eventName: parsed.eventName });
+      } else if (parsed.kind === 'impairment') impairments.push(...parsed.impairments);
+      else events.push(parsed);
       continue;
     }
     const messageId = typeof record?.messageId === 'string' ? record.messageId : undefined;
@@ -168,7 +172,8 @@ export async function watchTaskEvents(
       reason: parsed.reason,
       whatToDo:
         'inspect the message in the dead-letter queue; only "ECS Task State Change", "ECS Deployment State Change", ' +
-        '"ECS Daemon Deployment State Change" and Lambda "AWS API Call via CloudTrail" events belong there',
+        '"ECS Daemon Deployment State Change", start-impaired "ECS Service Action" and "ECS Daemon Service ' +
+        'Action" and Lambda "AWS API Call via CloudTrail" events belong there',
     });
     deps.metrics?.count('MalformedEvents', 1);
     if (messageId) failed.add(messageId);
@@ -293,6 +298,11 @@ export async function watchTaskEvents(
       for (const seen of digests.values()) for (const id of seen.messageIds) failed.add(id);
     }
   }
+  // Forwarded start-impaired actions: read through the workload's reader and paged as the push path pages.
+  const impaired = await watchStartImpaired(impairments, settings, deps, (workload) => readerOf(workload, deps));
+  for (const id of impaired.failedMessageIds) failed.add(id);
+  reports.push(...impaired.reports);
+  workloadReads += impaired.reads;
   deps.metrics?.count('WatchedTaskEvents', events.filter((e) => e.kind === 'task').length);
   return { failedMessageIds: [...failed], indexWrites: writes, firstSeen, reports, workloadReads };
 }

@@ -1,5 +1,8 @@
 /**
  * The watched events that name a workload without its digests, so the watch reads that one workload:
+ * - `ECS Service Action` `SERVICE_TASK_START_IMPAIRED` and `ECS Daemon Service Action` `DAEMON_TASK_START_IMPAIRED`
+ *   forwarded by a workload: read by the push path's parser (lambda/core/push-event.ts), paged on by
+ *   `watchStartImpaired` (start-impaired.ts).
  * - `ECS Deployment State Change`: `resources` = [the service ARN], `detail.eventName`
  *   SERVICE_DEPLOYMENT_IN_PROGRESS / COMPLETED / FAILED; no digest, no revision ARN, no `detail.version`.
  *   See: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_service_deployment_events.html
@@ -15,7 +18,14 @@
  * Like the task events, only the fields read are checked; a record that fails gets a reason a person can act on.
  */
 import * as v from 'valibot';
-import { issuesOf, readRecordJson } from '../push-event';
+import {
+  DAEMON_SERVICE_ACTION_DETAIL_TYPE,
+  issuesOf,
+  parsePushRecord,
+  readRecordJson,
+  SERVICE_ACTION_DETAIL_TYPE,
+} from '../push-event';
+import type { ServiceImpairment } from '../types';
 import { parseTaskStateChangeRecord, type TaskStateChange } from './task-event';
 
 export const DEPLOYMENT_STATE_CHANGE = 'ECS Deployment State Change';
@@ -268,7 +278,12 @@ export type WatchedRecord =
   | { readonly ok: true; readonly kind: 'deployment'; readonly event: DeploymentStateChange }
   | { readonly ok: true; readonly kind: 'lambda'; readonly event: LambdaApiCall }
   | { readonly ok: true; readonly kind: 'daemon-deployment'; readonly event: DaemonDeploymentStateChange }
-  /** a Lambda call the watch does not follow: acknowledged, nothing to do */
+  /**
+   * a start-impaired service or daemon action forwarded by a workload (the guard bus routes only those): read as
+   * the push path reads its own account's
+   */
+  | { readonly ok: true; readonly kind: 'impairment'; readonly impairments: readonly ServiceImpairment[] }
+  /** a Lambda call (or another Service Action) the watch does not follow: acknowledged, nothing to do */
   | { readonly ok: true; readonly kind: 'ignored'; readonly messageId: string; readonly eventName: string }
   | { readonly ok: false; readonly reason: string };
 
@@ -289,6 +304,15 @@ export function parseWatchedRecord(record: {
   if (detailType === DAEMON_DEPLOYMENT_STATE_CHANGE) {
     const parsed = parseDaemonDeploymentStateChange(json, record);
     return parsed.ok ? { ok: true, kind: 'daemon-deployment', event: parsed.event } : parsed;
+  }
+  if (detailType === SERVICE_ACTION_DETAIL_TYPE || detailType === DAEMON_SERVICE_ACTION_DETAIL_TYPE) {
+    // One reading of a start-impaired action for both paths: the push path's parser, by the same detail-type.
+    const parsed = parsePushRecord(record);
+    if (!parsed.ok) return parsed;
+    if (parsed.impairments) return { ok: true, kind: 'impairment', impairments: parsed.impairments };
+    const detail = (json as { detail?: { eventName?: unknown } }).detail;
+    const eventName = typeof detail?.eventName === 'string' ? detail.eventName : String(detailType);
+    return { ok: true, kind: 'ignored', messageId: record.messageId, eventName };
   }
   if (detailType === CLOUDTRAIL_API_CALL) {
     const parsed = parseLambdaApiCall(json, record);

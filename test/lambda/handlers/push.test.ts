@@ -70,6 +70,7 @@ describe('readPushHandlerConfig', () => {
     };
     expect(readPushHandlerConfig(env).inUseIndex).toEqual({
       tableName: 'guard-in-use-index',
+      mode: 'index',
       workloadAccounts: ['222222222222', '333333333333'],
       workloadRegions: ['eu-west-1', 'us-east-1'],
     });
@@ -79,6 +80,27 @@ describe('readPushHandlerConfig', () => {
     );
     expect(() => readPushHandlerConfig({ ...env, WORKLOAD_ACCOUNTS: '12345' })).toThrow(
       /WORKLOAD_ACCOUNTS must be 12-digit account ids, got 12345/,
+    );
+  });
+
+  it('given PUSH_INVENTORY, when it names a mode, then the push path reads the index that way, and a bad value fails the cold start', () => {
+    const env = { ...validEnv, IN_USE_INDEX_TABLE_NAME: 'guard-in-use-index', WORKLOAD_ACCOUNTS: '222222222222' };
+    expect(readPushHandlerConfig({ ...env, PUSH_INVENTORY: 'direct+index' }).inUseIndex).toEqual({
+      tableName: 'guard-in-use-index',
+      mode: 'direct+index',
+      workloadAccounts: ['222222222222'],
+    });
+    expect(
+      readPushHandlerConfig({ ...env, PUSH_INVENTORY: 'index', ORGANIZATION_UNITS: 'ou-ab12-cd345678' }).inUseIndex,
+    ).toMatchObject({ mode: 'index', discoversAccounts: true });
+    expect(readPushHandlerConfig({ ...env, WATCH_ENABLED: 'true', PUSH_INVENTORY: 'direct' }).inUseIndex).toBe(
+      undefined,
+    );
+    expect(() => readPushHandlerConfig({ ...env, PUSH_INVENTORY: 'both' })).toThrow(
+      /PUSH_INVENTORY must be one of direct, index, direct\+index, got "both"/,
+    );
+    expect(() => readPushHandlerConfig({ ...validEnv, PUSH_INVENTORY: 'direct+index' })).toThrow(
+      /PUSH_INVENTORY=direct\+index needs IN_USE_INDEX_TABLE_NAME/,
     );
   });
 
