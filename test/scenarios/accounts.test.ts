@@ -13,7 +13,10 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { DynamoDbInUseIndex } from '../../lambda/adapters/in-use-index';
-import { inventoryFromIndexOrDirect } from '../../lambda/core/index-inventory';
+import { ECSClient } from '@aws-sdk/client-ecs';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { inventoryFor } from '../../lambda/adapters/inventory';
+import { inventoryFromDirectAndIndex } from '../../lambda/core/index-inventory';
 import { guardReconcileRoleName, workloadReaderRoleName } from '../../lambda/core/workloads';
 import type { SimulatedAccount } from '../../sim/account';
 import {
@@ -189,7 +192,7 @@ describe('a registry-account guard lists workloads in other accounts', () => {
 });
 
 describe('the catch-up list between scheduled runs', () => {
-  it("given B's reader role missing at the scheduled run and back afterwards, when the next catch-up runs 15 minutes later, then it lists B alone, protects B's pinned digest untagged meanwhile, and the index is complete for the push path", async () => {
+  it("given B's reader role missing at the scheduled run and back afterwards, when the next catch-up runs 15 minutes later, then it lists B alone, protects B's pinned digest untagged meanwhile, and the push path no longer says B is unlisted", async () => {
     const registry = org.account(REGISTRY, 'eu-west-1');
     const workload = org.account(WORKLOAD_B, 'eu-west-1');
     await createIndex(registry);
@@ -204,6 +207,23 @@ describe('the catch-up list between scheduled runs', () => {
     const scheduled = await reconcile(registry, { workloadAccounts: [WORKLOAD_B] });
     expect(scheduled.workloadsNotListed).toEqual([expect.objectContaining({ account: WORKLOAD_B })]);
     const ownStatus = statusOf(registry, REGISTRY, 'eu-west-1');
+    // The push path of a guard listing other accounts (its direct inventory and the index), as the push function has it.
+    const config = org.clientConfig({ accountId: REGISTRY, region: 'eu-west-1', roleName: 'push' });
+    const atPushTime = () =>
+      inventoryFromDirectAndIndex({
+        index: new DynamoDbInUseIndex(TABLE, new DynamoDBClient(config)),
+        direct: inventoryFor(REGISTRY, 'eu-west-1', { ecs: new ECSClient(config), lambda: new LambdaClient(config) }),
+        registry: { account: REGISTRY, region: 'eu-west-1' },
+        workloads: [
+          { account: REGISTRY, region: 'eu-west-1' },
+          { account: WORKLOAD_B, region: 'eu-west-1' },
+        ],
+        logger: { info: () => undefined, warn: () => undefined, error: () => undefined },
+        now: () => org.clock.now(),
+      }).takeInventory(['shop']);
+    expect((await atPushTime()).notes).toEqual([
+      expect.stringMatching(/until their first complete list: 222222222222/),
+    ]);
     // Meanwhile the tag moves away from the digest B pins, and B's operator deploys the workload stack.
     push(registry, 'shop', 'prod', 'build-2');
     expect(tagsOf(registry, 'shop', pinned)).toEqual([]);
@@ -225,25 +245,10 @@ describe('the catch-up list between scheduled runs', () => {
     expect(statusOf(registry, REGISTRY, 'eu-west-1')).toEqual(ownStatus);
     expect(org.stsTransport.callCount('sts', 'AssumeRole') - assumesBefore).toBe(1);
     expect(errors).toEqual([]);
-    // The push path's index read now finds a complete list of every workload: no fallback, no note naming B.
-    const config = org.clientConfig({
-      accountId: REGISTRY,
-      region: 'eu-west-1',
-      roleName: guardReconcileRoleName('eu-west-1'),
-    });
-    const fromIndex = await inventoryFromIndexOrDirect({
-      index: new DynamoDbInUseIndex(TABLE, new DynamoDBClient(config)),
-      direct: { takeInventory: () => Promise.reject(new Error('the index path must not fall back here')) },
-      registry: { account: REGISTRY, region: 'eu-west-1' },
-      workloads: [
-        { account: REGISTRY, region: 'eu-west-1' },
-        { account: WORKLOAD_B, region: 'eu-west-1' },
-      ],
-      logger: { info: () => undefined, warn: () => undefined, error: () => undefined },
-      now: () => org.clock.now(),
-    }).takeInventory(['shop']);
-    expect(fromIndex.notes).toBeUndefined();
-    expect(fromIndex.byRepository.get('shop')?.has(pinned)).toBe(true);
+    // At push time B is now seen from the index: no note that it is unlisted, and its pinned digest is in use.
+    const union = await atPushTime();
+    expect(union.notes).toBeUndefined();
+    expect(union.byRepository.get('shop')?.has(pinned)).toBe(true);
 
     // The next catch-up finds nothing overdue and lists nothing.
     org.clock.advance(15 * 60_000);
