@@ -84,6 +84,12 @@ export interface Assumptions {
   /** alerts a day in a quiet month: an alert is sent only when something changed */
   readonly alertsPerDay: number;
   readonly reconcileRunsPerDay: number;
+  /** catch-up invocations a day (its rule fires every 15 minutes: 96) */
+  readonly catchUpRunsPerDay: number;
+  /** simulated-free assumption: a catch-up with nothing overdue (status reads only) takes this long */
+  readonly catchUpMs: number;
+  /** workloads (account, region) whose list status each catch-up reads: one strongly consistent GetItem each */
+  readonly workloads: number;
   readonly memoryMb: number;
   /** billed initialisation per invocation: every invocation is taken to start cold (pushes are spread out) */
   readonly initMs: number;
@@ -147,8 +153,13 @@ export function monthlyCost(measured: MeasuredAccount, assume: Assumptions): Mon
   const indexWrites = taskEvents + (assume.indexRemovalsPerDay + assume.reconcileRunsPerDay) * DAYS_PER_MONTH;
   // each list reads the byWorkload keys (about 100 bytes an item) in 4 KB units
   const indexReads = reconcileRuns * Math.ceil((assume.indexEntries * 100) / 4096);
+  // The catch-up: every run reads each workload's status item (< 4 KB, strongly consistent: 1 read unit); the runs
+  // that find a workload overdue list it, which is taken to be rare (a fresh install, a failing workload) and left out.
+  const catchUps = assume.catchUpRunsPerDay * DAYS_PER_MONTH;
+  const catchUpGbSeconds = ((catchUps * (assume.catchUpMs + assume.initMs)) / 1000) * (assume.memoryMb / 1024);
   const logGb =
-    ((invocations + watchInvocations) * assume.logBytesPerInvocation + alerts * assume.logBytesPerAlert) / 1e9;
+    ((invocations + watchInvocations + catchUps) * assume.logBytesPerInvocation + alerts * assume.logBytesPerAlert) /
+    1e9;
   const line = (item: string, quantity: number, price: Price): CostLine => ({
     item,
     quantity,
@@ -166,6 +177,9 @@ export function monthlyCost(measured: MeasuredAccount, assume: Assumptions): Mon
     line('EventBridge ECS task events', taskEvents, PRICES.eventBridgeServiceEvent),
     line('DynamoDB writes (watch, list)', indexWrites, PRICES.dynamoDbWrite),
     line('DynamoDB reads (list)', indexReads, PRICES.dynamoDbRead),
+    line('Lambda requests (catch-up)', catchUps, PRICES.lambdaRequest),
+    line('Lambda duration (catch-up)', catchUpGbSeconds, PRICES.lambdaArmGbSecond),
+    line('DynamoDB reads (catch-up)', catchUps * assume.workloads, PRICES.dynamoDbRead),
     line('SNS publishes', alerts, PRICES.snsPublish),
     line('SNS email deliveries', alerts * assume.emailSubscribers, PRICES.snsEmail),
     line('EventBridge ECR events', pushInvocations, PRICES.eventBridgeServiceEvent),
@@ -189,6 +203,9 @@ export const CUSTOM_METRICS = 22;
 /** What both account shapes share; each shape below states only what differs. */
 const SHARED_ASSUMPTIONS = {
   reconcileRunsPerDay: 4,
+  catchUpRunsPerDay: 96,
+  catchUpMs: 200,
+  workloads: 1,
   memoryMb: 512,
   initMs: 1_000,
   logBytesPerInvocation: 4_000,

@@ -3,7 +3,7 @@
  * (`cdk synth -c alertEmail=ops@example.com -c repositories=app,api -c dryRun=true
  * -c reconcileSchedule="rate(6 hours)" -c releaseAfterDays=30 -c watchLifecycleExpiry=true -c lookupPushers=true`).
  */
-import type { LifecycleCheck } from '../lambda/core/defaults';
+import { CATCH_UP_INTERVAL_MINUTES, type LifecycleCheck } from '../lambda/core/defaults';
 import type { DigestGuardChatChannels } from './chat-channels';
 import {
   accountIdProblem,
@@ -31,6 +31,8 @@ export interface DigestGuardConfig {
   readonly reconcile?: boolean;
   /** EventBridge schedule expression of the reconcile, e.g. `rate(6 hours)`; the construct's default when absent. */
   readonly reconcileSchedule?: string;
+  /** Whole minutes after which a workload's last complete list is overdue for a catch-up; the construct's default when absent. */
+  readonly listBoundMinutes?: number;
   /** Release protections after this many days unused (0 = never); the construct's default (never) when absent. */
   readonly releaseAfterDays?: number;
   /** `off`, `evaluate` or `preview`; the construct's default (`evaluate`) when absent. */
@@ -85,6 +87,7 @@ export const CONTEXT_KEYS = {
   dryRun: 'dryRun',
   reconcile: 'reconcile',
   reconcileSchedule: 'reconcileSchedule',
+  listBound: 'listBound',
   releaseAfterDays: 'releaseAfterDays',
   lifecycleCheck: 'lifecycleCheck',
   installLifecycleShield: 'installLifecycleShield',
@@ -194,6 +197,7 @@ export function configFromContext(
     }
   }
 
+  const listBoundMinutes = listBoundValue(read(CONTEXT_KEYS.listBound), present(CONTEXT_KEYS.listBound), problems);
   const releaseAfterDays = releaseDaysValue(read(CONTEXT_KEYS.releaseAfterDays), problems);
 
   const rawLifecycleCheck = read(CONTEXT_KEYS.lifecycleCheck);
@@ -253,6 +257,7 @@ export function configFromContext(
     dryRun,
     ...(reconcile !== undefined ? { reconcile } : {}),
     ...(reconcileSchedule !== undefined ? { reconcileSchedule } : {}),
+    ...(listBoundMinutes !== undefined ? { listBoundMinutes } : {}),
     ...(releaseAfterDays !== undefined ? { releaseAfterDays } : {}),
     // the shared validation refused anything outside LIFECYCLE_CHECKS above
     ...(lifecycleCheck !== undefined ? { lifecycleCheck: lifecycleCheck as LifecycleCheck } : {}),
@@ -467,4 +472,21 @@ function booleanValue(raw: unknown, key: string, problems: string[]): boolean {
   }
   problems.push(`${key} must be true or false, got ${JSON.stringify(raw)}`);
   return false;
+}
+
+/**
+ * `-c listBound=…`: whole minutes (`375`) or `<n> minutes` / `<n> hours`; at least the catch-up's 15-minute period.
+ * Absent: undefined (the construct's default follows from the reconcile schedule).
+ */
+function listBoundValue(raw: unknown, given: boolean, problems: string[]): number | undefined {
+  if (!given) return undefined;
+  const match = /^(\d+)\s*(minutes?|hours?)?$/.exec(String(raw).trim());
+  const minutes = match ? Number(match[1]) * (match[2]?.startsWith('hour') ? 60 : 1) : Number.NaN;
+  if (!Number.isSafeInteger(minutes) || minutes < CATCH_UP_INTERVAL_MINUTES) {
+    problems.push(
+      `${CONTEXT_KEYS.listBound} must be whole minutes or hours of at least ${CATCH_UP_INTERVAL_MINUTES} minutes (e.g. 375 or "7 hours"), got ${JSON.stringify(raw)}`,
+    );
+    return undefined;
+  }
+  return minutes;
 }

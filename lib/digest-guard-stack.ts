@@ -1,4 +1,4 @@
-import { Annotations, type App, CfnOutput, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { Annotations, type App, CfnOutput, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { Construct } from 'constructs';
@@ -47,6 +47,7 @@ export class DigestGuardStack extends Stack {
       ...(config.reconcileSchedule !== undefined
         ? { reconcileSchedule: events.Schedule.expression(config.reconcileSchedule) }
         : {}),
+      ...(config.listBoundMinutes !== undefined ? { listBound: Duration.minutes(config.listBoundMinutes) } : {}),
       ...(config.releaseAfterDays !== undefined ? { releaseAfterDays: config.releaseAfterDays } : {}),
       ...(config.lifecycleCheck !== undefined ? { lifecycleCheck: config.lifecycleCheck } : {}),
       ...(config.installLifecycleShield !== undefined ? { installLifecycleShield: config.installLifecycleShield } : {}),

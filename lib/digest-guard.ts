@@ -168,6 +168,16 @@ export interface DigestGuardProps {
   readonly reconcileSchedule?: events.Schedule;
 
   /**
+   * A second rule runs the reconcile every 15 minutes as a catch-up: it lists again each workload (account, region)
+   * whose last complete list started longer ago than this, or that has none (a fresh install, a new account, a list
+   * that failed); when none is overdue it only reads their list status (one DynamoDB GetItem each). Whole minutes,
+   * at least 15. Only with `reconcile`.
+   * @default the reconcile's rate plus 15 minutes (6 hours 15 minutes by default); 12 hours 15 minutes for a cron
+   * `reconcileSchedule`, which has no one interval
+   */
+  readonly listBound?: Duration;
+
+  /**
    * Release a protective tag once its digest is not in use and was not pulled for this many days (whole
    * days, 0 to 3650; 0 = never). Releasing lets lifecycle rules delete the image again; only with
    * `reconcile`. The reconcile role may call `ecr:BatchDeleteImage` only when this is above 0.
@@ -330,6 +340,8 @@ export class DigestGuard extends Construct {
   public readonly reconcileFunction?: lambda.Function;
   /** Invokes `reconcileFunction` on `reconcileSchedule`; undefined without `reconcile`. */
   public readonly reconcileRule?: events.Rule;
+  /** Invokes `reconcileFunction` every 15 minutes as a catch-up of overdue lists; undefined without `reconcile`. */
+  public readonly reconcileCatchUpRule?: events.Rule;
   /** Scheduled events that failed every attempt or could not be delivered; undefined without `reconcile`. */
   public readonly reconcileDeadLetterQueue?: sqs.Queue;
   /** The reconcile function's log group; undefined without `reconcile`. */
@@ -413,6 +425,7 @@ export class DigestGuard extends Construct {
       this.reconcileFunction = reconcile.fn;
       this.reconcileLogGroup = reconcile.logGroup;
       this.reconcileRule = reconcile.rule;
+      this.reconcileCatchUpRule = reconcile.catchUpRule;
       this.reconcileDeadLetterQueue = reconcile.deadLetterQueue;
     }
 

@@ -28,6 +28,7 @@ import {
   VISIBILITY_TIMEOUT_FACTOR,
   WATCH_HANDLER,
 } from './defaults';
+import { CATCH_UP_INTERVAL_MINUTES } from '../lambda/core/defaults';
 import { guardReconcileRoleName, guardWatchRoleName } from '../lambda/core/workloads';
 import {
   buildLifecycleExpiryEventPattern,
@@ -63,8 +64,13 @@ export interface WatchPath extends GuardFunction {
 
 export interface ReconcilePath extends GuardFunction {
   readonly rule: events.Rule;
+  /** Fires every 15 minutes: the reconcile lists again only the workloads whose last complete list is overdue. */
+  readonly catchUpRule: events.Rule;
   readonly deadLetterQueue: sqs.Queue;
 }
+
+/** The catch-up rule's period (lambda/core/reconcile/catch-up.ts keeps the same figure). */
+export const CATCH_UP_SCHEDULE = events.Schedule.rate(Duration.minutes(CATCH_UP_INTERVAL_MINUTES));
 
 /** The push path, created in `scope` with the construct ids it was first deployed with. */
 export function createPushPath(scope: Construct, settings: ResolvedSettings, topic: sns.ITopic): PushPath {
@@ -250,6 +256,8 @@ export function createReconcilePath(scope: Construct, settings: ResolvedSettings
       RELEASE_AFTER_DAYS: String(settings.releaseAfterDays),
       LIFECYCLE_CHECK: settings.lifecycleCheck,
       INSTALL_LIFECYCLE_SHIELD: String(settings.installLifecycleShield),
+      // The catch-up lists a workload whose last complete list started longer ago (lambda/handlers/reconcile-config.ts).
+      LIST_BOUND_MINUTES: String(settings.listBound.toMinutes()),
     },
     reservedConcurrentExecutions: RECONCILE_RESERVED_CONCURRENCY,
     asyncInvocation: {
@@ -269,13 +277,42 @@ export function createReconcilePath(scope: Construct, settings: ResolvedSettings
     schedule: settings.reconcileSchedule,
   });
   // No input override: the handler needs the scheduled event itself (account, region, time).
-  rule.addTarget(
-    new targets.LambdaFunction(reconcile.fn, {
-      maxEventAge: RECONCILE_MAX_EVENT_AGE,
+  rule.addTarget(reconcileTarget(reconcile.fn, deadLetterQueue));
+
+  // The catch-up: the same function, the same retries and dead-letter queue, told by its input that only overdue
+  // workloads are to be listed. Reserved concurrency 1 makes one that fires during a scheduled run wait in Lambda's
+  // asynchronous queue (throttled, retried within RECONCILE_MAX_EVENT_AGE) instead of listing beside it.
+  const catchUpRule = new events.Rule(scope, 'ReconcileCatchUpSchedule', {
+    description: 'Lists again the workloads whose last complete list is older than the bound (ECR digest guard)',
+    schedule: CATCH_UP_SCHEDULE,
+  });
+  catchUpRule.addTarget(
+    reconcileTarget(
+      reconcile.fn,
       deadLetterQueue,
-    }),
+      // An input transformer: the scheduled event's account, region and time, as the handler reads them, and the marker.
+      events.RuleTargetInput.fromObject({
+        account: events.EventField.account,
+        region: events.EventField.region,
+        time: events.EventField.time,
+        catchUp: true,
+      }),
+    ),
   );
-  return { ...reconcile, rule, deadLetterQueue };
+  return { ...reconcile, rule, catchUpRule, deadLetterQueue };
+}
+
+/** How an EventBridge rule invokes the reconcile: asynchronously, old events dropped to the dead-letter queue. */
+function reconcileTarget(
+  fn: lambda.IFunction,
+  deadLetterQueue: sqs.IQueue,
+  event?: events.RuleTargetInput,
+): targets.LambdaFunction {
+  return new targets.LambdaFunction(fn, {
+    maxEventAge: RECONCILE_MAX_EVENT_AGE,
+    deadLetterQueue,
+    ...(event ? { event } : {}),
+  });
 }
 
 interface GuardFunctionSpec {

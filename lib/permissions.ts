@@ -82,6 +82,16 @@ export function grantInUseIndexList(role: iam.Role, table: Pick<dynamodb.ITable,
       conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [pk] } },
     }),
   );
+  // The catch-up reads each workload's list status item (`workload#<account>#<region>`) to find the overdue ones;
+  // with organizational units the accounts are known only at run time, so by the key's prefix.
+  role.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      sid: 'ReadWorkloadListStatus',
+      actions: ['dynamodb:GetItem'],
+      resources: [table.tableArn],
+      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['workload#*'] } },
+    }),
+  );
 }
 
 /**

@@ -2,7 +2,7 @@
  * The construct's props after defaults, and the checks only the construct has. The settings the app's context
  * also carries go through `sharedSettingsProblems` (lib/validation.ts): the one validation both paths run.
  */
-import { type Duration, Token } from 'aws-cdk-lib';
+import { Duration, Token } from 'aws-cdk-lib';
 import type * as events from 'aws-cdk-lib/aws-events';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { LifecycleCheck } from '../lambda/core/defaults';
@@ -19,7 +19,8 @@ import {
   DEFAULT_TIMEOUT,
 } from './defaults';
 import type { DigestGuardLogLevel, DigestGuardProps } from './digest-guard';
-import { ConfigError, sharedSettingsProblems } from './validation';
+import { CATCH_UP_INTERVAL_MINUTES } from '../lambda/core/defaults';
+import { ConfigError, MAX_RECONCILE_INTERVAL_MINUTES, rateMinutes, sharedSettingsProblems } from './validation';
 
 /** Every prop with its default applied, as the parts of the construct read them. */
 export interface ResolvedSettings {
@@ -47,6 +48,21 @@ export interface ResolvedSettings {
   readonly workloadRegions?: readonly string[];
   /** organizational units whose accounts the reconcile discovers each run and lists; empty: none */
   readonly organizationUnits: readonly string[];
+  /** a workload whose last complete list is older than this is listed again by the next catch-up */
+  readonly listBound: Duration;
+}
+
+/**
+ * The catch-up's bound unless `listBound` is given: a rate's interval plus one catch-up period, so a scheduled run
+ * that completes keeps every catch-up idle and one that failed for a workload is followed within 15 minutes of the
+ * bound. A cron expression (or a deploy-time token) has no one interval: the longest a rate may be, 12 hours, plus
+ * 15 minutes, so no workload goes longer unlisted than under the slowest rate the guard accepts; a calendar schedule
+ * with longer gaps (weekdays only) gets lists at least that often, which costs lists, never protection.
+ */
+export function defaultListBound(schedule: events.Schedule): Duration {
+  const expression = schedule.expressionString;
+  const minutes = Token.isUnresolved(expression) ? undefined : rateMinutes(expression);
+  return Duration.minutes((minutes ?? MAX_RECONCILE_INTERVAL_MINUTES) + CATCH_UP_INTERVAL_MINUTES);
 }
 
 function wholeSecondsWithin(duration: Duration, minSeconds: number, maxSeconds: number): boolean {
@@ -169,6 +185,16 @@ export function resolveSettings(props: DigestGuardProps): ResolvedSettings {
     );
   }
 
+  const reconcileSchedule = props.reconcileSchedule ?? DEFAULT_RECONCILE_SCHEDULE;
+  const listBound = props.listBound ?? defaultListBound(reconcileSchedule);
+  const boundMs = listBound.toMilliseconds();
+  if (boundMs % 60_000 !== 0 || boundMs < CATCH_UP_INTERVAL_MINUTES * 60_000) {
+    fail(
+      'listBound',
+      `must be a whole number of minutes of at least ${CATCH_UP_INTERVAL_MINUTES} (the catch-up's period), got ${listBound.toHumanString()}`,
+    );
+  }
+
   if (problems.length > 0) throw new ConfigError(problems, 'DigestGuard props');
 
   return {
@@ -184,7 +210,7 @@ export function resolveSettings(props: DigestGuardProps): ResolvedSettings {
     logLevel,
     maxEventAge,
     reconcile: props.reconcile ?? true,
-    reconcileSchedule: props.reconcileSchedule ?? DEFAULT_RECONCILE_SCHEDULE,
+    reconcileSchedule,
     releaseAfterDays: props.releaseAfterDays ?? 0,
     lifecycleCheck: props.lifecycleCheck ?? DEFAULT_LIFECYCLE_CHECK,
     installLifecycleShield: props.installLifecycleShield ?? false,
@@ -193,5 +219,6 @@ export function resolveSettings(props: DigestGuardProps): ResolvedSettings {
     workloadAccounts: [...new Set(props.workloadAccounts ?? [])],
     ...(props.workloadRegions !== undefined ? { workloadRegions: [...new Set(props.workloadRegions)] } : {}),
     organizationUnits: [...new Set(props.organizationUnits ?? [])],
+    listBound,
   };
 }

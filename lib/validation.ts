@@ -55,6 +55,13 @@ export const MAX_RECONCILE_INTERVAL_MINUTES = 12 * 60;
 
 const RATE = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/;
 const MINUTES_PER_UNIT: Record<string, number> = { minute: 1, hour: 60, day: 1440 };
+
+/** The interval of a `rate(...)` expression in minutes; undefined for anything else (a cron expression). */
+export function rateMinutes(expression: string): number | undefined {
+  const rate = RATE.exec(expression);
+  if (!rate) return undefined;
+  return Number(rate[1]) * MINUTES_PER_UNIT[rate[2]!.replace(/s$/, '')]!;
+}
 const CRON = /^cron\(([^()]*)\)$/;
 const CRON_FIELD = /^[0-9A-Za-z,\-*/?#]+$/;
 

@@ -25,7 +25,7 @@ import {
   workloadReaderRoleName,
   workloadsToList,
 } from '../lambda/core/workloads';
-import { runReconcile } from '../lambda/handlers/reconcile';
+import { runCatchUp, runReconcile } from '../lambda/handlers/reconcile';
 import type { SimulatedAccount } from './account';
 import type { SimulatedOrganization } from './organization';
 import type { SimPolicyDocument } from './sts';
@@ -184,11 +184,34 @@ export function reconcileOnOrganization(
   guard: SimulatedAccount,
   options: OrganizationReconcileOptions,
 ) {
+  const { settings, deps } = reconcileWiring(org, guard, options);
+  return runReconcile(settings, { ...deps, event: scheduledEventOn(guard) });
+}
+
+/**
+ * One catch-up of the guard in `guard` (the 15-minute rule's event: the scheduled event's account, region and time
+ * and `catchUp: true`), wired as the function wires it; `listBoundMinutes` as the construct sets it.
+ */
+export function catchUpOnOrganization(
+  org: SimulatedOrganization,
+  guard: SimulatedAccount,
+  options: OrganizationReconcileOptions & { readonly listBoundMinutes: number },
+) {
+  const { settings, deps } = reconcileWiring(org, guard, options);
+  const { account, region, time } = scheduledEventOn(guard);
+  return runCatchUp(
+    { ...settings, listBoundMinutes: options.listBoundMinutes },
+    { ...deps, event: { account, region, time, catchUp: true } },
+  );
+}
+
+function reconcileWiring(org: SimulatedOrganization, guard: SimulatedAccount, options: OrganizationReconcileOptions) {
   const roleName = guardReconcileRoleName(guard.region);
   const config = org.clientConfig({ accountId: guard.accountId, region: guard.region, roleName, maxAttempts: 2 });
   const noop = () => undefined;
-  return runReconcile(
-    {
+  const index = new DynamoDbInUseIndex(IN_USE_INDEX_TABLE, new DynamoDBClient(config));
+  return {
+    settings: {
       tagPrefix: 'digest-guard',
       dryRun: false,
       region: guard.region,
@@ -197,11 +220,14 @@ export function reconcileOnOrganization(
       ...(options.releaseAfterDays ? { releaseAfterDays: options.releaseAfterDays } : {}),
       ...(options.organizationUnits ? { organizationUnits: options.organizationUnits } : {}),
     },
-    {
+    deps: {
       ecr: new EcrAdapter(new ECRClient(config)),
-      inventoryFor: (accountId, region) =>
+      inventoryFor: (accountId: string, region: string) =>
         inventoryFor(accountId, region, { ecs: new ECSClient(config), lambda: new LambdaClient(config) }),
-      workloadInventoryFor: (workload, registry) =>
+      workloadInventoryFor: (
+        workload: { readonly account: string; readonly region: string },
+        registry: { readonly account: string; readonly region: string },
+      ) =>
         workloadInventoryFor(workload, {
           registry,
           partition: 'aws',
@@ -209,13 +235,13 @@ export function reconcileOnOrganization(
           clientConfig: { requestHandler: org.requestHandler, maxAttempts: 2 },
         }),
       alerts: new SnsAlertAdapter(guardTopicArn(guard), new SNSClient(config)),
-      inUseIndex: new DynamoDbInUseIndex(IN_USE_INDEX_TABLE, new DynamoDBClient(config)),
+      inUseIndex: index,
+      listStatuses: index,
       organization: new OrganizationsAdapter(new OrganizationsClient(config)),
       logger: options.logger ?? { info: noop, warn: noop, error: noop },
       now: () => org.clock.now(),
-      event: scheduledEventOn(guard),
     },
-  );
+  };
 }
 
 export interface OrganizationWatchOptions {

@@ -26,3 +26,6 @@ export const MAX_RELEASE_AFTER_DAYS = 3650;
 export const LIFECYCLE_CHECKS = ['off', 'evaluate', 'preview'] as const;
 export type LifecycleCheck = (typeof LIFECYCLE_CHECKS)[number];
 export const DEFAULT_LIFECYCLE_CHECK: LifecycleCheck = 'evaluate';
+
+/** How often the catch-up looks for workloads whose last complete list is overdue (its rule's rate, in minutes). */
+export const CATCH_UP_INTERVAL_MINUTES = 15;

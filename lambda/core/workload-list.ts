@@ -39,16 +39,20 @@ export function failureReason(error: unknown): string {
   return `${name}: ${message}`.slice(0, 400);
 }
 
-/** One inventory port over every workload; the guard's own first. */
+/**
+ * One inventory port over every workload; the guard's own first. `own` is undefined for a catch-up that lists only
+ * overdue workloads: the own account is then not listed, so its part is absent and the index records nothing for
+ * it (an empty part would read as a complete list that saw nothing, and remove its entries).
+ */
 export function inventoryAcrossWorkloads(
-  own: WorkloadInventorySource,
+  own: WorkloadInventorySource | undefined,
   others: readonly WorkloadInventorySource[],
   options: InventoryAcrossWorkloadsOptions,
 ): InventoryPort {
   return {
     takeInventory: async (): Promise<Inventory> => {
       const parts = await mapWithConcurrency(
-        [own, ...others],
+        own ? [own, ...others] : others,
         options.concurrency ?? WORKLOAD_LIST_CONCURRENCY,
         async (source): Promise<WorkloadListed | { ownFailure: unknown }> => {
           const startedAtMs = options.now().getTime();
@@ -60,10 +64,15 @@ export function inventoryAcrossWorkloads(
           }
         },
       );
-      const ownPart = parts[0];
+      const ownPart = own ? parts[0] : undefined;
       if (ownPart && 'ownFailure' in ownPart) throw ownPart.ownFailure;
       const listed = parts as WorkloadListed[];
-      const merged = mergeInventories(listed.flatMap((part) => ('inventory' in part ? [part.inventory] : [])));
+      const inventories = listed.flatMap((part) => ('inventory' in part ? [part.inventory] : []));
+      // Without the own part every listed workload may have failed: nothing seen, as of now.
+      const merged =
+        inventories.length > 0
+          ? mergeInventories(inventories)
+          : { takenAt: options.now(), byRepository: new Map(), gaps: [] };
       const notListed = listed.flatMap((part) =>
         'failure' in part
           ? [

@@ -8,7 +8,7 @@ import {
   MAX_RELEASE_AFTER_DAYS,
   type LifecycleCheck,
 } from '../core/defaults';
-import type { ReconcileSettings } from '../core/reconcile';
+import { CATCH_UP_INTERVAL_MINUTES, type ReconcileSettings } from '../core/reconcile';
 import { readPushHandlerConfig, readWorkloads, type PushHandlerConfig } from './config';
 
 export interface ReconcileHandlerConfig extends PushHandlerConfig, ReconcileSettings {
@@ -18,6 +18,11 @@ export interface ReconcileHandlerConfig extends PushHandlerConfig, ReconcileSett
   readonly workloadRegions?: readonly string[];
   /** organizational units whose accounts each run discovers and lists (`ORGANIZATION_UNITS`) */
   readonly organizationUnits?: readonly string[];
+  /**
+   * A catch-up lists a workload whose last complete list started longer ago than this (`LIST_BOUND_MINUTES`, whole
+   * minutes, at least the catch-up's own period); absent: a catch-up event is refused (the construct always sets it).
+   */
+  readonly listBoundMinutes?: number;
 }
 
 export { MAX_RELEASE_AFTER_DAYS } from '../core/defaults';
@@ -58,6 +63,13 @@ export function readReconcileHandlerConfig(env: NodeJS.ProcessEnv): ReconcileHan
   // The Organizations API's OrganizationalUnitId pattern (lib/validation.ts checks the same at synth time).
   const badUnits = organizationUnits.filter((id) => !/^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$/.test(id));
   if (badUnits.length > 0) problems.push(`ORGANIZATION_UNITS must be OU ids (ou-…), got ${badUnits.join(', ')}`);
+  const boundText = (env.LIST_BOUND_MINUTES ?? '').trim();
+  const listBoundMinutes = boundText === '' ? undefined : Number(boundText);
+  if (listBoundMinutes !== undefined && (!/^\d+$/.test(boundText) || listBoundMinutes < CATCH_UP_INTERVAL_MINUTES)) {
+    problems.push(
+      `LIST_BOUND_MINUTES must be a whole number of minutes of at least ${CATCH_UP_INTERVAL_MINUTES}, got "${env.LIST_BOUND_MINUTES}"`,
+    );
+  }
   if (problems.length || !base) throw new Error(`invalid configuration: ${problems.join('; ')}`);
   return {
     ...base,
@@ -67,6 +79,7 @@ export function readReconcileHandlerConfig(env: NodeJS.ProcessEnv): ReconcileHan
     ...(workloadAccounts.length > 0 ? { workloadAccounts } : {}),
     ...(workloadRegions.length > 0 ? { workloadRegions } : {}),
     ...(organizationUnits.length > 0 ? { organizationUnits } : {}),
+    ...(listBoundMinutes !== undefined ? { listBoundMinutes } : {}),
   };
 }
 

@@ -18,12 +18,19 @@ import type { LifecyclePolicyPort } from '../core/ports';
 import type {
   AlertPort,
   InUseIndexPort,
+  InUseIndexReadPort,
   InventoryPort,
   OrganizationPort,
   RegistryReplicationPort,
   ReplicationWarningMemory,
 } from '../core/ports';
-import { reconcileAccount, type ReconcileOutcome, type ReconcileSettings } from '../core/reconcile';
+import {
+  catchUpAccount,
+  type CatchUpOutcome,
+  reconcileAccount,
+  type ReconcileOutcome,
+  type ReconcileSettings,
+} from '../core/reconcile';
 import type { ReconcileCheckpoint, ReconcileEcrPort } from '../core/ports';
 import { inventoryWithOrganizationAccounts } from '../core/organization-accounts';
 import { inventoryAcrossWorkloads } from '../core/workload-list';
@@ -51,6 +58,8 @@ export interface ReconcileHandlerDependencies {
   readonly alertLogGroup?: string;
   /** the in-use index the run's inventory is applied to (the list of this account and region) */
   readonly inUseIndex?: InUseIndexPort;
+  /** each workload's last recorded list (the same table), which a catch-up reads to find the overdue ones */
+  readonly listStatuses?: Pick<InUseIndexReadPort, 'listStatus'>;
   /**
    * The inventory of another workload (account, region) of this guard's registry, through its reader role; called
    * once per workload and run, so each run has its own client set per workload.
@@ -80,6 +89,21 @@ export interface ReconcileWorkloadSettings {
 export interface ReconcileInvocation {
   readonly event: ScheduledEvent;
   readonly context?: Pick<Context, 'getRemainingTimeInMillis'>;
+}
+
+/**
+ * What the catch-up rule sends (lib/guard-functions.ts): the scheduled event's account, region and time through an
+ * input transformer, and the marker. A scheduled event never carries `catchUp` at its top level.
+ */
+export interface CatchUpEvent {
+  readonly account: string;
+  readonly region: string;
+  readonly time: string;
+  readonly catchUp: true;
+}
+
+export function isCatchUpEvent(event: unknown): event is CatchUpEvent {
+  return (event as { catchUp?: unknown } | undefined)?.catchUp === true;
 }
 
 const HOUR_MS = 3_600_000;
@@ -118,6 +142,62 @@ export async function runReconcile(
       ...(deps.inUseIndex ? { inUseIndex: deps.inUseIndex } : {}),
       ...(deps.replication ? { replication: deps.replication } : {}),
       ...(deps.replicationWarnings ? { replicationWarnings: deps.replicationWarnings } : {}),
+    },
+  );
+}
+
+/**
+ * One catch-up: list again only the workloads (own, configured, and with organizational units those discovered now)
+ * whose last complete list is older than `listBoundMinutes`; nothing overdue → a few index reads and nothing else.
+ * The reconcile has reserved concurrency 1: a catch-up that fires while a scheduled run (or another catch-up) is in
+ * progress is throttled, and Lambda's asynchronous queue retries it within the target's maximum event age
+ * (RECONCILE_MAX_EVENT_AGE), then sends it to the dead-letter queue; the next catch-up 15 minutes later looks again.
+ * See: https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html
+ */
+export async function runCatchUp(
+  settings: ReconcileSettings &
+    ReconcileWorkloadSettings & { readonly region: string; readonly listBoundMinutes?: number },
+  deps: ReconcileHandlerDependencies & Omit<ReconcileInvocation, 'event'> & { readonly event: CatchUpEvent },
+): Promise<CatchUpOutcome> {
+  const { event, context } = deps;
+  const account = typeof event?.account === 'string' ? event.account : '';
+  if (!/^\d{12}$/.test(account))
+    throw new Error(`the catch-up event carries no 12-digit account id (got "${account}")`);
+  const region = typeof event.region === 'string' && event.region ? event.region : settings.region;
+  if (settings.listBoundMinutes === undefined) throw new Error('a catch-up needs LIST_BOUND_MINUTES; none is set');
+  const { inUseIndex, listStatuses } = deps;
+  if (!inUseIndex || !listStatuses) throw new Error('a catch-up needs the in-use index; none is configured');
+  const own = { account, region };
+  const reach = deps.workloadInventoryFor;
+  return catchUpAccount(
+    own,
+    settings,
+    {
+      workloadAccounts: settings.workloadAccounts ?? [],
+      regions: settings.workloadRegions ?? [region],
+      ...(settings.organizationUnits?.length ? { organizationUnits: settings.organizationUnits } : {}),
+      listBoundMs: settings.listBoundMinutes * 60_000,
+    },
+    {
+      ecr: deps.ecr,
+      inUseIndex,
+      listStatuses,
+      inventoryOf: (workload) => {
+        if (workload.account === own.account && workload.region === own.region)
+          return deps.inventoryFor(account, region);
+        if (!reach) throw new Error('workload accounts are configured but the reconcile was given no way to list them');
+        return reach(workload, own);
+      },
+      alerts: deps.alerts,
+      logger: deps.logger,
+      ...(deps.organization ? { organization: deps.organization } : {}),
+      ...(deps.metrics ? { metrics: deps.metrics } : {}),
+      ...(context ? { remainingTimeMs: () => context.getRemainingTimeInMillis() } : {}),
+      ...(deps.concurrency ? { concurrency: deps.concurrency } : {}),
+      ...(deps.reserveMs !== undefined ? { reserveMs: deps.reserveMs } : {}),
+      ...(deps.now ? { now: deps.now } : {}),
+      ...(deps.alertLogGroup ? { alertLogGroup: deps.alertLogGroup } : {}),
+      ...(deps.workloadConcurrency ? { workloadConcurrency: deps.workloadConcurrency } : {}),
     },
   );
 }
@@ -163,8 +243,10 @@ function inventoryOfRun(
 }
 
 /** The in-use index table keeps both the run's list and the memory of the last replicated-deletions warning. */
-function indexOf(index: DynamoDbInUseIndex): Pick<ReconcileHandlerDependencies, 'inUseIndex' | 'replicationWarnings'> {
-  return { inUseIndex: index, replicationWarnings: index };
+function indexOf(
+  index: DynamoDbInUseIndex,
+): Pick<ReconcileHandlerDependencies, 'inUseIndex' | 'replicationWarnings' | 'listStatuses'> {
+  return { inUseIndex: index, replicationWarnings: index, listStatuses: index };
 }
 
 const { logger, metrics, counts } = createObservability();
@@ -200,10 +282,21 @@ function wireFromEnvironment() {
   };
 }
 
-export const handler = async (event: ScheduledEvent, context?: Context): Promise<void> => {
+export const handler = async (event: ScheduledEvent | CatchUpEvent, context?: Context): Promise<void> => {
   if (context) logger.addContext(context);
   wiring ??= wireFromEnvironment();
   try {
+    if (isCatchUpEvent(event)) {
+      const caughtUp = await runCatchUp(wiring.settings, { ...wiring.deps, event, ...(context ? { context } : {}) });
+      logger.info('catch-up done', {
+        overdue: caughtUp.reasons,
+        repositories: caughtUp.run?.reports.length ?? 0,
+        alerts: caughtUp.run?.alertsPublished ?? 0,
+        workloadsNotListed: caughtUp.run?.workloadsNotListed,
+        accountsNotDiscovered: caughtUp.accountsNotDiscovered,
+      });
+      return;
+    }
     const outcome = await runReconcile(wiring.settings, { ...wiring.deps, event, ...(context ? { context } : {}) });
     logger.info('reconcile done', {
       repositories: outcome.reports.length,

@@ -7,6 +7,9 @@ const NOTHING: Assumptions = {
   pushesPerDay: 0,
   alertsPerDay: 0,
   reconcileRunsPerDay: 0,
+  catchUpRunsPerDay: 0,
+  catchUpMs: 0,
+  workloads: 0,
   memoryMb: 1024,
   initMs: 0,
   logBytesPerInvocation: 0,
@@ -59,6 +62,21 @@ describe('monthlyCost', () => {
     // 120 lists, each reading 1.2 MB of keys in 4 KB units (293)
     expect(usdOf(cost.lines, 'DynamoDB reads (list)')).toBeCloseTo(120 * 293 * 0.125e-6, 12);
     expect(usdOf(cost.lines, 'EventBridge ECS task events')).toBe(0);
+  });
+
+  it('given the 15-minute catch-up with nothing overdue, when costed, then its 96 runs a day and their status reads are billed', () => {
+    const cost = monthlyCost(BATCH, {
+      ...NOTHING,
+      catchUpRunsPerDay: 96,
+      catchUpMs: 200,
+      initMs: 1_000,
+      memoryMb: 512,
+      workloads: 3,
+    });
+    // 2,880 runs a month × (1 s + 0.2 s) × 0.5 GB, and one read unit per workload and run
+    expect(usdOf(cost.lines, 'Lambda requests (catch-up)')).toBeCloseTo(2_880 * 0.2e-6, 12);
+    expect(usdOf(cost.lines, 'Lambda duration (catch-up)')).toBeCloseTo(2_880 * 0.6 * PRICES.lambdaArmGbSecond.usd, 12);
+    expect(usdOf(cost.lines, 'DynamoDB reads (catch-up)')).toBeCloseTo(2_880 * 3 * PRICES.dynamoDbRead.usd, 12);
   });
 
   it('given a cold start and 512 MB, when costed, then the initialisation is billed at half a GB per second', () => {

@@ -116,6 +116,17 @@ describe('configFromContext', () => {
     expect(configFromContext(contextOf({ alertEmail: 'a@example.com', reconcile: false })).reconcile).toBe(false);
   });
 
+  it('given -c listBound in minutes or hours, then the catch-up bound is read in minutes; below 15 minutes is refused', () => {
+    expect(configFromContext(contextOf({ alertEmail: 'a@example.com', listBound: '375' })).listBoundMinutes).toBe(375);
+    expect(configFromContext(contextOf({ alertEmail: 'a@example.com', listBound: '7 hours' })).listBoundMinutes).toBe(
+      420,
+    );
+    expect(configFromContext(contextOf({ alertEmail: 'a@example.com' }))).not.toHaveProperty('listBoundMinutes');
+    expect(problemsOf({ alertEmail: 'a@example.com', listBound: '10' })).toEqual([
+      'listBound must be whole minutes or hours of at least 15 minutes (e.g. 375 or "7 hours"), got "10"',
+    ]);
+  });
+
   it('reports every bad reconcile setting at once, each naming its context key', () => {
     const problems = problemsOf({
       alertEmail: 'a@example.com',

@@ -59,9 +59,9 @@ describe('deliveries of the guard with every sender (reconcile, release, lifecyc
     const walk = walkDeliveries(template, WALK_ENV);
 
     expect(walk.refusals).toEqual([]);
-    // Enumerated from the template: 9 alarms (topic + 2 key actions each), 6 rules (push, service impaired,
-    // lifecycle, schedule, the watch's ECS events, the watch's Lambda calls), the schedule's DLQ, the reconcile on-failure destination,
-    // 3 roles publishing (topic + key each).
+    // Enumerated from the template: 9 alarms (topic + 2 key actions each), 7 rules (push, service impaired,
+    // lifecycle, schedule, catch-up, the watch's ECS events, the watch's Lambda calls), the DLQ of the schedule and of
+    // the catch-up, the reconcile on-failure destination, 3 roles publishing (topic + key each).
     const links = new Set(walk.requests.map((r) => r.link.split(' ')[0]));
     expect([...links].sort()).toEqual(['alarm', 'role', 'rule', expect.stringMatching(/EventInvokeConfig/)].sort());
     expect(walk.requests.filter((r) => r.link.startsWith('alarm') && r.action === 'sns:Publish')).toHaveLength(9);
@@ -69,6 +69,8 @@ describe('deliveries of the guard with every sender (reconcile, release, lifecyc
     const fromEventBridge = walk.requests.filter((r) => JSON.stringify(r.principal).includes('events.amazonaws.com'));
     expect(fromEventBridge.map((r) => r.action).sort()).toEqual([
       'lambda:InvokeFunction',
+      'lambda:InvokeFunction',
+      'sqs:SendMessage',
       'sqs:SendMessage',
       'sqs:SendMessage',
       'sqs:SendMessage',
@@ -116,7 +118,7 @@ describe('deliveries of the guard with every sender (reconcile, release, lifecyc
 
   it('given no EventBridge Allow in the queue policies, when the rules are walked, then each is refused', () => {
     // the push, service-impaired and lifecycle rules to the buffer, the two watch rules to its queue, the
-    // schedule's undeliverable events to its DLQ
+    // undeliverable events of the schedule and of the catch-up to their DLQ
     const walk = walkDeliveries(
       withoutStatements(template, (s) => allowsService(s, 'events.amazonaws.com')),
       WALK_ENV,
@@ -129,10 +131,11 @@ describe('deliveries of the guard with every sender (reconcile, release, lifecyc
       'sqs:SendMessage',
       'sqs:SendMessage',
       'sqs:SendMessage',
+      'sqs:SendMessage',
     ]);
   });
 
-  it('given no Lambda permission for the schedule, when the rules are walked, then the invoke is refused', () => {
+  it('given no Lambda permission for the schedule and the catch-up, when the rules are walked, then both invokes are refused', () => {
     const copy = structuredClone(template);
     for (const [id, resource] of Object.entries(copy.Resources) as [string, any][]) {
       if (resource.Type === 'AWS::Lambda::Permission') delete copy.Resources[id];
@@ -140,6 +143,9 @@ describe('deliveries of the guard with every sender (reconcile, release, lifecyc
 
     const walk = walkDeliveries(copy, WALK_ENV);
 
-    expect(walk.refusals).toEqual([expect.objectContaining({ action: 'lambda:InvokeFunction' })]);
+    expect(walk.refusals).toEqual([
+      expect.objectContaining({ action: 'lambda:InvokeFunction', link: expect.stringMatching(/ReconcileSchedule/) }),
+      expect.objectContaining({ action: 'lambda:InvokeFunction', link: expect.stringMatching(/CatchUpSchedule/) }),
+    ]);
   });
 });

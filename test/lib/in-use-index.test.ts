@@ -58,7 +58,7 @@ describe('the in-use index table', () => {
     );
   });
 
-  it('given the reconcile role, then it may put, delete and update items, query only byWorkload and get only its registry item', () => {
+  it('given the reconcile role, then it may put, delete and update items, query only byWorkload and get only its registry item and the workload status items', () => {
     const { template, stack, guard } = synthesized;
     const statements = roleStatements(template, stack, guard.reconcileFunction?.role).filter((s) =>
       actionsOf(s).some((a) => a.startsWith('dynamodb:')),
@@ -68,12 +68,17 @@ describe('the in-use index table', () => {
       [['dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], [tableArn]],
       [['dynamodb:Query'], [{ 'Fn::Join': ['', [tableArn, '/index/byWorkload']] }]],
       [['dynamodb:GetItem'], [tableArn]],
+      [['dynamodb:GetItem'], [tableArn]],
     ]);
     // The replicated-deletions memory is the only item it reads: `pk = registry#<account>#<region>`.
     expect(statements[2]!.Condition).toEqual({
       'ForAllValues:StringEquals': {
         'dynamodb:LeadingKeys': [`registry#${stack.account}#${stack.region}`],
       },
+    });
+    // The catch-up reads each workload's status item, `pk = workload#<account>#<region>`, and no image entry.
+    expect(statements[3]!.Condition).toEqual({
+      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['workload#*'] },
     });
   });
 

@@ -136,6 +136,8 @@ describe('DigestGuard reconcile with defaults (every repository, release off)', 
         RELEASE_AFTER_DAYS: '0',
         LIFECYCLE_CHECK: 'evaluate',
         INSTALL_LIFECYCLE_SHIELD: 'false',
+        // the catch-up's bound: the 6-hour rate plus 15 minutes
+        LIST_BOUND_MINUTES: '375',
         // read by the handler's wiring (reconcile.ts): the in-use index it keeps as its list
         IN_USE_INDEX_TABLE_NAME: { Ref: logicalIdOf(s.stack, s.guard.inUseIndex) },
         POWERTOOLS_SERVICE_NAME: 'ecr-digest-guard',

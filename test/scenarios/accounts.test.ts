@@ -6,12 +6,21 @@
  *   pushes move the tag in A, A's reconcile protects it, and the lifecycle pass spares it;
  * - a workload whose reader role was removed: alerted, nothing removed from the index for it, releases paused;
  * - a cross-region pull: a task in eu-west-1 pulling from the us-east-1 registry is protected by that registry's guard;
- * - a new account joining: named in the configuration, listed on the next run.
+ * - a new account joining: named in the configuration, listed on the next run;
+ * - the catch-up: a workload whose reader role was missing at the scheduled run is listed by the next 15-minute
+ *   catch-up once the role is back, alone, and its pinned digest untagged meanwhile is protected.
  */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { DynamoDbInUseIndex } from '../../lambda/adapters/in-use-index';
+import { ECSClient } from '@aws-sdk/client-ecs';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { inventoryFor } from '../../lambda/adapters/inventory';
+import { inventoryFromDirectAndIndex } from '../../lambda/core/index-inventory';
 import { guardReconcileRoleName, workloadReaderRoleName } from '../../lambda/core/workloads';
 import type { SimulatedAccount } from '../../sim/account';
 import {
+  catchUpOnOrganization,
   createGuardResources,
   deployWorkloadStack as deployWorkloadStackOn,
   IN_USE_INDEX_TABLE as TABLE,
@@ -179,6 +188,73 @@ describe('a registry-account guard lists workloads in other accounts', () => {
 
     expect(entriesOf(registry, WORKLOAD_C)).toHaveLength(2);
     expect(tagsOf(registry, 'shop', api)).toEqual([`digest-guard-${api.replace(':', '-')}`]);
+  });
+});
+
+describe('the catch-up list between scheduled runs', () => {
+  it("given B's reader role missing at the scheduled run and back afterwards, when the next catch-up runs 15 minutes later, then it lists B alone, protects B's pinned digest untagged meanwhile, and the push path no longer says B is unlisted", async () => {
+    const registry = org.account(REGISTRY, 'eu-west-1');
+    const workload = org.account(WORKLOAD_B, 'eu-west-1');
+    await createIndex(registry);
+    registry.ecr.createRepository('shop');
+    const pinned = push(registry, 'shop', 'prod', 'build-1');
+    workload.ecs.createCluster('prod');
+    const web = workload.ecs.registerTaskDefinition('web', [
+      { name: 'web', image: `${registry.ecr.registryHost}/shop:prod` },
+    ]);
+    workload.ecs.createService('prod', 'web', web, 1);
+    // The scheduled run: B's workload stack is not deployed yet, so its list fails.
+    const scheduled = await reconcile(registry, { workloadAccounts: [WORKLOAD_B] });
+    expect(scheduled.workloadsNotListed).toEqual([expect.objectContaining({ account: WORKLOAD_B })]);
+    const ownStatus = statusOf(registry, REGISTRY, 'eu-west-1');
+    // The push path of a guard listing other accounts (its direct inventory and the index), as the push function has it.
+    const config = org.clientConfig({ accountId: REGISTRY, region: 'eu-west-1', roleName: 'push' });
+    const atPushTime = () =>
+      inventoryFromDirectAndIndex({
+        index: new DynamoDbInUseIndex(TABLE, new DynamoDBClient(config)),
+        direct: inventoryFor(REGISTRY, 'eu-west-1', { ecs: new ECSClient(config), lambda: new LambdaClient(config) }),
+        registry: { account: REGISTRY, region: 'eu-west-1' },
+        workloads: [
+          { account: REGISTRY, region: 'eu-west-1' },
+          { account: WORKLOAD_B, region: 'eu-west-1' },
+        ],
+        logger: { info: () => undefined, warn: () => undefined, error: () => undefined },
+        now: () => org.clock.now(),
+      }).takeInventory(['shop']);
+    expect((await atPushTime()).notes).toEqual([
+      expect.stringMatching(/until their first complete list: 222222222222/),
+    ]);
+    // Meanwhile the tag moves away from the digest B pins, and B's operator deploys the workload stack.
+    push(registry, 'shop', 'prod', 'build-2');
+    expect(tagsOf(registry, 'shop', pinned)).toEqual([]);
+    deployWorkloadStack(WORKLOAD_B, 'eu-west-1');
+    org.clock.advance(15 * 60_000);
+    const assumesBefore = org.stsTransport.callCount('sts', 'AssumeRole');
+
+    const caughtUp = await catchUpOnOrganization(org, registry, {
+      workloadAccounts: [WORKLOAD_B],
+      listBoundMinutes: 375,
+      logger: { info: () => undefined, warn: () => undefined, error: (message) => void errors.push(message) },
+    });
+
+    expect(caughtUp.overdue).toEqual([{ account: WORKLOAD_B, region: 'eu-west-1' }]);
+    expect(tagsOf(registry, 'shop', pinned)).toEqual([`digest-guard-${pinned.replace(':', '-')}`]);
+    expect(entriesOf(registry, WORKLOAD_B)).toHaveLength(2); // the service revision and its task
+    expect(statusOf(registry, WORKLOAD_B, 'eu-west-1')).toMatchObject({ lastListOutcome: { S: 'complete' } });
+    // The own account, listed completely 15 minutes ago, is neither listed nor recorded again.
+    expect(statusOf(registry, REGISTRY, 'eu-west-1')).toEqual(ownStatus);
+    expect(org.stsTransport.callCount('sts', 'AssumeRole') - assumesBefore).toBe(1);
+    expect(errors).toEqual([]);
+    // At push time B is now seen from the index: no note that it is unlisted, and its pinned digest is in use.
+    const union = await atPushTime();
+    expect(union.notes).toBeUndefined();
+    expect(union.byRepository.get('shop')?.has(pinned)).toBe(true);
+
+    // The next catch-up finds nothing overdue and lists nothing.
+    org.clock.advance(15 * 60_000);
+    const idle = await catchUpOnOrganization(org, registry, { workloadAccounts: [WORKLOAD_B], listBoundMinutes: 375 });
+    expect(idle.overdue).toEqual([]);
+    expect(idle.run).toBeUndefined();
   });
 });
 

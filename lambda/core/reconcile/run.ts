@@ -158,7 +158,7 @@ export async function reconcileAccount(
     notReached,
     ...(cursor ? { cursor } : {}),
     alertsPublished,
-    ...(indexUpdate && 'result' in indexUpdate ? { inUseIndex: indexUpdate.result } : {}),
+    ...(indexUpdate && 'result' in indexUpdate && indexUpdate.result ? { inUseIndex: indexUpdate.result } : {}),
     ...(unlisted.notListed.length > 0 ? { workloadsNotListed: unlisted.notListed } : {}),
     ...(inventory.accountsNotDiscovered ? { accountsNotDiscovered: inventory.accountsNotDiscovered } : {}),
     ...(replicated.risks.length > 0 ? { replicatedDeletions: replicated.risks } : {}),
@@ -271,7 +271,7 @@ async function updateInUseIndex(
   run: ReconcileRun,
   startedAt: Date,
   deps: ReconcileDependencies,
-): Promise<{ result: InUseIndexListResult } | { error: InUseIndexUpdateError }> {
+): Promise<{ result?: InUseIndexListResult } | { error: InUseIndexUpdateError }> {
   const here = { account: run.account, region: run.region };
   const parts = inventory.workloads ?? [{ workload: here, startedAtMs: startedAt.getTime(), inventory }];
   let own: InUseIndexListResult | undefined;
@@ -320,7 +320,8 @@ async function updateInUseIndex(
     }
   }
   if (firstError) return { error: firstError };
-  return { result: own! };
+  // A catch-up that did not list the own account has no own result.
+  return own ? { result: own } : {};
 }
 
 function sameWorkload(a: { account: string; region: string }, b: { account: string; region: string }): boolean {
@@ -343,7 +344,9 @@ async function alertWorkloadsNotListed(
   deps.logger.warn('workloads could not be listed; releases pause and nothing is removed from the index for them', {
     notListed,
   });
-  const published = await publishOrLog(buildWorkloadsNotListedAlert(run, notListed), deps);
+  const toAlert = notListed.filter((workload) => !deps.notListedAlreadyAlerted?.(workload));
+  if (toAlert.length === 0) return { alerts: 0, notListed };
+  const published = await publishOrLog(buildWorkloadsNotListedAlert(run, toAlert), deps);
   return { alerts: published ? 1 : 0, notListed };
 }
 

@@ -70,6 +70,11 @@ export interface ReconcileDependencies {
   readonly replication?: RegistryReplicationPort;
   /** the last replicated-deletions warning, so an unchanged one is not sent every run; without it, every run warns */
   readonly replicationWarnings?: ReplicationWarningMemory;
+  /**
+   * A workload whose failure to be listed was already alerted (a catch-up: its last recorded list was partial), so
+   * failing again is logged, not alerted again; without it, every workload not listed is alerted.
+   */
+  readonly notListedAlreadyAlerted?: (workload: { readonly account: string; readonly region: string }) => boolean;
 }
 
 export interface ReconcileRun {

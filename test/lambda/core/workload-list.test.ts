@@ -66,6 +66,16 @@ describe('the inventory across workloads', () => {
     await expect(inventoryAcrossWorkloads(broken, [], { now }).takeInventory()).rejects.toThrow('ECS is down');
   });
 
+  it('given no own part (a catch-up of other workloads only), when taken, then the own workload has no part and, all others failing, nothing is seen', async () => {
+    const b = { workload: { account: '222222222222', region: 'eu-west-1' }, inventory: failing(accessDenied) };
+
+    const inventory = await inventoryAcrossWorkloads(undefined, [b], { now }).takeInventory();
+
+    expect(inventory.workloads?.map((part) => part.workload.account)).toEqual(['222222222222']);
+    expect(inventory.byRepository.size).toBe(0);
+    expect(inventory.gaps).toHaveLength(1);
+  });
+
   it(`given many workloads, when taken, then at most ${WORKLOAD_LIST_CONCURRENCY} are listed at once`, async () => {
     let inFlight = 0;
     let most = 0;

@@ -6,6 +6,7 @@
 import { DescribeRepositoriesCommand, ECRClient } from '@aws-sdk/client-ecr';
 import { ECSClient, ListClustersCommand } from '@aws-sdk/client-ecs';
 import { LambdaClient, ListFunctionsCommand } from '@aws-sdk/client-lambda';
+import { DynamoDBClient, GetItemCommand, QueryCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { SNSClient } from '@aws-sdk/client-sns';
 import type { ScheduledEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -17,6 +18,7 @@ const ecs = mockClient(ECSClient);
 const ecr = mockClient(ECRClient);
 const sns = mockClient(SNSClient);
 const lambda = mockClient(LambdaClient);
+const dynamodb = mockClient(DynamoDBClient);
 
 const validEnv = {
   TOPIC_ARN: 'arn:aws:sns:eu-west-1:111122223333:ecr-digest-guard-alerts',
@@ -143,5 +145,59 @@ describe('handler (the deployed entry point)', () => {
     vi.stubEnv('RELEASE_AFTER_DAYS', 'soon');
     const { handler } = await import('../../../lambda/handlers/reconcile.js');
     await expect(handler(scheduled('111122223333'))).rejects.toThrow(/RELEASE_AFTER_DAYS must be/);
+  });
+});
+
+describe('handler, on a catch-up event (the second rule: account, region, time and the marker)', () => {
+  asDeployedHandler(
+    { ...validEnv, IN_USE_INDEX_TABLE_NAME: 'in-use', LIST_BOUND_MINUTES: '375' },
+    ecs,
+    ecr,
+    sns,
+    lambda,
+    dynamodb,
+  );
+  const catchUp = {
+    account: '111122223333',
+    region: 'eu-west-1',
+    time: '2026-11-26T10:00:00Z',
+    catchUp: true,
+  } as const;
+
+  it('given the own workload listed completely 10 minutes ago, when a catch-up arrives, then it reads one status and makes 0 ECS, Lambda, ECR or SNS calls', async () => {
+    const tenMinutesAgo = String(Date.now() - 600_000);
+    dynamodb.on(GetItemCommand).resolves({
+      Item: {
+        lastListStartedAt: { N: tenMinutesAgo },
+        lastListOutcome: { S: 'complete' },
+        lastCompleteListStartedAt: { N: tenMinutesAgo },
+      },
+    });
+    const { handler } = await import('../../../lambda/handlers/reconcile.js');
+    await handler(catchUp);
+    expect(dynamodb.commandCalls(GetItemCommand)).toHaveLength(1);
+    expect(ecs.calls()).toHaveLength(0);
+    expect(lambda.calls()).toHaveLength(0);
+    expect(ecr.calls()).toHaveLength(0);
+    expect(sns.calls()).toHaveLength(0);
+  });
+
+  it('given no list recorded (a fresh install), when a catch-up arrives, then it lists the own account', async () => {
+    dynamodb.on(GetItemCommand).resolves({});
+    dynamodb.on(QueryCommand).resolves({ Items: [] });
+    dynamodb.on(UpdateItemCommand).resolves({});
+    ecs.on(ListClustersCommand).resolves({ clusterArns: [] });
+    lambda.on(ListFunctionsCommand).resolves({ Functions: [] });
+    const { handler } = await import('../../../lambda/handlers/reconcile.js');
+    await handler(catchUp);
+    expect(ecs.commandCalls(ListClustersCommand)).toHaveLength(1);
+    expect(dynamodb.commandCalls(UpdateItemCommand)).toHaveLength(1); // the own list's status, complete
+  });
+
+  it('refuses a LIST_BOUND_MINUTES below the catch-up period', () => {
+    expect(() => readReconcileHandlerConfig({ ...validEnv, LIST_BOUND_MINUTES: '10' })).toThrow(
+      'LIST_BOUND_MINUTES must be a whole number of minutes of at least 15, got "10"',
+    );
+    expect(readReconcileHandlerConfig({ ...validEnv, LIST_BOUND_MINUTES: '375' }).listBoundMinutes).toBe(375);
   });
 });
