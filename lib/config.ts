@@ -232,6 +232,7 @@ export function configFromContext(
       ...(repositories !== undefined ? { repositories } : {}),
       ...(reconcile !== undefined ? { reconcile } : {}),
       ...(reconcileSchedule !== undefined ? { reconcileSchedule } : {}),
+      listBoundGiven: present(CONTEXT_KEYS.listBound),
       ...(releaseAfterDays !== undefined ? { releaseAfterDays } : {}),
       ...(lifecycleCheck !== undefined ? { lifecycleCheck } : {}),
       ...(installLifecycleShield !== undefined ? { installLifecycleShield } : {}),

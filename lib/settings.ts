@@ -111,6 +111,7 @@ export function resolveSettings(props: DigestGuardProps): ResolvedSettings {
         ...(props.repositories !== undefined ? { repositories: props.repositories } : {}),
         ...(props.reconcile !== undefined ? { reconcile: props.reconcile } : {}),
         reconcileScheduleGiven: props.reconcileSchedule !== undefined,
+        listBoundGiven: props.listBound !== undefined,
         // A token (a CloudFormation parameter) is only known at deploy time; EventBridge checks it then.
         ...(scheduleExpression !== undefined && !Token.isUnresolved(scheduleExpression)
           ? { reconcileSchedule: scheduleExpression }

@@ -166,6 +166,8 @@ export interface SharedSettings {
   readonly reconcileScheduleGiven?: boolean;
   /** the expression, when known at synth time */
   readonly reconcileSchedule?: string;
+  /** the catch-up's bound is set at all (it is the reconcile's: lib/settings.ts, lib/config.ts parse its value) */
+  readonly listBoundGiven?: boolean;
   readonly releaseAfterDays?: number;
   readonly lifecycleCheck?: string;
   readonly installLifecycleShield?: boolean;
@@ -184,7 +186,10 @@ export interface SharedSettings {
   readonly organizationUnits?: readonly string[];
 }
 
-export type SharedSettingName = Exclude<keyof SharedSettings, 'alertTopicGiven' | 'reconcileScheduleGiven'>;
+export type SharedSettingName = Exclude<
+  keyof SharedSettings,
+  'alertTopicGiven' | 'reconcileScheduleGiven' | 'listBoundGiven'
+>;
 
 export interface SharedSettingsOptions {
   /** How the caller names each setting: prop names for the construct, context keys for the app. */
@@ -267,6 +272,8 @@ export function sharedSettingsProblems(settings: SharedSettings, options: Shared
     if (lifecycleCheck !== undefined) {
       problems.push(`${name('lifecycleCheck')} is set but ${name('reconcile')} is false; drop one of them`);
     }
+    // Both the prop and the context key are named listBound.
+    if (settings.listBoundGiven) problems.push(`listBound is set but ${name('reconcile')} is false; drop one of them`);
   }
   problems.push(...chatChannelProblems(settings, name));
   problems.push(...workloadProblems(settings, reconcile, name));

@@ -125,6 +125,9 @@ describe('configFromContext', () => {
     expect(problemsOf({ alertEmail: 'a@example.com', listBound: '10' })).toEqual([
       'listBound must be whole minutes or hours of at least 15 minutes (e.g. 375 or "7 hours"), got "10"',
     ]);
+    expect(problemsOf({ alertEmail: 'a@example.com', reconcile: 'false', listBound: '420' })).toEqual([
+      'listBound is set but reconcile is false; drop one of them',
+    ]);
   });
 
   it('reports every bad reconcile setting at once, each naming its context key', () => {

@@ -544,6 +544,11 @@ describe('DigestGuard reconcile prop validation', () => {
       /^reconcileSchedule is set but reconcile is false; drop one of them$/,
     ],
     [
+      'a list bound without the reconcile',
+      { reconcile: false, listBound: Duration.hours(7) },
+      /^listBound is set but reconcile is false; drop one of them$/,
+    ],
+    [
       'a rate under 15 minutes',
       { reconcileSchedule: events.Schedule.rate(Duration.minutes(5)) },
       /^reconcileSchedule: "rate\(5 minutes\)" must be between 15 minutes \(the reconcile timeout, so runs do not overlap\) and 12 hours/,
