@@ -119,8 +119,8 @@ export function inventoryFromDirectAndIndex(sources: IndexInventorySources): Inv
         ...(ownInventory.notes ?? []),
         ...(unlisted.length > 0
           ? [
-              `Workloads not seen at push time until their first complete list: ${unlisted.map(where).join(', ')}; ` +
-                'the next reconcile covers them.',
+              `Workloads with no complete list yet, seen at push time only through what the watch indexed: ${unlisted.map(where).join(', ')}; ` +
+                'the catch-up list (every 15 minutes) lists them.',
             ]
           : []),
       ];

@@ -222,7 +222,9 @@ describe('the catch-up list between scheduled runs', () => {
         now: () => org.clock.now(),
       }).takeInventory(['shop']);
     expect((await atPushTime()).notes).toEqual([
-      expect.stringMatching(/until their first complete list: 222222222222/),
+      expect.stringMatching(
+        /no complete list yet, seen at push time only through what the watch indexed: 222222222222/,
+      ),
     ]);
     // Meanwhile the tag moves away from the digest B pins, and B's operator deploys the workload stack.
     push(registry, 'shop', 'prod', 'build-2');

@@ -142,11 +142,11 @@ describe('a registry-account guard wired the default multi-account way, at push 
 
     expect(response.batchItemFailures).toEqual([]);
     expect(tagsOfDigest(pinnedInB)).toEqual([protectiveTagOf(pinnedInB)]);
-    // C's pin is not known at push time; the alert says so and the next reconcile covers it.
+    // C's pin is not known at push time; the alert says so and the catch-up list covers it.
     expect(tagsOfDigest(pinnedInC)).toEqual([]);
     const emails = alertsOf(registry, guard.topicArn).map((alert) => alert.email);
     expect(emails.join('\n')).toContain(`${WORKLOAD_C} ${REGION}`);
-    expect(emails.join('\n')).toContain('not seen at push time until their first complete list');
+    expect(emails.join('\n')).toContain('Workloads with no complete list yet');
   });
 
   it('given the index cannot be read, when a push moves a tag pinned in the own account, then it is protected, the error says what to do and every record is reported failed', async () => {

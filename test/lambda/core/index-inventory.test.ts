@@ -193,8 +193,8 @@ describe('inventoryFromDirectAndIndex', () => {
     const inventory = await unionPort(new Map()).takeInventory(['app']);
     expect(inventory.byRepository.get('app')?.get(DIGEST)).toHaveLength(2);
     expect(inventory.notes).toEqual([
-      'Workloads not seen at push time until their first complete list: 222222222222 eu-west-1; ' +
-        'the next reconcile covers them.',
+      'Workloads with no complete list yet, seen at push time only through what the watch indexed: 222222222222 eu-west-1; ' +
+        'the catch-up list (every 15 minutes) lists them.',
     ]);
   });
 
