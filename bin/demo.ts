@@ -11,9 +11,11 @@ import { SimulatedAccount } from '../sim/account';
 import { dockerManifest } from '../sim/manifests';
 import { guardOnSim } from '../sim/guard-on-sim';
 import {
+  catchUpOnOrganization,
   createGuardResources,
   deployWorkloadStack,
   guardTopicArn,
+  IN_USE_INDEX_TABLE,
   reconcileOnOrganization,
 } from '../sim/guard-on-organization';
 import { SimulatedOrganization } from '../sim/organization';
@@ -140,9 +142,11 @@ export interface MultiAccountOutcome {
 
 /**
  * Registry account A holds `app`; workload account B runs prod/web pinned to `app:prod`'s digest; two pipelines
- * push `prod` in A; a day later A's lifecycle pass runs and B replaces a task. The guard in A runs its scheduled
- * reconcile either without B among its workloads (it sees only A, where nothing uses the digest) or with
- * workloadAccounts=[B] (it assumes B's reader role, lists B, and protects the digest).
+ * push `prod` in A; a day later A's lifecycle pass runs and B replaces a task. Either the guard in A does not have
+ * B among its workloads (its push path and its scheduled reconcile see only A, where nothing uses the digest), or
+ * it has workloadAccounts=[B], wired as the construct wires it by default: its catch-up list (every 15 minutes)
+ * finds no complete list of B yet and lists it through B's reader role, and its push path reads that in-use index
+ * beside its own inventory, so the pushes that untag the digest protect it at once.
  */
 export async function multiAccountStory(
   guardSeesWorkload: boolean,
@@ -188,6 +192,28 @@ export async function multiAccountStory(
       `${short(serviceRevisions?.[0]?.containerImages?.[0]?.imageDigest)} (DescribeServiceRevisions in B)`,
   );
 
+  const workloadAccounts = guardSeesWorkload ? [WORKLOAD_ACCOUNT] : [];
+  const assumeRoleBefore = org.stsTransport.callCount('sts', 'AssumeRole');
+  if (guardSeesWorkload) {
+    org.clock.advance(15 * 60_000);
+    const ecsInBBefore = workload.callCount('ecs');
+    const caughtUp = await catchUpOnOrganization(org, registry, { workloadAccounts, listBoundMinutes: 375 });
+    say(
+      `the guard in A (workloadAccounts=[${WORKLOAD_ACCOUNT}]) runs its catch-up list: no complete list yet of ` +
+        `${caughtUp.overdue.map((w) => w.account).join(' and ')}, so it lists them, ` +
+        `${org.stsTransport.callCount('sts', 'AssumeRole') - assumeRoleBefore} AssumeRole of B's reader role and ` +
+        `${workload.callCount('ecs') - ecsInBBefore} ECS calls in B; its in-use index now knows B's pinned digest`,
+    );
+  }
+  // The push path as the construct wires it: a guard that lists other accounts reads the index beside its own
+  // inventory (PUSH_INVENTORY=direct+index); a single-account guard takes its own inventory only.
+  const guard = guardOnSim(registry, {
+    inventory: guardSeesWorkload
+      ? { kind: 'direct+index', tableName: IN_USE_INDEX_TABLE, workloadAccounts }
+      : { kind: 'direct' },
+  });
+  await guard.deliverNewEvents();
+
   org.clock.advance(3_600_000);
   workload.ecs.stopAllTasks('prod', 'web');
   say('both tasks of prod/web in B stop; ECS will start replacements from the pinned digest');
@@ -198,22 +224,30 @@ export async function multiAccountStory(
   say(`pipeline B pushes app:prod -> ${short(b2)} (the tag moves again)`);
   say(`pinned image ${short(pinned)} now has ${describeTags(pinned)}`);
 
-  org.clock.advance(60_000);
-  const workloadAccounts = guardSeesWorkload ? [WORKLOAD_ACCOUNT] : [];
-  const assumeRoleBefore = org.stsTransport.callCount('sts', 'AssumeRole');
-  const ecsInBBefore = workload.callCount('ecs');
-  const outcome = await reconcileOnOrganization(org, registry, { workloadAccounts });
-  const assumeRoleCalls = org.stsTransport.callCount('sts', 'AssumeRole') - assumeRoleBefore;
-  const listed = guardSeesWorkload
-    ? `A and B (workloadAccounts=[${WORKLOAD_ACCOUNT}])`
-    : 'A only (no workloadAccounts)';
+  org.clock.advance(5_000);
+  const ecsInBAtPush = workload.callCount('ecs');
+  await guard.deliverNewEvents();
   say(
-    `the guard in A runs its scheduled reconcile, listing ${listed}: ${assumeRoleCalls} AssumeRole of B's ` +
-      `reader role, ${workload.callCount('ecs') - ecsInBBefore} ECS calls in B, ` +
-      `${outcome.workloadsNotListed?.length ?? 0} workloads not listed`,
+    `the guard's push path in A handles both pushes (${
+      guardSeesWorkload ? 'its own inventory and the in-use index' : 'its own inventory only'
+    }): ${workload.callCount('ecs') - ecsInBAtPush} ECS calls in B; pinned image ${short(pinned)} now has ` +
+      describeTags(pinned),
   );
+
+  if (!guardSeesWorkload) {
+    org.clock.advance(60_000);
+    const ecsInBBefore = workload.callCount('ecs');
+    const outcome = await reconcileOnOrganization(org, registry, { workloadAccounts });
+    say(
+      `the guard in A runs its scheduled reconcile, listing A only (no workloadAccounts): ` +
+        `${org.stsTransport.callCount('sts', 'AssumeRole') - assumeRoleBefore} AssumeRole of B's reader role, ` +
+        `${workload.callCount('ecs') - ecsInBBefore} ECS calls in B, ` +
+        `${outcome.workloadsNotListed?.length ?? 0} workloads not listed`,
+    );
+    say(`pinned image ${short(pinned)} now has ${describeTags(pinned)}`);
+  }
+  const assumeRoleCalls = org.stsTransport.callCount('sts', 'AssumeRole') - assumeRoleBefore;
   const tagsBeforeLifecycle = tagsOf(pinned);
-  say(`pinned image ${short(pinned)} now has ${describeTags(pinned)}`);
 
   org.clock.advanceDays(1);
   const expired = registry.ecr.runLifecycleExpireUntagged('app').flatMap((event) => event.images.map((i) => i.digest));
@@ -269,7 +303,7 @@ async function main(): Promise<void> {
   );
   console.log('WITH A GUARD IN A THAT DOES NOT SEE B');
   await multiAccountStory(false);
-  console.log('\nWITH THE GUARD IN A LISTING B THROUGH ITS READER ROLE');
+  console.log('\nWITH THE GUARD IN A LISTING B THROUGH ITS READER ROLE (workloadAccounts, default wiring)');
   await multiAccountStory(true);
 }
 

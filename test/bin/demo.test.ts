@@ -19,7 +19,7 @@ describe("the demo's multi-account story", () => {
     expect(lines.join('\n')).toContain('STOPPED');
   });
 
-  it("given the guard in A with workloadAccounts=[B], when it reconciles and the lifecycle pass runs, then the digest is protected, B's replacement task starts and the alert names B's service", async () => {
+  it("given the guard in A with workloadAccounts=[B], when its catch-up lists B and the pushes arrive, then the push path protects the digest, B's replacement task starts and the alert names B's service", async () => {
     const lines: string[] = [];
 
     const outcome = await multiAccountStory(true, (line) => lines.push(line));
@@ -33,6 +33,11 @@ describe("the demo's multi-account story", () => {
     // on-call must know where to look: the service runs in B, not in the registry's account
     expect(outcome.alerts[0]?.email).toMatch(/ECS service prod\/web .* in account 222222222222/);
     expect(outcome.alerts[0]?.email).toContain(outcome.pinnedDigest);
+    // protected by the push path, before any scheduled reconcile: the catch-up's list is in the index already
+    expect(lines.join('\n')).toMatch(
+      /push path in A handles both pushes \(its own inventory and the in-use index\): 0 ECS calls in B; pinned image \S+ now has tags \[digest-guard-/,
+    );
+    expect(lines.join('\n')).not.toContain('scheduled reconcile');
     expect(lines.join('\n')).toContain('RUNNING');
   });
 });
