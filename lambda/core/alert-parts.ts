@@ -30,18 +30,26 @@ function describeWorkload(consumer: Consumer): string {
   const where = consumer.cluster ? `${consumer.cluster}/` : '';
   switch (consumer.kind) {
     case 'ecs-service':
-      return `ECS service ${where}${consumer.service ?? '?'} (container ${consumer.container ?? '?'}, deployed as ${consumer.image})`;
+      return `ECS service ${where}${consumer.service ?? '?'} (${containerOf(consumer)}deployed as ${consumer.image})`;
     case 'ecs-rollback':
-      return `ECS service ${where}${consumer.service ?? '?'}: the revision a rollback would relaunch (container ${consumer.container ?? '?'}, ${consumer.image})`;
+      return `ECS service ${where}${consumer.service ?? '?'}: the revision a rollback would relaunch (${containerOf(consumer)}${consumer.image})`;
     case 'ecs-task':
-      return `ECS task ${where}${lastPart(consumer.arn)}${consumer.service ? ` of service ${consumer.service}` : ''} (container ${consumer.container ?? '?'}, ${consumer.image})`;
+      return `ECS task ${where}${lastPart(consumer.arn)}${consumer.service ? ` of service ${consumer.service}` : ''} (${containerOf(consumer)}${consumer.image})`;
     case 'ecs-task-definition':
       return `ECS task definition ${lastPart(consumer.arn)}${consumer.service ? ` of service ${where}${consumer.service}` : ''} (pins ${consumer.image})`;
     case 'ecs-daemon':
-      return `ECS daemon ${where}${daemonName(consumer.arn)} (container ${consumer.container ?? '?'}, deployed as ${consumer.image})`;
+      return `ECS daemon ${where}${daemonName(consumer.arn)} (${containerOf(consumer)}deployed as ${consumer.image})`;
     case 'lambda-function':
       return `Lambda function ${consumer.arn ?? '?'} (${consumer.image})`;
   }
+}
+
+/**
+ * `container <name>, ` when the inventory knew it; users read back from the in-use index carry only their ARN, and
+ * a "container ?" placeholder in an alert reads like a fault.
+ */
+function containerOf(consumer: Consumer): string {
+  return consumer.container ? `container ${consumer.container}, ` : '';
 }
 
 export function lastPart(arn: string | undefined): string {

@@ -57,6 +57,23 @@ describe('buildRepositoryAlert', () => {
     expect(alert.text).toContain('tagPatternList ["digest-guard-sha256-*"], countType imageCountMoreThan 9999');
   });
 
+  it('given users read from the in-use index (no container name recorded), when alerted, then no "container ?" placeholder is shown', () => {
+    const { container: _, ...fromIndex } = web;
+    const task = { ...fromIndex, kind: 'ecs-task' as const, arn: 'arn:aws:ecs:eu-west-1:222222222222:task/prod/t1' };
+    const alert = buildRepositoryAlert({
+      ...base,
+      protected: [{ ...base.protected[0]!, consumers: [fromIndex, task] }],
+    })!;
+
+    expect(alert.text).toContain(
+      'ECS service prod/web (deployed as 111122223333.dkr.ecr.eu-west-1.amazonaws.com/app:prod)',
+    );
+    expect(alert.text).toContain(
+      'ECS task prod/t1 of service web (111122223333.dkr.ecr.eu-west-1.amazonaws.com/app:prod)',
+    );
+    expect(alert.text).not.toContain('container ?');
+  });
+
   it('carries the same facts as JSON for machines', () => {
     const json = buildRepositoryAlert(base)!.json as Record<string, unknown>;
     expect(json).toMatchObject({
