@@ -12,6 +12,7 @@ import {
   DEFAULT_LOG_LEVEL,
   DEFAULT_LOG_RETENTION,
   DEFAULT_MAX_BATCHING_WINDOW,
+  INDEX_MAX_BATCHING_WINDOW,
   DEFAULT_MAX_EVENT_AGE,
   DEFAULT_MEMORY_SIZE,
   DEFAULT_RECONCILE_SCHEDULE,
@@ -156,7 +157,8 @@ export function resolveSettings(props: DigestGuardProps): ResolvedSettings {
     fail('memorySize', `must be a whole number of MiB between 128 and 10240, got ${memorySize}`);
   }
 
-  const maxBatchingWindow = props.maxBatchingWindow ?? DEFAULT_MAX_BATCHING_WINDOW;
+  const maxBatchingWindow =
+    props.maxBatchingWindow ?? (props.pushReadsIndex ? INDEX_MAX_BATCHING_WINDOW : DEFAULT_MAX_BATCHING_WINDOW);
   const windowValid = wholeSecondsWithin(maxBatchingWindow, 0, 300);
   if (!windowValid) {
     fail(

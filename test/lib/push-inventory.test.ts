@@ -4,6 +4,7 @@
  * reads the index besides its own direct inventory by default (read grant + `PUSH_INVENTORY=direct+index`);
  * `pushReadsIndex: false` opts out of that; `pushReadsIndex: true` keeps the index-only mode.
  */
+import { Duration } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
 import type { DigestGuardProps } from '../../lib/digest-guard';
 import { actionsOf, logicalIdOf, roleStatements, synthesizeGuard } from '../support/cdk-app';
@@ -75,6 +76,30 @@ describe('the push function inventory per deployment shape', () => {
     const { dynamodb, env } = pushOf({ workloadAccounts: [WORKLOAD], watch: false });
     expect(dynamodb).toEqual([]);
     expect(env.PUSH_INVENTORY).toBeUndefined();
+  });
+
+  it('given pushReadsIndex true, then the push buffer is drained every 2 s (no inventory to space out); an explicit window wins', () => {
+    const windowOf = (props: Partial<DigestGuardProps>, id: string) => {
+      const { template } = synthesizeGuard(
+        { alertEmails: ['ops@example.com'], ...props },
+        { bundle: false, stackId: id },
+      );
+      const mappings = Object.values(template.findResources('AWS::Lambda::EventSourceMapping')) as {
+        Properties: { MaximumBatchingWindowInSeconds?: number; BatchSize?: number };
+      }[];
+      // the push buffer's mapping is the one with the large batch (the watch's is its own, fixed)
+      return mappings.find((m) => (m.Properties.BatchSize ?? 0) > 1_000)?.Properties.MaximumBatchingWindowInSeconds;
+    };
+
+    expect(windowOf({ workloadAccounts: [WORKLOAD], pushReadsIndex: true }, 'WindowIndex')).toBe(2);
+    expect(windowOf({ workloadAccounts: [WORKLOAD] }, 'WindowDefault')).toBe(30);
+    expect(windowOf({}, 'WindowSingle')).toBe(30);
+    expect(
+      windowOf(
+        { workloadAccounts: [WORKLOAD], pushReadsIndex: true, maxBatchingWindow: Duration.seconds(10) },
+        'WindowSet',
+      ),
+    ).toBe(10);
   });
 
   it('given pushReadsIndex true, then the push function reads the index alone', () => {
