@@ -19,11 +19,7 @@ import type {
   RecordedListStatus,
   ReconcileEcrPort,
 } from '../../../lambda/core/ports';
-import {
-  catchUpAccount,
-  type CatchUpDependencies,
-  ReconcileNotPossibleError,
-} from '../../../lambda/core/reconcile';
+import { catchUpAccount, type CatchUpDependencies, ReconcileNotPossibleError } from '../../../lambda/core/reconcile';
 import type { Digest, ImageState, Inventory } from '../../../lambda/core/types';
 
 const NOW = new Date('2026-11-26T10:00:00Z');
