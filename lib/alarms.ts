@@ -91,8 +91,9 @@ export function createGuardAlarms(scope: Construct, watched: AlarmedResources): 
     reconcileAlarms = {
       reconcileErrors: alarm('ReconcileErrorsAlarm', {
         description:
-          'ECR digest guard: the scheduled reconcile failed as a whole (no inventory); Lambda retries it twice, ' +
-          'then it is dead-lettered. Check the reconcile function logs.',
+          'ECR digest guard: a reconcile run failed (no inventory, or repositories it could not reconcile: in-use ' +
+          'digests there may be unprotected); Lambda retries it twice, then it is dead-lettered. Check the ' +
+          'reconcile function logs.',
         metric: failedInvocations(watched.reconcile.fn),
       }),
       reconcileDeadLetterQueueNotEmpty: queueNotEmpty(

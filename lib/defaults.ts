@@ -63,7 +63,8 @@ export const RECONCILE_TIMEOUT = Duration.minutes(15);
 
 /**
  * Lambda retries a failed asynchronous invocation at most twice (1 and 2 minutes later); the handler
- * throws only when nothing could be done (no inventory), which a retry minutes later may well fix.
+ * throws when nothing could be done (no inventory) or when repositories could not be reconciled (after
+ * the run's own retry of them), which a retry minutes later may well fix; any error is retried.
  * See: https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-configuring.html
  */
 export const RECONCILE_RETRY_ATTEMPTS = 2;

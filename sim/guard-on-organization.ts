@@ -240,6 +240,8 @@ function reconcileWiring(org: SimulatedOrganization, guard: SimulatedAccount, op
       organization: new OrganizationsAdapter(new OrganizationsClient(config)),
       logger: options.logger ?? { info: noop, warn: noop, error: noop },
       now: () => org.clock.now(),
+      // The back-off before a run retries its failed repositories passes on the organization's clock, not the wall's.
+      sleep: async (ms: number) => void org.clock.advance(ms),
     },
   };
 }

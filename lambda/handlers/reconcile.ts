@@ -1,8 +1,9 @@
 /**
  * The reconcile Lambda: an EventBridge scheduled event in, one reconcile of the account and region out.
  * It only parses, wires and calls: the decisions live in `lambda/core`, the AWS calls in `lambda/adapters`.
- * It throws (so Lambda retries and the failure alarm fires) only when nothing could be done; partial
- * failures are logged and alerted by the core.
+ * It throws (so Lambda retries, the error alarm fires, and after the retries the event is dead-lettered) when
+ * nothing could be done, and when repositories could not be reconciled: the core does everything else first
+ * (protections, alerts, the index) and throws `RepositoriesNotReconciledError`, whose outcome is logged here.
  * See: https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-run-lambda-schedule.html
  */
 import type { Context, ScheduledEvent } from 'aws-lambda';
@@ -30,6 +31,7 @@ import {
   reconcileAccount,
   type ReconcileOutcome,
   type ReconcileSettings,
+  RepositoriesNotReconciledError,
 } from '../core/reconcile';
 import type { ReconcileCheckpoint, ReconcileEcrPort } from '../core/ports';
 import { inventoryWithOrganizationAccounts } from '../core/organization-accounts';
@@ -54,6 +56,8 @@ export interface ReconcileHandlerDependencies {
   /** time kept back when deciding whether to start another repository @default 60000 */
   readonly reserveMs?: number;
   readonly now?: () => Date;
+  /** waits before the run's one retry of failed repositories @default a `setTimeout` */
+  readonly sleep?: (ms: number) => Promise<void>;
   /** the function's log group, named in alerts as where their full list is */
   readonly alertLogGroup?: string;
   /** the in-use index the run's inventory is applied to (the list of this account and region) */
@@ -138,6 +142,7 @@ export async function runReconcile(
       ...(deps.concurrency ? { concurrency: deps.concurrency } : {}),
       ...(deps.reserveMs !== undefined ? { reserveMs: deps.reserveMs } : {}),
       ...(deps.now ? { now: deps.now } : {}),
+      ...(deps.sleep ? { sleep: deps.sleep } : {}),
       ...(deps.alertLogGroup ? { alertLogGroup: deps.alertLogGroup } : {}),
       ...(deps.inUseIndex ? { inUseIndex: deps.inUseIndex } : {}),
       ...(deps.replication ? { replication: deps.replication } : {}),
@@ -196,6 +201,7 @@ export async function runCatchUp(
       ...(deps.concurrency ? { concurrency: deps.concurrency } : {}),
       ...(deps.reserveMs !== undefined ? { reserveMs: deps.reserveMs } : {}),
       ...(deps.now ? { now: deps.now } : {}),
+      ...(deps.sleep ? { sleep: deps.sleep } : {}),
       ...(deps.alertLogGroup ? { alertLogGroup: deps.alertLogGroup } : {}),
       ...(deps.workloadConcurrency ? { workloadConcurrency: deps.workloadConcurrency } : {}),
     },
@@ -284,10 +290,12 @@ function wireFromEnvironment() {
 
 export const handler = async (event: ScheduledEvent | CatchUpEvent, context?: Context): Promise<void> => {
   if (context) logger.addContext(context);
-  wiring ??= wireFromEnvironment();
+  const wired = (wiring ??= wireFromEnvironment());
   try {
     if (isCatchUpEvent(event)) {
-      const caughtUp = await runCatchUp(wiring.settings, { ...wiring.deps, event, ...(context ? { context } : {}) });
+      const caughtUp = await loggingFailedRun('catch-up', () =>
+        runCatchUp(wired.settings, { ...wired.deps, event, ...(context ? { context } : {}) }),
+      );
       logger.info('catch-up done', {
         overdue: caughtUp.reasons,
         repositories: caughtUp.run?.reports.length ?? 0,
@@ -297,19 +305,37 @@ export const handler = async (event: ScheduledEvent | CatchUpEvent, context?: Co
       });
       return;
     }
-    const outcome = await runReconcile(wiring.settings, { ...wiring.deps, event, ...(context ? { context } : {}) });
-    logger.info('reconcile done', {
-      repositories: outcome.reports.length,
-      failed: outcome.failed.map((f) => f.repository),
-      notReached: outcome.notReached.length,
-      cursor: outcome.cursor,
-      alerts: outcome.alertsPublished,
-      inUseIndex: outcome.inUseIndex,
-      workloadsNotListed: outcome.workloadsNotListed,
-      accountsNotDiscovered: outcome.accountsNotDiscovered,
-      replicatedDeletions: outcome.replicatedDeletions,
-    });
+    const outcome = await loggingFailedRun('reconcile', () =>
+      runReconcile(wired.settings, { ...wired.deps, event, ...(context ? { context } : {}) }),
+    );
+    logReconcileDone('reconcile done', outcome);
   } finally {
     metrics.publishStoredMetrics();
   }
 };
+
+function logReconcileDone(message: string, outcome: ReconcileOutcome): void {
+  logger.info(message, {
+    repositories: outcome.reports.length,
+    failed: outcome.failed.map((f) => f.repository),
+    notReached: outcome.notReached.length,
+    cursor: outcome.cursor,
+    alerts: outcome.alertsPublished,
+    inUseIndex: outcome.inUseIndex,
+    workloadsNotListed: outcome.workloadsNotListed,
+    accountsNotDiscovered: outcome.accountsNotDiscovered,
+    replicatedDeletions: outcome.replicatedDeletions,
+  });
+}
+
+/** A run that failed repositories still did the rest: its outcome is logged before the error goes to Lambda. */
+async function loggingFailedRun<T>(what: 'reconcile' | 'catch-up', run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    if (error instanceof RepositoriesNotReconciledError) {
+      logReconcileDone(`${what} done with repositories not reconciled; failing so that Lambda retries`, error.outcome);
+    }
+    throw error;
+  }
+}

@@ -187,7 +187,7 @@ export interface ScenarioResult {
     readonly pushDeliveries: number;
     readonly lists: number;
     readonly partialLists: number;
-    /** runs that threw (the function failed; Lambda retries it) */
+    /** attempts that threw, whatever the error (the function failed; Lambda retries it) */
     readonly failedLists: number;
     readonly protections: number;
     readonly lifecycleDeletes: number;
@@ -425,8 +425,10 @@ async function runOnClock(scenario: Scenario): Promise<ScenarioResult> {
   const list = async () => {
     const startedBefore = new Map(WORKLOADS.map((w) => [w, statusOf(w).completeStartedAt]));
     stats.lists += 1;
-    // A run that cannot go on (every repository failed) fails the function: Lambda retries an asynchronous
-    // invocation twice (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html).
+    // A run that fails (no inventory, an index that could not be written, or repositories it could not reconcile
+    // after its own retry) fails the function: Lambda retries an asynchronous invocation twice, whatever the error
+    // (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html), so any error is retried
+    // here. The retries run at once (Lambda waits a minute, then two): no lifecycle pass falls between them here.
     for (let attempt = 1; attempt <= 3; attempt += 1) {
       try {
         await reconcileOnOrganization(org, registry, { workloadAccounts, logger: silent });

@@ -1,5 +1,10 @@
 /** The scheduled reconcile: run (orchestration), release, lifecycle check; its alert text: `core/alert-reconcile.ts`. */
-export { ReconcileNotPossibleError, reconcileAccount } from './run';
+export {
+  ReconcileNotPossibleError,
+  REPOSITORY_RETRY_BACKOFF_MS,
+  RepositoriesNotReconciledError,
+  reconcileAccount,
+} from './run';
 export {
   CATCH_UP_INTERVAL_MINUTES,
   catchUpAccount,

@@ -48,6 +48,38 @@ export class ReconcileNotPossibleError extends Error {
   override readonly name = 'ReconcileNotPossibleError';
 }
 
+/**
+ * Repositories the run reached but could not reconcile (after its one retry): everything else was done (protections,
+ * releases, alerts, the index, the cursor), and the run still fails so that Lambda's asynchronous retries run it
+ * again and, once they are used up, the event lands in the reconcile's dead-letter queue, which alarms. Until then an
+ * in-use digest of those repositories may be unprotected, and the index already says it is in use, so neither the
+ * watch nor the push path would look at it again: only a run can. `outcome` is what the run did, for the log line.
+ */
+export class RepositoriesNotReconciledError extends Error {
+  override readonly name = 'RepositoriesNotReconciledError';
+  constructor(
+    readonly outcome: ReconcileOutcome,
+    options?: ErrorOptions,
+  ) {
+    const names = outcome.failed.map((f) => f.repository);
+    super(
+      `could not reconcile ${names.length} ${names.length === 1 ? 'repository' : 'repositories'} ` +
+        `(${names.join(', ')}); in-use digests there may be unprotected. Lambda retries the run; if every attempt ` +
+        'fails it goes to the reconcile dead-letter queue. Check the logged errors (throttling, or the function role ' +
+        'may not call ECR on those repositories).',
+      options,
+    );
+  }
+}
+
+/**
+ * The wait before a run's one retry of the repositories that failed. A repository fails after the SDK's own retries
+ * (throttling, a 5xx, a timeout), so mostly for a burst that has passed seconds later; retrying just those
+ * repositories costs a few ECR calls, where failing the run has Lambda list the whole organization again a minute
+ * later. One retry only, and only while the time left allows the wait and the reserve: what still fails fails the run.
+ */
+export const REPOSITORY_RETRY_BACKOFF_MS = 5_000;
+
 export async function reconcileAccount(
   run: ReconcileRun,
   settings: ReconcileSettings,
@@ -81,20 +113,42 @@ export async function reconcileAccount(
   const remaining = deps.remainingTimeMs ?? (() => Number.POSITIVE_INFINITY);
   const reserveMs = deps.reserveMs ?? 60_000;
 
-  const results = await mapWithConcurrency(ordered, deps.concurrency ?? 4, async (repository) => {
-    if (remaining() <= reserveMs) return { repository, notReached: true as const };
+  const concurrency = deps.concurrency ?? 4;
+  const attempt = async (repository: string, retry: boolean) => {
     try {
       return { repository, work: await reconcileRepository(repository, inventory, run, settings, deps, now()) };
     } catch (error) {
-      logger.error('could not reconcile a repository; the next scheduled run tries again', {
-        repository,
-        error,
-        whatToDo: 'see the error; check the function role can call ECR on this repository',
-      });
-      deps.metrics?.count('RepositoryFailures', 1);
+      logger.error(
+        retry
+          ? 'could not reconcile a repository after a retry; the run fails so that Lambda retries it'
+          : 'could not reconcile a repository; retrying it once after a back-off',
+        {
+          repository,
+          error,
+          whatToDo: 'see the error; check the function role can call ECR on this repository',
+        },
+      );
+      if (retry) deps.metrics?.count('RepositoryFailures', 1);
       return { repository, error };
     }
+  };
+  const firstPass = await mapWithConcurrency(ordered, concurrency, async (repository) => {
+    if (remaining() <= reserveMs) return { repository, notReached: true as const };
+    return attempt(repository, false);
   });
+  const firstFailed = firstPass.flatMap((r) => ('error' in r ? [r.repository] : []));
+  // The retry repeats the repository's whole step, which is safe to repeat: protecting an already tagged digest is a
+  // no-op, release candidates are only collected here (released below, once), the shield install reads the policy
+  // first. Without the time for the wait and the reserve, the failures stand and the run fails.
+  const retried = new Map<string, Awaited<ReturnType<typeof attempt>>>();
+  if (firstFailed.length > 0 && remaining() > reserveMs + REPOSITORY_RETRY_BACKOFF_MS) {
+    await (deps.sleep ?? sleep)(REPOSITORY_RETRY_BACKOFF_MS);
+    const again = await mapWithConcurrency(firstFailed, concurrency, (repository) => attempt(repository, true));
+    for (const result of again) retried.set(result.repository, result);
+  } else if (firstFailed.length > 0) {
+    deps.metrics?.count('RepositoryFailures', firstFailed.length);
+  }
+  const results = firstPass.map((r) => retried.get(r.repository) ?? r);
 
   const works = results.flatMap((r) => ('work' in r && r.work ? [r.work] : []));
   const failed = results.flatMap((r) => ('error' in r ? [{ repository: r.repository, error: r.error }] : []));
@@ -151,7 +205,7 @@ export async function reconcileAccount(
   // The protections and alerts above stand; the run still fails so that Lambda retries it and the error alarm
   // fires: an index that silently lags would later let the push path miss a workload.
   if (indexUpdate && 'error' in indexUpdate) throw indexUpdate.error;
-  return {
+  const outcome: ReconcileOutcome = {
     inventoryTakenAt: inventory.takenAt,
     reports,
     failed,
@@ -163,6 +217,14 @@ export async function reconcileAccount(
     ...(inventory.accountsNotDiscovered ? { accountsNotDiscovered: inventory.accountsNotDiscovered } : {}),
     ...(replicated.risks.length > 0 ? { replicatedDeletions: replicated.risks } : {}),
   };
+  // Not the repositories the timeout cut (the cursor starts the next run with them): those that failed, whose
+  // in-use digests nothing else will look at again before the next scheduled run.
+  if (failed.length > 0) throw new RepositoriesNotReconciledError(outcome, { cause: failed[0]?.error });
+  return outcome;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** Organizational units whose accounts could not be discovered: one WARNING alert; their gap pauses releases. */

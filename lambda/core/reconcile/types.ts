@@ -62,6 +62,8 @@ export interface ReconcileDependencies {
   /** repositories handled at once (ECR calls in flight) @default 4 */
   readonly concurrency?: number;
   readonly now?: () => Date;
+  /** waits before the run's one retry of the repositories that failed @default a `setTimeout` */
+  readonly sleep?: (ms: number) => Promise<void>;
   /** the function's log group, named in alerts as where their full list is (`AWS_LAMBDA_LOG_GROUP_NAME`) */
   readonly alertLogGroup?: string;
   /** the in-use index the run's inventory is applied to, as the list of this account and region */

@@ -19,7 +19,7 @@ import type {
   RecordedListStatus,
   ReconcileEcrPort,
 } from '../../../lambda/core/ports';
-import { catchUpAccount, type CatchUpDependencies } from '../../../lambda/core/reconcile';
+import { catchUpAccount, type CatchUpDependencies, ReconcileNotPossibleError } from '../../../lambda/core/reconcile';
 import type { Digest, ImageState, Inventory } from '../../../lambda/core/types';
 
 const NOW = new Date('2026-11-26T10:00:00Z');
@@ -326,5 +326,29 @@ describe('the catch-up list', () => {
 
     expect(listed).toEqual([keyOf(B)]);
     expect(outcome.accountsNotDiscovered?.reason).toMatch(/^AccessDeniedException: /);
+  });
+});
+
+describe('a catch-up that cannot reconcile a repository', () => {
+  it('given ECR fails for app on the first try and the retry, when the catch-up runs, then it records the lists and alerts after one retry, then rejects naming app', async () => {
+    const { index, ecr, published, deps } = setup();
+    ecr.describeDigests = async (repository: string) => {
+      ecr.calls.push(`describe ${repository}`);
+      throw new Error('ThrottlingException: Rate exceeded');
+    };
+    const waits: number[] = [];
+
+    const failure = await catchUp({ ...deps, sleep: async (ms) => void waits.push(ms) }).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+
+    // Its only repository failed: the run's "nothing could be done" error, which names it as well.
+    expect(failure).toBeInstanceOf(ReconcileNotPossibleError);
+    expect((failure as Error).message).toMatch(/every repository reached failed \(app\)/);
+    expect(ecr.calls.filter((c) => c === 'describe app')).toHaveLength(2);
+    expect(waits).toHaveLength(1);
+    for (const w of [OWN, B, C]) expect(index.statuses.get(keyOf(w))?.lastListOutcome).toBe('complete');
+    expect(published.map((a) => a.events)).toEqual([['reconcile-failed']]);
   });
 });

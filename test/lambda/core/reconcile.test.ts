@@ -8,11 +8,14 @@ import { protectiveTagFor } from '../../../lambda/core/protective-tag';
 import {
   PULL_TIME_REFRESH_LAG_MS,
   ReconcileNotPossibleError,
+  REPOSITORY_RETRY_BACKOFF_MS,
+  RepositoriesNotReconciledError,
   reconcileAccount,
   type ReconcileDependencies,
 } from '../../../lambda/core/reconcile';
 import { ALERT_RESERVE_MS } from '../../../lambda/core/reconcile';
 import type {
+  InUseIndexPort,
   ProtectedImage,
   ProtectiveTagRequest,
   ReconcileEcrPort,
@@ -42,10 +45,23 @@ class FakeEcr implements ReconcileEcrPort {
   protectedImages: Record<string, ProtectedImage[]> = {};
   repositories: string[] = [];
   failOn = new Set<string>();
+  /** repository → how many more describes of it fail (a throttle that passes) */
+  failTimes = new Map<string, number>();
+  untagged = new Set<Digest>();
   async describeDigests(repository: string, digests: readonly Digest[]): Promise<ImageState[]> {
     this.calls.push(`describe ${repository}`);
     if (this.failOn.has(repository)) throw new Error(`boom in ${repository}`);
-    return digests.map((d) => ({ digest: d, present: true, tags: ['prod'], storageStatus: 'ACTIVE' }));
+    const left = this.failTimes.get(repository) ?? 0;
+    if (left > 0) {
+      this.failTimes.set(repository, left - 1);
+      throw new Error(`throttled in ${repository}`);
+    }
+    return digests.map((d) => ({
+      digest: d,
+      present: true,
+      tags: this.untagged.has(d) ? [] : ['prod'],
+      storageStatus: 'ACTIVE',
+    }));
   }
   async addProtectiveTags(_repository: string, requests: readonly ProtectiveTagRequest[]) {
     return requests.map(() => ({ outcome: 'tagged' as const }));
@@ -322,19 +338,96 @@ describe('failures', () => {
   it('fails the run when every repository reached failed', async () => {
     const ecr = new FakeEcr();
     ecr.failOn = new Set(['a', 'b']);
-    const { d } = deps(ecr, [inventoryOf({ a: [digest(1)], b: [digest(2)] })]);
+    const { d } = deps(ecr, [inventoryOf({ a: [digest(1)], b: [digest(2)] })], { sleep: async () => undefined });
     await expect(reconcileAccount(run, settings, d)).rejects.toThrow(/every repository reached failed \(a, b\)/);
   });
 
-  it('logs and alerts a partial failure, and reconciles the rest', async () => {
+  it('given one repository fails, then the run rejects naming it, after alerting the rest and writing the index', async () => {
     const ecr = new FakeEcr();
     ecr.failOn = new Set(['a']);
-    const { d, published } = deps(ecr, [inventoryOf({ a: [digest(1)], b: [digest(2)] })]);
-    const outcome = await reconcileAccount(run, settings, d);
+    ecr.untagged.add(digest(2));
+    const statuses: string[] = [];
+    const entriesAdded: string[] = [];
+    const index: InUseIndexPort = {
+      entriesOfWorkload: async () => [],
+      addEntry: async (entry) => {
+        entriesAdded.push(`${entry.repository} ${entry.digest}`);
+        return 'added';
+      },
+      removeEntryNotSeenSince: async () => 'removed',
+      recordListStatus: async (_workload, status) => {
+        statuses.push(status.outcome);
+        return 'recorded';
+      },
+    };
+    const { d, published } = deps(ecr, [inventoryOf({ a: [digest(1)], b: [digest(2)] })], {
+      inUseIndex: index,
+      sleep: async () => undefined,
+    });
+    const failure = await reconcileAccount(run, settings, d).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(failure).toBeInstanceOf(RepositoriesNotReconciledError);
+    const { outcome, message } = failure as RepositoriesNotReconciledError;
+    expect(message).toMatch(/could not reconcile 1 repository \(a\)/);
     expect(outcome.failed.map((f) => f.repository)).toEqual(['a']);
-    expect(outcome.reports.map((r) => r.repository)).toEqual(['b']);
-    expect(published.map((p) => [p.subject, p.events])).toEqual([
-      ['ECR digest guard: reconcile could not check 1 repository', ['reconcile-failed']],
-    ]);
+    expect(outcome.reports.map((r) => [r.repository, r.protection.protected.length])).toEqual([['b', 1]]);
+    expect(published.map((p) => p.events)).toEqual([['protected'], ['reconcile-failed']]);
+    expect(entriesAdded.length).toBe(2);
+    expect(statuses).toEqual(['complete']);
+  });
+
+  it('given a repository fails once, then one retry after a back-off reconciles it and the run succeeds', async () => {
+    const ecr = new FakeEcr();
+    ecr.failTimes.set('a', 1);
+    ecr.untagged.add(digest(1));
+    const waits: number[] = [];
+    const { d, published } = deps(ecr, [inventoryOf({ a: [digest(1)], b: [digest(2)] })], {
+      sleep: async (ms) => void waits.push(ms),
+    });
+    const outcome = await reconcileAccount(run, settings, d);
+    expect(waits).toEqual([REPOSITORY_RETRY_BACKOFF_MS]);
+    expect(outcome.failed).toEqual([]);
+    expect(outcome.reports.map((r) => r.repository).sort()).toEqual(['a', 'b']);
+    expect(published.map((p) => p.events)).toEqual([['protected']]);
+  });
+
+  it('given too little time is left for the back-off, then the run does not retry and rejects', async () => {
+    const ecr = new FakeEcr();
+    ecr.failTimes.set('a', 1);
+    let left = 10 * 60_000;
+    const waits: number[] = [];
+    const { d } = deps(ecr, [inventoryOf({ a: [digest(1)], b: [digest(2)] })], {
+      remainingTimeMs: () => left,
+      sleep: async (ms) => void waits.push(ms),
+      ecr: Object.assign(ecr, {
+        describeDigests: async (repository: string, digests: readonly Digest[]) => {
+          const answer = await FakeEcr.prototype.describeDigests.call(ecr, repository, digests);
+          left = 60_000 + REPOSITORY_RETRY_BACKOFF_MS; // the first pass used up the time
+          return answer;
+        },
+      }),
+    });
+    await expect(reconcileAccount(run, settings, d)).rejects.toBeInstanceOf(RepositoriesNotReconciledError);
+    expect(waits).toEqual([]);
+  });
+
+  it('given repositories only not reached before the timeout, then the run does not reject', async () => {
+    const ecr = new FakeEcr();
+    let left = 10 * 60_000;
+    const { d } = deps(ecr, [inventoryOf({ a: [digest(1)], b: [digest(2)] })], {
+      concurrency: 1,
+      remainingTimeMs: () => left,
+      ecr: Object.assign(ecr, {
+        describeDigests: async (repository: string, digests: readonly Digest[]) => {
+          left = 1_000;
+          return FakeEcr.prototype.describeDigests.call(ecr, repository, digests);
+        },
+      }),
+    });
+    const outcome = await reconcileAccount(run, settings, d);
+    expect(outcome.notReached.length).toBe(1);
+    expect(outcome.failed).toEqual([]);
   });
 });
