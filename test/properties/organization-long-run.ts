@@ -27,6 +27,7 @@ async function main(): Promise<void> {
     protections: 0,
     lifecycleDeletes: 0,
     inDeliveryDelay: 0,
+    directAndIndexRuns: 0,
   };
   const started = Date.now();
   const failedRuns: { readonly index: number; readonly violations: readonly string[] }[] = [];
@@ -45,7 +46,8 @@ async function main(): Promise<void> {
       `watch deliveries ${totals.watchDeliveries}, push deliveries ${totals.pushDeliveries}, lists ${totals.lists} ` +
       `(${totals.partialLists} workload lists partial, ${totals.failedLists} runs failed and retried), ` +
       `protective tags put ${totals.protections}, lifecycle deletions ${totals.lifecycleDeletes}, ` +
-      `in-use digests untagged within the delivery delay at a pass ${totals.inDeliveryDelay}`,
+      `in-use digests untagged within the delivery delay at a pass ${totals.inDeliveryDelay}; ` +
+      `push path direct+index in ${totals.directAndIndexRuns} runs, index alone in the others`,
   );
   if (keepGoing) {
     reportFailedRuns(failedRuns, details.numRuns, seed);

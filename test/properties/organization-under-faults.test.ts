@@ -29,6 +29,17 @@ describe('the guard under faults across accounts', () => {
     expect(stats.lifecycleDeletes).toBe(0);
   });
 
+  it('given the same race with the push path as deployed across accounts (direct+index), then the pinned digest survives too', async () => {
+    const { violations, stats } = await runOrganizationScenario({
+      ...racingPushThenRetirement,
+      pushInventory: 'direct+index',
+    });
+
+    expect(violations).toEqual([]);
+    expect(stats.directAndIndexRuns).toBe(1);
+    expect(stats.lifecycleDeletes).toBe(0);
+  });
+
   it('holds for random histories at a fixed seed', { timeout: 120_000 }, async () => {
     await fc.assert(organizationUnderFaultsProperty(), { seed: 20261130, numRuns: 100 });
   });

@@ -173,11 +173,17 @@ export const actionArb: fc.Arbitrary<Action> = fc.oneof(
 export interface Scenario {
   readonly actions: readonly Action[];
   readonly schedulerSeed: number;
+  /**
+   * How the push function reads what is in use (`PUSH_INVENTORY`): `direct+index`, the default of a guard that
+   * lists other accounts, or `index`, with `pushReadsIndex: true`. @default 'index' (scenarios written before both)
+   */
+  readonly pushInventory?: 'index' | 'direct+index';
 }
 
 export const scenarioArb: fc.Arbitrary<Scenario> = fc.record({
   actions: fc.array(actionArb, { minLength: 1, maxLength: 30 }),
   schedulerSeed: fc.integer(),
+  pushInventory: fc.constantFrom<'index' | 'direct+index'>('direct+index', 'index'),
 });
 
 export interface ScenarioResult {
@@ -193,6 +199,8 @@ export interface ScenarioResult {
     readonly lifecycleDeletes: number;
     /** in-use digests untagged at a pass while the guard had not been told yet (the delivery delay) */
     readonly inDeliveryDelay: number;
+    /** 1 when the push path ran as `direct+index` (the default across accounts), else 0 */
+    readonly directAndIndexRuns: number;
   };
 }
 
@@ -241,9 +249,11 @@ async function runOnClock(scenario: Scenario): Promise<ScenarioResult> {
     protections: 0,
     lifecycleDeletes: 0,
     inDeliveryDelay: 0,
+    directAndIndexRuns: scenario.pushInventory === 'direct+index' ? 1 : 0,
   };
 
-  // The push path as the push function wires it with the watch on: it reads the index for the pushed repositories.
+  // The push path as the push function wires it with the watch on: it reads the index for the pushed repositories,
+  // alone or beside the registry account's own inventory (lambda/handlers/push.ts).
   const config = org.clientConfig({ accountId: REGISTRY, region: REGION, maxAttempts: 2 });
   const index = new DynamoDbInUseIndex(IN_USE_INDEX_TABLE, new DynamoDBClient(config), () => org.clock.now().getTime());
   const pushDeps = {
@@ -252,7 +262,7 @@ async function runOnClock(scenario: Scenario): Promise<ScenarioResult> {
       inventoryFor(account, region, { ecs: new ECSClient(config), lambda: new LambdaClient(config) }),
     alerts: new SnsAlertAdapter(guardTopicArn(registry), new SNSClient(config)),
     logger: silent,
-    inUseIndex: { index, workloadAccounts },
+    inUseIndex: { index, workloadAccounts, mode: scenario.pushInventory ?? 'index' },
   };
 
   // Audit the guard's ECR writes; then faults, inside the audit's view of what reached the service.
