@@ -4,7 +4,9 @@
  * same, the simulation's conditions, GSI query and status update are not just what the adapter expects.
  * Pinned: a conditional put never replaces an entry; a conditional delete removes an entry last seen before
  * the list started and keeps one seen since (ConditionalCheckFailedException = kept); the sparse KEYS_ONLY
- * `byWorkload` index returns keys and lastSeen of one workload only; the status never goes back in time.
+ * `byWorkload` index returns keys and lastSeen of one workload only; the status never goes back in time; a
+ * watched task event's TransactWriteItems that one stale entry cancels names it in CancellationReasons, so the
+ * adapter writes the others alone.
  * See: https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.ConditionExpressions.html
  * See: https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/GSI.html
  */
@@ -66,6 +68,20 @@ async function script(client: DynamoDBClient): Promise<unknown[]> {
   await new DynamoDbInUseIndex(table, client, () => T0 + 2_000).recordWatchedUse([lateEvent], 1);
   out.push(await index.removeEntryNotSeenSince(keyOf(lateEvent), T0));
   out.push(await index.removeEntryNotSeenSince(keyOf(earlyEvent), T0));
+  // A task event naming two digests: one TransactWriteItems. The list saw `listedLater` after this event, so that
+  // update's condition fails, the whole transaction is cancelled (CancellationReasons, one per item, in order),
+  // and the adapter writes the other entry alone.
+  // See: https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html
+  const listedLater = entry({ digest: digest('e'), name: 'task/5', lastSeen: T0 + 50_000 });
+  out.push(await index.addEntry(listedLater));
+  const sidecar = entry({ digest: digest('f'), name: 'task/5', seenBy: 'watch', lastSeen: T0 + 40_000 });
+  out.push(
+    await new DynamoDbInUseIndex(table, client, () => T0 + 41_000).recordWatchedUse(
+      [{ ...listedLater, seenBy: 'watch', lastSeen: T0 + 40_000 }, sidecar],
+      1,
+    ),
+  );
+  out.push((await index.usersOfRepository(HERE, 'team/app')).map((e) => [e.digest, e.seenBy, e.lastSeen]));
   out.push(await index.recordListStatus(HERE, { startedAtMs: T0, outcome: 'complete', gaps: [], entries: 1 }));
   out.push(await index.recordListStatus(HERE, { startedAtMs: T0 - 1, outcome: 'complete', gaps: [], entries: 9 }));
   out.push(
@@ -101,6 +117,15 @@ const EXPECTED = (() => {
     [otherWorkload, watched],
     'seen-since',
     'removed',
+    'added',
+    ['not-newer', 'written'],
+    [
+      [digest('a'), 'list', T0],
+      [digest('b'), 'watch', T0 + 10],
+      [digest('c'), 'watch', T0 - 1_000],
+      [digest('e'), 'list', T0 + 50_000],
+      [digest('f'), 'watch', T0 + 40_000],
+    ],
     'recorded',
     'newer-recorded',
     'recorded',
