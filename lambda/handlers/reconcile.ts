@@ -133,22 +133,32 @@ export async function runReconcile(
     {
       ecr: deps.ecr,
       inventory,
-      alerts: deps.alerts,
-      logger: deps.logger,
-      ...(deps.metrics ? { metrics: deps.metrics } : {}),
+      ...runDependencies(deps, context),
       ...(deps.lifecycle ? { lifecycle: deps.lifecycle } : {}),
       ...(deps.checkpoint ? { checkpoint: deps.checkpoint } : {}),
-      ...(context ? { remainingTimeMs: () => context.getRemainingTimeInMillis() } : {}),
-      ...(deps.concurrency ? { concurrency: deps.concurrency } : {}),
-      ...(deps.reserveMs !== undefined ? { reserveMs: deps.reserveMs } : {}),
-      ...(deps.now ? { now: deps.now } : {}),
-      ...(deps.sleep ? { sleep: deps.sleep } : {}),
-      ...(deps.alertLogGroup ? { alertLogGroup: deps.alertLogGroup } : {}),
       ...(deps.inUseIndex ? { inUseIndex: deps.inUseIndex } : {}),
       ...(deps.replication ? { replication: deps.replication } : {}),
       ...(deps.replicationWarnings ? { replicationWarnings: deps.replicationWarnings } : {}),
     },
   );
+}
+
+/** What a scheduled run and a catch-up both take from the handler's wiring and the invocation. */
+function runDependencies(
+  deps: ReconcileHandlerDependencies,
+  context: Pick<Context, 'getRemainingTimeInMillis'> | undefined,
+) {
+  return {
+    alerts: deps.alerts,
+    logger: deps.logger,
+    ...(deps.metrics ? { metrics: deps.metrics } : {}),
+    ...(context ? { remainingTimeMs: () => context.getRemainingTimeInMillis() } : {}),
+    ...(deps.concurrency ? { concurrency: deps.concurrency } : {}),
+    ...(deps.reserveMs !== undefined ? { reserveMs: deps.reserveMs } : {}),
+    ...(deps.now ? { now: deps.now } : {}),
+    ...(deps.sleep ? { sleep: deps.sleep } : {}),
+    ...(deps.alertLogGroup ? { alertLogGroup: deps.alertLogGroup } : {}),
+  };
 }
 
 /**
@@ -193,16 +203,8 @@ export async function runCatchUp(
         if (!reach) throw new Error('workload accounts are configured but the reconcile was given no way to list them');
         return reach(workload, own);
       },
-      alerts: deps.alerts,
-      logger: deps.logger,
+      ...runDependencies(deps, context),
       ...(deps.organization ? { organization: deps.organization } : {}),
-      ...(deps.metrics ? { metrics: deps.metrics } : {}),
-      ...(context ? { remainingTimeMs: () => context.getRemainingTimeInMillis() } : {}),
-      ...(deps.concurrency ? { concurrency: deps.concurrency } : {}),
-      ...(deps.reserveMs !== undefined ? { reserveMs: deps.reserveMs } : {}),
-      ...(deps.now ? { now: deps.now } : {}),
-      ...(deps.sleep ? { sleep: deps.sleep } : {}),
-      ...(deps.alertLogGroup ? { alertLogGroup: deps.alertLogGroup } : {}),
       ...(deps.workloadConcurrency ? { workloadConcurrency: deps.workloadConcurrency } : {}),
     },
   );
