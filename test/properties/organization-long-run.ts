@@ -10,25 +10,14 @@
  */
 import fc from 'fast-check';
 import { longRunOptions, reportLongRun } from './long-run-options';
-import { runOrganizationScenario, scenarioArb } from './organization-under-faults';
+import { noStats, runOrganizationScenario, scenarioArb } from './organization-under-faults';
 
 async function main(): Promise<void> {
   const { runs, seed, path, keepGoing } = longRunOptions(process.argv);
   console.log(
     `property: guard under faults across accounts; seed ${seed}; runs ${runs}${path ? `; path ${path}` : ''}`,
   );
-  const totals = {
-    runs: 0,
-    watchDeliveries: 0,
-    pushDeliveries: 0,
-    lists: 0,
-    partialLists: 0,
-    failedLists: 0,
-    protections: 0,
-    lifecycleDeletes: 0,
-    inDeliveryDelay: 0,
-    directAndIndexRuns: 0,
-  };
+  const totals = { runs: 0, ...noStats() };
   const started = Date.now();
   const failedRuns: { readonly index: number; readonly violations: readonly string[] }[] = [];
   const property = fc.asyncProperty(scenarioArb, async (scenario) => {

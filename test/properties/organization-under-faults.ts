@@ -204,6 +204,21 @@ export interface ScenarioResult {
   };
 }
 
+/** Every count at zero: one run's start, and the long run's totals before the first run. */
+export function noStats(): { -readonly [K in keyof ScenarioResult['stats']]: number } {
+  return {
+    watchDeliveries: 0,
+    pushDeliveries: 0,
+    lists: 0,
+    partialLists: 0,
+    failedLists: 0,
+    protections: 0,
+    lifecycleDeletes: 0,
+    inDeliveryDelay: 0,
+    directAndIndexRuns: 0,
+  };
+}
+
 /** Runs one history on the virtual clock (as guard-under-faults.ts does, so a seed reproduces its counts). */
 export async function runOrganizationScenario(scenario: Scenario): Promise<ScenarioResult> {
   const clock = new VirtualClock(SCENARIO_START);
@@ -240,17 +255,7 @@ async function runOnClock(scenario: Scenario): Promise<ScenarioResult> {
   const workloadAccounts = [...WORKLOADS];
 
   const violations: string[] = [];
-  const stats = {
-    watchDeliveries: 0,
-    pushDeliveries: 0,
-    lists: 0,
-    partialLists: 0,
-    failedLists: 0,
-    protections: 0,
-    lifecycleDeletes: 0,
-    inDeliveryDelay: 0,
-    directAndIndexRuns: scenario.pushInventory === 'direct+index' ? 1 : 0,
-  };
+  const stats = { ...noStats(), directAndIndexRuns: scenario.pushInventory === 'direct+index' ? 1 : 0 };
 
   // The push path as the push function wires it with the watch on: it reads the index for the pushed repositories,
   // alone or beside the registry account's own inventory (lambda/handlers/push.ts).
