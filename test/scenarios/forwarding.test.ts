@@ -262,13 +262,8 @@ describe('page at the onset across accounts', () => {
     return { pinned, serviceArn, clusterArn };
   }
 
-  it("given B's service pins a digest deleted from the registry, when B's ECS reports it impaired, then the forwarded action reaches the watch, which reads B and pages CRITICAL naming B's service and the digest", async () => {
-    deployWorkloadStack(WORKLOAD_B);
-    deployReaderRole(org, WORKLOAD_B, { accountId: REGISTRY, region: REGION });
-    const { pinned, serviceArn, clusterArn } = serviceInBPinsDeletedDigest();
-    const workload = org.account(WORKLOAD_B, REGION);
-    expect(workload.ecs.launchReplacementTask('prod', 'web')).toMatchObject({ ok: false });
-
+  /** B's ECS reports prod/web cannot start tasks: the Service Action on B's default bus. */
+  function emitServiceImpairedInB(clusterArn: string, serviceArn: string): void {
     org.eventBuses.emit(
       toServiceTaskStartImpairedEvent({
         account: WORKLOAD_B,
@@ -278,6 +273,16 @@ describe('page at the onset across accounts', () => {
         time: org.clock.now(),
       }),
     );
+  }
+
+  it("given B's service pins a digest deleted from the registry, when B's ECS reports it impaired, then the forwarded action reaches the watch, which reads B and pages CRITICAL naming B's service and the digest", async () => {
+    deployWorkloadStack(WORKLOAD_B);
+    deployReaderRole(org, WORKLOAD_B, { accountId: REGISTRY, region: REGION });
+    const { pinned, serviceArn, clusterArn } = serviceInBPinsDeletedDigest();
+    const workload = org.account(WORKLOAD_B, REGION);
+    expect(workload.ecs.launchReplacementTask('prod', 'web')).toMatchObject({ ok: false });
+
+    emitServiceImpairedInB(clusterArn, serviceArn);
     const forwarded = org.eventBuses.messagesOf(WATCH_QUEUE);
     const outcome = await watchQueue([WORKLOAD_B]);
 
@@ -340,15 +345,7 @@ describe('page at the onset across accounts', () => {
     const workload = org.account(WORKLOAD_B, REGION);
     const ecsCallsBefore = workload.callCount('ecs');
 
-    org.eventBuses.emit(
-      toServiceTaskStartImpairedEvent({
-        account: WORKLOAD_B,
-        region: REGION,
-        clusterArn,
-        serviceArn,
-        time: org.clock.now(),
-      }),
-    );
+    emitServiceImpairedInB(clusterArn, serviceArn);
     expect(org.eventBuses.messagesOf(WATCH_QUEUE)).toHaveLength(1);
     const outcome = await watchQueue([]);
 
