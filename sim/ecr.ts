@@ -23,9 +23,8 @@
  *   The SDK this project pins does not model that member and drops it from the answer; `registryId` is the
  *   account. No replication happens: the rules are only read.
  */
-import { randomUUID } from 'node:crypto';
 import type { EcrLookup } from './contracts';
-import { type EcrImageActionEvent, eventTime } from './events';
+import { type EcrImageActionEvent, eventEnvelope, eventTime } from './events';
 import { INDEX_MEDIA_TYPES, digestOf, type ParsedManifest, parseManifest } from './manifests';
 import { SimAwsError, type SimService } from './transport';
 
@@ -842,14 +841,12 @@ export class SimEcr implements SimService, EcrLookup {
    */
   private emit(action: 'PUSH' | 'DELETE', repository: string, image: StoredImage, tag: string | undefined): void {
     this.events.push({
-      version: '0',
-      id: randomUUID(),
-      'detail-type': 'ECR Image Action',
-      source: 'aws.ecr',
-      account: this.accountId,
-      time: eventTime(this.now()),
-      region: this.region,
-      resources: [],
+      ...eventEnvelope(
+        'aws.ecr',
+        'ECR Image Action',
+        { account: this.accountId, region: this.region, time: eventTime(this.now()) },
+        [],
+      ),
       detail: {
         'action-type': action,
         result: 'SUCCESS',

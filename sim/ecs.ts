@@ -22,6 +22,8 @@ import type { EcrLookup } from './contracts';
 import {
   type EcsDeploymentStateChangeEvent,
   type EcsTaskStateChangeEvent,
+  eventEnvelope,
+  eventTime,
   toDeploymentStateChangeEvent,
 } from './events';
 import { pageByOffset } from './paging';
@@ -1048,14 +1050,12 @@ export class SimEcs implements SimService {
     task.version += 1;
     const now = this.now();
     this.taskEvents.push({
-      version: '0',
-      id: randomUUID(),
-      'detail-type': 'ECS Task State Change',
-      source: 'aws.ecs',
-      account: this.accountId,
-      time: now.toISOString().replace(/\.\d{3}Z$/, 'Z'),
-      region: this.region,
-      resources: [task.arn],
+      ...eventEnvelope(
+        'aws.ecs',
+        'ECS Task State Change',
+        { account: this.accountId, region: this.region, time: eventTime(now) },
+        [task.arn],
+      ),
       detail: {
         clusterArn: task.clusterArn,
         containers: task.containers.map((c) => ({

@@ -73,6 +73,28 @@ export function eventTime(date: Date): string {
   return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
+/**
+ * The envelope EventBridge puts around every event, in its documented field order; `time` in `eventTime`'s format.
+ * See: https://docs.aws.amazon.com/eventbridge/latest/ref/overiew-event-structure.html
+ */
+export function eventEnvelope<Source extends string, DetailType extends string>(
+  source: Source,
+  detailType: DetailType,
+  where: { readonly account: string; readonly region: string; readonly time: string },
+  resources: readonly string[],
+) {
+  return {
+    version: '0' as const,
+    id: randomUUID(),
+    'detail-type': detailType,
+    source,
+    account: where.account,
+    time: where.time,
+    region: where.region,
+    resources,
+  };
+}
+
 export interface SqsDeliveryOptions {
   /** the queue the rule targets (default: a queue named `ecr-digest-guard-events` in the event's account and region) */
   readonly queueArn?: string;
@@ -134,14 +156,12 @@ export function toLifecycleEventBridgeEvent(
   where: { readonly account: string; readonly region: string },
 ): { readonly account: string; readonly region: string; readonly [key: string]: unknown } {
   return {
-    version: '0',
-    id: randomUUID(),
-    'detail-type': 'AWS Service Event via CloudTrail',
-    source: 'aws.ecr',
-    account: where.account,
-    time: execution.eventTime,
-    region: where.region,
-    resources: [],
+    ...eventEnvelope(
+      'aws.ecr',
+      'AWS Service Event via CloudTrail',
+      { account: where.account, region: where.region, time: execution.eventTime },
+      [],
+    ),
     detail: {
       eventVersion: '1.05',
       userIdentity: { accountId: where.account, invokedBy: 'AWS Internal' },
@@ -208,14 +228,12 @@ export function toServiceTaskStartImpairedEvent(where: {
   readonly time: Date;
 }): { readonly account: string; readonly region: string; readonly [key: string]: unknown } {
   return {
-    version: '0',
-    id: randomUUID(),
-    'detail-type': 'ECS Service Action',
-    source: 'aws.ecs',
-    account: where.account,
-    time: eventTime(where.time),
-    region: where.region,
-    resources: [where.serviceArn],
+    ...eventEnvelope(
+      'aws.ecs',
+      'ECS Service Action',
+      { account: where.account, region: where.region, time: eventTime(where.time) },
+      [where.serviceArn],
+    ),
     detail: {
       eventType: 'WARN',
       eventName: 'SERVICE_TASK_START_IMPAIRED',
@@ -258,14 +276,12 @@ export function toDeploymentStateChangeEvent(where: {
 }): EcsDeploymentStateChangeEvent {
   const state = where.eventName.replace('SERVICE_DEPLOYMENT_', '').replace('_', ' ').toLowerCase();
   return {
-    version: '0',
-    id: randomUUID(),
-    'detail-type': 'ECS Deployment State Change',
-    source: 'aws.ecs',
-    account: where.account,
-    time: eventTime(where.time),
-    region: where.region,
-    resources: [where.serviceArn],
+    ...eventEnvelope(
+      'aws.ecs',
+      'ECS Deployment State Change',
+      { account: where.account, region: where.region, time: eventTime(where.time) },
+      [where.serviceArn],
+    ),
     detail: {
       eventType: where.eventName === 'SERVICE_DEPLOYMENT_FAILED' ? 'ERROR' : 'INFO',
       eventName: where.eventName,
@@ -298,14 +314,12 @@ export function toLambdaApiCallEvent(call: {
 }): { readonly account: string; readonly region: string; readonly [key: string]: unknown } {
   const functionArn = `arn:aws:lambda:${call.region}:${call.account}:function:${call.functionName}`;
   return {
-    version: '0',
-    id: randomUUID(),
-    'detail-type': 'AWS API Call via CloudTrail',
-    source: 'aws.lambda',
-    account: call.account,
-    time: eventTime(call.time),
-    region: call.region,
-    resources: [],
+    ...eventEnvelope(
+      'aws.lambda',
+      'AWS API Call via CloudTrail',
+      { account: call.account, region: call.region, time: eventTime(call.time) },
+      [],
+    ),
     detail: {
       eventVersion: '1.08',
       userIdentity: { type: 'AssumedRole', accountId: call.account },
@@ -350,14 +364,12 @@ export function toDaemonDeploymentStateChangeEvent(where: {
   readonly time: Date;
 }): { readonly account: string; readonly region: string; readonly [key: string]: unknown } {
   return {
-    version: '0',
-    id: randomUUID(),
-    'detail-type': 'ECS Daemon Deployment State Change',
-    source: 'aws.ecs',
-    account: where.account,
-    time: eventTime(where.time),
-    region: where.region,
-    resources: [where.daemonArn],
+    ...eventEnvelope(
+      'aws.ecs',
+      'ECS Daemon Deployment State Change',
+      { account: where.account, region: where.region, time: eventTime(where.time) },
+      [where.daemonArn],
+    ),
     detail: {
       eventType: 'INFO',
       eventName: where.eventName,
@@ -388,14 +400,12 @@ export function toDaemonTaskStartImpairedEvent(where: {
   const taskArn = `${where.clusterArn.replace(':cluster/', ':task/')}/${randomUUID().replaceAll('-', '')}`;
   const failedToRun = where.failureType === 'TASK_FAILED_TO_RUN';
   return {
-    version: '0',
-    id: randomUUID(),
-    'detail-type': 'ECS Daemon Service Action',
-    source: 'aws.ecs',
-    account: where.account,
-    time: eventTime(where.time),
-    region: where.region,
-    resources: failedToRun ? [taskArn] : [],
+    ...eventEnvelope(
+      'aws.ecs',
+      'ECS Daemon Service Action',
+      { account: where.account, region: where.region, time: eventTime(where.time) },
+      failedToRun ? [taskArn] : [],
+    ),
     detail: {
       eventType: 'WARNING',
       eventName: 'DAEMON_TASK_START_IMPAIRED',
